@@ -1,0 +1,19 @@
+//! xuncha's pipeline: the data contract as data, typing of department
+//! values, and the synthetic inbox generator (`xuncha gen`).
+//!
+//! Data flows one way: inbox → pipeline → lake → queries.
+
+pub mod contract;
+pub mod synth;
+pub mod values;
+
+/// Everything that can go wrong in the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("CSV error: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("configuration error: {0}")]
+    Config(String),
+}

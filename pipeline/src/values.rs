@@ -1,0 +1,374 @@
+//! Typing one cell as departments type it (CONTRACT §1 "Values arrive as…"),
+//! and the identity helpers every layer shares: GB 11643 check digits, the
+//! 15 → 18 upgrade, and the name normalization of CONTRACT §3.
+//!
+//! Each parser returns the canonical value or a short Chinese explanation of
+//! what was expected, which ingest puts into the quarantine reason.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use rust_decimal::Decimal;
+use unicode_normalization::UnicodeNormalization;
+
+/// A calendar month, `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    /// A month, if `month` is 1..=12.
+    pub fn new(year: i32, month: u32) -> Option<Month> {
+        (1..=12).contains(&month).then_some(Month { year, month })
+    }
+
+    /// The month containing `date`.
+    pub fn of(date: NaiveDate) -> Month {
+        Month { year: date.year(), month: date.month() }
+    }
+
+    /// The first day of the month.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).expect("valid month")
+    }
+
+    /// The last day of the month.
+    pub fn last_day(self) -> NaiveDate {
+        self.next().first_day() - Duration::days(1)
+    }
+
+    /// The following month.
+    pub fn next(self) -> Month {
+        self.plus(1)
+    }
+
+    /// The month `n` months later (earlier when negative).
+    pub fn plus(self, n: i32) -> Month {
+        let index = self.year * 12 + self.month as i32 - 1 + n;
+        Month { year: index.div_euclid(12), month: index.rem_euclid(12) as u32 + 1 }
+    }
+
+    /// Months from `self` to `later` (negative when `later` is earlier).
+    pub fn months_until(self, later: Month) -> i32 {
+        (later.year - self.year) * 12 + later.month as i32 - self.month as i32
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// NFKC, trimmed: full-width digits, letters, spaces and punctuation become
+/// their ASCII forms before any parsing.
+pub fn clean(raw: &str) -> String {
+    raw.nfkc().collect::<String>().trim().to_string()
+}
+
+/// Splits `s` into its runs of ASCII digits, requiring the separators between
+/// them to be exactly `seps` (`None` for "no further text").
+fn digit_runs(s: &str) -> Vec<&str> {
+    s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect()
+}
+
+/// The date an Excel serial number stands for (1900 date system).
+pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let days = serial.floor() as i64;
+    // Excel counts the fictitious 1900-02-29 (serial 60); 1899-12-30 + serial
+    // is right from serial 61 on, and 1899-12-31 + serial before it.
+    let base = if days < 61 { (1899, 12, 31) } else { (1899, 12, 30) };
+    NaiveDate::from_ymd_opt(base.0, base.1, base.2)?.checked_add_signed(Duration::days(days))
+}
+
+/// Parses a date: `2024-03-05`, `2024/3/5`, `2024.03.05`, `20240305`,
+/// `2024年3月5日`, a date-time whose time part is ignored, or an Excel serial.
+pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    let s = clean(raw);
+    let fail = || Err(format!("「{s}」不是有效日期(应为 2024-03-05、2024/3/5、2024年3月5日 等)"));
+    if s.is_empty() {
+        return fail();
+    }
+    let date_part = s.split([' ', 'T']).next().unwrap_or_default();
+    if date_part.chars().all(|c| c.is_ascii_digit()) {
+        return match date_part.len() {
+            8 => ymd(&date_part[0..4], &date_part[4..6], &date_part[6..8]).map_or_else(fail, Ok),
+            1..=5 => excel_serial_date(date_part.parse::<f64>().unwrap_or(0.0)).map_or_else(fail, Ok),
+            _ => fail(),
+        };
+    }
+    if let Ok(serial) = date_part.parse::<f64>()
+        && date_part.len() <= 12
+        && !date_part.contains(['-', '/'])
+        && date_part.matches('.').count() == 1
+        && date_part.split('.').next().is_some_and(|i| i.len() <= 5)
+    {
+        return excel_serial_date(serial).map_or_else(fail, Ok);
+    }
+    let well_formed = date_part.chars().all(|c| c.is_ascii_digit() || "-/.年月日".contains(c));
+    let runs = digit_runs(date_part);
+    if !well_formed || runs.len() != 3 || runs[0].len() != 4 || runs[1].len() > 2 || runs[2].len() > 2 {
+        return fail();
+    }
+    if date_part.contains('年') && !(date_part.contains('月')) {
+        return fail();
+    }
+    ymd(runs[0], runs[1], runs[2]).map_or_else(fail, Ok)
+}
+
+fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// Parses a month: `2024-03`, `2024/03`, `2024/3`, `202403`, `2024年3月`, or a
+/// full date (its month).
+pub fn parse_month(raw: &str) -> Result<Month, String> {
+    let s = clean(raw);
+    let fail = || Err(format!("「{s}」不是有效月份(应为 2024-03、202403、2024年3月 等)"));
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        return match s.len() {
+            6 => s[0..4].parse().ok().zip(s[4..6].parse().ok()).and_then(|(y, m)| Month::new(y, m)).map_or_else(fail, Ok),
+            8 => parse_date(&s).map(Month::of).or_else(|_| fail()),
+            _ => fail(),
+        };
+    }
+    let well_formed = s.chars().all(|c| c.is_ascii_digit() || "-/.年月日".contains(c));
+    let runs = digit_runs(&s);
+    if !well_formed || runs.first().is_none_or(|y| y.len() != 4) {
+        return fail();
+    }
+    match runs.len() {
+        2 if runs[1].len() <= 2 => Month::new(runs[0].parse().unwrap_or(0), runs[1].parse().unwrap_or(0)).map_or_else(fail, Ok),
+        3 => parse_date(&s).map(Month::of).or_else(|_| fail()),
+        _ => fail(),
+    }
+}
+
+/// Parses yuan: thousands separators, a `元` suffix and full-width digits are
+/// accepted; more than two decimals is refused rather than rounded.
+pub fn parse_money(raw: &str) -> Result<Decimal, String> {
+    let s = clean(raw);
+    let fail = || Err(format!("「{s}」不是有效金额(应为数字,如 1,350.00 或 430元)"));
+    let body = s.strip_suffix('元').unwrap_or(&s).trim();
+    let body = body.strip_prefix('¥').unwrap_or(body).trim();
+    if body.is_empty() {
+        return fail();
+    }
+    let (sign, digits) = match body.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", body),
+    };
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let int_ok = if int_part.contains(',') {
+        let groups: Vec<&str> = int_part.split(',').collect();
+        (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3)
+    } else {
+        !int_part.is_empty()
+    };
+    let all_digits = |t: &str| t.chars().all(|c| c.is_ascii_digit() || c == ',');
+    if !int_ok || !all_digits(int_part) || frac_part.is_some_and(|f| f.is_empty() || !f.chars().all(|c| c.is_ascii_digit())) {
+        return fail();
+    }
+    let text = format!("{sign}{}{}", int_part.replace(',', ""), frac_part.map(|f| format!(".{f}")).unwrap_or_default());
+    let mut value: Decimal = text.parse().or_else(|_| fail())?;
+    if value.scale() > 2 {
+        let rounded = value.round_dp(2);
+        if rounded != value {
+            return Err(format!("「{s}」的金额超过两位小数"));
+        }
+        value = rounded;
+    }
+    value.rescale(2);
+    Ok(value)
+}
+
+/// Money from an XLSX number cell: a float, rounded to the cent.
+pub fn money_from_f64(value: f64) -> Result<Decimal, String> {
+    let mut d = Decimal::from_f64_retain(value).ok_or_else(|| format!("「{value}」不是有效金额"))?.round_dp(2);
+    d.rescale(2);
+    Ok(d)
+}
+
+/// Parses a decimal such as a share ratio (`35.5`, `35.5%`).
+pub fn parse_decimal(raw: &str) -> Result<Decimal, String> {
+    let s = clean(raw);
+    let body = s.strip_suffix('%').unwrap_or(&s).replace(',', "");
+    body.trim().parse::<Decimal>().map_err(|_| format!("「{s}」不是有效数字"))
+}
+
+/// Parses a whole number (thousands separators allowed; `12.0` from a
+/// spreadsheet is 12).
+pub fn parse_int(raw: &str) -> Result<i64, String> {
+    let s = clean(raw).replace(',', "");
+    let s = s.strip_suffix(".0").unwrap_or(&s);
+    s.parse::<i64>().map_err(|_| format!("「{s}」不是整数"))
+}
+
+/// Parses yes/no: `是/否`, `Y/N`, `1/0`, `true/false` (any case).
+pub fn parse_bool(raw: &str) -> Result<bool, String> {
+    let s = clean(raw);
+    match s.to_ascii_lowercase().as_str() {
+        "是" | "y" | "yes" | "1" | "true" => Ok(true),
+        "否" | "n" | "no" | "0" | "false" => Ok(false),
+        _ => Err(format!("「{s}」不是是/否(应为 是/否、Y/N、1/0 或 true/false)")),
+    }
+}
+
+/// Normalizes a code: NFKC, no white space, upper case.
+pub fn normalize_code(raw: &str) -> String {
+    raw.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase()
+}
+
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK: &[u8; 11] = b"10X98765432";
+
+/// The GB 11643 check character for the first 17 digits of `id`.
+pub fn id_check_digit(id: &str) -> Option<char> {
+    let bytes = id.as_bytes();
+    if bytes.len() < 17 || !bytes[..17].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let sum: u32 = bytes[..17].iter().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    Some(ID_CHECK[(sum % 11) as usize] as char)
+}
+
+/// The birth date coded in an 18-character ID number.
+pub fn id_birth_date(id: &str) -> Option<NaiveDate> {
+    let digits = id.get(6..14)?;
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    ymd(&digits[0..4], &digits[4..6], &digits[6..8])
+}
+
+/// GB 11643 validity: 18 characters, 17 digits and a check character that
+/// matches, with a real birth date.
+pub fn id_valid(id: &str) -> bool {
+    id.len() == 18 && id_check_digit(id).is_some_and(|c| id.as_bytes()[17] as char == c) && id_birth_date(id).is_some()
+}
+
+/// Upgrades a legacy 15-digit number (born 19xx) to 18 characters.
+pub fn upgrade_legacy_id(id15: &str) -> Option<String> {
+    if id15.len() != 15 || !id15.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let body = format!("{}19{}", &id15[..6], &id15[6..]);
+    Some(format!("{body}{}", id_check_digit(&body)?))
+}
+
+/// Parses an ID number as delivered: spaces removed, `x` upper-cased, the
+/// 15-digit form upgraded. A wrong check digit is kept (a rule flags it); a
+/// value that is not an ID number at all is an error.
+pub fn parse_id(raw: &str) -> Result<String, String> {
+    let s = normalize_code(raw);
+    let bytes = s.as_bytes();
+    if s.len() == 18 && bytes[..17].iter().all(u8::is_ascii_digit) && (bytes[17].is_ascii_digit() || bytes[17] == b'X') {
+        return Ok(s);
+    }
+    if let Some(upgraded) = upgrade_legacy_id(&s)
+        && id_birth_date(&upgraded).is_some()
+    {
+        return Ok(upgraded);
+    }
+    Err(format!("「{}」不是身份号码(应为 18 位,或 15 位旧号)", raw.trim()))
+}
+
+/// The name normalization of CONTRACT §3: NFKC, no white space, and every
+/// middle dot of a minority name (`·•・．‧.`) as one and the same dot.
+pub fn normalize_name(name: &str) -> String {
+    name.nfkc()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{00B7}' | '\u{2022}' | '\u{30FB}' | '\u{FF65}' | '\u{FF0E}' | '\u{2027}' | '.' | '\u{2219}' | '\u{22C5}' => '·',
+            other => other,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn conformance(file: &str) -> Vec<csv::StringRecord> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance").join(file);
+        let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("conformance vectors at {}: {e}", path.display()));
+        reader.records().map(|r| r.expect("conformance row")).collect()
+    }
+
+    #[test]
+    fn conformance_values() {
+        let rows = conformance("values.csv");
+        assert!(rows.len() > 40);
+        for row in rows {
+            let (kind, input, expected) = (&row[0], &row[1], &row[2]);
+            let got = match kind {
+                "date" => parse_date(input).map(|d| d.format("%Y-%m-%d").to_string()),
+                "month" => parse_month(input).map(|m| m.to_string()),
+                "money" => parse_money(input).map(|m| m.to_string()),
+                "bool" => parse_bool(input).map(|b| b.to_string()),
+                "id" => parse_id(input),
+                other => panic!("unknown kind {other}"),
+            };
+            match (expected, got) {
+                ("ERROR", Err(_)) => {}
+                ("ERROR", Ok(v)) => panic!("{kind} {input:?} should be an error, got {v}"),
+                (want, Ok(v)) => assert_eq!(v, want, "{kind} {input:?}"),
+                (want, Err(e)) => panic!("{kind} {input:?} should be {want}, got error {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn conformance_names() {
+        for row in conformance("names.csv") {
+            let same = normalize_name(&row[0]) == normalize_name(&row[1]);
+            assert_eq!(same, &row[2] == "same", "{:?} vs {:?}", &row[0], &row[1]);
+        }
+    }
+
+    #[test]
+    fn excel_serials() {
+        assert_eq!(parse_date("45356").unwrap(), NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
+        assert_eq!(parse_date("45356.0").unwrap(), NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
+        assert_eq!(excel_serial_date(1.0), NaiveDate::from_ymd_opt(1900, 1, 1));
+        assert_eq!(excel_serial_date(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));
+    }
+
+    #[test]
+    fn more_spellings() {
+        assert_eq!(parse_date("2024-03-05 00:00:00").unwrap().to_string(), "2024-03-05");
+        assert!(parse_date("2024年3月").is_err());
+        assert!(parse_date("").is_err());
+        assert_eq!(parse_month("2024-03-01").unwrap().to_string(), "2024-03");
+        assert_eq!(parse_money("¥1,234.5").unwrap().to_string(), "1234.50");
+        assert!(parse_money("12,34").is_err());
+        assert!(parse_money("1.234").is_err());
+        assert_eq!(parse_money("1.230").unwrap().to_string(), "1.23");
+        assert_eq!(money_from_f64(129.00000000000003).unwrap().to_string(), "129.00");
+        assert_eq!(parse_int("1,234").unwrap(), 1234);
+        assert!(parse_id("43022319500307123").is_err());
+    }
+
+    #[test]
+    fn months() {
+        let m = Month::new(2024, 12).unwrap();
+        assert_eq!(m.next().to_string(), "2025-01");
+        assert_eq!(m.plus(-12).to_string(), "2023-12");
+        assert_eq!(Month::new(2024, 2).unwrap().last_day().to_string(), "2024-02-29");
+        assert_eq!(m.months_until(Month::new(2025, 3).unwrap()), 3);
+    }
+
+    #[test]
+    fn id_checks() {
+        assert!(id_valid("43022319640101102X"));
+        assert!(!id_valid("430223195003071230"));
+        assert_eq!(upgrade_legacy_id("430223480615071").unwrap(), "430223194806150715");
+    }
+}
