@@ -1,9 +1,12 @@
 //! xuncha's pipeline: the data contract as data, typing of department
-//! values, and the synthetic inbox generator (`xuncha gen`).
+//! values, ingest of an inbox into the Delta lake (`xuncha ingest`), and the
+//! synthetic inbox generator (`xuncha gen`).
 //!
 //! Data flows one way: inbox → pipeline → lake → queries.
 
 pub mod contract;
+pub mod ingest;
+pub mod lake;
 pub mod synth;
 pub mod values;
 
@@ -16,4 +19,9 @@ pub enum PipelineError {
     Csv(#[from] csv::Error),
     #[error("configuration error: {0}")]
     Config(String),
+    /// A delivered file that cannot be read as its source (rejected whole).
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("lake error: {0}")]
+    Lake(String),
 }

@@ -1,1 +1,6 @@
-fn main(){}
+//! xuncha's integration tests, in one binary (linking is slow on 2 cores):
+//! the real `xuncha` binary, real Delta tables, real DataFusion, real peers.
+
+mod common;
+mod generator;
+mod ingest;

@@ -1,0 +1,551 @@
+//! `xuncha ingest`: every file of an inbox's source folders, read, typed by
+//! the contract and committed to the lake, with bad rows in `quarantine` and
+//! one `ingest_batches` row per file.
+//!
+//! Per file: hash it; if `ingest_batches` already holds its application
+//! transaction it was loaded before and nothing happens. Otherwise find the
+//! header (title rows above it skipped), refuse the whole file if a required
+//! column is missing (naming the source it looks like, if another), type
+//! each row, quarantine what cannot be typed and the second of two rows with
+//! one key, then commit (see [`crate::lake`]): a plain append when no key is
+//! already in the table, else a merge that replaces the earlier rows.
+
+pub mod read;
+pub mod typing;
+
+use crate::PipelineError;
+use crate::contract::{self, ColumnType, SOURCES, Source};
+use crate::lake::Lake;
+use deltalake::DeltaTable;
+use deltalake::arrow::array::{Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::util::display::array_value_to_string;
+use deltalake::datafusion::prelude::SessionContext;
+use read::{RawCell, RawRow, RowIter};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use typing::{BatchBuilder, RowProblem, Typed};
+
+/// What happened to one delivered file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileOutcome {
+    /// Typed and committed (or, in a dry run, would be).
+    Loaded,
+    /// The same bytes were ingested before: nothing changed.
+    AlreadyIngested,
+    /// The file could not be read as its source; nothing of it landed.
+    Rejected(String),
+}
+
+/// The report line of one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub source: String,
+    /// Path relative to the inbox (`subsidy_payments/x.csv`).
+    pub file: String,
+    pub format: String,
+    pub rows_read: u64,
+    pub rows_loaded: u64,
+    pub rows_quarantined: u64,
+    /// Blank, 合计 and signature rows, which are not data.
+    pub rows_skipped: u64,
+    pub outcome: FileOutcome,
+}
+
+/// Options of an ingest run.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Read and type everything, commit nothing.
+    pub dry_run: bool,
+}
+
+/// Ingests every file under the inbox's source folders, in source order and
+/// file-name order within a folder (a later file's key replaces an earlier
+/// one's).
+pub async fn ingest(lake: &Lake, inbox: &Path, options: &IngestOptions) -> Result<Vec<FileReport>, PipelineError> {
+    if !inbox.is_dir() {
+        return Err(PipelineError::Config(format!("收件箱 {} 不存在或不是文件夹", inbox.display())));
+    }
+    let mut reports = Vec::new();
+    for entry in sorted_entries(inbox)? {
+        if entry.is_dir() {
+            let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if contract::source(&name).is_none() && !name.starts_with('.') && !matches!(name.as_str(), "archive" | "rejected") {
+                for file in delivered_files(&entry)? {
+                    reports.push(rejected(&name, inbox, &file, format!("未知的数据源文件夹「{name}」(应为 {} 之一)", SOURCES.iter().map(|s| s.name).collect::<Vec<_>>().join("、"))));
+                }
+            }
+        }
+    }
+    let mut state = IngestState { lake, options, keys: HashMap::new() };
+    for source in SOURCES {
+        let folder = inbox.join(source.name);
+        if !folder.is_dir() {
+            continue;
+        }
+        for file in delivered_files(&folder)? {
+            reports.push(state.file(source, inbox, &file).await?);
+        }
+    }
+    Ok(reports)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    Ok(entries)
+}
+
+/// The files a department delivered into a folder: not hidden, not Office
+/// lock files, not markers or notes the scheduler writes.
+pub fn delivered_files(folder: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+    Ok(sorted_entries(folder)?
+        .into_iter()
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            !(name.starts_with('.') || name.starts_with("~$") || name.ends_with(".done") || name.ends_with(".reason.txt") || name.ends_with(".tmp") || name.ends_with(".part"))
+        })
+        .collect())
+}
+
+fn relative(inbox: &Path, file: &Path) -> String {
+    file.strip_prefix(inbox).unwrap_or(file).to_string_lossy().replace('\\', "/")
+}
+
+fn rejected(source: &str, inbox: &Path, file: &Path, why: String) -> FileReport {
+    FileReport {
+        source: source.to_string(),
+        file: relative(inbox, file),
+        format: String::new(),
+        rows_read: 0,
+        rows_loaded: 0,
+        rows_quarantined: 0,
+        rows_skipped: 0,
+        outcome: FileOutcome::Rejected(why),
+    }
+}
+
+/// The SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String, PipelineError> {
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The schema of `quarantine`.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("row_number", DataType::Int64, false),
+        Field::new("raw", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("reason_kind", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, true),
+        Field::new("batch_id", DataType::Utf8, false),
+        Field::new("ingested_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+    ]))
+}
+
+/// The schema of `ingest_batches`.
+pub fn batches_schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("batch_id", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_loaded", DataType::Int64, false),
+        Field::new("rows_quarantined", DataType::Int64, false),
+        Field::new("rows_skipped", DataType::Int64, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("started_at", ts.clone(), false),
+        Field::new("finished_at", ts, false),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}
+
+/// Columns each source's Parquet files are sorted by (the joins of the rules).
+fn sort_columns(source: &Source) -> &'static [&'static str] {
+    match source.name {
+        "population" => &["village_code", "household_id"],
+        "subsidy_payments" => &["village_code", "id_number", "period"],
+        "deaths" | "vehicles" | "social_insurance" => &[],
+        "cadres" => &["org_code", "id_number"],
+        "attendance" => &["job_id", "month"],
+        "petitions" => &["village_code", "received_date"],
+        "finance_vouchers" => &["village_code", "voucher_date"],
+        "contracts" => &["village_code", "signed_date"],
+        _ => &[],
+    }
+}
+
+/// Columns worth a Parquet bloom filter: ID numbers and counterparties.
+fn bloom_columns(source: &Source) -> Vec<&'static str> {
+    source.columns.iter().filter(|c| c.ty == ColumnType::Id || c.name == "counterparty_code").map(|c| c.name).collect()
+}
+
+struct IngestState<'a> {
+    lake: &'a Lake,
+    options: &'a IngestOptions,
+    /// Hashes of the keys already in each source table, loaded on first use.
+    keys: HashMap<&'static str, HashSet<u64>>,
+}
+
+/// A file's rows, typed.
+struct TypedFile {
+    format: String,
+    batches: Vec<RecordBatch>,
+    quarantine: Vec<Quarantined>,
+    rows_read: u64,
+    rows_loaded: u64,
+    rows_skipped: u64,
+}
+
+struct Quarantined {
+    row_number: u64,
+    raw: String,
+    problem: RowProblem,
+}
+
+impl IngestState<'_> {
+    async fn file(&mut self, source: &'static Source, inbox: &Path, path: &Path) -> Result<FileReport, PipelineError> {
+        let started = chrono::Utc::now();
+        let file = relative(inbox, path);
+        let sha = sha256_file(path)?;
+        let app_id = format!("xuncha-ingest:{}:{sha}", source.name);
+        let batch_id = hex::encode(&Sha256::digest(app_id.as_bytes())[..8]);
+        let batches_table = self.lake.table("ingest_batches").await?;
+        if Lake::has_transaction(batches_table.as_ref(), &app_id).await? {
+            let mut report = rejected(source.name, inbox, path, String::new());
+            report.outcome = FileOutcome::AlreadyIngested;
+            return Ok(report);
+        }
+        let typed = match read_and_type(source, path, &file, &batch_id) {
+            Ok(t) => t,
+            Err(PipelineError::Unreadable(why)) => {
+                let report = rejected(source.name, inbox, path, why.clone());
+                if !self.options.dry_run {
+                    self.record_batch(&report, &batch_id, &sha, &app_id, started, Some(why)).await?;
+                }
+                return Ok(report);
+            }
+            Err(other) => return Err(other),
+        };
+        let report = FileReport {
+            source: source.name.to_string(),
+            file: file.clone(),
+            format: typed.format.clone(),
+            rows_read: typed.rows_read,
+            rows_loaded: typed.rows_loaded,
+            rows_quarantined: typed.quarantine.len() as u64,
+            rows_skipped: typed.rows_skipped,
+            outcome: FileOutcome::Loaded,
+        };
+        if self.options.dry_run {
+            return Ok(report);
+        }
+        self.commit_rows(source, typed.batches, &app_id).await?;
+        self.commit_quarantine(source, &file, typed.quarantine, &batch_id, &app_id).await?;
+        self.record_batch(&report, &batch_id, &sha, &app_id, started, None).await?;
+        Ok(report)
+    }
+
+    /// Commits a file's rows: append, or merge when a key is already there.
+    async fn commit_rows(&mut self, source: &'static Source, batches: Vec<RecordBatch>, app_id: &str) -> Result<(), PipelineError> {
+        let table = self.lake.table(source.name).await?;
+        if Lake::has_transaction(table.as_ref(), app_id).await? {
+            return Ok(());
+        }
+        let schema = typing::schema(source);
+        let batches = sort_batches(source, &schema, batches)?;
+        let new_keys = key_hashes(source, &batches)?;
+        let existing = match self.keys.remove(source.name) {
+            Some(keys) => keys,
+            None => load_key_hashes(source, table.as_ref()).await?,
+        };
+        let overlaps = new_keys.iter().any(|k| existing.contains(k));
+        let bloom = bloom_columns(source);
+        match (table, overlaps) {
+            (Some(table), true) => {
+                let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+                self.lake.upsert(table, batches, source.key, &columns, app_id, &bloom).await?;
+            }
+            _ => {
+                self.lake.append(source.name, schema, batches, Some(app_id), &bloom).await?;
+            }
+        }
+        let mut keys = existing;
+        keys.extend(new_keys);
+        self.keys.insert(source.name, keys);
+        Ok(())
+    }
+
+    async fn commit_quarantine(&self, source: &Source, file: &str, rows: Vec<Quarantined>, batch_id: &str, app_id: &str) -> Result<(), PipelineError> {
+        let table = self.lake.table("quarantine").await?;
+        if rows.is_empty() && table.is_some() {
+            return Ok(());
+        }
+        if Lake::has_transaction(table.as_ref(), app_id).await? {
+            return Ok(());
+        }
+        let now = chrono::Utc::now().timestamp_micros();
+        let n = rows.len();
+        let batch = RecordBatch::try_new(
+            quarantine_schema(),
+            vec![
+                Arc::new(StringArray::from(vec![source.name; n])),
+                Arc::new(StringArray::from(vec![file; n])),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.row_number as i64))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.raw.as_str()))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.problem.reason.as_str()))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.problem.kind))),
+                Arc::new(StringArray::from_iter(rows.iter().map(|r| r.problem.column))),
+                Arc::new(StringArray::from(vec![batch_id; n])),
+                Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
+            ],
+        )
+        .map_err(|e| PipelineError::Lake(e.to_string()))?;
+        let batches = if n == 0 { Vec::new() } else { vec![batch] };
+        self.lake.append("quarantine", quarantine_schema(), batches, Some(app_id), &[]).await?;
+        Ok(())
+    }
+
+    async fn record_batch(&self, report: &FileReport, batch_id: &str, sha: &str, app_id: &str, started: chrono::DateTime<chrono::Utc>, error: Option<String>) -> Result<(), PipelineError> {
+        let status = if error.is_some() { "rejected" } else { "loaded" };
+        let ts = |t: chrono::DateTime<chrono::Utc>| Arc::new(TimestampMicrosecondArray::from(vec![t.timestamp_micros()]).with_timezone("UTC"));
+        let batch = RecordBatch::try_new(
+            batches_schema(),
+            vec![
+                Arc::new(StringArray::from(vec![batch_id])),
+                Arc::new(StringArray::from(vec![report.source.as_str()])),
+                Arc::new(StringArray::from(vec![report.file.as_str()])),
+                Arc::new(StringArray::from(vec![sha])),
+                Arc::new(StringArray::from(vec![report.format.as_str()])),
+                Arc::new(Int64Array::from(vec![report.rows_read as i64])),
+                Arc::new(Int64Array::from(vec![report.rows_loaded as i64])),
+                Arc::new(Int64Array::from(vec![report.rows_quarantined as i64])),
+                Arc::new(Int64Array::from(vec![report.rows_skipped as i64])),
+                Arc::new(StringArray::from(vec![status])),
+                ts(started),
+                ts(chrono::Utc::now()),
+                Arc::new(StringArray::from(vec![error])),
+            ],
+        )
+        .map_err(|e| PipelineError::Lake(e.to_string()))?;
+        self.lake.append("ingest_batches", batches_schema(), vec![batch], Some(app_id), &[]).await?;
+        Ok(())
+    }
+}
+
+fn sort_batches(source: &Source, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, PipelineError> {
+    let columns = sort_columns(source);
+    if columns.is_empty() || batches.is_empty() {
+        return Ok(batches);
+    }
+    let all = deltalake::arrow::compute::concat_batches(schema, &batches).map_err(|e| PipelineError::Lake(e.to_string()))?;
+    let sort: Vec<SortColumn> = columns
+        .iter()
+        .map(|c| SortColumn { values: all.column(schema.index_of(c).expect("sort column")).clone(), options: None })
+        .collect();
+    let indices = lexsort_to_indices(&sort, None).map_err(|e| PipelineError::Lake(e.to_string()))?;
+    Ok(vec![take_record_batch(&all, &indices).map_err(|e| PipelineError::Lake(e.to_string()))?])
+}
+
+fn hash_key(parts: impl Iterator<Item = String>) -> u64 {
+    let mut h = DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Hashes of the keys of `batches` (key values as displayed text).
+fn key_hashes(source: &Source, batches: &[RecordBatch]) -> Result<Vec<u64>, PipelineError> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let columns: Vec<&Arc<dyn Array>> = source.key.iter().map(|k| batch.column(batch.schema().index_of(k).expect("key column"))).collect::<Vec<_>>().into_iter().collect();
+        for row in 0..batch.num_rows() {
+            let parts = columns.iter().map(|c| array_value_to_string(c.as_ref(), row).unwrap_or_default());
+            out.push(hash_key(parts));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the key columns of a source table once and hashes them.
+async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<HashSet<u64>, PipelineError> {
+    let Some(table) = table else { return Ok(HashSet::new()) };
+    let ctx = SessionContext::new();
+    table.update_datafusion_session(&ctx.state())?;
+    let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
+    let provider = table.table_provider().await.map_err(err)?;
+    ctx.register_table("t", provider).map_err(err)?;
+    let columns = source.key.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+    let batches = ctx.sql(&format!("SELECT {columns} FROM t")).await.map_err(err)?.collect().await.map_err(err)?;
+    let mut keys = HashSet::new();
+    for batch in &batches {
+        for row in 0..batch.num_rows() {
+            let parts = (0..source.key.len()).map(|c| array_value_to_string(batch.column(c).as_ref(), row).unwrap_or_default());
+            keys.insert(hash_key(parts));
+        }
+    }
+    Ok(keys)
+}
+
+/// Whether a row is a footer or a note rather than data: 合计/总计/小计, or a
+/// lone `制表人:…` line.
+fn is_footer(row: &RawRow) -> bool {
+    let filled: Vec<String> = row.cells.iter().filter(|c| !c.is_blank()).map(|c| crate::values::clean(&c.text())).collect();
+    filled.iter().take(3).any(|t| t.starts_with("合计") || t.starts_with("总计") || t.starts_with("小计"))
+        || (filled.len() == 1 && filled[0].contains(':'))
+}
+
+/// Opens a file by its extension.
+fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, RowIter), PipelineError> {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let (format, mut rows, header) = match ext.as_str() {
+        "csv" | "txt" => {
+            let (encoding, rows) = read::csv_rows(path)?;
+            (format!("CSV {}", encoding.label()), rows, None)
+        }
+        "xlsx" | "xlsm" | "xls" => (format!("{}", ext.to_uppercase()), read::xlsx_rows(path, None)?, None),
+        "jsonl" | "ndjson" | "json" => {
+            let (keys, rows) = read::jsonl_rows(path)?;
+            ("JSON Lines".to_string(), rows, Some(keys))
+        }
+        other => return Err(PipelineError::Unreadable(format!("不支持的文件类型「.{other}」(应为 CSV、XLSX 或 JSON Lines)"))),
+    };
+    if let Some(keys) = header {
+        return Ok((format, keys, rows));
+    }
+    // Look for the header among the first rows; keep them to replay.
+    let mut head: Vec<RawRow> = Vec::new();
+    for row in rows.by_ref().take(30) {
+        head.push(row?);
+    }
+    let Some(at) = read::find_header(source, &head) else {
+        let first = head.iter().find(|r| r.cells.iter().any(|c| !c.is_blank())).map(|r| r.cells.iter().map(RawCell::text).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        return Err(PipelineError::Unreadable(format!("在前 30 行中找不到「{}」({}) 的表头;第一行是: {first}{}", source.title, source.name, looks_like(source, &head))));
+    };
+    let header: Vec<String> = head[at].cells.iter().map(RawCell::text).collect();
+    let rest: Vec<RawRow> = head.split_off(at + 1);
+    let rows: RowIter = Box::new(rest.into_iter().map(Ok).chain(rows));
+    Ok((format, header, rows))
+}
+
+/// " — 看起来是 X 的文件" when another source's header fits the first rows.
+fn looks_like(expected: &Source, head: &[RawRow]) -> String {
+    for other in SOURCES.iter().filter(|s| s.name != expected.name) {
+        if let Some(at) = read::find_header(other, head) {
+            let header: Vec<String> = head[at].cells.iter().map(RawCell::text).collect();
+            if missing_required(other, &header).is_empty() {
+                return format!("。看起来是「{}」的文件,应放在 {}/ 文件夹", other.title, other.name);
+            }
+        }
+    }
+    String::new()
+}
+
+fn mapping(source: &Source, header: &[String]) -> Vec<Option<usize>> {
+    let mut used = HashSet::new();
+    header.iter().map(|h| source.match_header(h).filter(|i| used.insert(*i))).collect()
+}
+
+fn missing_required(source: &Source, header: &[String]) -> Vec<&'static str> {
+    let mapped: HashSet<usize> = mapping(source, header).into_iter().flatten().collect();
+    source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(_, c)| c.header).collect()
+}
+
+/// Reads a file and types its rows.
+fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str) -> Result<TypedFile, PipelineError> {
+    let (format, header, rows) = open_rows(source, path)?;
+    let missing = missing_required(source, &header);
+    if !missing.is_empty() {
+        let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), header.join(", "));
+        if missing.len() == source.columns.iter().filter(|c| c.required).count() {
+            why.push_str(&looks_like(source, &[RawRow { number: 1, cells: header.iter().map(|h| RawCell::Text(h.clone())).collect() }]));
+        }
+        return Err(PipelineError::Unreadable(why));
+    }
+    let map = mapping(source, &header);
+    let schema = typing::schema(source);
+    let mut builder = BatchBuilder::new(schema);
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let key_columns: Vec<usize> = source.key.iter().map(|k| source.column_index(k).expect("key")).collect();
+    let mut out = TypedFile { format, batches: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    for row in rows {
+        let row = row?;
+        if row.cells.iter().all(RawCell::is_blank) || is_footer(&row) {
+            out.rows_skipped += 1;
+            continue;
+        }
+        out.rows_read += 1;
+        let mut values = vec![Typed::Null; source.columns.len()];
+        let mut problems: Vec<RowProblem> = Vec::new();
+        let mut extra = serde_json::Map::new();
+        let mut raw = serde_json::Map::new();
+        for (i, cell) in row.cells.iter().enumerate() {
+            let name = header.get(i).map(|h| h.trim().to_string()).filter(|h| !h.is_empty());
+            if !cell.is_blank() {
+                let (key, value) = match &name {
+                    Some(h) => (h.clone(), cell.text()),
+                    None => match cell.text().split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (format!("第{}列", i + 1), cell.text()),
+                    },
+                };
+                raw.insert(key.clone(), serde_json::Value::String(value.clone()));
+                if map.get(i).copied().flatten().is_none() {
+                    extra.insert(key, serde_json::Value::String(value));
+                }
+            }
+        }
+        for (c, value) in values.iter_mut().enumerate() {
+            let cell = map.iter().position(|m| *m == Some(c)).and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
+            match typing::type_cell(source, c, cell) {
+                Ok(v) => *value = v,
+                Err(p) => problems.push(p),
+            }
+        }
+        if problems.is_empty() {
+            let key = key_columns.iter().map(|&k| values[k].key_text()).collect::<Vec<_>>().join("\u{1f}");
+            if let Some(first) = seen.get(&key) {
+                problems.push(RowProblem {
+                    kind: "duplicate_key",
+                    column: None,
+                    reason: format!("与第 {first} 行的主键({})重复,保留第 {first} 行", source.key.join(", ")),
+                });
+            } else {
+                seen.insert(key, row.number);
+            }
+        }
+        if problems.is_empty() {
+            let extra = (!extra.is_empty()).then(|| serde_json::Value::Object(extra).to_string());
+            builder.push(&values, extra, batch_id, file, row.number);
+            out.rows_loaded += 1;
+        } else {
+            let reason = problems.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
+            let first = problems.swap_remove(0);
+            out.quarantine.push(Quarantined { row_number: row.number, raw: serde_json::Value::Object(raw).to_string(), problem: RowProblem { reason, ..first } });
+        }
+    }
+    out.batches = builder.finish();
+    Ok(out)
+}

@@ -1,0 +1,246 @@
+//! Readers: one per file format, each turning a delivered file into a header
+//! and a stream of raw rows with the row number a person sees (CSV: the
+//! record's position, header included; XLSX: the sheet row; JSON Lines: the
+//! line).
+//!
+//! CSV encoding is detected, not configured: a UTF-8 BOM, else valid UTF-8
+//! in the first megabyte, else GB18030 (a superset of GBK). Decoding streams,
+//! so a large file is never held in memory.
+
+use crate::PipelineError;
+use crate::contract::Source;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+/// One cell as read, before typing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawCell {
+    Empty,
+    Text(String),
+    Number(f64),
+    /// An XLSX date cell, as its Excel serial number.
+    Serial(f64),
+    Bool(bool),
+}
+
+impl RawCell {
+    /// The cell as text, the way the department sees it.
+    pub fn text(&self) -> String {
+        match self {
+            RawCell::Empty => String::new(),
+            RawCell::Text(t) => t.clone(),
+            RawCell::Number(n) | RawCell::Serial(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            RawCell::Number(n) | RawCell::Serial(n) => n.to_string(),
+            RawCell::Bool(b) => b.to_string(),
+        }
+    }
+
+    pub fn is_blank(&self) -> bool {
+        match self {
+            RawCell::Empty => true,
+            RawCell::Text(t) => t.trim().is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// One row as read.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    pub number: u64,
+    pub cells: Vec<RawCell>,
+}
+
+/// How a file's text was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Gb18030,
+}
+
+impl Encoding {
+    pub fn label(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "UTF-8",
+            Encoding::Utf8Bom => "UTF-8 (BOM)",
+            Encoding::Gb18030 => "GBK/GB18030",
+        }
+    }
+}
+
+/// Detects the encoding of a CSV file from its first megabyte.
+pub fn detect_encoding(path: &Path) -> io::Result<Encoding> {
+    let mut head = Vec::with_capacity(1 << 20);
+    File::open(path)?.take(1 << 20).read_to_end(&mut head)?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return Ok(Encoding::Utf8Bom);
+    }
+    match std::str::from_utf8(&head) {
+        Ok(_) => Ok(Encoding::Utf8),
+        // A multi-byte character cut at the megabyte boundary is still UTF-8.
+        Err(e) if e.error_len().is_none() && head.len() == 1 << 20 => Ok(Encoding::Utf8),
+        Err(_) => Ok(Encoding::Gb18030),
+    }
+}
+
+/// GB18030 bytes in, UTF-8 bytes out, streaming.
+struct DecodingReader<R: Read> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    out_pos: usize,
+    eof: bool,
+}
+
+impl<R: Read> Read for DecodingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.out_pos >= self.output.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            self.input.resize(64 * 1024, 0);
+            let n = self.inner.read(&mut self.input)?;
+            self.input.truncate(n);
+            self.eof = n == 0;
+            let mut out = String::with_capacity(n * 2 + 16);
+            let (_, _, _) = self.decoder.decode_to_string(&self.input, &mut out, self.eof);
+            self.output = out.into_bytes();
+            self.out_pos = 0;
+        }
+        let n = buf.len().min(self.output.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.output[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
+/// Rows of a delivered file, header detection left to the caller.
+pub type RowIter = Box<dyn Iterator<Item = Result<RawRow, PipelineError>> + Send>;
+
+/// Opens a CSV file and streams its records.
+pub fn csv_rows(path: &Path) -> Result<(Encoding, RowIter), PipelineError> {
+    let encoding = detect_encoding(path)?;
+    let file = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let reader: Box<dyn Read + Send> = match encoding {
+        Encoding::Utf8 | Encoding::Utf8Bom => Box::new(file),
+        Encoding::Gb18030 => Box::new(DecodingReader {
+            inner: file,
+            decoder: encoding_rs::GB18030.new_decoder_without_bom_handling(),
+            input: Vec::new(),
+            output: Vec::new(),
+            out_pos: 0,
+            eof: false,
+        }),
+    };
+    let csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let mut number = 0u64;
+    let iter = csv.into_records().map(move |record| {
+        number += 1;
+        let record = record.map_err(|e| PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e}")))?;
+        let cells = record
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let field = if number == 1 && i == 0 { field.trim_start_matches('\u{feff}') } else { field };
+                if field.is_empty() { RawCell::Empty } else { RawCell::Text(field.to_string()) }
+            })
+            .collect();
+        Ok(RawRow { number, cells })
+    });
+    Ok((encoding, Box::new(iter)))
+}
+
+/// Opens an XLSX workbook and returns the rows of its first sheet (or the
+/// sheet named `sheet`).
+pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<RowIter, PipelineError> {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let mut workbook: Xlsx<_> = open_workbook(path).map_err(|e| PipelineError::Unreadable(format!("无法打开 XLSX: {e}")))?;
+    let range = match sheet {
+        Some(name) => workbook.worksheet_range(name).map_err(|e| PipelineError::Unreadable(format!("工作表「{name}」: {e}")))?,
+        None => workbook
+            .worksheet_range_at(0)
+            .ok_or_else(|| PipelineError::Unreadable("工作簿中没有工作表".into()))?
+            .map_err(|e| PipelineError::Unreadable(format!("无法读取第一个工作表: {e}")))?,
+    };
+    let (first_row, first_col) = range.start().unwrap_or((0, 0));
+    let rows: Vec<RawRow> = range
+        .rows()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut cells: Vec<RawCell> = vec![RawCell::Empty; first_col as usize];
+            cells.extend(row.iter().map(|cell| match cell {
+                Data::Empty | Data::Error(_) => RawCell::Empty,
+                Data::String(s) => RawCell::Text(s.clone()),
+                Data::Float(f) => RawCell::Number(*f),
+                Data::Int(i) => RawCell::Number(*i as f64),
+                Data::Bool(b) => RawCell::Bool(*b),
+                Data::DateTime(d) => RawCell::Serial(d.as_f64()),
+                Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
+            }));
+            RawRow { number: u64::from(first_row) + i as u64 + 1, cells }
+        })
+        .collect();
+    Ok(Box::new(rows.into_iter().map(Ok)))
+}
+
+/// Opens a JSON Lines file. Each object's keys become columns; the first row
+/// yielded is a synthetic header row (number 0) naming every key seen in the
+/// first 1,000 lines, and each line's cells follow that order (a key first
+/// seen later still lands, in `extra`).
+pub fn jsonl_rows(path: &Path) -> Result<(Vec<String>, RowIter), PipelineError> {
+    use std::io::BufRead;
+    let mut keys: Vec<String> = Vec::new();
+    let head = BufReader::new(File::open(path)?);
+    for line in head.lines().take(1000) {
+        let line = line?;
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&line) {
+            for k in map.keys() {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+        }
+    }
+    let lines = BufReader::with_capacity(1 << 16, File::open(path)?).lines();
+    let header = keys.clone();
+    let iter = lines.enumerate().map(move |(i, line)| {
+        let number = i as u64 + 1;
+        let line = line.map_err(PipelineError::Io)?;
+        if line.trim().is_empty() {
+            return Ok(RawRow { number, cells: Vec::new() });
+        }
+        let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| PipelineError::Unreadable(format!("第 {number} 行不是 JSON: {e}")))?;
+        let serde_json::Value::Object(mut map) = value else {
+            return Err(PipelineError::Unreadable(format!("第 {number} 行不是 JSON 对象")));
+        };
+        let mut cells: Vec<RawCell> = keys.iter().map(|k| map.remove(k).map_or(RawCell::Empty, json_cell)).collect();
+        // Keys not seen in the head of the file: appended as `key=value` text
+        // so they reach `extra` rather than vanish.
+        for (k, v) in map {
+            cells.push(RawCell::Text(format!("{k}={}", json_cell(v).text())));
+        }
+        Ok(RawRow { number, cells })
+    });
+    Ok((header, Box::new(iter)))
+}
+
+fn json_cell(v: serde_json::Value) -> RawCell {
+    match v {
+        serde_json::Value::Null => RawCell::Empty,
+        serde_json::Value::Bool(b) => RawCell::Bool(b),
+        serde_json::Value::Number(n) => n.as_f64().map_or(RawCell::Empty, RawCell::Number),
+        serde_json::Value::String(s) => RawCell::Text(s),
+        other => RawCell::Text(other.to_string()),
+    }
+}
+
+/// Finds the header row among the first rows: the row naming most of the
+/// source's columns (title rows above it are skipped). Returns its position.
+pub fn find_header(source: &Source, rows: &[RawRow]) -> Option<usize> {
+    let score = |row: &RawRow| row.cells.iter().filter(|c| source.match_header(&c.text()).is_some()).count();
+    let best = rows.iter().enumerate().max_by_key(|(i, row)| (score(row), std::cmp::Reverse(*i)))?;
+    (score(best.1) >= 2.min(source.columns.len())).then_some(best.0)
+}

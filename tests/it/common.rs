@@ -1,0 +1,92 @@
+//! Shared helpers: running the `xuncha` binary, generated inboxes reused
+//! across tests, and reading lake tables back.
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::util::display::array_value_to_string;
+use deltalake::datafusion::prelude::SessionContext;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Runs `xuncha` with `args`, returning its output (never panics on exit status).
+pub(crate) fn xuncha(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xuncha")).args(args).env_remove("XUNCHA_LAKE").output().expect("xuncha runs")
+}
+
+/// Runs `xuncha` and asserts success.
+pub(crate) fn xuncha_ok(args: &[&str]) -> String {
+    let out = xuncha(args);
+    assert!(out.status.success(), "xuncha {args:?} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A folder kept for the whole test run (under the target dir's tmp).
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("it").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A generated inbox (made once per test run and scale).
+pub(crate) fn generated(scale: &'static str) -> &'static Path {
+    static SAMPLE: OnceLock<PathBuf> = OnceLock::new();
+    static COUNTY: OnceLock<PathBuf> = OnceLock::new();
+    let cell = if scale == "sample" { &SAMPLE } else { &COUNTY };
+    cell.get_or_init(|| {
+        let dir = scratch(&format!("inbox-{scale}"));
+        xuncha_ok(&["gen", "--scale", scale, "--seed", "2026", "--out", dir.to_str().expect("utf-8 path")]);
+        dir
+    })
+}
+
+/// Reads a CSV written by the generator as string records (header skipped).
+pub(crate) fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    reader.records().map(|r| r.expect("row").iter().map(str::to_string).collect()).collect()
+}
+
+/// Runs SQL over the lake's tables (each registered under its name).
+pub(crate) fn query(lake: &Path, sql: &str) -> Vec<RecordBatch> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        for entry in std::fs::read_dir(lake).expect("lake dir") {
+            let path = entry.expect("entry").path();
+            if path.join("_delta_log").is_dir() {
+                let name = path.file_name().expect("name").to_string_lossy().into_owned();
+                let url = url::Url::from_directory_path(&path).expect("url");
+                let table = deltalake::open_table(url).await.expect("delta table");
+                table.update_datafusion_session(&ctx.state()).expect("session");
+                ctx.register_table(name.as_str(), table.table_provider().await.expect("provider")).expect("register");
+            }
+        }
+        ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.expect("collect")
+    })
+}
+
+/// Query results as rows of display strings.
+pub(crate) fn rows(lake: &Path, sql: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for batch in query(lake, sql) {
+        for r in 0..batch.num_rows() {
+            out.push((0..batch.num_columns()).map(|c| array_value_to_string(batch.column(c).as_ref(), r).expect("display")).collect());
+        }
+    }
+    out
+}
+
+/// The Delta version of every table of the lake.
+pub(crate) fn versions(lake: &Path) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(lake).expect("lake dir") {
+        let path = entry.expect("entry").path();
+        let log = path.join("_delta_log");
+        if log.is_dir() {
+            let commits = std::fs::read_dir(&log).expect("log").filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json"))).count();
+            out.insert(path.file_name().expect("name").to_string_lossy().into_owned(), commits);
+        }
+    }
+    out
+}
