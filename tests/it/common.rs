@@ -90,3 +90,11 @@ pub(crate) fn versions(lake: &Path) -> BTreeMap<String, usize> {
     }
     out
 }
+
+/// `python3` for the peers, without the test harness's `RUST_MIN_STACK`
+/// (inherited, it aborts the Rust inside Python deltalake).
+pub(crate) fn python3() -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.env_remove("RUST_MIN_STACK");
+    cmd
+}

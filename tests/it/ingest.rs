@@ -62,7 +62,7 @@ fn sample_inbox_lands_whole_with_exact_quarantine_and_reingest_changes_nothing()
     assert!(ids.len() > 5000);
     let list = lake.join("ids.txt");
     std::fs::write(&list, ids.join("\n")).unwrap();
-    let out = std::process::Command::new("python3").args(["-c", STDNUM_CHECK, list.to_str().unwrap()]).output().expect("python3 (installed by scripts/setup)");
+    let out = python3().args(["-c", STDNUM_CHECK, list.to_str().unwrap()]).output().expect("python3 (installed by scripts/setup)");
     assert!(out.status.success(), "python-stdnum rejects generated IDs: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
@@ -70,4 +70,70 @@ fn sample_inbox_lands_whole_with_exact_quarantine_and_reingest_changes_nothing()
 fn county_inbox_lands_whole_with_exact_quarantine() {
     let lake = scratch("lake-county");
     ingest_and_check(generated("county"), &lake);
+}
+
+/// Ingest killed with SIGKILL at twenty points, then run to the end: the
+/// lake ends exact (every key once, every bad row once, every file once).
+#[test]
+fn ingest_killed_at_random_points_ends_exact() {
+    let lake = scratch("lake-crash");
+    let inbox = generated("sample");
+    let mut delay_ms: u64 = 150;
+    for _ in 0..20 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xuncha"))
+            .args(["--lake", lake.to_str().unwrap(), "ingest", inbox.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        // A fixed pseudo-random walk over 150 ms … 1.5 s.
+        delay_ms = 150 + (delay_ms * 7919 + 104_729) % 1350;
+    }
+    ingest_and_check(inbox, &lake);
+    let files = read_csv(&inbox.join("expected_counts.csv")).len();
+    assert!(files > 0);
+    let batches = rows(&lake, "SELECT count(*), count(DISTINCT file) FROM ingest_batches");
+    assert_eq!(batches[0][0], batches[0][1], "each file recorded once");
+    for (table, key) in [("subsidy_payments", "payment_id"), ("population", "id_number"), ("finance_vouchers", "voucher_id")] {
+        let r = rows(&lake, &format!("SELECT count(*), count(DISTINCT {key}) FROM {table}"));
+        assert_eq!(r[0][0], r[0][1], "{table}: no key twice");
+    }
+    let q = rows(&lake, "SELECT count(*) FROM (SELECT DISTINCT file, row_number FROM quarantine)");
+    let all = rows(&lake, "SELECT count(*) FROM quarantine");
+    assert_eq!(q, all, "no quarantined row twice");
+}
+
+/// Every table is readable by a peer (Python deltalake + pyarrow) with the
+/// same rows and columns.
+#[test]
+fn a_peer_reads_every_table() {
+    let lake = scratch("lake-peer");
+    let inbox = generated("sample");
+    xuncha_ok(&["--lake", lake.to_str().unwrap(), "ingest", inbox.to_str().unwrap()]);
+    let script = r#"
+import sys, os, json
+from deltalake import DeltaTable
+out = {}
+for name in sorted(os.listdir(sys.argv[1])):
+    path = os.path.join(sys.argv[1], name)
+    if os.path.isdir(os.path.join(path, "_delta_log")):
+        t = DeltaTable(path).to_pyarrow_table()
+        out[name] = [t.num_rows, t.schema.names]
+print(json.dumps(out))
+"#;
+    let out = python3().args(["-c", script, lake.to_str().unwrap()]).output().expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let peer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let tables = peer.as_object().expect("object");
+    assert!(tables.len() >= 18, "{tables:?}");
+    for (name, seen) in tables {
+        let ours = rows(&lake, &format!("SELECT count(*) FROM {name}"));
+        assert_eq!(seen[0].to_string(), ours[0][0], "{name}: row count seen by the peer");
+        let columns: Vec<String> = query(&lake, &format!("SELECT * FROM {name} LIMIT 1"))[0].schema().fields().iter().map(|f| f.name().clone()).collect();
+        let peer_columns: Vec<String> = seen[1].as_array().expect("names").iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        assert_eq!(peer_columns, columns, "{name}: columns seen by the peer");
+    }
 }

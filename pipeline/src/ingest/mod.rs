@@ -11,6 +11,8 @@
 //! already in the table, else a merge that replaces the earlier rows.
 
 pub mod read;
+#[cfg(test)]
+mod tests;
 pub mod typing;
 
 use crate::PipelineError;
@@ -271,6 +273,8 @@ impl IngestState<'_> {
     async fn commit_rows(&mut self, source: &'static Source, batches: Vec<RecordBatch>, app_id: &str) -> Result<(), PipelineError> {
         let table = self.lake.table(source.name).await?;
         if Lake::has_transaction(table.as_ref(), app_id).await? {
+            // Committed by an earlier, interrupted run: reload the keys on next use.
+            self.keys.remove(source.name);
             return Ok(());
         }
         let schema = typing::schema(source);
@@ -479,9 +483,7 @@ fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &st
     let missing = missing_required(source, &header);
     if !missing.is_empty() {
         let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), header.join(", "));
-        if missing.len() == source.columns.iter().filter(|c| c.required).count() {
-            why.push_str(&looks_like(source, &[RawRow { number: 1, cells: header.iter().map(|h| RawCell::Text(h.clone())).collect() }]));
-        }
+        why.push_str(&looks_like(source, &[RawRow { number: 1, cells: header.iter().map(|h| RawCell::Text(h.clone())).collect() }]));
         return Err(PipelineError::Unreadable(why));
     }
     let map = mapping(source, &header);
