@@ -4,6 +4,7 @@
 //!
 //! Data flows one way: inbox → pipeline → lake → queries.
 
+pub mod config;
 pub mod contract;
 pub mod ingest;
 pub mod lake;

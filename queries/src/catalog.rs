@@ -1,0 +1,60 @@
+//! What analysts see of the lake: its tables with their Chinese titles, and
+//! each table's columns with the Chinese header departments use.
+
+use crate::QueryError;
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::prelude::SessionContext;
+use xuncha_pipeline::contract;
+
+/// Titles of the tables beside the sources.
+const OTHER_TABLES: &[(&str, &str)] = &[
+    ("quarantine", "隔离区(未能入库的行及原因)"),
+    ("ingest_batches", "入库批次"),
+    ("findings", "比对发现(所有运行)"),
+    ("latest_findings", "最新一次运行的比对发现"),
+    ("risk_scores", "村级风险评分(所有运行)"),
+    ("latest_risk_scores", "最新一次运行的风险评分"),
+    ("runs", "运行记录"),
+    ("villages", "村(社区)及所属乡镇、县"),
+    ("death_dates", "每人最早死亡日期"),
+];
+
+/// The Chinese title of a table.
+pub fn title(table: &str) -> &'static str {
+    contract::source(table).map(|s| s.title).or_else(|| OTHER_TABLES.iter().find(|(n, _)| *n == table).map(|(_, t)| *t)).unwrap_or("")
+}
+
+/// The Chinese header of a column, where the contract names one.
+pub fn header(table: &str, column: &str) -> &'static str {
+    match (contract::source(table).and_then(|s| s.column(column)), column) {
+        (Some(c), _) => c.header,
+        (None, "extra") => "合同外的列(JSON)",
+        (None, "batch_id") => "入库批次",
+        (None, "source_file") => "来源文件",
+        (None, "source_row") => "来源行号",
+        _ => "",
+    }
+}
+
+/// Tables and views of the session: (name, title).
+pub async fn tables(ctx: &SessionContext) -> Result<Vec<(String, &'static str)>, QueryError> {
+    let batches = ctx
+        .sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")
+        .await?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        for r in 0..b.num_rows() {
+            let name = array_value_to_string(b.column(0), r)?;
+            out.push((name.clone(), title(&name)));
+        }
+    }
+    Ok(out)
+}
+
+/// Columns of a table: (name, type, Chinese header).
+pub async fn columns(ctx: &SessionContext, table: &str) -> Result<Vec<(String, String, &'static str)>, QueryError> {
+    let provider = ctx.table_provider(table).await.map_err(|_| QueryError::Usage(format!("没有表「{table}」;用 \\d 列出所有表")))?;
+    Ok(provider.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().to_string(), header(table, f.name()))).collect())
+}

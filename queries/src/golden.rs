@@ -1,0 +1,57 @@
+//! Golden tests of every rule: each folder of `queries/tests/fixtures/<rule>/`
+//! is a small hand-made inbox (with a README of the boundaries it pins),
+//! `as_of.txt` and `expected.csv`, the entity keys the rule must find. The
+//! inbox goes through the real ingest into a real Delta lake, the rule runs
+//! on DataFusion, and the findings must be exactly the expected keys.
+
+use crate::run::{RunOptions, run};
+use crate::session::{SessionOptions, session};
+use datafusion::arrow::util::display::array_value_to_string;
+use std::collections::BTreeSet;
+use std::path::Path;
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
+use xuncha_pipeline::lake::Lake;
+
+async fn check(fixture: &Path) -> Result<(), String> {
+    let rule = fixture.file_name().unwrap().to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Lake::open(&dir.path().join("lake")).unwrap();
+    for report in ingest(&lake, fixture, &IngestOptions::default()).await.unwrap() {
+        if report.outcome != FileOutcome::Loaded || report.rows_quarantined > 0 {
+            return Err(format!("{rule}: fixture file {} did not load cleanly: {report:?}", report.file));
+        }
+    }
+    let as_of = std::fs::read_to_string(fixture.join("as_of.txt")).unwrap().trim().parse().unwrap();
+    let report = run(&lake, &RunOptions { as_of: Some(as_of), rules: vec![rule.clone()], ..RunOptions::default() }).await.unwrap();
+    if let Some(e) = &report.rules[0].error {
+        return Err(format!("{rule}: {e}"));
+    }
+    let ctx = session(&lake, &SessionOptions::default()).await.unwrap();
+    let batches = ctx.sql("SELECT entity_key FROM latest_findings").await.unwrap().collect().await.unwrap();
+    let found: BTreeSet<String> = batches.iter().flat_map(|b| (0..b.num_rows()).map(|r| array_value_to_string(b.column(0), r).unwrap())).collect();
+    let expected: BTreeSet<String> = std::fs::read_to_string(fixture.join("expected.csv")).unwrap().lines().skip(1).map(str::to_string).collect();
+    if found != expected {
+        return Err(format!(
+            "{rule}: missing {:?}, unexpected {:?}",
+            expected.difference(&found).collect::<Vec<_>>(),
+            found.difference(&expected).collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_rule_finds_exactly_its_fixture_entities() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut fixtures: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    fixtures.sort();
+    let rules = crate::rules::catalogue(None).unwrap();
+    assert_eq!(fixtures.len(), rules.len(), "every rule has a fixture");
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        if let Err(e) = check(fixture).await {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,44 @@
+//! xuncha's query layer: a DataFusion session over the lake (every table by
+//! name, UDFs, views, memory limits), the rule catalogue and the runner that
+//! writes `findings` and `runs`, and the read-only guard for analysts' SQL.
+//!
+//! Data flows one way: the lake in, findings and answers out; the dashboard
+//! and reports read only what this crate exposes.
+
+pub mod catalog;
+#[cfg(test)]
+mod golden;
+pub mod guard;
+pub mod output;
+pub mod rules;
+pub mod run;
+pub mod session;
+pub mod udf;
+
+/// Everything that can go wrong in the query layer.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error(transparent)]
+    Pipeline(#[from] xuncha_pipeline::PipelineError),
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("rule error: {0}")]
+    Rule(String),
+    /// An analyst's statement that is not a read-only query.
+    #[error("只允许只读查询(SELECT / WITH / EXPLAIN / DESCRIBE / SHOW):{0}")]
+    Refused(String),
+    #[error("查询超时:超过 {0} 秒未完成,已取消")]
+    Timeout(u64),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<deltalake::DeltaTableError> for QueryError {
+    fn from(e: deltalake::DeltaTableError) -> Self {
+        QueryError::Pipeline(e.into())
+    }
+}

@@ -1,0 +1,242 @@
+//! The rule catalogue: one `.sql` file per rule, with a header naming its
+//! id, 中文标题, severity, sector, topic and description.
+//!
+//! ```sql
+//! -- id: deceased_paid
+//! -- title: 死亡人员仍领取补贴
+//! -- severity: 严重            (一般 / 较重 / 严重)
+//! -- sector: 民政
+//! -- topic: 低保
+//! -- description: …
+//! SELECT … AS entity_key, village_code, id_number, person_name, period, amount, named_struct(…) AS evidence
+//! ```
+//! A rule returns those seven columns (and may add `town_code`); `evidence`
+//! is a struct the runner stores as JSON. `${name}` placeholders are the
+//! run's reference dates and the thresholds of `xuncha.toml`.
+//!
+//! The built-in rules are embedded in the binary; a folder named in
+//! `xuncha.toml` adds rules (or replaces one with the same id): an analyst
+//! adds a rule by dropping a file there.
+
+use crate::QueryError;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::Path;
+use xuncha_pipeline::config::Thresholds;
+use xuncha_pipeline::values::Month;
+
+macro_rules! builtin {
+    ($($id:literal),* $(,)?) => {
+        &[$(($id, include_str!(concat!("../rules/", $id, ".sql")))),*]
+    };
+}
+
+/// The rules of CONTRACT §3, embedded.
+pub const BUILTIN: &[(&str, &str)] = builtin![
+    "deceased_paid",
+    "pension_missing",
+    "duplicate_payment",
+    "cadre_family_dibao",
+    "public_servant_dibao",
+    "dibao_with_assets",
+    "welfare_job_nepotism",
+    "welfare_job_absent",
+    "welfare_job_employed_elsewhere",
+    "shared_bank_account",
+    "identity_mismatch",
+    "cadre_linked_counterparty",
+    "contract_splitting",
+    "allowance_to_non_cadre",
+    "public_funds_travel",
+    "rectification_rebound",
+    "rectification_overdue",
+];
+
+/// Severity levels, mildest first.
+pub const SEVERITIES: &[&str] = &["一般", "较重", "严重"];
+
+/// One rule of the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub sector: String,
+    pub topic: String,
+    pub description: String,
+    /// The SQL, placeholders unfilled.
+    pub sql: String,
+    /// Where it came from: `内置` or a file path.
+    pub origin: String,
+}
+
+impl Rule {
+    /// Parses a rule file's text.
+    pub fn parse(text: &str, origin: &str) -> Result<Rule, QueryError> {
+        let mut fields: BTreeMap<String, String> = BTreeMap::new();
+        for line in text.lines() {
+            let Some(comment) = line.trim().strip_prefix("--") else {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                break;
+            };
+            if let Some((key, value)) = comment.split_once(':') {
+                fields.insert(key.trim().to_string(), value.trim().to_string());
+            }
+        }
+        let get = |key: &str| fields.get(key).cloned().ok_or_else(|| QueryError::Rule(format!("{origin}: header lacks `-- {key}:`")));
+        let rule = Rule {
+            id: get("id")?,
+            title: get("title")?,
+            severity: get("severity")?,
+            sector: get("sector")?,
+            topic: get("topic")?,
+            description: get("description")?,
+            sql: text.to_string(),
+            origin: origin.to_string(),
+        };
+        if !SEVERITIES.contains(&rule.severity.as_str()) {
+            return Err(QueryError::Rule(format!("{origin}: severity 「{}」 should be one of {}", rule.severity, SEVERITIES.join(" / "))));
+        }
+        if !rule.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(QueryError::Rule(format!("{origin}: rule id 「{}」 should be snake_case", rule.id)));
+        }
+        Ok(rule)
+    }
+
+    /// The SQL with the run's parameters filled in.
+    pub fn bind(&self, params: &Params) -> Result<String, QueryError> {
+        let mut sql = self.sql.clone();
+        for (name, value) in params.values() {
+            sql = sql.replace(&format!("${{{name}}}"), &value);
+        }
+        if let Some(start) = sql.find("${") {
+            let name: String = sql[start + 2..].chars().take_while(|c| *c != '}').collect();
+            return Err(QueryError::Rule(format!("rule {}: unknown parameter ${{{name}}}", self.id)));
+        }
+        Ok(sql)
+    }
+}
+
+/// The built-in rules plus those of `dir` (a file there replaces the
+/// built-in rule with the same id).
+pub fn catalogue(dir: Option<&Path>) -> Result<Vec<Rule>, QueryError> {
+    let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for (id, text) in BUILTIN {
+        let rule = Rule::parse(text, "内置")?;
+        if rule.id != *id {
+            return Err(QueryError::Rule(format!("built-in {id}.sql names itself {}", rule.id)));
+        }
+        order.push(rule.id.clone());
+        rules.insert(rule.id.clone(), rule);
+    }
+    if let Some(dir) = dir {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| QueryError::Rule(format!("rule folder {}: {e}", dir.display())))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path)?;
+            let rule = Rule::parse(&text, &path.display().to_string())?;
+            if !rules.contains_key(&rule.id) {
+                order.push(rule.id.clone());
+            }
+            rules.insert(rule.id.clone(), rule);
+        }
+    }
+    Ok(order.into_iter().filter_map(|id| rules.remove(&id)).collect())
+}
+
+/// The values a rule's `${…}` placeholders take in one run.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub as_of: NaiveDate,
+    pub thresholds: Thresholds,
+}
+
+impl Params {
+    /// Every placeholder and its SQL text.
+    pub fn values(&self) -> Vec<(&'static str, String)> {
+        let month = Month::of(self.as_of);
+        let window_first = month.plus(-2);
+        let t = &self.thresholds;
+        let pattern = t.travel_keywords.iter().map(|k| regex_escape(k)).collect::<Vec<_>>().join("|");
+        vec![
+            ("as_of", self.as_of.to_string()),
+            ("as_of_month", month.to_string()),
+            ("window_first", window_first.first_day().to_string()),
+            ("window_first_month", window_first.to_string()),
+            ("split_limit", t.split_limit.to_string()),
+            ("split_window_days", t.split_window_days.to_string()),
+            ("travel_min", t.travel_min.to_string()),
+            ("travel_pattern", pattern.replace('\'', "''")),
+            ("rebound_days", t.rebound_days.to_string()),
+            ("shared_account_households", t.shared_account_households.to_string()),
+        ]
+    }
+
+    /// The thresholds as JSON, recorded with every run.
+    pub fn thresholds_json(&self) -> String {
+        let t = &self.thresholds;
+        serde_json::json!({
+            "split_limit": t.split_limit,
+            "split_window_days": t.split_window_days,
+            "travel_min": t.travel_min,
+            "travel_keywords": t.travel_keywords,
+            "rebound_days": t.rebound_days,
+            "shared_account_households": t.shared_account_households,
+        })
+        .to_string()
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().map(|c| if "\\.+*?()|[]{}^$".contains(c) { format!("\\{c}") } else { c.to_string() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_file_is_in_the_catalogue_and_parses() {
+        let on_disk: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
+            .unwrap()
+            .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(on_disk.len(), BUILTIN.len(), "a rule file is not listed in BUILTIN");
+        let rules = catalogue(None).unwrap();
+        assert_eq!(rules.len(), 17);
+        let params = Params { as_of: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(), thresholds: Thresholds::default() };
+        for rule in &rules {
+            let sql = rule.bind(&params).unwrap();
+            assert!(!sql.contains("${"), "{}", rule.id);
+        }
+    }
+
+    #[test]
+    fn a_rule_folder_adds_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "-- id: big_payment\n-- title: 大额发放\n-- severity: 一般\n-- sector: 民政\n-- topic: 低保\n-- description: d\nSELECT 1";
+        std::fs::write(dir.path().join("big_payment.sql"), text).unwrap();
+        std::fs::write(dir.path().join("deceased_paid.sql"), text.replace("big_payment", "deceased_paid")).unwrap();
+        let rules = catalogue(Some(dir.path())).unwrap();
+        assert_eq!(rules.len(), 18);
+        assert_eq!(rules.iter().find(|r| r.id == "deceased_paid").unwrap().title, "大额发放");
+        let bad = Rule::parse("-- id: x\n-- title: t\n-- severity: 很严重\n-- sector: s\n-- topic: t\n-- description: d\nSELECT 1", "f.sql");
+        assert!(bad.unwrap_err().to_string().contains("很严重"));
+    }
+
+    #[test]
+    fn params_fill_placeholders() {
+        let params = Params { as_of: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(), thresholds: Thresholds::default() };
+        let values: BTreeMap<_, _> = params.values().into_iter().collect();
+        assert_eq!(values["window_first_month"], "2025-11");
+        assert_eq!(values["window_first"], "2025-11-01");
+        assert_eq!(values["travel_pattern"], "旅游|景区|门票|度假|参观学习|考察学习");
+    }
+}

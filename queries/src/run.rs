@@ -1,0 +1,233 @@
+//! `xuncha run`: every rule of the catalogue over the lake, at a reference
+//! date, into one `findings` commit and one `runs` row.
+//!
+//! A finding carries its rule, severity, village and town, the entity key of
+//! CONTRACT §3, the person, the period, the amount at stake and the evidence
+//! (the matched rows' keys and values and the thresholds used) as JSON.
+//! Run ids are UTC timestamps, so they sort in time order; the views
+//! `latest_findings` and `latest_risk_scores` pick the newest run whose
+//! status is `ok`.
+
+use crate::rules::{Params, Rule, catalogue};
+use crate::session::{SessionOptions, session};
+use crate::QueryError;
+use chrono::{NaiveDate, Utc};
+use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::prelude::SessionContext;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use xuncha_pipeline::config::Thresholds;
+use xuncha_pipeline::lake::Lake;
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The reference date; by default the last day of the latest payment period.
+    pub as_of: Option<NaiveDate>,
+    /// Only these rules (all when empty).
+    pub rules: Vec<String>,
+    pub thresholds: Thresholds,
+    /// A folder of extra rule files.
+    pub rules_dir: Option<PathBuf>,
+    pub session: SessionOptions,
+}
+
+/// How one rule went.
+#[derive(Debug, Clone)]
+pub struct RuleOutcome {
+    pub rule_id: String,
+    pub findings: usize,
+    pub millis: u128,
+    pub error: Option<String>,
+}
+
+/// What a run wrote.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub run_id: String,
+    pub as_of: NaiveDate,
+    pub rules: Vec<RuleOutcome>,
+    pub findings: usize,
+    pub status: &'static str,
+}
+
+/// The schema of `findings`.
+pub fn findings_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("rule_id", DataType::Utf8, false),
+        Field::new("severity", DataType::Utf8, false),
+        Field::new("village_code", DataType::Utf8, true),
+        Field::new("town_code", DataType::Utf8, true),
+        Field::new("entity_key", DataType::Utf8, false),
+        Field::new("id_number", DataType::Utf8, true),
+        Field::new("person_name", DataType::Utf8, true),
+        Field::new("period", DataType::Utf8, true),
+        Field::new("amount", DataType::Decimal128(18, 2), true),
+        Field::new("evidence", DataType::Utf8, true),
+        Field::new("as_of", DataType::Date32, false),
+        Field::new("detected_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+    ]))
+}
+
+/// The schema of `runs`.
+pub fn runs_schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("started_at", ts.clone(), false),
+        Field::new("finished_at", ts, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("as_of", DataType::Date32, true),
+        Field::new("findings_rows", DataType::Int64, false),
+        Field::new("risk_score_rows", DataType::Int64, false),
+        Field::new("rule_stats", DataType::Utf8, true),
+        Field::new("thresholds", DataType::Utf8, true),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}
+
+const EPOCH_DAYS_CE: i32 = 719_163;
+
+fn date32(d: NaiveDate) -> i32 {
+    use chrono::Datelike;
+    d.num_days_from_ce() - EPOCH_DAYS_CE
+}
+
+/// The default reference date: the last day of the latest payment period.
+pub async fn default_as_of(ctx: &SessionContext) -> Result<NaiveDate, QueryError> {
+    let batches = ctx.sql("SELECT max(period) FROM subsidy_payments").await?.collect().await?;
+    let latest = batches
+        .first()
+        .filter(|b| b.num_rows() > 0)
+        .map(|b| cast(b.column(0), &DataType::Utf8))
+        .transpose()?
+        .and_then(|a| a.as_any().downcast_ref::<StringArray>().filter(|a| !a.is_null(0)).map(|a| a.value(0).to_string()))
+        .ok_or_else(|| QueryError::Usage("subsidy_payments 为空,无法确定参考日;请用 --as-of YYYY-MM-DD 指定".into()))?;
+    let month = xuncha_pipeline::values::parse_month(&latest).map_err(QueryError::Usage)?;
+    Ok(month.last_day())
+}
+
+/// A new run id: the UTC time to the millisecond, so ids sort in time order.
+pub fn new_run_id() -> String {
+    Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string()
+}
+
+/// Runs the rules and writes `findings` and `runs`.
+pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryError> {
+    let started = Utc::now();
+    let run_id = new_run_id();
+    let ctx = session(lake, &options.session).await?;
+    let as_of = match options.as_of {
+        Some(d) => d,
+        None => default_as_of(&ctx).await?,
+    };
+    let params = Params { as_of, thresholds: options.thresholds.clone() };
+    let all = catalogue(options.rules_dir.as_deref())?;
+    for wanted in &options.rules {
+        if !all.iter().any(|r| &r.id == wanted) {
+            return Err(QueryError::Usage(format!("没有规则「{wanted}」;可用: {}", all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "))));
+        }
+    }
+    let selected: Vec<&Rule> = all.iter().filter(|r| options.rules.is_empty() || options.rules.contains(&r.id)).collect();
+    let detected_at = Utc::now().timestamp_micros();
+    let mut batches = Vec::new();
+    let mut outcomes = Vec::new();
+    for rule in selected {
+        let clock = Instant::now();
+        match findings_of(&ctx, rule, &params, &run_id, as_of, detected_at).await {
+            Ok(found) => {
+                let n = found.iter().map(RecordBatch::num_rows).sum();
+                batches.extend(found);
+                outcomes.push(RuleOutcome { rule_id: rule.id.clone(), findings: n, millis: clock.elapsed().as_millis(), error: None });
+            }
+            Err(e) => outcomes.push(RuleOutcome { rule_id: rule.id.clone(), findings: 0, millis: clock.elapsed().as_millis(), error: Some(e.to_string()) }),
+        }
+    }
+    let failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();
+    let status = if failed.is_empty() { "ok" } else { "error" };
+    let findings: usize = outcomes.iter().map(|o| o.findings).sum();
+    lake.append("findings", findings_schema(), batches, Some(&format!("xuncha-run:{run_id}")), &["village_code", "id_number"]).await?;
+    let stats = serde_json::Value::Array(
+        outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error})).collect(),
+    );
+    let error = (!failed.is_empty()).then(|| failed.join("\n"));
+    let row = RecordBatch::try_new(
+        runs_schema(),
+        vec![
+            Arc::new(StringArray::from(vec![run_id.as_str()])),
+            Arc::new(StringArray::from(vec!["rules"])),
+            Arc::new(TimestampMicrosecondArray::from(vec![started.timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(TimestampMicrosecondArray::from(vec![Utc::now().timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(StringArray::from(vec![status])),
+            Arc::new(Date32Array::from(vec![date32(as_of)])),
+            Arc::new(Int64Array::from(vec![findings as i64])),
+            Arc::new(Int64Array::from(vec![0i64])),
+            Arc::new(StringArray::from(vec![stats.to_string()])),
+            Arc::new(StringArray::from(vec![params.thresholds_json()])),
+            Arc::new(StringArray::from(vec![error])),
+        ],
+    )?;
+    lake.append("runs", runs_schema(), vec![row], Some(&format!("xuncha-run:{run_id}")), &[]).await?;
+    Ok(RunReport { run_id, as_of, rules: outcomes, findings, status })
+}
+
+/// One rule's findings as batches of the `findings` schema.
+async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id: &str, as_of: NaiveDate, detected_at: i64) -> Result<Vec<RecordBatch>, QueryError> {
+    let sql = rule.bind(params)?;
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let schema = findings_schema();
+    let mut out = Vec::new();
+    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+        let n = batch.num_rows();
+        let column = |name: &str, to: &DataType| -> Result<ArrayRef, QueryError> {
+            let index = batch.schema().index_of(name).map_err(|_| QueryError::Rule(format!("rule {} returns no column `{name}`", rule.id)))?;
+            Ok(cast(batch.column(index), to)?)
+        };
+        let village = column("village_code", &DataType::Utf8)?;
+        let town = match batch.schema().index_of("town_code") {
+            Ok(i) => cast(batch.column(i), &DataType::Utf8)?,
+            Err(_) => Arc::new(town_of(village.as_any().downcast_ref::<StringArray>().expect("utf8"))) as ArrayRef,
+        };
+        let evidence = evidence_json(batch.column(batch.schema().index_of("evidence").map_err(|_| QueryError::Rule(format!("rule {} returns no column `evidence`", rule.id)))?))?;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![run_id; n])),
+            Arc::new(StringArray::from(vec![rule.id.as_str(); n])),
+            Arc::new(StringArray::from(vec![rule.severity.as_str(); n])),
+            village,
+            town,
+            column("entity_key", &DataType::Utf8)?,
+            column("id_number", &DataType::Utf8)?,
+            column("person_name", &DataType::Utf8)?,
+            column("period", &DataType::Utf8)?,
+            column("amount", &DataType::Decimal128(18, 2))?,
+            Arc::new(evidence),
+            Arc::new(Date32Array::from(vec![date32(as_of); n])),
+            Arc::new(TimestampMicrosecondArray::from(vec![detected_at; n]).with_timezone("UTC")),
+        ];
+        out.push(RecordBatch::try_new(schema.clone(), columns)?);
+    }
+    Ok(out)
+}
+
+/// The town of each village code (first nine digits, then `000`).
+fn town_of(villages: &StringArray) -> StringArray {
+    villages.iter().map(|v| v.filter(|v| v.len() == 12).map(|v| format!("{}000", &v[..9]))).collect()
+}
+
+/// Evidence as one JSON object per row (a struct column, or text as is).
+fn evidence_json(column: &ArrayRef) -> Result<StringArray, QueryError> {
+    let Some(structs) = column.as_any().downcast_ref::<StructArray>() else {
+        return Ok(cast(column, &DataType::Utf8)?.as_any().downcast_ref::<StringArray>().expect("utf8").clone());
+    };
+    let batch = RecordBatch::from(structs.clone());
+    let mut writer = arrow::json::LineDelimitedWriter::new(Vec::new());
+    writer.write(&batch)?;
+    writer.finish()?;
+    let text = String::from_utf8(writer.into_inner()).map_err(|e| QueryError::Rule(e.to_string()))?;
+    Ok(text.lines().map(Some).collect())
+}

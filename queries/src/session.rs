@@ -1,0 +1,101 @@
+//! The DataFusion session over a lake: every Delta table registered by its
+//! name (at its latest version, or as it was at a given time), empty tables
+//! for sources not delivered yet, the UDFs, handy views, a memory pool that
+//! spills to disk beyond its limit, and one partition per core.
+
+use crate::{QueryError, udf};
+use chrono::{DateTime, Utc};
+use datafusion::datasource::MemTable;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use xuncha_pipeline::contract::SOURCES;
+use xuncha_pipeline::ingest::typing;
+use xuncha_pipeline::lake::Lake;
+
+/// How to build a session.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Memory for execution; beyond it sorts, joins and aggregates spill.
+    pub memory_limit_mb: u64,
+    /// Where spills go (default: the system temporary folder).
+    pub spill_dir: Option<PathBuf>,
+    /// Read every table as it was at this time (time travel).
+    pub as_of_time: Option<DateTime<Utc>>,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None }
+    }
+}
+
+/// Views every session has.
+const VIEWS: &[(&str, &str)] = &[
+    (
+        "villages",
+        "SELECT v.code AS village_code, v.name AS village_name, substr(v.code, 1, 9) || '000' AS town_code, t.name AS town_name, \
+         substr(v.code, 1, 6) || '000000' AS county_code, c.name AS county_name, v.population, v.households \
+         FROM divisions v \
+         LEFT JOIN divisions t ON t.code = substr(v.code, 1, 9) || '000' \
+         LEFT JOIN divisions c ON c.code = substr(v.code, 1, 6) || '000000' \
+         WHERE v.level = '村'",
+    ),
+    (
+        "death_dates",
+        "SELECT id_number, min(death_date) AS death_date FROM ( \
+           SELECT id_number, death_date FROM deaths \
+           UNION ALL SELECT id_number, status_date FROM population WHERE status = '死亡' AND status_date IS NOT NULL \
+         ) GROUP BY id_number",
+    ),
+];
+
+/// Views over the outputs of `xuncha run`, registered when those tables exist.
+const RUN_VIEWS: &[(&str, &str, &str)] = &[
+    ("latest_findings", "findings", "SELECT * FROM findings WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
+    ("latest_risk_scores", "risk_scores", "SELECT * FROM risk_scores WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
+];
+
+/// Builds a session over every table of `lake`.
+pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionContext, QueryError> {
+    let limit = usize::try_from(options.memory_limit_mb).unwrap_or(usize::MAX / (1 << 20)) << 20;
+    let pool = TrackConsumersPool::new(FairSpillPool::new(limit), NonZeroUsize::new(5).expect("non-zero"));
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+    if let Some(dir) = &options.spill_dir {
+        std::fs::create_dir_all(dir)?;
+        runtime = runtime.with_temp_file_path(dir.clone());
+    }
+    let cores = std::thread::available_parallelism().map_or(2, NonZeroUsize::get);
+    let config = SessionConfig::new()
+        .with_target_partitions(cores)
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+        .set_bool("datafusion.execution.parquet.reorder_filters", true);
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    udf::register(&ctx);
+    let present = lake.tables()?;
+    for name in &present {
+        let mut table = lake.table(name).await?.expect("listed table exists");
+        if let Some(at) = options.as_of_time {
+            table.load_with_datetime(at).await?;
+        }
+        table.update_datafusion_session(&ctx.state())?;
+        ctx.register_table(name.as_str(), table.table_provider().await?)?;
+    }
+    for source in SOURCES.iter().filter(|s| !present.iter().any(|p| p == s.name)) {
+        let schema = typing::schema(source);
+        ctx.register_table(source.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+    }
+    for (name, sql) in VIEWS {
+        ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
+    }
+    for (name, needs, sql) in RUN_VIEWS {
+        if present.iter().any(|p| p == needs) && present.iter().any(|p| p == "runs") {
+            ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
+        }
+    }
+    Ok(ctx)
+}

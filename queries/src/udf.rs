@@ -1,0 +1,180 @@
+//! SQL functions for rules and analysts (listed by `xuncha sql --help`):
+//!
+//! | function | returns |
+//! |---|---|
+//! | `id_valid(id)` | GB 11643: 18 characters, real birth date, right check digit |
+//! | `id_birth_date(id)` | the birth date coded in the number |
+//! | `id_gender(id)` | 男 / 女 from the sequence digit |
+//! | `id_region(id)` | the 6-digit region code |
+//! | `age_on(birth_date, day)` | whole years on `day` |
+//! | `norm_name(name)` | CONTRACT §3's name normalization |
+//! | `mask_id(id)` | `430102********123X` |
+//! | `mask_name(name)` | surname + `*` |
+//! | `month_start(period)`, `month_end(period)` | first and last day of a `YYYY-MM` month |
+
+use chrono::{Datelike, NaiveDate};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+use xuncha_pipeline::values::{self, Month};
+
+const EPOCH_DAYS_CE: i32 = 719_163;
+
+fn to_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_CE)
+}
+
+fn from_date(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - EPOCH_DAYS_CE
+}
+
+fn strings(arg: &ArrayRef, name: &str) -> Result<StringArray> {
+    let cast = datafusion::arrow::compute::cast(arg, &DataType::Utf8)?;
+    cast.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| DataFusionError::Execution(format!("{name}: expected text")))
+}
+
+/// A one-argument text function.
+fn text_udf<T, F>(name: &'static str, return_type: DataType, f: F) -> ScalarUDF
+where
+    F: Fn(&str) -> Option<T> + Send + Sync + 'static,
+    T: Into<Out>,
+{
+    let ret = return_type.clone();
+    create_udf(
+        name,
+        vec![DataType::Utf8],
+        return_type,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let input = strings(&arrays[0], name)?;
+            let values = input.iter().map(|v| v.and_then(|s| f(s).map(Into::into)));
+            Ok(ColumnarValue::Array(collect(values, &ret)))
+        }),
+    )
+}
+
+/// A function result before it becomes an Arrow array.
+pub(crate) enum Out {
+    Bool(bool),
+    Text(String),
+    Date(NaiveDate),
+}
+
+impl From<bool> for Out {
+    fn from(v: bool) -> Out {
+        Out::Bool(v)
+    }
+}
+impl From<String> for Out {
+    fn from(v: String) -> Out {
+        Out::Text(v)
+    }
+}
+impl From<NaiveDate> for Out {
+    fn from(v: NaiveDate) -> Out {
+        Out::Date(v)
+    }
+}
+
+fn collect(values: impl Iterator<Item = Option<Out>>, data_type: &DataType) -> ArrayRef {
+    match data_type {
+        DataType::Boolean => Arc::new(values.map(|v| v.map(|o| matches!(o, Out::Bool(true)))).collect::<BooleanArray>()),
+        DataType::Date32 => Arc::new(values.map(|v| v.and_then(|o| if let Out::Date(d) = o { Some(from_date(d)) } else { None })).collect::<Date32Array>()),
+        _ => Arc::new(values.map(|v| v.and_then(|o| if let Out::Text(t) = o { Some(t) } else { None })).collect::<StringArray>()),
+    }
+}
+
+/// `430102********123X`: region and the last four kept.
+pub fn mask_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 10 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 10))
+}
+
+/// Surname and `*` (two-character surnames such as 欧阳 kept whole).
+pub fn mask_name(name: &str) -> String {
+    let trimmed: String = name.chars().filter(|c| !c.is_whitespace() && *c != '\u{3000}').collect();
+    if let Some((first, _)) = trimmed.split_once('·') {
+        return format!("{first}·*");
+    }
+    const DOUBLE: &[&str] = &["欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯"];
+    let surname_len = if DOUBLE.iter().any(|d| trimmed.starts_with(d)) { 2 } else { 1 };
+    let surname: String = trimmed.chars().take(surname_len).collect();
+    if surname.is_empty() { String::new() } else { format!("{surname}*") }
+}
+
+/// Registers every function on `ctx`.
+pub fn register(ctx: &SessionContext) {
+    ctx.register_udf(text_udf("id_valid", DataType::Boolean, |s| Some(values::id_valid(s))));
+    ctx.register_udf(text_udf("id_birth_date", DataType::Date32, values::id_birth_date));
+    ctx.register_udf(text_udf("id_gender", DataType::Utf8, |s: &str| {
+        (s.len() == 18 && s.as_bytes()[16].is_ascii_digit()).then(|| if s.as_bytes()[16] % 2 == 1 { "男" } else { "女" }.to_string())
+    }));
+    ctx.register_udf(text_udf("id_region", DataType::Utf8, |s: &str| s.get(..6).filter(|r| r.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)));
+    ctx.register_udf(text_udf("norm_name", DataType::Utf8, |s| Some(values::normalize_name(s))));
+    ctx.register_udf(text_udf("mask_id", DataType::Utf8, |s| Some(mask_id(s))));
+    ctx.register_udf(text_udf("mask_name", DataType::Utf8, |s| Some(mask_name(s))));
+    ctx.register_udf(text_udf("month_start", DataType::Date32, |s| values::parse_month(s).ok().map(Month::first_day)));
+    ctx.register_udf(text_udf("month_end", DataType::Date32, |s| values::parse_month(s).ok().map(Month::last_day)));
+    ctx.register_udf(create_udf(
+        "age_on",
+        vec![DataType::Date32, DataType::Date32],
+        DataType::Int64,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let births = arrays[0].as_any().downcast_ref::<Date32Array>().ok_or_else(|| DataFusionError::Execution("age_on: birth_date must be a date".into()))?;
+            let days = arrays[1].as_any().downcast_ref::<Date32Array>().ok_or_else(|| DataFusionError::Execution("age_on: day must be a date".into()))?;
+            let ages: Int64Array = births
+                .iter()
+                .zip(days.iter())
+                .map(|(b, d)| {
+                    let (b, d) = (to_date(b?)?, to_date(d?)?);
+                    let mut age = d.year() - b.year();
+                    if (d.month(), d.day()) < (b.month(), b.day()) {
+                        age -= 1;
+                    }
+                    Some(i64::from(age))
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(ages)))
+        }),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_id("43010219800101123X"), "430102********123X");
+        assert_eq!(mask_name("张伟"), "张*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧阳*");
+        assert_eq!(mask_name("阿依古丽·买买提"), "阿依古丽·*");
+        assert_eq!(mask_name("张　伟"), "张*");
+    }
+
+    #[tokio::test]
+    async fn functions_in_sql() {
+        let ctx = SessionContext::new();
+        register(&ctx);
+        let sql = "SELECT id_valid('43022319640101102X'), id_valid('430223195003071230'), CAST(id_birth_date('43022319640101102X') AS VARCHAR), \
+                   id_gender('43022319640101102X'), id_region('43022319640101102X'), age_on(DATE '1964-01-01', DATE '2024-01-01'), \
+                   age_on(DATE '1964-01-02', DATE '2024-01-01'), norm_name('阿依古丽•买买提') = norm_name('阿依古丽·买买提'), \
+                   mask_id('43022319640101102X'), mask_name('王秀英'), CAST(month_end('2024-02') AS VARCHAR), CAST(month_start('2024-02') AS VARCHAR)";
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        let row: Vec<String> = (0..batches[0].num_columns())
+            .map(|c| datafusion::arrow::util::display::array_value_to_string(batches[0].column(c), 0).unwrap())
+            .collect();
+        assert_eq!(row, ["true", "false", "1964-01-01", "女", "430223", "60", "59", "true", "430223********102X", "王*", "2024-02-29", "2024-02-01"]);
+    }
+}
