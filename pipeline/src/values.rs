@@ -241,7 +241,7 @@ pub fn id_check_digit(id: &str) -> Option<char> {
 /// The birth date coded in an 18-character ID number.
 pub fn id_birth_date(id: &str) -> Option<NaiveDate> {
     let digits = id.get(6..14)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || &digits[0..4] == "0000" {
         return None;
     }
     ymd(&digits[0..4], &digits[4..6], &digits[6..8])

@@ -4,18 +4,30 @@
 -- sector: 民政
 -- topic: 惠农补贴
 -- description: 同一银行账号在同一所属期收到 3 户(阈值可配置)及以上不同户(户号不同;不在户籍库的身份号码各算一户)受益人的发放。每个(账号, 所属期)一条线索,金额为该账号当期收到的合计。
+WITH paid AS (
+    SELECT p.payment_id, p.bank_account, p.period, p.village_code, p.id_number, p.amount,
+           coalesce(pop.household_id, 'ID:' || p.id_number) AS household
+    FROM subsidy_payments p
+    LEFT JOIN population pop ON pop.id_number = p.id_number
+    WHERE p.bank_account IS NOT NULL AND p.bank_account <> ''
+),
+households AS (SELECT DISTINCT bank_account, period, household FROM paid),
+shared AS (
+    SELECT bank_account, period, count(*) AS households
+    FROM households
+    GROUP BY bank_account, period
+    HAVING count(*) >= ${shared_account_households}
+)
 SELECT p.bank_account || '|' || p.period AS entity_key,
        min(p.village_code) AS village_code,
        CAST(NULL AS VARCHAR) AS id_number,
        CAST(NULL AS VARCHAR) AS person_name,
        p.period,
        sum(p.amount) AS amount,
-       named_struct('bank_account', p.bank_account, 'households', count(DISTINCT coalesce(pop.household_id, 'ID:' || p.id_number)),
+       named_struct('bank_account', p.bank_account, 'households', min(s.households),
                     'beneficiaries', count(DISTINCT p.id_number), 'payments', count(*),
                     'payment_ids', string_agg(p.payment_id, ', '),
                     'threshold_households', ${shared_account_households}) AS evidence
-FROM subsidy_payments p
-LEFT JOIN population pop ON pop.id_number = p.id_number
-WHERE p.bank_account IS NOT NULL AND p.bank_account <> ''
+FROM paid p
+JOIN shared s ON s.bank_account = p.bank_account AND s.period = p.period
 GROUP BY p.bank_account, p.period
-HAVING count(DISTINCT coalesce(pop.household_id, 'ID:' || p.id_number)) >= ${shared_account_households}

@@ -3,7 +3,6 @@
 
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::util::display::array_value_to_string;
-use deltalake::datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -41,27 +40,31 @@ pub(crate) fn generated(scale: &'static str) -> &'static Path {
     })
 }
 
+/// The lake of a generated inbox, ingested once per test run and scale.
+pub(crate) fn ingested(scale: &'static str) -> &'static Path {
+    static SAMPLE: OnceLock<PathBuf> = OnceLock::new();
+    static COUNTY: OnceLock<PathBuf> = OnceLock::new();
+    let cell = if scale == "sample" { &SAMPLE } else { &COUNTY };
+    cell.get_or_init(|| {
+        let lake = scratch(&format!("lake-{scale}"));
+        let out = xuncha_ok(&["--lake", lake.to_str().expect("utf-8 path"), "ingest", generated(scale).to_str().expect("utf-8 path")]);
+        assert!(out.contains("拒收 0 个文件"), "{out}");
+        lake
+    })
+}
+
 /// Reads a CSV written by the generator as string records (header skipped).
 pub(crate) fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     reader.records().map(|r| r.expect("row").iter().map(str::to_string).collect()).collect()
 }
 
-/// Runs SQL over the lake's tables (each registered under its name).
+/// Runs SQL over the lake with xuncha's own session (tables, UDFs, views).
 pub(crate) fn query(lake: &Path, sql: &str) -> Vec<RecordBatch> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let ctx = SessionContext::new();
-        for entry in std::fs::read_dir(lake).expect("lake dir") {
-            let path = entry.expect("entry").path();
-            if path.join("_delta_log").is_dir() {
-                let name = path.file_name().expect("name").to_string_lossy().into_owned();
-                let url = url::Url::from_directory_path(&path).expect("url");
-                let table = deltalake::open_table(url).await.expect("delta table");
-                table.update_datafusion_session(&ctx.state()).expect("session");
-                ctx.register_table(name.as_str(), table.table_provider().await.expect("provider")).expect("register");
-            }
-        }
+        let lake = xuncha_pipeline::lake::Lake::open(lake).expect("lake");
+        let ctx = xuncha_queries::session::session(&lake, &xuncha_queries::session::SessionOptions::default()).await.expect("session");
         ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.expect("collect")
     })
 }

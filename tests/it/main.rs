@@ -4,3 +4,5 @@
 mod common;
 mod generator;
 mod ingest;
+mod ids;
+mod rules;

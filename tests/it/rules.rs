@@ -1,0 +1,146 @@
+//! `xuncha run` end to end against the generator's answer key (precision and
+//! recall 1.0, rule by rule), and `xuncha sql`'s read-only guard.
+
+use crate::common::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+fn findings_match_answer_key(scale: &'static str) {
+    let lake = ingested(scale);
+    let out = xuncha_ok(&["--lake", lake.to_str().unwrap(), "run"]);
+    assert!(out.contains("状态 ok"), "{out}");
+    let key: BTreeSet<(String, String)> = read_csv(&generated(scale).join("answer_key.csv")).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let found: BTreeSet<(String, String)> = rows(lake, "SELECT rule_id, entity_key FROM latest_findings").into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
+    let mut report = BTreeMap::new();
+    for rule in xuncha_pipeline::synth::RULE_IDS {
+        let want: BTreeSet<_> = key.iter().filter(|(r, _)| r == rule).collect();
+        let got: BTreeSet<_> = found.iter().filter(|(r, _)| r == rule).collect();
+        if want != got {
+            let missing: Vec<_> = want.difference(&got).take(3).collect();
+            let extra: Vec<_> = got.difference(&want).take(3).collect();
+            report.insert(*rule, format!("want {} got {}; missing {missing:?}; extra {extra:?}", want.len(), got.len()));
+        }
+        assert!(!want.is_empty(), "{rule}: the answer key has no entity");
+    }
+    assert!(report.is_empty(), "findings differ from the answer key:\n{report:#?}");
+}
+
+#[test]
+fn sample_findings_equal_the_answer_key() {
+    findings_match_answer_key("sample");
+}
+
+#[test]
+fn county_findings_equal_the_answer_key() {
+    findings_match_answer_key("county");
+}
+
+/// Statements an analyst's console must refuse, each with a clear message and
+/// nothing written to disk.
+const REFUSED: &[&str] = &[
+    "CREATE TABLE t (a INT)",
+    "CREATE TABLE t AS SELECT * FROM population",
+    "CREATE OR REPLACE TABLE t AS SELECT 1",
+    "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'",
+    "CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION 'data-samples'",
+    "CREATE EXTERNAL TABLE t (a INT) STORED AS CSV LOCATION 'http://example.com/x.csv'",
+    "CREATE VIEW v AS SELECT * FROM population",
+    "CREATE OR REPLACE VIEW v AS SELECT 1",
+    "CREATE SCHEMA s",
+    "CREATE DATABASE d",
+    "CREATE FUNCTION f(a INT) RETURNS INT RETURN a",
+    "DROP TABLE population",
+    "DROP VIEW villages",
+    "DROP SCHEMA public",
+    "DROP TABLE IF EXISTS findings",
+    "INSERT INTO population SELECT * FROM population",
+    "INSERT INTO population (id_number) VALUES ('1')",
+    "INSERT OVERWRITE population SELECT * FROM population",
+    "DELETE FROM population",
+    "DELETE FROM findings WHERE rule_id = 'deceased_paid'",
+    "UPDATE population SET name = 'x'",
+    "UPDATE subsidy_payments SET amount = 0 WHERE payment_id = 'x'",
+    "TRUNCATE TABLE population",
+    "COPY population TO '/tmp/xuncha-refused.csv'",
+    "COPY (SELECT * FROM population) TO '/tmp/xuncha-refused.parquet' STORED AS PARQUET",
+    "COPY (SELECT 1) TO '/tmp/xuncha-refused.json'",
+    "SELECT * INTO t FROM population",
+    "SELECT id_number INTO TEMP t2 FROM population",
+    "SET datafusion.execution.target_partitions = 1",
+    "SET TIME ZONE 'UTC'",
+    "RESET datafusion.execution.batch_size",
+    "PREPARE p AS SELECT * FROM population",
+    "EXECUTE p",
+    "DEALLOCATE p",
+    "BEGIN",
+    "START TRANSACTION",
+    "COMMIT",
+    "ROLLBACK",
+    "SELECT 1; DROP TABLE population",
+    "SELECT 1; SELECT 2",
+    "SELECT * FROM population; DELETE FROM population",
+    "EXPLAIN CREATE TABLE t AS SELECT 1",
+    "EXPLAIN INSERT INTO population SELECT * FROM population",
+    "EXPLAIN COPY (SELECT 1) TO '/tmp/xuncha-refused.csv'",
+    "EXPLAIN ANALYZE INSERT INTO population SELECT * FROM population",
+    "EXPLAIN DELETE FROM population",
+    "EXPLAIN CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '/etc/passwd'",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM 'data-samples/population/430223101000_户籍人口.csv'",
+    "SELECT * FROM 'http://example.com/data.parquet'",
+    "SELECT * FROM 's3://bucket/data.parquet'",
+    "SELECT * FROM \"/etc/hosts\"",
+    "ALTER TABLE population ADD COLUMN x INT",
+    "ANALYZE TABLE population",
+    "VACUUM population",
+    "",
+    "   ;  ",
+];
+
+#[test]
+fn sql_refuses_everything_but_reading() {
+    let dir = scratch("lake-refusals");
+    xuncha_ok(&["--lake", dir.to_str().unwrap(), "ingest", generated("sample").to_str().unwrap()]);
+    let lake = dir.as_path();
+    let before = versions(lake);
+    let lake_files_before = count_files(lake);
+    for statement in REFUSED {
+        let out = xuncha(&["--lake", lake.to_str().unwrap(), "sql", statement]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{statement:?} was not refused: {}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(stderr.lines().count(), 1, "{statement:?}: one clear line, got {stderr}");
+        assert!(stderr.starts_with("xuncha: "), "{statement:?}: {stderr}");
+    }
+    assert!(REFUSED.len() >= 50);
+    assert_eq!(versions(lake), before, "no table changed");
+    assert_eq!(count_files(lake), lake_files_before, "no file appeared in the lake");
+    for leaked in ["/tmp/xuncha-refused.csv", "/tmp/xuncha-refused.parquet", "/tmp/xuncha-refused.json"] {
+        assert!(!Path::new(leaked).exists(), "{leaked} was written");
+    }
+    let ok = xuncha_ok(&["--lake", lake.to_str().unwrap(), "sql", "SELECT count(*) AS n FROM population WHERE id_valid(id_number)", "--format", "csv"]);
+    assert!(ok.lines().nth(1).is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 5000)), "{ok}");
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.map(|e| e.expect("entry").path()).map(|p| if p.is_dir() { count_files(&p) } else { 1 }).sum())
+}
+
+/// A join over the county data under a tiny memory limit spills or fails with
+/// a clear "resources exhausted" message; it never crashes.
+#[test]
+fn a_big_join_under_a_small_memory_limit_spills_or_says_so() {
+    let lake = ingested("county");
+    let dir = scratch("small-memory");
+    let config = dir.join("xuncha.toml");
+    std::fs::write(&config, "[engine]\nmemory_limit_mb = 64\n").unwrap();
+    let sql = "SELECT p.village_code, count(*) AS n, sum(s.amount) AS total FROM subsidy_payments s \
+               JOIN population p ON p.id_number = s.id_number GROUP BY p.village_code ORDER BY total DESC";
+    let out = xuncha(&["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "sql", sql, "--format", "csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        assert!(String::from_utf8_lossy(&out.stdout).lines().count() > 200, "one row per village");
+    } else {
+        assert!(stderr.to_lowercase().contains("resources exhausted"), "must fail cleanly: {stderr}");
+        assert_eq!(out.status.code(), Some(1), "an error exit, not a crash");
+    }
+}
