@@ -429,7 +429,7 @@ fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, RowIt
             let (encoding, rows) = read::csv_rows(path)?;
             (format!("CSV {}", encoding.label()), rows, None)
         }
-        "xlsx" | "xlsm" | "xls" => (format!("{}", ext.to_uppercase()), read::xlsx_rows(path, None)?, None),
+        "xlsx" | "xlsm" | "xls" => (ext.to_uppercase(), read::xlsx_rows(path, None)?, None),
         "jsonl" | "ndjson" | "json" => {
             let (keys, rows) = read::jsonl_rows(path)?;
             ("JSON Lines".to_string(), rows, Some(keys))

@@ -390,7 +390,7 @@ impl Generator {
                 if rule.starts_with("rectification_") {
                     inspected_before_last
                 } else {
-                    (self.village_serial + ri * 5) % 8 == 0
+                    (self.village_serial + ri * 5).is_multiple_of(8)
                 }
             })
             .map(|(_, r)| *r)

@@ -13,9 +13,9 @@ use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Thresholds of the rules, at their contract defaults.
-pub(crate) const SPLIT_LIMIT_CENTS: i64 = 100_000_00;
+pub(crate) const SPLIT_LIMIT_CENTS: i64 = 10_000_000;
 pub(crate) const SPLIT_WINDOW_DAYS: i64 = 90;
-pub(crate) const TRAVEL_MIN_CENTS: i64 = 2_000_00;
+pub(crate) const TRAVEL_MIN_CENTS: i64 = 200_000;
 pub(crate) const TRAVEL_KEYWORDS: &[&str] = &["旅游", "景区", "门票", "度假", "参观学习", "考察学习"];
 pub(crate) const REBOUND_DAYS: i64 = 180;
 pub(crate) const SHARED_ACCOUNT_HOUSEHOLDS: usize = 3;

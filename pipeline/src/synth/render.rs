@@ -423,7 +423,7 @@ impl SourceFile {
         }
         full.extend(cells);
         if self.style.remark_column {
-            full.push(if row_index % 17 == 0 { Out::Text("已核实".to_string()) } else { Out::Empty });
+            full.push(if row_index.is_multiple_of(17) { Out::Text("已核实".to_string()) } else { Out::Empty });
         }
         self.write_cells(row, &full)?;
         Ok(row)

@@ -240,7 +240,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
                     let male = self.rng.random_bool(0.35);
                     self.add_person(h, surname, male, age, "户主");
                 }
-                32..65 | 65..93 => {
+                32..93 => {
                     let age = self.rng.random_range(if kind < 65 { 26..58 } else { 32..62 });
                     self.add_person(h, surname, true, age, "户主");
                     let spouse_age = age + self.rng.random_range(-4..3);
