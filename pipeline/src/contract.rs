@@ -147,6 +147,27 @@ pub const PROBLEM_STATUSES: &[&str] = &["未整改", "整改中", "已整改", "
 /// 群众评价 in `petitions`.
 pub const SATISFACTIONS: &[&str] = &["满意", "基本满意", "不满意", "未评价"];
 
+/// The rules of CONTRACT §3, in contract order.
+pub const RULE_IDS: &[&str] = &[
+    "deceased_paid",
+    "pension_missing",
+    "duplicate_payment",
+    "cadre_family_dibao",
+    "public_servant_dibao",
+    "dibao_with_assets",
+    "welfare_job_nepotism",
+    "welfare_job_absent",
+    "welfare_job_employed_elsewhere",
+    "shared_bank_account",
+    "identity_mismatch",
+    "cadre_linked_counterparty",
+    "contract_splitting",
+    "allowance_to_non_cadre",
+    "public_funds_travel",
+    "rectification_rebound",
+    "rectification_overdue",
+];
+
 /// The sixteen sources, in the order of CONTRACT §1.
 pub static SOURCES: &[Source] = &[
     Source {

@@ -23,34 +23,11 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::Path;
 use xuncha_pipeline::config::Thresholds;
+use xuncha_pipeline::contract::RULE_IDS;
 use xuncha_pipeline::values::Month;
 
-macro_rules! builtin {
-    ($($id:literal),* $(,)?) => {
-        &[$(($id, include_str!(concat!("../rules/", $id, ".sql")))),*]
-    };
-}
-
-/// The rules of CONTRACT §3, embedded.
-pub const BUILTIN: &[(&str, &str)] = builtin![
-    "deceased_paid",
-    "pension_missing",
-    "duplicate_payment",
-    "cadre_family_dibao",
-    "public_servant_dibao",
-    "dibao_with_assets",
-    "welfare_job_nepotism",
-    "welfare_job_absent",
-    "welfare_job_employed_elsewhere",
-    "shared_bank_account",
-    "identity_mismatch",
-    "cadre_linked_counterparty",
-    "contract_splitting",
-    "allowance_to_non_cadre",
-    "public_funds_travel",
-    "rectification_rebound",
-    "rectification_overdue",
-];
+/// Every `queries/rules/*.sql` file, embedded by `build.rs` as (id, text).
+pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// Severity levels, mildest first.
 pub const SEVERITIES: &[&str] = &["一般", "较重", "严重"];
@@ -148,6 +125,8 @@ pub fn catalogue(dir: Option<&Path>) -> Result<Vec<Rule>, QueryError> {
             rules.insert(rule.id.clone(), rule);
         }
     }
+    // The contract's order first (CONTRACT §3), then any others by file name.
+    order.sort_by_key(|id| RULE_IDS.iter().position(|r| r == id).unwrap_or(RULE_IDS.len()));
     Ok(order.into_iter().filter_map(|id| rules.remove(&id)).collect())
 }
 
@@ -208,9 +187,10 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(on_disk.len(), BUILTIN.len(), "a rule file is not listed in BUILTIN");
+        assert_eq!(on_disk.len(), BUILTIN.len(), "every rule file is embedded");
         let rules = catalogue(None).unwrap();
-        assert_eq!(rules.len(), 17);
+        let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, RULE_IDS, "the rules of CONTRACT §3, in its order");
         let params = Params { as_of: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(), thresholds: Thresholds::default() };
         for rule in &rules {
             let sql = rule.bind(&params).unwrap();

@@ -12,7 +12,7 @@ fn findings_match_answer_key(scale: &'static str) {
     let key: BTreeSet<(String, String)> = read_csv(&generated(scale).join("answer_key.csv")).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     let found: BTreeSet<(String, String)> = rows(lake, "SELECT rule_id, entity_key FROM latest_findings").into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     let mut report = BTreeMap::new();
-    for rule in xuncha_pipeline::synth::RULE_IDS {
+    for rule in xuncha_pipeline::contract::RULE_IDS {
         let want: BTreeSet<_> = key.iter().filter(|(r, _)| r == rule).collect();
         let got: BTreeSet<_> = found.iter().filter(|(r, _)| r == rule).collect();
         if want != got {

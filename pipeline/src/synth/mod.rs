@@ -151,26 +151,7 @@ pub struct GenSummary {
     pub as_of: Option<NaiveDate>,
 }
 
-/// The rules of CONTRACT §3, in contract order.
-pub const RULE_IDS: &[&str] = &[
-    "deceased_paid",
-    "pension_missing",
-    "duplicate_payment",
-    "cadre_family_dibao",
-    "public_servant_dibao",
-    "dibao_with_assets",
-    "welfare_job_nepotism",
-    "welfare_job_absent",
-    "welfare_job_employed_elsewhere",
-    "shared_bank_account",
-    "identity_mismatch",
-    "cadre_linked_counterparty",
-    "contract_splitting",
-    "allowance_to_non_cadre",
-    "public_funds_travel",
-    "rectification_rebound",
-    "rectification_overdue",
-];
+use crate::contract::RULE_IDS;
 
 const COUNTIES: &[(&str, &str)] = &[("430223", "攸县"), ("430224", "茶陵县"), ("430225", "炎陵县"), ("430281", "醴陵市"), ("430212", "渌口区"), ("430211", "天元区")];
 const TOWN_STEMS: &[&str] = &[
