@@ -7,19 +7,24 @@
 Each measurement is the median of several runs; peak RSS from /usr/bin/time
 or resource.getrusage of the child.
 """
-import argparse, json, os, platform, resource, shutil, statistics, subprocess, sys, time
+import argparse, json, os, platform, shutil, statistics, subprocess, sys, time
 from pathlib import Path
 
 def measure(cmd, env=None):
-    """Wall seconds and peak RSS (MiB) of a command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - start
-    if out.returncode != 0:
-        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024, out.stdout
+    """Wall seconds and peak RSS (MiB) of one command, from its own wait4."""
+    import tempfile
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode != 0:
+        sys.exit(f"failed: {' '.join(map(str, cmd))}\n{stdout[-2000:]}\n{stderr[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, stdout
 
 def median_of(runs, fn):
     results = [fn() for _ in range(runs)]

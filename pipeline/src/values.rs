@@ -63,6 +63,10 @@ impl std::fmt::Display for Month {
 /// NFKC, trimmed: full-width digits, letters, spaces and punctuation become
 /// their ASCII forms before any parsing.
 pub fn clean(raw: &str) -> String {
+    // ASCII is already in NFKC: skip the normalizer on the common path.
+    if raw.is_ascii() {
+        return raw.trim().to_string();
+    }
     raw.nfkc().collect::<String>().trim().to_string()
 }
 
@@ -222,6 +226,9 @@ pub fn parse_bool(raw: &str) -> Result<bool, String> {
 
 /// Normalizes a code: NFKC, no white space, upper case.
 pub fn normalize_code(raw: &str) -> String {
+    if raw.is_ascii() {
+        return raw.chars().filter(|c| !c.is_ascii_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
+    }
     raw.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase()
 }
 

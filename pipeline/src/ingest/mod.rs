@@ -413,12 +413,13 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     Ok(keys)
 }
 
-/// Whether a row is a footer or a note rather than data: 合计/总计/小计, or a
-/// lone `制表人:…` line.
+/// Whether a row is a footer or a note rather than data: 合计/总计/小计 in
+/// one of its first three filled cells, or a lone `制表人:…` line.
 fn is_footer(row: &RawRow) -> bool {
-    let filled: Vec<String> = row.cells.iter().filter(|c| !c.is_blank()).map(|c| crate::values::clean(&c.text())).collect();
-    filled.iter().take(3).any(|t| t.starts_with("合计") || t.starts_with("总计") || t.starts_with("小计"))
-        || (filled.len() == 1 && filled[0].contains(':'))
+    let mut filled = row.cells.iter().filter(|c| !c.is_blank());
+    let first: Vec<&RawCell> = filled.by_ref().take(3).collect();
+    let total = |c: &&RawCell| matches!(c, RawCell::Text(t) if ["合计", "总计", "小计"].iter().any(|w| t.trim().starts_with(w)));
+    first.iter().any(total) || (first.len() == 1 && matches!(first[0], RawCell::Text(t) if t.contains(':') || t.contains('：')))
 }
 
 /// Opens a file by its extension.
@@ -477,6 +478,24 @@ fn missing_required(source: &Source, header: &[String]) -> Vec<&'static str> {
     source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(_, c)| c.header).collect()
 }
 
+/// The non-blank cells at `indices` as a JSON object keyed by header (a
+/// JSON Lines key first seen late arrives as `key=value`), or `None`.
+fn cells_json(header: &[String], row: &RawRow, indices: impl Iterator<Item = usize>) -> Option<String> {
+    let mut object = serde_json::Map::new();
+    for i in indices {
+        let Some(cell) = row.cells.get(i).filter(|c| !c.is_blank()) else { continue };
+        let (key, value) = match header.get(i).map(|h| h.trim()).filter(|h| !h.is_empty()) {
+            Some(h) => (h.to_string(), cell.text()),
+            None => match cell.text().split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (format!("第{}列", i + 1), cell.text()),
+            },
+        };
+        object.insert(key, serde_json::Value::String(value));
+    }
+    (!object.is_empty()).then(|| serde_json::Value::Object(object).to_string())
+}
+
 /// Reads a file and types its rows.
 fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str) -> Result<TypedFile, PipelineError> {
     let (format, header, rows) = open_rows(source, path)?;
@@ -487,11 +506,15 @@ fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &st
         return Err(PipelineError::Unreadable(why));
     }
     let map = mapping(source, &header);
+    // For each contract column, the file column that holds it.
+    let position: Vec<Option<usize>> = (0..source.columns.len()).map(|c| map.iter().position(|m| *m == Some(c))).collect();
+    let unmapped: Vec<usize> = (0..header.len()).filter(|i| map[*i].is_none()).collect();
     let schema = typing::schema(source);
     let mut builder = BatchBuilder::new(schema);
     let mut seen: HashMap<String, u64> = HashMap::new();
     let key_columns: Vec<usize> = source.key.iter().map(|k| source.column_index(k).expect("key")).collect();
     let mut out = TypedFile { format, batches: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut values = vec![Typed::Null; source.columns.len()];
     for row in rows {
         let row = row?;
         if row.cells.iter().all(RawCell::is_blank) || is_footer(&row) {
@@ -499,28 +522,9 @@ fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &st
             continue;
         }
         out.rows_read += 1;
-        let mut values = vec![Typed::Null; source.columns.len()];
         let mut problems: Vec<RowProblem> = Vec::new();
-        let mut extra = serde_json::Map::new();
-        let mut raw = serde_json::Map::new();
-        for (i, cell) in row.cells.iter().enumerate() {
-            let name = header.get(i).map(|h| h.trim().to_string()).filter(|h| !h.is_empty());
-            if !cell.is_blank() {
-                let (key, value) = match &name {
-                    Some(h) => (h.clone(), cell.text()),
-                    None => match cell.text().split_once('=') {
-                        Some((k, v)) => (k.to_string(), v.to_string()),
-                        None => (format!("第{}列", i + 1), cell.text()),
-                    },
-                };
-                raw.insert(key.clone(), serde_json::Value::String(value.clone()));
-                if map.get(i).copied().flatten().is_none() {
-                    extra.insert(key, serde_json::Value::String(value));
-                }
-            }
-        }
         for (c, value) in values.iter_mut().enumerate() {
-            let cell = map.iter().position(|m| *m == Some(c)).and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
+            let cell = position[c].and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
             match typing::type_cell(source, c, cell) {
                 Ok(v) => *value = v,
                 Err(p) => problems.push(p),
@@ -539,13 +543,15 @@ fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &st
             }
         }
         if problems.is_empty() {
-            let extra = (!extra.is_empty()).then(|| serde_json::Value::Object(extra).to_string());
+            let extra_cells = unmapped.iter().copied().chain(header.len()..row.cells.len());
+            let extra = cells_json(&header, &row, extra_cells);
             builder.push(&values, extra, batch_id, file, row.number);
             out.rows_loaded += 1;
         } else {
             let reason = problems.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
             let first = problems.swap_remove(0);
-            out.quarantine.push(Quarantined { row_number: row.number, raw: serde_json::Value::Object(raw).to_string(), problem: RowProblem { reason, ..first } });
+            let raw = cells_json(&header, &row, 0..row.cells.len()).unwrap_or_else(|| "{}".to_string());
+            out.quarantine.push(Quarantined { row_number: row.number, raw, problem: RowProblem { reason, ..first } });
         }
     }
     out.batches = builder.finish();

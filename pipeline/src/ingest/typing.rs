@@ -86,7 +86,10 @@ pub fn type_cell(source: &Source, index: usize, cell: &RawCell) -> Result<Typed,
     if cell.is_blank() {
         return if column.required { Err(problem("missing_required", "为必填项,但为空".into())) } else { Ok(Typed::Null) };
     }
-    let text = cell.text();
+    let text: std::borrow::Cow<'_, str> = match cell {
+        RawCell::Text(t) => std::borrow::Cow::Borrowed(t),
+        other => std::borrow::Cow::Owned(other.text()),
+    };
     match (column.ty, cell) {
         (ColumnType::Date, RawCell::Serial(n) | RawCell::Number(n)) => {
             values::excel_serial_date(*n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期")))
