@@ -14,7 +14,7 @@ use crate::QueryError;
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::prelude::SessionContext;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,13 +91,6 @@ pub fn runs_schema() -> SchemaRef {
     ]))
 }
 
-const EPOCH_DAYS_CE: i32 = 719_163;
-
-fn date32(d: NaiveDate) -> i32 {
-    use chrono::Datelike;
-    d.num_days_from_ce() - EPOCH_DAYS_CE
-}
-
 /// The default reference date: the last day of the latest payment period.
 pub async fn default_as_of(ctx: &SessionContext) -> Result<NaiveDate, QueryError> {
     let batches = ctx.sql("SELECT max(period) FROM subsidy_payments").await?.collect().await?;
@@ -164,7 +157,7 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
             Arc::new(TimestampMicrosecondArray::from(vec![started.timestamp_micros()]).with_timezone("UTC")),
             Arc::new(TimestampMicrosecondArray::from(vec![Utc::now().timestamp_micros()]).with_timezone("UTC")),
             Arc::new(StringArray::from(vec![status])),
-            Arc::new(Date32Array::from(vec![date32(as_of)])),
+            Arc::new(Date32Array::from(vec![Date32Type::from_naive_date(as_of)])),
             Arc::new(Int64Array::from(vec![findings as i64])),
             Arc::new(Int64Array::from(vec![0i64])),
             Arc::new(StringArray::from(vec![stats.to_string()])),
@@ -206,7 +199,7 @@ async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id:
             column("period", &DataType::Utf8)?,
             column("amount", &DataType::Decimal128(18, 2))?,
             Arc::new(evidence),
-            Arc::new(Date32Array::from(vec![date32(as_of); n])),
+            Arc::new(Date32Array::from(vec![Date32Type::from_naive_date(as_of); n])),
             Arc::new(TimestampMicrosecondArray::from(vec![detected_at; n]).with_timezone("UTC")),
         ];
         out.push(RecordBatch::try_new(schema.clone(), columns)?);

@@ -14,22 +14,13 @@
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 use xuncha_pipeline::values::{self, Month};
 
-const EPOCH_DAYS_CE: i32 = 719_163;
-
-fn to_date(days: i32) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(days + EPOCH_DAYS_CE)
-}
-
-fn from_date(d: NaiveDate) -> i32 {
-    d.num_days_from_ce() - EPOCH_DAYS_CE
-}
 
 fn strings(arg: &ArrayRef, name: &str) -> Result<StringArray> {
     let cast = datafusion::arrow::compute::cast(arg, &DataType::Utf8)?;
@@ -83,7 +74,7 @@ impl From<NaiveDate> for Out {
 fn collect(values: impl Iterator<Item = Option<Out>>, data_type: &DataType) -> ArrayRef {
     match data_type {
         DataType::Boolean => Arc::new(values.map(|v| v.map(|o| matches!(o, Out::Bool(true)))).collect::<BooleanArray>()),
-        DataType::Date32 => Arc::new(values.map(|v| v.and_then(|o| if let Out::Date(d) = o { Some(from_date(d)) } else { None })).collect::<Date32Array>()),
+        DataType::Date32 => Arc::new(values.map(|v| v.and_then(|o| if let Out::Date(d) = o { Some(Date32Type::from_naive_date(d)) } else { None })).collect::<Date32Array>()),
         _ => Arc::new(values.map(|v| v.and_then(|o| if let Out::Text(t) = o { Some(t) } else { None })).collect::<StringArray>()),
     }
 }
@@ -137,7 +128,7 @@ pub fn register(ctx: &SessionContext) {
                 .iter()
                 .zip(days.iter())
                 .map(|(b, d)| {
-                    let (b, d) = (to_date(b?)?, to_date(d?)?);
+                    let (b, d) = (Date32Type::to_naive_date_opt(b?)?, Date32Type::to_naive_date_opt(d?)?);
                     let mut age = d.year() - b.year();
                     if (d.month(), d.day()) < (b.month(), b.day()) {
                         age -= 1;

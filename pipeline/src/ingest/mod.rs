@@ -384,7 +384,7 @@ fn hash_key(parts: impl Iterator<Item = String>) -> u64 {
 fn key_hashes(source: &Source, batches: &[RecordBatch]) -> Result<Vec<u64>, PipelineError> {
     let mut out = Vec::new();
     for batch in batches {
-        let columns: Vec<&Arc<dyn Array>> = source.key.iter().map(|k| batch.column(batch.schema().index_of(k).expect("key column"))).collect::<Vec<_>>().into_iter().collect();
+        let columns: Vec<&Arc<dyn Array>> = source.key.iter().map(|k| batch.column(batch.schema().index_of(k).expect("key column"))).collect();
         for row in 0..batch.num_rows() {
             let parts = columns.iter().map(|c| array_value_to_string(c.as_ref(), row).unwrap_or_default());
             out.push(hash_key(parts));

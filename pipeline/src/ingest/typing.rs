@@ -7,7 +7,7 @@ use crate::contract::{ColumnType, Source};
 use crate::values::{self, Month};
 use chrono::NaiveDate;
 use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, RecordBatch, StringBuilder};
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use deltalake::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use rust_decimal::Decimal;
 use std::sync::Arc;
 
@@ -143,8 +143,6 @@ impl ColumnBuilder {
     }
 
     fn push(&mut self, value: &Typed) {
-        const EPOCH_DAYS_CE: i32 = 719_163;
-        use chrono::Datelike;
         match (self, value) {
             (ColumnBuilder::Str(b), Typed::Null) => b.append_null(),
             (ColumnBuilder::Int(b), Typed::Null) => b.append_null(),
@@ -152,7 +150,7 @@ impl ColumnBuilder {
             (ColumnBuilder::Decimal(b, _), Typed::Null) => b.append_null(),
             (ColumnBuilder::Bool(b), Typed::Null) => b.append_null(),
             (ColumnBuilder::Int(b), Typed::Int(i)) => b.append_value(*i),
-            (ColumnBuilder::Date(b), Typed::Date(d)) => b.append_value(d.num_days_from_ce() - EPOCH_DAYS_CE),
+            (ColumnBuilder::Date(b), Typed::Date(d)) => b.append_value(Date32Type::from_naive_date(*d)),
             (ColumnBuilder::Decimal(b, scale), Typed::Money(d)) => {
                 let mut d = *d;
                 d.rescale(*scale);
