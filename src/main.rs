@@ -60,6 +60,15 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         rules: Vec<String>,
     },
+    /// The inspection plan: villages not yet inspected in a term, riskiest first, in proposed rounds.
+    Plan {
+        /// The term (届次), e.g. 十三届; default: the latest term inspected.
+        #[arg(long)]
+        term: Option<String>,
+        /// Villages per proposed round (default: what the rounds left need).
+        #[arg(long)]
+        per_round: Option<usize>,
+    },
     /// Read-only SQL over every lake table; without a query, an interactive shell.
     ///
     /// Functions: id_valid(id), id_birth_date(id), id_gender(id), id_region(id),
@@ -101,13 +110,13 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
     let lake_path = cli.lake.clone().or_else(|| config.lake.clone()).unwrap_or_else(|| PathBuf::from("./lake"));
     let open_lake = || Lake::open(&lake_path).with_context(|| format!("opening lake {}", lake_path.display()));
-    let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, spill_dir: None, as_of_time: None };
+    let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, spill_dir: None, as_of_time: None, rules_dir: config.rules.dir.clone() };
     match cli.command {
         Command::Gen { scale, seed, out } => gen_command(scale, seed, &out),
         Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
         Command::Run { as_of, rules } => {
             let lake = open_lake()?;
-            let options = RunOptions { as_of, rules, thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), session: session_options };
+            let options = RunOptions { as_of, rules, thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), risk: config.risk.clone(), session: session_options };
             let report = runtime()?.block_on(run(&lake, &options))?;
             for r in &report.rules {
                 match &r.error {
@@ -115,10 +124,18 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
                     Some(e) => println!("  {:<32} 出错: {e}", r.rule_id),
                 }
             }
-            println!("运行 {} (参考日 {}): {} 条比对发现, 状态 {}", report.run_id, report.as_of, report.findings, report.status);
+            println!("运行 {} (参考日 {}): {} 条比对发现, {} 个村风险评分, 状态 {}", report.run_id, report.as_of, report.findings, report.risk_scores, report.status);
             if report.status != "ok" {
                 anyhow::bail!("部分规则出错,见上");
             }
+            Ok(())
+        }
+        Command::Plan { term, per_round } => {
+            let lake = open_lake()?;
+            let rt = runtime()?;
+            let ctx = rt.block_on(session(&lake, &session_options))?;
+            let plan = rt.block_on(xuncha_queries::plan::plan(&ctx, term.as_deref(), per_round, config.report.rounds_per_term))?;
+            print_plan(&plan);
             Ok(())
         }
         Command::Sql { query, format, out, at } => {
@@ -153,6 +170,28 @@ fn gen_command(scale: Scale, seed: u64, out: &Path) -> anyhow::Result<()> {
         println!("  答案 {rule:<32} {n:>6}");
     }
     Ok(())
+}
+
+fn print_plan(plan: &xuncha_queries::plan::Plan) {
+    println!(
+        "{} 巡察计划: 共 {} 个村(社区), 已巡察 {}, 未巡察 {}; 已开展 {} 轮, 剩余 {} 轮, 每轮建议 {} 个",
+        plan.term,
+        plan.villages_total,
+        plan.inspected,
+        plan.villages.len(),
+        plan.rounds_done,
+        plan.rounds_left,
+        plan.per_round
+    );
+    if plan.on_track {
+        println!("届内全覆盖: 可按期完成(按每轮 {:.1} 个的进度)", plan.capacity);
+    } else {
+        println!("届内全覆盖: 有风险 —— 按每轮 {:.1} 个的进度, 剩余 {} 轮不足以覆盖 {} 个村", plan.capacity, plan.rounds_left, plan.villages.len());
+    }
+    for v in &plan.villages {
+        let score = v.score.map_or_else(|| "—".to_string(), |s| format!("{s:.1}"));
+        println!("  第{:>2}轮  {}  {:<10} {:<10} {:>6}  {}", v.round_no, v.village_code, v.town_name, v.village_name, score, v.tier);
+    }
 }
 
 fn ingest_command(lake: &Lake, inbox: &Path, dry_run: bool) -> anyhow::Result<()> {

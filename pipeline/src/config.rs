@@ -15,6 +15,16 @@
 //! [engine]
 //! memory_limit_mb = 4096
 //! query_timeout_secs = 120
+//! [risk]                      # 村级风险评分
+//! high_share = 0.15           # top 15% of a county: 高风险
+//! medium_share = 0.35         # next 35%: 中风险
+//! [risk.weights]              # any component left out keeps its default weight
+//! petitions_per_1000 = 0.15
+//! months_since_inspection = 0.10
+//! [report]
+//! common_min_towns = 3        # a topic is common in ≥ max(3, 30% of) the towns
+//! common_town_share = 0.30
+//! rounds_per_term = 10        # 巡察 rounds in one term (届), for the plan
 //! ```
 
 use crate::PipelineError;
@@ -30,6 +40,45 @@ pub struct Config {
     pub rules: RulesConfig,
     pub thresholds: Thresholds,
     pub engine: EngineConfig,
+    pub risk: RiskConfig,
+    pub report: ReportConfig,
+}
+
+/// How village risk scores are weighted and cut into tiers.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// Component name → weight; components not named keep their default
+    /// weight. The query layer rejects a name that is not a component.
+    pub weights: std::collections::BTreeMap<String, f64>,
+    /// Share of a county's villages rated 高风险 (highest scores).
+    pub high_share: f64,
+    /// Share rated 中风险 after those.
+    pub medium_share: f64,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig { weights: Default::default(), high_share: 0.15, medium_share: 0.35 }
+    }
+}
+
+/// Common-issue reports and the inspection plan.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// A topic is common when found in at least this many towns …
+    pub common_min_towns: u32,
+    /// … and at least this share of the scope's towns.
+    pub common_town_share: f64,
+    /// Rounds in one term (届), for full-coverage planning.
+    pub rounds_per_term: u32,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { common_min_towns: 3, common_town_share: 0.30, rounds_per_term: 10 }
+    }
 }
 
 /// Where rules come from besides the built-in catalogue.
@@ -108,6 +157,9 @@ mod tests {
         assert_eq!(c.thresholds.split_limit, 50_000);
         assert_eq!(c.thresholds.rebound_days, 180);
         assert_eq!(c.engine.memory_limit_mb, 1024);
+        let c = Config::parse("[risk]\nhigh_share = 0.2\n[risk.weights]\npetitions_per_1000 = 0.5\n").unwrap();
+        assert_eq!(c.risk.weights["petitions_per_1000"], 0.5);
+        assert_eq!(c.risk.medium_share, 0.35);
     }
 
     #[test]

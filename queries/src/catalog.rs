@@ -15,6 +15,7 @@ const OTHER_TABLES: &[(&str, &str)] = &[
     ("risk_scores", "村级风险评分(所有运行)"),
     ("latest_risk_scores", "最新一次运行的风险评分"),
     ("runs", "运行记录"),
+    ("rule_catalogue", "比对规则目录(含含义、严重程度、领域)"),
     ("villages", "村(社区)及所属乡镇、县"),
     ("death_dates", "每人最早死亡日期"),
 ];

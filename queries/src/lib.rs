@@ -10,9 +10,12 @@ pub mod catalog;
 mod golden;
 pub mod guard;
 pub mod output;
+pub mod plan;
 pub mod rules;
 pub mod run;
+pub mod scores;
 pub mod session;
+pub mod table;
 pub mod udf;
 
 /// Everything that can go wrong in the query layer.

@@ -84,15 +84,7 @@ impl Rule {
 
     /// The SQL with the run's parameters filled in.
     pub fn bind(&self, params: &Params) -> Result<String, QueryError> {
-        let mut sql = self.sql.clone();
-        for (name, value) in params.values() {
-            sql = sql.replace(&format!("${{{name}}}"), &value);
-        }
-        if let Some(start) = sql.find("${") {
-            let name: String = sql[start + 2..].chars().take_while(|c| *c != '}').collect();
-            return Err(QueryError::Rule(format!("rule {}: unknown parameter ${{{name}}}", self.id)));
-        }
-        Ok(sql)
+        params.bind(&self.sql, &format!("rule {}", self.id))
     }
 }
 
@@ -147,6 +139,7 @@ impl Params {
         vec![
             ("as_of", self.as_of.to_string()),
             ("as_of_month", month.to_string()),
+            ("year_ago", self.as_of.checked_sub_months(chrono::Months::new(12)).unwrap_or(self.as_of).to_string()),
             ("window_first", window_first.first_day().to_string()),
             ("window_first_month", window_first.to_string()),
             ("split_limit", t.split_limit.to_string()),
@@ -156,6 +149,19 @@ impl Params {
             ("rebound_days", t.rebound_days.to_string()),
             ("shared_account_households", t.shared_account_households.to_string()),
         ]
+    }
+
+    /// `sql` with every placeholder filled in; `what` names it in errors.
+    pub fn bind(&self, sql: &str, what: &str) -> Result<String, QueryError> {
+        let mut sql = sql.to_string();
+        for (name, value) in self.values() {
+            sql = sql.replace(&format!("${{{name}}}"), &value);
+        }
+        if let Some(start) = sql.find("${") {
+            let name: String = sql[start + 2..].chars().take_while(|c| *c != '}').collect();
+            return Err(QueryError::Rule(format!("{what}: unknown parameter ${{{name}}}")));
+        }
+        Ok(sql)
     }
 
     /// The thresholds as JSON, recorded with every run.

@@ -19,7 +19,9 @@ use datafusion::prelude::SessionContext;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use xuncha_pipeline::config::Thresholds;
+use xuncha_pipeline::config::{RiskConfig, Thresholds};
+use crate::scores;
+use datafusion::datasource::MemTable;
 use xuncha_pipeline::lake::Lake;
 
 /// What to run.
@@ -32,6 +34,7 @@ pub struct RunOptions {
     pub thresholds: Thresholds,
     /// A folder of extra rule files.
     pub rules_dir: Option<PathBuf>,
+    pub risk: RiskConfig,
     pub session: SessionOptions,
 }
 
@@ -51,6 +54,7 @@ pub struct RunReport {
     pub as_of: NaiveDate,
     pub rules: Vec<RuleOutcome>,
     pub findings: usize,
+    pub risk_scores: usize,
     pub status: &'static str,
 }
 
@@ -114,7 +118,8 @@ pub fn new_run_id() -> String {
 pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryError> {
     let started = Utc::now();
     let run_id = new_run_id();
-    let ctx = session(lake, &options.session).await?;
+    let weights = scores::weights(&options.risk)?;
+    let ctx = session(lake, &SessionOptions { rules_dir: options.rules_dir.clone(), ..options.session.clone() }).await?;
     let as_of = match options.as_of {
         Some(d) => d,
         None => default_as_of(&ctx).await?,
@@ -141,10 +146,20 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
             Err(e) => outcomes.push(RuleOutcome { rule_id: rule.id.clone(), findings: 0, millis: clock.elapsed().as_millis(), error: Some(e.to_string()) }),
         }
     }
-    let failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();
+    let mut failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();
+    ctx.register_table("run_findings", Arc::new(MemTable::try_new(findings_schema(), vec![batches.clone()])?))?;
+    let scored = match risk_scores(&ctx, &params, &weights, &options.risk).await {
+        Ok(scored) => scored,
+        Err(e) => {
+            failed.push(format!("risk_scores: {e}"));
+            Vec::new()
+        }
+    };
     let status = if failed.is_empty() { "ok" } else { "error" };
     let findings: usize = outcomes.iter().map(|o| o.findings).sum();
     lake.append("findings", findings_schema(), batches, Some(&format!("xuncha-run:{run_id}")), &["village_code", "id_number"]).await?;
+    let risk_rows = scored.len();
+    lake.append("risk_scores", scores::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}")), &["village_code"]).await?;
     let stats = serde_json::Value::Array(
         outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error})).collect(),
     );
@@ -159,14 +174,20 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
             Arc::new(StringArray::from(vec![status])),
             Arc::new(Date32Array::from(vec![Date32Type::from_naive_date(as_of)])),
             Arc::new(Int64Array::from(vec![findings as i64])),
-            Arc::new(Int64Array::from(vec![0i64])),
+            Arc::new(Int64Array::from(vec![risk_rows as i64])),
             Arc::new(StringArray::from(vec![stats.to_string()])),
             Arc::new(StringArray::from(vec![params.thresholds_json()])),
             Arc::new(StringArray::from(vec![error])),
         ],
     )?;
     lake.append("runs", runs_schema(), vec![row], Some(&format!("xuncha-run:{run_id}")), &[]).await?;
-    Ok(RunReport { run_id, as_of, rules: outcomes, findings, status })
+    Ok(RunReport { run_id, as_of, rules: outcomes, findings, risk_scores: risk_rows, status })
+}
+
+/// Every village's score from the run's findings and the lake.
+async fn risk_scores(ctx: &SessionContext, params: &Params, weights: &[f64], config: &RiskConfig) -> Result<Vec<scores::Scored>, QueryError> {
+    let sql = params.bind(scores::INDICATORS_SQL, "risk_indicators.sql")?;
+    Ok(scores::score(scores::indicators(ctx, &sql).await?, weights, config))
 }
 
 /// One rule's findings as batches of the `findings` schema.

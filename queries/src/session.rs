@@ -3,7 +3,10 @@
 //! for sources not delivered yet, the UDFs, handy views, a memory pool that
 //! spills to disk beyond its limit, and one partition per core.
 
+use crate::rules::{Rule, catalogue};
 use crate::{QueryError, udf};
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use chrono::{DateTime, Utc};
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
@@ -25,11 +28,13 @@ pub struct SessionOptions {
     pub spill_dir: Option<PathBuf>,
     /// Read every table as it was at this time (time travel).
     pub as_of_time: Option<DateTime<Utc>>,
+    /// A folder of extra rule files, listed in the `rule_catalogue` table.
+    pub rules_dir: Option<PathBuf>,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None }
+        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, rules_dir: None }
     }
 }
 
@@ -89,6 +94,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         let schema = typing::schema(source);
         ctx.register_table(source.name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
     }
+    ctx.register_table("rule_catalogue", Arc::new(rule_catalogue(&catalogue(options.rules_dir.as_deref())?)?))?;
     for (name, sql) in VIEWS {
         ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
     }
@@ -98,4 +104,25 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         }
     }
     Ok(ctx)
+}
+
+/// The rule catalogue as a table: what each rule means, for analysts,
+/// the dashboard and the reports.
+fn rule_catalogue(rules: &[Rule]) -> Result<MemTable, QueryError> {
+    let names = ["rule_id", "title", "severity", "sector", "topic", "description", "origin"];
+    let schema = Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()));
+    let column = |f: fn(&Rule) -> &str| Arc::new(rules.iter().map(|r| Some(f(r))).collect::<StringArray>()) as _;
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            column(|r| &r.id),
+            column(|r| &r.title),
+            column(|r| &r.severity),
+            column(|r| &r.sector),
+            column(|r| &r.topic),
+            column(|r| &r.description),
+            column(|r| &r.origin),
+        ],
+    )?;
+    Ok(MemTable::try_new(schema, vec![vec![batch]])?)
 }

@@ -1,0 +1,108 @@
+//! The inspection plan (`xuncha plan`): the villages not yet inspected in a
+//! term, riskiest first, grouped into proposed rounds, and whether full
+//! coverage within the term (届内全覆盖) is on track for the rounds left.
+//!
+//! Capacity is what the term's past rounds managed (villages per round on
+//! average), or `--per-round` when given; coverage is on track when the
+//! villages left fit into the rounds left at that capacity.
+
+use crate::QueryError;
+use crate::table::{TextTable, quote};
+use datafusion::prelude::SessionContext;
+
+/// One village proposed for a round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedVillage {
+    /// The proposed round of the term (continuing its numbering).
+    pub round_no: u32,
+    pub village_code: String,
+    pub village_name: String,
+    pub town_name: String,
+    /// The latest risk score, if a run has scored the village.
+    pub score: Option<f64>,
+    pub tier: String,
+}
+
+/// The plan of one term.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub term: String,
+    pub villages_total: usize,
+    pub inspected: usize,
+    pub rounds_done: u32,
+    pub rounds_left: u32,
+    /// Villages per proposed round.
+    pub per_round: usize,
+    /// Villages the past rounds covered on average (or `per_round` if given).
+    pub capacity: f64,
+    pub on_track: bool,
+    pub villages: Vec<PlannedVillage>,
+}
+
+/// The latest term with inspections, or `None` when there are none.
+pub async fn latest_term(ctx: &SessionContext) -> Result<Option<String>, QueryError> {
+    let found = TextTable::query(ctx, "SELECT term FROM inspections ORDER BY start_date DESC, round_no DESC LIMIT 1").await?;
+    Ok(found.rows.into_iter().next().and_then(|r| r.into_iter().next()))
+}
+
+/// Plans term `term` (the latest when `None`).
+pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<usize>, rounds_per_term: u32) -> Result<Plan, QueryError> {
+    let term = match term {
+        Some(t) => t.to_string(),
+        None => latest_term(ctx).await?.ok_or_else(|| QueryError::Usage("湖中没有巡察记录(inspections),请用 --term 指定届次".into()))?,
+    };
+    let quoted = quote(&term);
+    let facts = TextTable::query(
+        ctx,
+        &format!(
+            "SELECT (SELECT count(*) FROM villages), \
+                    (SELECT count(DISTINCT i.target_code) FROM inspections i JOIN villages v ON v.village_code = i.target_code WHERE i.term = {quoted}), \
+                    (SELECT count(DISTINCT round_no) FROM inspections WHERE term = {quoted})"
+        ),
+    )
+    .await?;
+    let number = |i: usize| facts.rows.first().and_then(|r| r.get(i)).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    let (villages_total, inspected, rounds_done) = (number(0), number(1), u32::try_from(number(2)).unwrap_or(u32::MAX));
+    let left = TextTable::query(
+        ctx,
+        &format!(
+            "SELECT v.village_code, coalesce(v.village_name, v.village_code) AS village_name, coalesce(v.town_name, v.town_code) AS town_name, CAST(s.score AS VARCHAR) AS score_text, coalesce(s.tier, '未评分') AS tier \
+             FROM villages v \
+             LEFT JOIN ({scores}) s ON s.village_code = v.village_code \
+             WHERE v.village_code NOT IN (SELECT target_code FROM inspections WHERE term = {quoted}) \
+             ORDER BY s.score DESC NULLS LAST, v.village_code",
+            scores = latest_scores_sql(ctx).await?
+        ),
+    )
+    .await?
+    .rows;
+    let rounds_left = rounds_per_term.saturating_sub(rounds_done);
+    let per_round = per_round.unwrap_or_else(|| if rounds_left == 0 { left.len() } else { left.len().div_ceil(rounds_left as usize) }).max(1);
+    let capacity = match (per_round, rounds_done) {
+        (_, 0) => per_round as f64,
+        _ => inspected as f64 / f64::from(rounds_done),
+    };
+    let on_track = left.len() as f64 <= f64::from(rounds_left) * capacity;
+    let villages = left
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut r)| PlannedVillage {
+            round_no: rounds_done + 1 + u32::try_from(i / per_round).unwrap_or(u32::MAX),
+            tier: std::mem::take(&mut r[4]),
+            score: r[3].parse().ok(),
+            town_name: std::mem::take(&mut r[2]),
+            village_name: std::mem::take(&mut r[1]),
+            village_code: std::mem::take(&mut r[0]),
+        })
+        .collect();
+    Ok(Plan { term, villages_total, inspected, rounds_done, rounds_left, per_round, capacity, on_track, villages })
+}
+
+/// The latest scores, or an empty relation before the first run.
+async fn latest_scores_sql(ctx: &SessionContext) -> Result<&'static str, QueryError> {
+    Ok(if ctx.table_exist("latest_risk_scores")? {
+        "SELECT village_code, score, tier FROM latest_risk_scores"
+    } else {
+        "SELECT CAST(NULL AS VARCHAR) AS village_code, CAST(NULL AS DOUBLE) AS score, CAST(NULL AS VARCHAR) AS tier WHERE false"
+    })
+}
