@@ -69,6 +69,34 @@ enum Command {
         #[arg(long)]
         per_round: Option<usize>,
     },
+    /// The dashboard and its pages.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+    /// The embedded default: a lake from data-samples/, every rule and score, demo logins, the dashboard.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The sample inbox (generated identically when the folder is missing).
+        #[arg(long, default_value = "data-samples")]
+        inbox: PathBuf,
+        /// Build the lake and print the logins, but do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Thematic reports: `report common-issues`.
+    Report {
+        #[command(subcommand)]
+        kind: ReportKind,
+    },
+    /// Dashboard users: add, passwd, list.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Read-only SQL over every lake table; without a query, an interactive shell.
     ///
     /// Functions: id_valid(id), id_birth_date(id), id_gender(id), id_region(id),
@@ -88,6 +116,45 @@ enum Command {
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::Utc>>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportKind {
+    /// 共性问题专题报告: topics found in many towns, ranked, with cases, charts and tables.
+    CommonIssues {
+        /// Only this sector (行业领域), e.g. 民政.
+        #[arg(long, conflicts_with = "topic")]
+        sector: Option<String>,
+        /// Only this topic (问题类别), e.g. 低保.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Count problems found and findings made up to this day.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// html (one file), md (charts as SVG files beside it) or docx.
+        #[arg(long, default_value = "html")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from XUNCHA_PASSWORD or asked for.
+    Add {
+        name: String,
+        /// leader (aggregates, masked), analyst (details, SQL) or admin (users, audit).
+        #[arg(long)]
+        role: String,
+        /// Only this county, town or village (12-digit code).
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// Set a user's password (from XUNCHA_PASSWORD or asked for).
+    Passwd { name: String },
+    /// List users.
+    List,
 }
 
 fn main() -> ExitCode {
@@ -110,7 +177,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
     let lake_path = cli.lake.clone().or_else(|| config.lake.clone()).unwrap_or_else(|| PathBuf::from("./lake"));
     let open_lake = || Lake::open(&lake_path).with_context(|| format!("opening lake {}", lake_path.display()));
-    let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, spill_dir: None, as_of_time: None, rules_dir: config.rules.dir.clone() };
+    let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, spill_dir: None, as_of_time: None, rules_dir: config.rules.dir.clone(), scope: None };
     match cli.command {
         Command::Gen { scale, seed, out } => gen_command(scale, seed, &out),
         Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
@@ -138,6 +205,28 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
             print_plan(&plan);
             Ok(())
         }
+        Command::Serve { addr } => {
+            let lake = open_lake()?;
+            let state = dashboard_state(lake, &config, session_options);
+            if state.users.list()?.is_empty() {
+                anyhow::bail!("还没有任何用户;先用 xuncha user add 名称 --role admin 创建");
+            }
+            println!("仪表盘: http://{addr}/  (Ctrl-C 停止)");
+            runtime()?.block_on(xuncha_dashboard::serve(state, addr))?;
+            Ok(())
+        }
+        Command::Demo { addr, inbox, no_serve } => demo(&open_lake()?, &config, session_options, &inbox, addr, no_serve),
+        Command::Report { kind: ReportKind::CommonIssues { sector, topic, as_of, format, out } } => {
+            let lake = open_lake()?;
+            let format: xuncha_dashboard::report::Format = format.parse()?;
+            let rt = runtime()?;
+            let ctx = rt.block_on(session(&lake, &session_options))?;
+            let report = rt.block_on(xuncha_dashboard::report::build(&ctx, &xuncha_dashboard::report::ReportOptions { sector, topic, as_of }, &config.report))?;
+            xuncha_dashboard::report::write(&report, format, &out).with_context(|| format!("writing {}", out.display()))?;
+            println!("专题报告已写入 {}: {} 类共性问题(标准: ≥{} 个乡镇, 共 {} 个)", out.display(), report.common().count(), report.threshold, report.towns_total);
+            Ok(())
+        }
+        Command::User { action } => user_command(&xuncha_dashboard::users::UserStore::of_lake(open_lake()?.root()), action),
         Command::Sql { query, format, out, at } => {
             let lake = open_lake()?;
             let timeout = Duration::from_secs(config.engine.query_timeout_secs);
@@ -168,6 +257,94 @@ fn gen_command(scale: Scale, seed: u64, out: &Path) -> anyhow::Result<()> {
     }
     for (rule, n) in &summary.answer_key {
         println!("  答案 {rule:<32} {n:>6}");
+    }
+    Ok(())
+}
+
+fn dashboard_state(lake: Lake, config: &Config, session_options: SessionOptions) -> std::sync::Arc<xuncha_dashboard::AppState> {
+    let limits = xuncha_dashboard::limits(&config.engine, &config.server);
+    xuncha_dashboard::AppState::new(lake, session_options, config.report.clone(), limits)
+}
+
+/// `xuncha demo`: ingest the sample inbox (a no-op when already loaded), run
+/// the rules when new data arrived, give each demo login a fresh password,
+/// and serve.
+fn demo(lake: &Lake, config: &Config, session_options: SessionOptions, inbox: &Path, addr: std::net::SocketAddr, no_serve: bool) -> anyhow::Result<()> {
+    let generated;
+    let inbox = if inbox.is_dir() {
+        inbox.to_path_buf()
+    } else {
+        generated = tempfile::tempdir()?;
+        println!("未找到 {},按同一种子生成样例数据 …", inbox.display());
+        generate(&GenConfig { scale: Scale::Sample, seed: 2026, out: generated.path().to_path_buf() })?;
+        generated.path().to_path_buf()
+    };
+    let rt = runtime()?;
+    let reports = rt.block_on(ingest(lake, &inbox, &IngestOptions { dry_run: false }))?;
+    let loaded: u64 = reports.iter().filter(|r| matches!(r.outcome, FileOutcome::Loaded)).map(|r| r.rows_loaded).sum();
+    println!("样例数据入库: {} 个文件, 新入库 {loaded} 行", reports.len());
+    let has_run = lake.tables()?.iter().any(|t| t == "runs");
+    if loaded > 0 || !has_run {
+        let options = RunOptions { thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), risk: config.risk.clone(), session: session_options.clone(), ..RunOptions::default() };
+        let report = rt.block_on(run(lake, &options))?;
+        println!("比对运行 {}: {} 条发现, {} 个村风险评分", report.run_id, report.findings, report.risk_scores);
+    }
+    let store = xuncha_dashboard::users::UserStore::of_lake(lake.root());
+    let first_town = rt.block_on(async {
+        let ctx = session(lake, &session_options).await?;
+        let t = xuncha_queries::table::TextTable::query(&ctx, "SELECT min(town_code) FROM villages").await?;
+        Ok::<_, xuncha_queries::QueryError>(t.scalar().to_string())
+    })?;
+    println!("演示账号(密码每次启动重新生成):");
+    let demo_users = [("admin", "admin", None), ("analyst", "analyst", None), ("leader", "leader", None), ("town_leader", "leader", Some(first_town))];
+    for (name, role, scope) in demo_users {
+        let password = random_password();
+        store.put(name, role.parse()?, scope.clone().filter(|s| !s.is_empty()), &password, true)?;
+        println!("  {name:<12} 密码 {password}  角色 {role}{}", scope.map(|s| format!("  范围 {s}")).unwrap_or_default());
+    }
+    if no_serve {
+        return Ok(());
+    }
+    println!("仪表盘: http://{addr}/  (Ctrl-C 停止)");
+    rt.block_on(xuncha_dashboard::serve(dashboard_state(lake.clone(), config, session_options), addr))?;
+    Ok(())
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..12).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("XUNCHA_PASSWORD") {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("密码: ")?;
+    let again = rpassword::prompt_password("再输一次: ")?;
+    if first != again {
+        anyhow::bail!("两次输入的密码不一致");
+    }
+    Ok(first)
+}
+
+fn user_command(store: &xuncha_dashboard::users::UserStore, action: UserAction) -> anyhow::Result<()> {
+    match action {
+        UserAction::Add { name, role, scope } => {
+            let role = role.parse()?;
+            store.put(&name, role, scope, &read_password()?, false)?;
+            println!("已添加用户 {name}");
+        }
+        UserAction::Passwd { name } => {
+            store.set_password(&name, &read_password()?)?;
+            println!("已修改 {name} 的密码");
+        }
+        UserAction::List => {
+            for u in store.list()? {
+                println!("{:<16} {:<8} {}", u.name, u.role.label(), u.scope.as_deref().unwrap_or("全部"));
+            }
+        }
     }
     Ok(())
 }

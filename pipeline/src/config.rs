@@ -25,6 +25,10 @@
 //! common_min_towns = 3        # a topic is common in ≥ max(3, 30% of) the towns
 //! common_town_share = 0.30
 //! rounds_per_term = 10        # 巡察 rounds in one term (届), for the plan
+//! [server]
+//! session_ttl_secs = 28800    # a login lasts 8 hours without activity
+//! max_rows = 5000             # SQL console: rows shown or downloaded
+//! console_slots = 2           # SQL console: queries running at once
 //! ```
 
 use crate::PipelineError;
@@ -42,6 +46,22 @@ pub struct Config {
     pub engine: EngineConfig,
     pub risk: RiskConfig,
     pub report: ReportConfig,
+    pub server: ServerConfig,
+}
+
+/// Dashboard limits.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub session_ttl_secs: u64,
+    pub max_rows: usize,
+    pub console_slots: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { session_ttl_secs: 8 * 3600, max_rows: 5_000, console_slots: 2 }
+    }
 }
 
 /// How village risk scores are weighted and cut into tiers.

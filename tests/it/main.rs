@@ -5,4 +5,8 @@ mod common;
 mod generator;
 mod ingest;
 mod ids;
+mod report;
 mod rules;
+mod scores;
+mod browser;
+mod dashboard;

@@ -1,0 +1,126 @@
+//! The report as a Word document (docx-rs), laid out the way a 巡察办 hands
+//! a 专题报告 to leaders: a centred title, numbered sections, ranked tables,
+//! typical cases, and the town × topic distribution as a shaded table (a
+//! heat map Word renders natively, with no image fonts to embed).
+
+use super::{CommonIssueReport, percent, wan};
+use super::render::chinese_number;
+use crate::DashboardError;
+use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow};
+
+const BODY_FONT: &str = "仿宋_GB2312";
+const HEADING_FONT: &str = "黑体";
+
+fn text(s: &str) -> Paragraph {
+    Paragraph::new().add_run(Run::new().add_text(s).fonts(RunFonts::new().east_asia(BODY_FONT)).size(28))
+}
+
+fn heading(s: &str, level: usize) -> Paragraph {
+    Paragraph::new().style(&format!("Heading{level}")).add_run(Run::new().add_text(s))
+}
+
+fn cell(s: &str) -> TableCell {
+    TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(s).size(21)))
+}
+
+fn header_row(names: &[&str]) -> TableRow {
+    TableRow::new(names.iter().map(|n| TableCell::new().shading(Shading::new().fill("E8E8E8")).add_paragraph(Paragraph::new().add_run(Run::new().add_text(*n).bold().size(21)))).collect())
+}
+
+/// The document's bytes.
+pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Result<Vec<u8>, DashboardError> {
+    let mut doc = Docx::new()
+        .add_style(Style::new("Heading1", StyleType::Paragraph).name("Heading 1").size(32).bold().fonts(RunFonts::new().east_asia(HEADING_FONT)))
+        .add_style(Style::new("Heading2", StyleType::Paragraph).name("Heading 2").size(30).bold().fonts(RunFonts::new().east_asia("楷体_GB2312")))
+        .add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(Run::new().add_text(title).size(44).bold().fonts(RunFonts::new().east_asia("方正小标宋简体"))))
+        .add_paragraph(text(&format!(
+            "报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。",
+            report.scope, report.as_of, report.threshold, report.towns_total
+        )))
+        .add_paragraph(heading("一、总体情况", 1))
+        .add_paragraph(text(summary))
+        .add_table(Table::new(vec![
+            header_row(&report.headline.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()),
+            TableRow::new(report.headline.iter().map(|(_, v)| cell(v)).collect()),
+        ]))
+        .add_paragraph(heading("二、共性问题排序", 1));
+    let mut ranking = vec![header_row(&["序号", "问题类别", "涉及乡镇", "问题数", "比对发现", "涉及金额", "挽回(追回)", "整改率", "逾期"])];
+    for (i, t) in report.common().enumerate() {
+        ranking.push(TableRow::new(
+            [(i + 1).to_string(), t.topic.clone(), t.towns.len().to_string(), t.problems.to_string(), t.findings.to_string(), wan(t.money_involved), wan(t.money_recovered), percent(t.rectification_rate), t.overdue.to_string()]
+                .iter()
+                .map(|v| cell(v))
+                .collect(),
+        ));
+    }
+    doc = doc.add_table(Table::new(ranking));
+    for (i, t) in report.common().enumerate() {
+        doc = doc
+            .add_paragraph(heading(&format!("({}){}", chinese_number(i + 1), t.topic), 2))
+            .add_paragraph(text(&format!("涉及乡镇(街道):{}。", t.towns.join("、"))))
+            .add_paragraph(text(&format!(
+                "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。",
+                t.problems,
+                t.findings,
+                wan(t.money_involved),
+                wan(t.money_recovered),
+                percent(t.rectification_rate),
+                t.overdue
+            )));
+        if !t.cases.is_empty() {
+            doc = doc.add_paragraph(text("典型案例:"));
+            for (k, c) in t.cases.iter().enumerate() {
+                doc = doc.add_paragraph(text(&format!("{}. {c}", k + 1)));
+            }
+        }
+        if !t.rules.is_empty() {
+            doc = doc.add_paragraph(text(&format!("相关比对规则:{}。", t.rules.join("、"))));
+        }
+    }
+    doc = doc.add_paragraph(heading("三、分布与趋势", 1)).add_paragraph(text("各乡镇(街道)共性问题分布(问题数与比对发现数之和,颜色越深越多):"));
+    doc = doc.add_table(heat_table(report));
+    doc = doc.add_paragraph(heading("四、数据附表", 1));
+    let mut appendix = vec![header_row(&["问题类别", "是否共性", "涉及乡镇数", "问题数", "比对发现", "涉及金额(元)", "挽回(元)", "整改率", "逾期"])];
+    for t in &report.topics {
+        appendix.push(TableRow::new(
+            [
+                t.topic.clone(),
+                if t.common { "是".into() } else { "否".into() },
+                t.towns.len().to_string(),
+                t.problems.to_string(),
+                t.findings.to_string(),
+                format!("{:.2}", t.money_involved),
+                format!("{:.2}", t.money_recovered),
+                percent(t.rectification_rate),
+                t.overdue.to_string(),
+            ]
+            .iter()
+            .map(|v| cell(v))
+            .collect(),
+        ));
+    }
+    doc = doc.add_table(Table::new(appendix));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    doc.build().pack(&mut bytes).map_err(|e| DashboardError::Usage(format!("无法生成 Word 文档: {e}")))?;
+    Ok(bytes.into_inner())
+}
+
+/// Towns × common topics, each cell shaded by its count.
+fn heat_table(report: &CommonIssueReport) -> Table {
+    let topics: Vec<&str> = report.common().map(|t| t.topic.as_str()).collect();
+    let mut towns: Vec<&str> = report.heat.column("乡镇");
+    towns.dedup();
+    let count = |town: &str, topic: &str| -> f64 { report.heat.rows.iter().find(|r| r[0] == town && r[1] == topic).map_or(0.0, |r| r[2].parse().unwrap_or(0.0)) };
+    let max = towns.iter().flat_map(|t| topics.iter().map(move |p| count(t, p))).fold(1.0, f64::max);
+    let mut rows = vec![header_row(&std::iter::once("乡镇").chain(topics.iter().copied()).collect::<Vec<_>>())];
+    for town in &towns {
+        let mut cells = vec![cell(town)];
+        for topic in &topics {
+            let v = count(town, topic);
+            let level = (255.0 - 175.0 * v / max) as u8;
+            cells.push(cell(&if v > 0.0 { format!("{v}") } else { String::new() }).shading(Shading::new().fill(format!("{level:02X}{:02X}FF", level / 2 + 120))));
+        }
+        rows.push(TableRow::new(cells));
+    }
+    Table::new(rows)
+}

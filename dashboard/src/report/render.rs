@@ -1,0 +1,219 @@
+//! The report as a file: HTML (one self-contained file, charts inline as
+//! SVG), Markdown (charts as SVG files beside it) or Word (`docx`).
+
+use super::{CommonIssueReport, percent, wan};
+use crate::DashboardError;
+use crate::charts;
+use maud::{DOCTYPE, PreEscaped, html};
+use std::path::Path;
+
+/// A report file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Markdown,
+    Docx,
+}
+
+impl std::str::FromStr for Format {
+    type Err = DashboardError;
+    fn from_str(s: &str) -> Result<Format, DashboardError> {
+        match s {
+            "html" => Ok(Format::Html),
+            "md" | "markdown" => Ok(Format::Markdown),
+            "docx" => Ok(Format::Docx),
+            other => Err(DashboardError::Usage(format!("未知报告格式「{other}」,应为 html、md 或 docx"))),
+        }
+    }
+}
+
+/// The report's charts as SVG: (file stem, title, svg).
+pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static str, String)> {
+    let heat = &report.heat;
+    let mut towns: Vec<String> = heat.column("乡镇").into_iter().map(String::from).collect();
+    towns.dedup();
+    let mut topics: Vec<String> = report.common().map(|t| t.topic.clone()).collect();
+    if topics.is_empty() {
+        topics = report.topics.iter().take(8).map(|t| t.topic.clone()).collect();
+    }
+    let cells: Vec<(&str, &str, f64)> = heat.column("乡镇").into_iter().zip(heat.column("问题类别")).zip(heat.column("数量")).map(|((a, b), c)| (a, b, c.parse().unwrap_or(0.0))).collect();
+    let heat_svg = charts::heat_map(&towns, &topics, |i, j| cells.iter().find(|(t, p, _)| *t == towns[i] && *p == topics[j]).map_or(0.0, |c| c.2));
+    let mut rounds: Vec<String> = report.trend.column("轮次").into_iter().map(String::from).collect();
+    rounds.dedup();
+    let series: Vec<(String, Vec<f64>)> = report
+        .common()
+        .take(4)
+        .map(|t| {
+            let values = rounds
+                .iter()
+                .map(|r| report.trend.rows.iter().find(|row| &row[0] == r && row[1] == t.topic).map_or(0.0, |row| row[2].parse().unwrap_or(0.0)))
+                .collect();
+            (t.topic.clone(), values)
+        })
+        .collect();
+    let common: Vec<_> = report.common().filter(|t| t.rectification_rate.is_some()).collect();
+    let bars = charts::bars(&common.iter().map(|t| t.topic.clone()).collect::<Vec<_>>(), &common.iter().map(|t| t.rectification_rate.unwrap_or(0.0)).collect::<Vec<_>>(), "整改率 %");
+    vec![("heatmap", "乡镇 × 问题类别分布", heat_svg), ("trend", "各轮次问题数趋势", charts::lines(&rounds, &series)), ("rectification", "共性问题整改率", bars)]
+}
+
+fn title(report: &CommonIssueReport) -> String {
+    format!("关于{}共性问题的专题报告", report.scope)
+}
+
+fn summary(report: &CommonIssueReport) -> String {
+    let common: Vec<&str> = report.common().map(|t| t.topic.as_str()).collect();
+    if common.is_empty() {
+        format!("截至 {},在 {} 个乡镇(街道)范围内,尚无问题类别在 {} 个及以上乡镇出现,未形成共性问题。", report.as_of, report.towns_total, report.threshold)
+    } else {
+        format!(
+            "截至 {},在 {} 个乡镇(街道)范围内,共有 {} 类问题在 {} 个及以上乡镇(街道)出现,构成共性问题:{}。建议由主管部门牵头开展专项治理,举一反三、建章立制。",
+            report.as_of,
+            report.towns_total,
+            common.len(),
+            report.threshold,
+            common.join("、")
+        )
+    }
+}
+
+/// The HTML report: one file, charts inline.
+pub(super) fn html(report: &CommonIssueReport) -> String {
+    let charts = charts(report);
+    html! {
+        (DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { (title(report)) }
+                style { (PreEscaped("body{font-family:'Noto Serif CJK SC','SimSun',serif;max-width:960px;margin:2rem auto;color:#222;line-height:1.7}h1{text-align:center;font-size:1.6rem}h2{border-left:4px solid #b03a2e;padding-left:.5rem}table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{border:1px solid #999;padding:.3rem .5rem;text-align:left}th{background:#f1f1f1}.headline{display:flex;flex-wrap:wrap;gap:1rem}.headline div{border:1px solid #ccc;padding:.4rem .8rem}figure{margin:.6rem 0}figcaption{text-align:center;font-size:.9rem}")) }
+            }
+            body {
+                h1 { (title(report)) }
+                p { "报告范围:" (report.scope) ";统计截至 " (report.as_of) ";共性问题标准:在不少于 " (report.threshold) " 个乡镇(街道)出现(共 " (report.towns_total) " 个)。" }
+                h2 { "一、总体情况" }
+                div.headline { @for (k, v) in &report.headline { div { b { (v) } br; (k) } } }
+                p { (summary(report)) }
+                h2 { "二、共性问题排序" }
+                table {
+                    thead { tr { th { "序号" } th { "问题类别" } th { "涉及乡镇" } th { "问题数" } th { "比对发现" } th { "涉及金额" } th { "挽回(追回)" } th { "整改率" } th { "逾期" } } }
+                    tbody {
+                        @for (i, t) in report.common().enumerate() {
+                            tr { td { (i + 1) } td { (t.topic) } td { (t.towns.len()) } td { (t.problems) } td { (t.findings) } td { (wan(t.money_involved)) } td { (wan(t.money_recovered)) } td { (percent(t.rectification_rate)) } td { (t.overdue) } }
+                        }
+                    }
+                }
+                @for (i, t) in report.common().enumerate() {
+                    h2 { "(" (chinese_number(i + 1)) ")" (t.topic) }
+                    p { "涉及乡镇(街道):" (t.towns.join("、")) "。" }
+                    p { "问题 " (t.problems) " 个、大数据比对发现 " (t.findings) " 条,涉及金额 " (wan(t.money_involved)) ",已挽回(追回)" (wan(t.money_recovered)) ";整改率 " (percent(t.rectification_rate)) ",逾期 " (t.overdue) " 个。" }
+                    @if !t.cases.is_empty() { p { b { "典型案例:" } } ol { @for c in &t.cases { li { (c) } } } }
+                    @if !t.rules.is_empty() { p { "相关比对规则:" (t.rules.join("、")) "。" } }
+                }
+                h2 { "三、分布与趋势" }
+                @for (_, caption, svg) in &charts { figure { (PreEscaped(svg)) figcaption { (caption) } } }
+                h2 { "四、数据附表" }
+                (appendix_html(report))
+            }
+        }
+    }
+    .into_string()
+}
+
+fn appendix_html(report: &CommonIssueReport) -> maud::Markup {
+    html! {
+        table {
+            thead { tr { th { "问题类别" } th { "是否共性" } th { "涉及乡镇数" } th { "问题数" } th { "比对发现" } th { "涉及金额(元)" } th { "挽回(元)" } th { "整改率" } th { "逾期" } } }
+            tbody {
+                @for t in &report.topics {
+                    tr { td { (t.topic) } td { (if t.common { "是" } else { "否" }) } td { (t.towns.len()) } td { (t.problems) } td { (t.findings) } td { (format!("{:.2}", t.money_involved)) } td { (format!("{:.2}", t.money_recovered)) } td { (percent(t.rectification_rate)) } td { (t.overdue) } }
+                }
+            }
+        }
+    }
+}
+
+/// The Markdown report; charts are written beside it as `<stem>-<chart>.svg`.
+pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String, DashboardError> {
+    let stem = out.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    let dir = out.parent().unwrap_or(Path::new("."));
+    let mut md = format!("# {}\n\n报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。\n\n## 一、总体情况\n\n", title(report), report.scope, report.as_of, report.threshold, report.towns_total);
+    md.push_str("| 指标 | 数值 |\n|---|---|\n");
+    for (k, v) in &report.headline {
+        md.push_str(&format!("| {k} | {v} |\n"));
+    }
+    md.push_str(&format!("\n{}\n\n## 二、共性问题排序\n\n| 序号 | 问题类别 | 涉及乡镇 | 问题数 | 比对发现 | 涉及金额 | 挽回(追回) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n", summary(report)));
+    for (i, t) in report.common().enumerate() {
+        md.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1, t.topic, t.towns.len(), t.problems, t.findings, wan(t.money_involved), wan(t.money_recovered), percent(t.rectification_rate), t.overdue));
+    }
+    for (i, t) in report.common().enumerate() {
+        md.push_str(&format!("\n### ({}){}\n\n涉及乡镇(街道):{}。\n\n", chinese_number(i + 1), t.topic, t.towns.join("、")));
+        md.push_str(&format!("问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。\n\n", t.problems, t.findings, wan(t.money_involved), wan(t.money_recovered), percent(t.rectification_rate), t.overdue));
+        if !t.cases.is_empty() {
+            md.push_str("典型案例:\n\n");
+            for (k, c) in t.cases.iter().enumerate() {
+                md.push_str(&format!("{}. {c}\n", k + 1));
+            }
+            md.push('\n');
+        }
+        if !t.rules.is_empty() {
+            md.push_str(&format!("相关比对规则:{}。\n", t.rules.join("、")));
+        }
+    }
+    md.push_str("\n## 三、分布与趋势\n\n");
+    for (name, caption, svg) in charts(report) {
+        let file = format!("{stem}-{name}.svg");
+        std::fs::write(dir.join(&file), svg)?;
+        md.push_str(&format!("![{caption}]({file})\n\n"));
+    }
+    md.push_str("## 四、数据附表\n\n| 问题类别 | 是否共性 | 涉及乡镇数 | 问题数 | 比对发现 | 涉及金额(元) | 挽回(元) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n");
+    for t in &report.topics {
+        md.push_str(&format!("| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} |\n", t.topic, if t.common { "是" } else { "否" }, t.towns.len(), t.problems, t.findings, t.money_involved, t.money_recovered, percent(t.rectification_rate), t.overdue));
+    }
+    Ok(md)
+}
+
+/// 一 … 二十, for section numbers.
+pub(super) fn chinese_number(n: usize) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        1..=9 => DIGITS[n].to_string(),
+        10 => "十".into(),
+        11..=19 => format!("十{}", DIGITS[n - 10]),
+        20..=99 => format!("{}十{}", DIGITS[n / 10], DIGITS[n % 10]),
+        _ => n.to_string(),
+    }
+}
+
+/// Writes the report to `out` in `format`.
+pub fn write(report: &CommonIssueReport, format: Format, out: &Path) -> Result<(), DashboardError> {
+    match format {
+        Format::Html => std::fs::write(out, html(report))?,
+        Format::Markdown => {
+            let md = markdown(report, out)?;
+            std::fs::write(out, md)?;
+        }
+        Format::Docx => std::fs::write(out, super::docx::docx(report, &title(report), &summary(report))?)?,
+    }
+    Ok(())
+}
+
+/// The report as bytes (HTML or DOCX), for downloads.
+pub(crate) fn bytes(report: &CommonIssueReport, format: Format) -> Result<Vec<u8>, DashboardError> {
+    match format {
+        Format::Html => Ok(html(report).into_bytes()),
+        Format::Docx => super::docx::docx(report, &title(report), &summary(report)),
+        Format::Markdown => Err(DashboardError::Usage("Markdown 报告需要写到文件夹(图表为单独的 SVG 文件)".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_numbers_are_chinese() {
+        assert_eq!(chinese_number(3), "三");
+        assert_eq!(chinese_number(12), "十二");
+        assert_eq!(chinese_number(21), "二十一");
+    }
+}

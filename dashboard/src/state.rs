@@ -1,0 +1,101 @@
+//! What every request shares: the lake, users, audit log, login sessions,
+//! and one cached DataFusion session per scope, rebuilt when a table has a
+//! new commit (so fresh data shows without a restart).
+
+use crate::audit::AuditLog;
+use crate::users::UserStore;
+use crate::DashboardError;
+use datafusion::prelude::SessionContext;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Semaphore;
+use xuncha_pipeline::config::ReportConfig;
+use xuncha_pipeline::lake::Lake;
+use xuncha_queries::session::{SessionOptions, session};
+
+/// Limits that keep one request from hurting the others.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// An SQL console query is cancelled after this.
+    pub query_timeout: Duration,
+    /// Any request is answered (with an error page) within this.
+    pub request_timeout: Duration,
+    /// Rows shown or exported from the SQL console.
+    pub max_rows: usize,
+    /// A login lasts this long without activity.
+    pub session_ttl: Duration,
+    /// Console queries running at once; more wait their turn briefly, then are refused.
+    pub console_slots: usize,
+}
+
+/// A logged-in user's session.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginSession {
+    pub user: crate::users::User,
+    pub csrf: String,
+    pub expires: Instant,
+}
+
+type Fingerprint = Vec<(String, Option<SystemTime>)>;
+
+/// Shared state.
+pub struct AppState {
+    pub lake: Lake,
+    pub session_options: SessionOptions,
+    pub users: UserStore,
+    pub audit: AuditLog,
+    pub report: ReportConfig,
+    pub limits: Limits,
+    pub(crate) logins: Mutex<HashMap<String, LoginSession>>,
+    pub(crate) failures: Mutex<HashMap<String, (u32, Instant)>>,
+    pub(crate) console: Semaphore,
+    contexts: tokio::sync::Mutex<HashMap<Option<String>, (Fingerprint, Arc<SessionContext>)>>,
+}
+
+impl AppState {
+    /// State for the lake, with the given session options and limits.
+    pub fn new(lake: Lake, session_options: SessionOptions, report: ReportConfig, limits: Limits) -> Arc<AppState> {
+        Arc::new(AppState {
+            users: UserStore::of_lake(lake.root()),
+            audit: AuditLog::of_lake(lake.root()),
+            console: Semaphore::new(limits.console_slots),
+            lake,
+            session_options,
+            report,
+            limits,
+            logins: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            contexts: tokio::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The session for a scope (`None` = everything), current with the lake.
+    pub async fn context(&self, scope: Option<&str>) -> Result<Arc<SessionContext>, DashboardError> {
+        let fingerprint = self.fingerprint()?;
+        let key = scope.map(str::to_string);
+        let mut cache = self.contexts.lock().await;
+        if let Some((seen, ctx)) = cache.get(&key)
+            && *seen == fingerprint
+        {
+            return Ok(ctx.clone());
+        }
+        let options = SessionOptions { scope: key.clone(), ..self.session_options.clone() };
+        let ctx = Arc::new(session(&self.lake, &options).await?);
+        cache.insert(key, (fingerprint, ctx.clone()));
+        Ok(ctx)
+    }
+
+    /// Each table's log folder time: it changes with every commit.
+    fn fingerprint(&self) -> Result<Fingerprint, DashboardError> {
+        Ok(self
+            .lake
+            .tables()?
+            .into_iter()
+            .map(|t| {
+                let modified = std::fs::metadata(self.lake.root().join(&t).join("_delta_log")).and_then(|m| m.modified()).ok();
+                (t, modified)
+            })
+            .collect())
+    }
+}

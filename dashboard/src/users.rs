@@ -1,0 +1,156 @@
+//! Dashboard users: name, role, optional scope and an argon2id password hash,
+//! kept in `<lake>/_xuncha/users.json` (written atomically: temp file + rename).
+
+use crate::DashboardError;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Aggregates and masked lists.
+    Leader,
+    /// Details, evidence, the SQL console, revealing one record (audited).
+    Analyst,
+    /// Everything, plus users and the audit log.
+    Admin,
+}
+
+impl Role {
+    /// The role's Chinese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Leader => "领导",
+            Role::Analyst => "分析员",
+            Role::Admin => "管理员",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = DashboardError;
+    fn from_str(s: &str) -> Result<Role, DashboardError> {
+        match s {
+            "leader" => Ok(Role::Leader),
+            "analyst" => Ok(Role::Analyst),
+            "admin" => Ok(Role::Admin),
+            other => Err(DashboardError::Usage(format!("未知角色「{other}」,应为 leader、analyst 或 admin"))),
+        }
+    }
+}
+
+/// One user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    /// A county, town or village code: the user sees only its rows.
+    pub scope: Option<String>,
+    pub password_hash: String,
+}
+
+/// The users file.
+#[derive(Debug, Clone)]
+pub struct UserStore {
+    path: PathBuf,
+}
+
+impl UserStore {
+    /// The store of the lake at `lake_root`.
+    pub fn of_lake(lake_root: &Path) -> UserStore {
+        UserStore { path: lake_root.join("_xuncha").join("users.json") }
+    }
+
+    /// Every user, by name.
+    pub fn list(&self) -> Result<Vec<User>, DashboardError> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| DashboardError::Usage(format!("{}: {e}", self.path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user called `name`.
+    pub fn get(&self, name: &str) -> Result<Option<User>, DashboardError> {
+        Ok(self.list()?.into_iter().find(|u| u.name == name))
+    }
+
+    /// Adds a user, or replaces one of the same name when `replace` is set.
+    pub fn put(&self, name: &str, role: Role, scope: Option<String>, password: &str, replace: bool) -> Result<(), DashboardError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.') {
+            return Err(DashboardError::Usage("用户名只能包含字母、数字、_、-、.".into()));
+        }
+        if password.chars().count() < 8 {
+            return Err(DashboardError::Usage("密码至少 8 个字符".into()));
+        }
+        if let Some(code) = &scope {
+            xuncha_queries::session::scope_prefix(code)?;
+        }
+        let mut users = self.list()?;
+        if !replace && users.iter().any(|u| u.name == name) {
+            return Err(DashboardError::Usage(format!("用户「{name}」已存在;改密码请用 xuncha user passwd")));
+        }
+        users.retain(|u| u.name != name);
+        users.push(User { name: name.to_string(), role, scope, password_hash: hash(password)? });
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        self.save(&users)
+    }
+
+    /// Sets a user's password.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), DashboardError> {
+        let user = self.get(name)?.ok_or_else(|| DashboardError::Usage(format!("没有用户「{name}」")))?;
+        self.put(name, user.role, user.scope, password, true)
+    }
+
+    /// The user, if `password` is theirs.
+    pub fn verify(&self, name: &str, password: &str) -> Result<Option<User>, DashboardError> {
+        let Some(user) = self.get(name)? else {
+            // Spend the same time as a real check, so timing does not tell which names exist.
+            let _ = hash(password);
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&user.password_hash).map_err(|e| DashboardError::Usage(format!("用户「{name}」的密码哈希已损坏: {e}")))?;
+        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok().then_some(user))
+    }
+
+    fn save(&self, users: &[User]) -> Result<(), DashboardError> {
+        let dir = self.path.parent().expect("users.json has a folder");
+        std::fs::create_dir_all(dir)?;
+        let temp = dir.join("users.json.tmp");
+        std::fs::write(&temp, serde_json::to_vec_pretty(users).map_err(|e| DashboardError::Usage(e.to_string()))?)?;
+        std::fs::rename(&temp, &self.path)?;
+        Ok(())
+    }
+}
+
+/// An argon2id hash (PHC string) with a random salt.
+fn hash(password: &str) -> Result<String, DashboardError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| DashboardError::Usage(e.to_string()))?.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_verify_and_change_passwords() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = UserStore::of_lake(dir.path());
+        store.put("wang", Role::Analyst, Some("430223101000".into()), "correct horse", false).unwrap();
+        assert!(store.list().unwrap()[0].password_hash.starts_with("$argon2id$"));
+        assert_eq!(store.verify("wang", "correct horse").unwrap().unwrap().role, Role::Analyst);
+        assert!(store.verify("wang", "wrong horse").unwrap().is_none());
+        assert!(store.verify("nobody", "correct horse").unwrap().is_none());
+        assert!(store.put("wang", Role::Admin, None, "another one", false).is_err(), "no silent replace");
+        store.set_password("wang", "battery staple").unwrap();
+        assert!(store.verify("wang", "correct horse").unwrap().is_none());
+        assert!(store.verify("wang", "battery staple").unwrap().is_some());
+        assert!(store.put("li", Role::Leader, None, "short", false).unwrap_err().to_string().contains("8"));
+        assert!(store.put("li", Role::Leader, Some("4302".into()), "long enough", false).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! The dashboard over HTTP: the real `xuncha serve` on a lake built by
+//! `xuncha demo --no-serve` from the committed samples. Every route × role
+//! (allowed, forbidden, scoped), CSRF, masking, reveal and audit, session
+//! expiry, logout and login throttling.
+
+use crate::common::{scratch, xuncha, xuncha_ok};
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// A running `xuncha serve`, killed when dropped.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) base: String,
+    pub(crate) passwords: BTreeMap<String, String>,
+    lake: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn start(name: &str, config: &str) -> Server {
+    let dir = scratch(name);
+    let lake = dir.join("lake");
+    let config_path = dir.join("xuncha.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+    let (lake_s, config_s) = (lake.to_str().unwrap(), config_path.to_str().unwrap());
+    let out = xuncha_ok(&["--lake", lake_s, "--config", config_s, "demo", "--no-serve", "--inbox", samples.to_str().unwrap()]);
+    let passwords: BTreeMap<String, String> = out
+        .lines()
+        .filter(|l| l.contains(" 密码 "))
+        .map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            (parts[0].to_string(), parts[2].to_string())
+        })
+        .collect();
+    assert_eq!(passwords.len(), 4, "{out}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .args(["--lake", lake_s, "--config", config_s, "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("xuncha serve starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server { child, base, passwords, lake }
+}
+
+fn client() -> Client {
+    Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+/// A logged-in browser: its session cookie and CSRF token.
+struct Login {
+    cookie: String,
+    csrf: String,
+    set_cookie: String,
+}
+
+fn form_token(client: &Client, base: &str) -> (String, String) {
+    let page = client.get(format!("{base}/login")).send().unwrap();
+    let cookie = page.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let body = page.text().unwrap();
+    let token = between(&body, "name=\"form_token\" value=\"", "\"");
+    (cookie, token)
+}
+
+fn try_login(server: &Server, user: &str, password: &str) -> Response {
+    let c = client();
+    let (cookie, token) = form_token(&c, &server.base);
+    c.post(format!("{}/login", server.base)).header(COOKIE, cookie).form(&[("username", user), ("password", password), ("form_token", &token), ("next", "/p/overview")]).send().unwrap()
+}
+
+fn login(server: &Server, user: &str) -> Login {
+    let response = try_login(server, user, &server.passwords[user]);
+    assert_eq!(response.status(), 303, "{user} logs in");
+    let set_cookie = response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).unwrap();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    let page = get(server, &Login { cookie: cookie.clone(), csrf: String::new(), set_cookie: String::new() }, "/p/overview");
+    let csrf = between(&page.text().unwrap(), "name=\"csrf\" value=\"", "\"");
+    Login { cookie, csrf, set_cookie }
+}
+
+fn get(server: &Server, login: &Login, path: &str) -> Response {
+    client().get(format!("{}{path}", server.base)).header(COOKIE, &login.cookie).send().unwrap()
+}
+
+fn post(server: &Server, login: &Login, path: &str, form: &[(&str, &str)]) -> Response {
+    client().post(format!("{}{path}", server.base)).header(COOKIE, &login.cookie).form(form).send().unwrap()
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start:?} in page")) + start.len();
+    text[from..from + text[from..].find(end).unwrap()].to_string()
+}
+
+/// Every citizen ID number in a text (a run of exactly 18 digits or digits+X).
+fn full_ids(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() || c == 'X' {
+            run.push(c);
+        } else {
+            if run.len() == 18 && xuncha_pipeline::values::id_valid(&run) {
+                found.push(std::mem::take(&mut run));
+            }
+            run.clear();
+        }
+    }
+    found
+}
+
+pub(crate) const PAGES: &[&str] = &["/p/overview", "/p/rectification", "/p/findings", "/p/risk", "/p/petitions", "/p/common", "/p/village", "/p/village?village=430223101201", "/p/data"];
+
+#[test]
+fn routes_by_role_masking_scope_csrf_and_audit() {
+    let server = start("dashboard-roles", "");
+    let anonymous = client().get(format!("{}/p/overview", server.base)).send().unwrap();
+    assert_eq!(anonymous.status(), 303);
+    assert!(anonymous.headers()[LOCATION].to_str().unwrap().starts_with("/login?next="));
+
+    let expected: &[(&str, u16, u16)] = &[("leader", 403, 403), ("analyst", 200, 403), ("admin", 200, 200)];
+    for (user, sql, admin) in expected {
+        let session = login(&server, user);
+        assert!(session.set_cookie.contains("HttpOnly") && session.set_cookie.contains("SameSite=Strict") && session.set_cookie.contains("Max-Age"), "{}", session.set_cookie);
+        for page in PAGES {
+            let response = get(&server, &session, page);
+            assert_eq!(response.status(), 200, "{user} {page}");
+            let body = response.text().unwrap();
+            assert!(!body.contains("查询出错"), "{user} {page}: a panel failed");
+            assert!(full_ids(&body).is_empty(), "{user} {page} shows unmasked IDs: {:?}", full_ids(&body));
+        }
+        assert_eq!(get(&server, &session, "/sql").status().as_u16(), *sql, "{user} /sql");
+        assert_eq!(get(&server, &session, "/admin/users").status().as_u16(), *admin, "{user} /admin/users");
+        assert_eq!(get(&server, &session, "/admin/audit").status().as_u16(), *admin, "{user} /admin/audit");
+        let csv = get(&server, &session, "/export/findings/list");
+        assert_eq!(csv.status(), 200);
+        let csv = csv.text().unwrap();
+        assert!(csv.lines().count() > 100 && full_ids(&csv).is_empty(), "exports are masked");
+    }
+
+    // Analysts: CSRF, the read-only guard, reveal (audited).
+    let analyst = login(&server, "analyst");
+    assert_eq!(post(&server, &analyst, "/sql", &[("csrf", "forged"), ("sql", "SELECT 1")]).status(), 403, "a forged CSRF token is refused");
+    assert_eq!(post(&server, &analyst, "/sql", &[("sql", "SELECT 1")]).status().as_u16(), 422, "no token, no query");
+    let ok = post(&server, &analyst, "/sql", &[("csrf", &analyst.csrf), ("sql", "SELECT count(*) AS n FROM population")]);
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().unwrap().contains("<td>10"), "the sample has over ten thousand people");
+    let refused = post(&server, &analyst, "/sql", &[("csrf", &analyst.csrf), ("sql", "DROP TABLE population")]);
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().unwrap().contains("只允许只读查询"));
+    let csv = post(&server, &analyst, "/sql", &[("csrf", &analyst.csrf), ("sql", "SELECT id_number FROM population LIMIT 3"), ("format", "csv")]);
+    assert_eq!(csv.text().unwrap().lines().count(), 4);
+    let list = get(&server, &analyst, "/p/findings?rule=deceased_paid").text().unwrap();
+    let link = between(&list, "href=\"/finding/", "\"");
+    let parts: Vec<&str> = link.split('/').collect();
+    let masked = get(&server, &analyst, &format!("/finding/{link}")).text().unwrap();
+    assert!(masked.contains("证据") && full_ids(&masked).is_empty());
+    let revealed = post(&server, &analyst, "/reveal", &[("csrf", &analyst.csrf), ("run_id", parts[0]), ("rule_id", parts[1]), ("key", parts[2])]);
+    assert_eq!(revealed.status(), 200);
+    assert!(!full_ids(&revealed.text().unwrap()).is_empty(), "a reveal shows the full ID");
+    let leader = login(&server, "leader");
+    assert_eq!(post(&server, &leader, "/reveal", &[("csrf", &leader.csrf), ("run_id", parts[0]), ("rule_id", parts[1]), ("key", parts[2])]).status(), 403);
+
+    // The audit log saw it all, and its chain holds.
+    let admin = login(&server, "admin");
+    let audit = get(&server, &admin, "/admin/audit").text().unwrap();
+    assert!(audit.contains("哈希链校验通过"), "chain verifies");
+    for action in ["login", "sql", "export", "reveal"] {
+        assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}");
+    }
+
+    // A town-scoped leader sees only the town.
+    let town = login(&server, "town_leader");
+    let risk = get(&server, &town, "/export/risk/ranking").text().unwrap();
+    let codes: Vec<&str> = risk.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert!(!codes.is_empty() && codes.iter().all(|c| c.starts_with("430223101")), "{codes:?}");
+    let all = get(&server, &leader, "/export/risk/ranking").text().unwrap();
+    assert!(all.lines().count() > risk.lines().count());
+
+    // Logout ends the session.
+    assert_eq!(post(&server, &leader, "/logout", &[("csrf", &leader.csrf)]).status(), 303);
+    assert_eq!(get(&server, &leader, "/p/overview").status(), 303);
+}
+
+#[test]
+fn scoped_sql_sessions_expire_and_logins_are_throttled() {
+    let server = start("dashboard-limits", "[server]\nsession_ttl_secs = 3\n");
+    let (lake, config) = (server.lake.to_str().unwrap().to_string(), server.lake.parent().unwrap().join("xuncha.toml"));
+    let add = Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .args(["--lake", &lake, "--config", config.to_str().unwrap(), "user", "add", "town_analyst", "--role", "analyst", "--scope", "430223101000"])
+        .env("XUNCHA_PASSWORD", "town analyst pw")
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let duplicate = xuncha(&["--lake", &lake, "user", "add", "town_analyst", "--role", "analyst"]);
+    assert!(!duplicate.status.success());
+
+    let response = try_login(&server, "town_analyst", "town analyst pw");
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).unwrap();
+    let mut session = Login { cookie: cookie.split(';').next().unwrap().to_string(), csrf: String::new(), set_cookie: cookie };
+    session.csrf = between(&get(&server, &session, "/sql").text().unwrap(), "name=\"csrf\" value=\"", "\"");
+    let towns = post(&server, &session, "/sql", &[("csrf", &session.csrf), ("sql", "SELECT DISTINCT substr(village_code, 1, 9) AS t FROM subsidy_payments")]).text().unwrap();
+    assert!(towns.contains("<td>430223101</td>") && !towns.contains("<td>430223102</td>"), "scoped SQL sees one town");
+    let deaths = post(&server, &session, "/sql", &[("csrf", &session.csrf), ("sql", "SELECT count(*) FROM deaths d WHERE d.id_number NOT IN (SELECT id_number FROM population)")]).text().unwrap();
+    assert!(deaths.contains("<td>0</td>"), "deaths are scoped through population");
+    let hidden = post(&server, &session, "/sql", &[("csrf", &session.csrf), ("sql", "SELECT * FROM quarantine")]);
+    assert_eq!(hidden.status(), 400, "the quarantine's raw rows are not in a scoped session");
+
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(get(&server, &session, "/p/overview").status(), 303, "an idle session expires");
+
+    for _ in 0..5 {
+        assert_eq!(try_login(&server, "leader", "wrong password").status(), 401);
+    }
+    assert_eq!(try_login(&server, "leader", &server.passwords["leader"]).status(), 429, "locked after five failures");
+    let c = client();
+    let (_, token) = form_token(&c, &server.base);
+    let no_cookie = c.post(format!("{}/login", server.base)).form(&[("username", "admin"), ("password", server.passwords["admin"].as_str()), ("form_token", &token)]).send().unwrap();
+    assert_eq!(no_cookie.status(), 403, "login CSRF: the form token must match its cookie");
+}
