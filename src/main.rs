@@ -87,10 +87,21 @@ enum Command {
         #[arg(long)]
         no_serve: bool,
     },
+    /// Run the scheduled jobs of xuncha.toml [schedule] until stopped (Ctrl-C / SIGTERM).
+    Schedule {
+        /// Also serve the dashboard at this address.
+        #[arg(long)]
+        serve: Option<std::net::SocketAddr>,
+    },
     /// Thematic reports: `report common-issues`.
     Report {
         #[command(subcommand)]
         kind: ReportKind,
+    },
+    /// The audit log: `audit verify` checks its hash chain, `audit list` prints it.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
     },
     /// Dashboard users: add, passwd, list.
     User {
@@ -137,6 +148,14 @@ enum ReportKind {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Check that no entry was changed, deleted or reordered (exit 1 if one was).
+    Verify,
+    /// Print the entries, oldest first.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,6 +235,17 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { addr, inbox, no_serve } => demo(&open_lake()?, &config, session_options, &inbox, addr, no_serve),
+        Command::Schedule { serve } => {
+            let lake = open_lake()?;
+            let server = serve.map(|addr| (dashboard_state(lake.clone(), &config, session_options.clone()), addr));
+            if let Some(addr) = serve {
+                println!("仪表盘: http://{addr}/");
+            }
+            println!("调度器已启动: {} 个任务 (Ctrl-C 停止)", config.schedule.jobs.len());
+            runtime()?.block_on(xuncha_dashboard::jobs::schedule(lake, config.clone(), session_options, server))?;
+            println!("调度器已停止");
+            Ok(())
+        }
         Command::Report { kind: ReportKind::CommonIssues { sector, topic, as_of, format, out } } => {
             let lake = open_lake()?;
             let format: xuncha_dashboard::report::Format = format.parse()?;
@@ -224,6 +254,21 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
             let report = rt.block_on(xuncha_dashboard::report::build(&ctx, &xuncha_dashboard::report::ReportOptions { sector, topic, as_of }, &config.report))?;
             xuncha_dashboard::report::write(&report, format, &out).with_context(|| format!("writing {}", out.display()))?;
             println!("专题报告已写入 {}: {} 类共性问题(标准: ≥{} 个乡镇, 共 {} 个)", out.display(), report.common().count(), report.threshold, report.towns_total);
+            Ok(())
+        }
+        Command::Audit { action } => {
+            let log = xuncha_dashboard::audit::AuditLog::of_lake(open_lake()?.root());
+            match action {
+                AuditAction::Verify => match log.verify()? {
+                    Ok(n) => println!("审计日志校验通过: {n} 条记录"),
+                    Err(e) => anyhow::bail!("审计日志校验失败: {e}"),
+                },
+                AuditAction::List => {
+                    for e in log.entries()? {
+                        println!("{:>6} {} {:<12} {:<14} {}", e.seq, e.at, e.user, e.action, e.detail);
+                    }
+                }
+            }
             Ok(())
         }
         Command::User { action } => user_command(&xuncha_dashboard::users::UserStore::of_lake(open_lake()?.root()), action),

@@ -39,20 +39,20 @@ pub(crate) struct Auth(pub LoginSession);
 
 impl Auth {
     /// The session, or a 403 page when the user's role is below `role`.
-    pub(crate) fn require(&self, role: Role) -> Result<&LoginSession, Response> {
+    pub(crate) fn require(&self, role: Role) -> Result<&LoginSession, Box<Response>> {
         if self.0.user.role >= role {
             Ok(&self.0)
         } else {
-            Err(error_page(StatusCode::FORBIDDEN, "无权访问", &format!("此功能需要「{}」或更高角色。", role.label())))
+            Err(Box::new(error_page(StatusCode::FORBIDDEN, "无权访问", &format!("此功能需要「{}」或更高角色。", role.label()))))
         }
     }
 
     /// Checks a POSTed form's CSRF token.
-    pub(crate) fn check_csrf(&self, sent: &str) -> Result<(), Response> {
+    pub(crate) fn check_csrf(&self, sent: &str) -> Result<(), Box<Response>> {
         if !sent.is_empty() && constant_time_eq(sent.as_bytes(), self.0.csrf.as_bytes()) {
             Ok(())
         } else {
-            Err(error_page(StatusCode::FORBIDDEN, "请求已失效", "表单校验码(CSRF)不符,请刷新页面后重试。"))
+            Err(Box::new(error_page(StatusCode::FORBIDDEN, "请求已失效", "表单校验码(CSRF)不符,请刷新页面后重试。")))
         }
     }
 }
@@ -179,7 +179,7 @@ pub(crate) struct CsrfForm {
 /// Ends the session.
 pub(crate) async fn logout(State(state): State<Arc<AppState>>, auth: Auth, jar: CookieJar, Form(form): Form<CsrfForm>) -> Response {
     if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+        return *r;
     }
     if let Some(c) = jar.get(SESSION_COOKIE) {
         state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(c.value());

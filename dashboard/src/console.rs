@@ -23,7 +23,7 @@ use xuncha_queries::{catalog, guard};
 pub(crate) async fn sql_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
     let session = match auth.require(Role::Analyst) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let body = console_body(&state, session, "SELECT rule_id, count(*) AS n FROM latest_findings GROUP BY rule_id ORDER BY n DESC", html! {}).await;
     layout::page(session, "/sql", "SQL 控制台(只读)", body)
@@ -63,10 +63,10 @@ pub(crate) struct SqlForm {
 pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form(form): Form<SqlForm>) -> Response {
     let session = match auth.require(Role::Analyst) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+        return *r;
     }
     let format = form.format.as_deref().unwrap_or("html");
     if let Err(e) = state.audit.record(&session.user.name, "sql", &format!("[{format}] {}", form.sql.trim())) {
@@ -199,10 +199,10 @@ pub(crate) struct RevealForm {
 pub(crate) async fn reveal(State(state): State<Arc<AppState>>, auth: Auth, Form(form): Form<RevealForm>) -> Response {
     let session = match auth.require(Role::Analyst) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Err(r) = auth.check_csrf(&form.csrf) {
-        return r;
+        return *r;
     }
     if let Err(e) = state.audit.record(&session.user.name, "reveal", &format!("{}/{}/{}", form.run_id, form.rule_id, form.key)) {
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未显示", &e.to_string());
@@ -217,7 +217,7 @@ pub(crate) async fn reveal(State(state): State<Arc<AppState>>, auth: Auth, Form(
 pub(crate) async fn audit_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
     let session = match auth.require(Role::Admin) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (entries, verdict) = match (state.audit.entries(), state.audit.verify()) {
         (Ok(e), Ok(v)) => (e, v),
@@ -244,7 +244,7 @@ pub(crate) async fn audit_page(State(state): State<Arc<AppState>>, auth: Auth) -
 pub(crate) async fn users_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
     let session = match auth.require(Role::Admin) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let users = match state.users.list() {
         Ok(u) => u,

@@ -144,8 +144,11 @@ fn looks_like_person(name: &str) -> bool {
     name.chars().count() <= 4 && !["公司", "合作社", "厂", "店", "部", "社", "中心"].iter().any(|w| name.contains(w))
 }
 
+/// Where a table row's first cell links to, if anywhere.
+pub(crate) type RowLink<'a> = Option<&'a dyn Fn(&[String]) -> Option<String>>;
+
 /// A result table; `masked` hides IDs and names. `export` is the CSV link.
-pub(crate) fn table(t: &TextTable, headers: &[(&str, &str)], masked: bool, export: Option<&str>, link: Option<&dyn Fn(&[String]) -> Option<String>>) -> Markup {
+pub(crate) fn table(t: &TextTable, headers: &[(&str, &str)], masked: bool, export: Option<&str>, link: RowLink<'_>) -> Markup {
     let header_of = |c: &str| headers.iter().find(|(k, _)| *k == c).map_or(c.to_string(), |(_, v)| (*v).to_string());
     html! {
         div.tablewrap {

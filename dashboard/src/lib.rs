@@ -10,6 +10,7 @@ pub mod audit;
 mod auth;
 pub mod charts;
 mod console;
+pub mod jobs;
 mod layout;
 mod pages;
 pub mod report;
@@ -74,8 +75,13 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Serves until Ctrl-C / SIGTERM.
 pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> Result<(), DashboardError> {
+    serve_until(state, addr, shutdown()).await
+}
+
+/// Serves until `stop` resolves.
+pub async fn serve_until(state: Arc<AppState>, addr: SocketAddr, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), DashboardError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| DashboardError::Usage(format!("无法监听 {addr}: {e}")))?;
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, router(state)).with_graceful_shutdown(stop).await?;
     Ok(())
 }
 

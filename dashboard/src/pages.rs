@@ -360,9 +360,19 @@ fn panels(page: &str, f: &Filters) -> Option<Vec<Panel>> {
                 "loads",
                 "各数据源最近入库",
                 View::Table,
-                "SELECT source AS 数据源, max(finished_at) AS 最近入库, count(*) AS 批次, sum(rows_loaded) AS 入库行, sum(rows_quarantined) AS 隔离行, \
+                "SELECT source AS 数据源, max(finished_at) AS 最近入库, CAST(date_part('day', now() - max(finished_at)) AS BIGINT) AS 距今天数, \
+                        count(*) AS 批次, sum(rows_loaded) AS 入库行, sum(rows_quarantined) AS 隔离行, \
                         sum(CASE WHEN status <> 'loaded' THEN 1 ELSE 0 END) AS 拒收或失败 \
-                 FROM ingest_batches GROUP BY source ORDER BY source"
+                 FROM ingest_batches GROUP BY source ORDER BY 距今天数 DESC, source"
+                    .into(),
+            ),
+            panel(
+                "jobs",
+                "定时任务运行情况",
+                View::Table,
+                "SELECT substr(kind, 5) AS 任务, max(finished_at) AS 最近运行, sum(CASE WHEN status = 'ok' THEN 1 ELSE 0 END) AS 成功次数, \
+                        sum(CASE WHEN status <> 'ok' THEN 1 ELSE 0 END) AS 失败次数, max(CASE WHEN status <> 'ok' THEN finished_at END) AS 最近失败 \
+                 FROM runs WHERE kind LIKE 'job:%' GROUP BY kind ORDER BY 任务"
                     .into(),
             ),
             panel(
@@ -590,7 +600,7 @@ fn render_panel(p: &Panel, table: &TextTable, export: &str, page: &str) -> Marku
     };
     let village_link = |row: &[String]| -> Option<String> { row.first().filter(|_| page == "village").map(|code| format!("/p/village?village={code}")) };
     let by_index = |row: &[String]| -> Option<String> { shown.rows.iter().position(|r| r.as_slice() == row).and_then(|i| finding_links.get(i).cloned().flatten()) };
-    let link: Option<&dyn Fn(&[String]) -> Option<String>> = if p.links_findings {
+    let link: layout::RowLink<'_> = if p.links_findings {
         Some(&by_index)
     } else if p.id == "villages" {
         Some(&village_link)

@@ -39,6 +39,9 @@ pub(crate) struct LoginSession {
 
 type Fingerprint = Vec<(String, Option<SystemTime>)>;
 
+/// One session per scope, with the lake state it was built at.
+type ContextCache = HashMap<Option<String>, (Fingerprint, Arc<SessionContext>)>;
+
 /// Shared state.
 pub struct AppState {
     pub lake: Lake,
@@ -50,7 +53,7 @@ pub struct AppState {
     pub(crate) logins: Mutex<HashMap<String, LoginSession>>,
     pub(crate) failures: Mutex<HashMap<String, (u32, Instant)>>,
     pub(crate) console: Semaphore,
-    contexts: tokio::sync::Mutex<HashMap<Option<String>, (Fingerprint, Arc<SessionContext>)>>,
+    contexts: tokio::sync::Mutex<ContextCache>,
 }
 
 impl AppState {

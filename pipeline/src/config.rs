@@ -47,6 +47,8 @@ pub struct Config {
     pub risk: RiskConfig,
     pub report: ReportConfig,
     pub server: ServerConfig,
+    /// Scheduled jobs (see `schedule`).
+    pub schedule: crate::schedule::ScheduleConfig,
 }
 
 /// Dashboard limits.

@@ -1,6 +1,7 @@
 //! xuncha's pipeline: the data contract as data, typing of department
 //! values, ingest of an inbox into the Delta lake (`xuncha ingest`), and the
-//! synthetic inbox generator (`xuncha gen`).
+//! synthetic inbox generator (`xuncha gen`), and the scheduler's timing and
+//! inbox hand-over (`xuncha schedule`).
 //!
 //! Data flows one way: inbox → pipeline → lake → queries.
 
@@ -8,6 +9,7 @@ pub mod config;
 pub mod contract;
 pub mod ingest;
 pub mod lake;
+pub mod schedule;
 pub mod synth;
 pub mod values;
 

@@ -164,24 +164,48 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
         outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error})).collect(),
     );
     let error = (!failed.is_empty()).then(|| failed.join("\n"));
-    let row = RecordBatch::try_new(
+    let row = RunRow { run_id: &run_id, kind: "rules", started, status, as_of: Some(as_of), findings, risk_scores: risk_rows, stats: &stats.to_string(), thresholds: Some(&params.thresholds_json()), error: error.as_deref() };
+    record(lake, &row).await?;
+    Ok(RunReport { run_id, as_of, rules: outcomes, findings, risk_scores: risk_rows, status })
+}
+
+/// One row of `runs`.
+#[derive(Debug, Clone)]
+pub struct RunRow<'a> {
+    pub run_id: &'a str,
+    /// `rules` for `xuncha run`, `job:<name>` for a scheduled job.
+    pub kind: &'a str,
+    pub started: chrono::DateTime<Utc>,
+    pub status: &'a str,
+    pub as_of: Option<NaiveDate>,
+    pub findings: usize,
+    pub risk_scores: usize,
+    /// JSON: per-rule statistics, or what a job did.
+    pub stats: &'a str,
+    pub thresholds: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Appends a row to `runs` (finished now), in its own commit.
+pub async fn record(lake: &Lake, row: &RunRow<'_>) -> Result<(), QueryError> {
+    let batch = RecordBatch::try_new(
         runs_schema(),
         vec![
-            Arc::new(StringArray::from(vec![run_id.as_str()])),
-            Arc::new(StringArray::from(vec!["rules"])),
-            Arc::new(TimestampMicrosecondArray::from(vec![started.timestamp_micros()]).with_timezone("UTC")),
+            Arc::new(StringArray::from(vec![row.run_id])),
+            Arc::new(StringArray::from(vec![row.kind])),
+            Arc::new(TimestampMicrosecondArray::from(vec![row.started.timestamp_micros()]).with_timezone("UTC")),
             Arc::new(TimestampMicrosecondArray::from(vec![Utc::now().timestamp_micros()]).with_timezone("UTC")),
-            Arc::new(StringArray::from(vec![status])),
-            Arc::new(Date32Array::from(vec![Date32Type::from_naive_date(as_of)])),
-            Arc::new(Int64Array::from(vec![findings as i64])),
-            Arc::new(Int64Array::from(vec![risk_rows as i64])),
-            Arc::new(StringArray::from(vec![stats.to_string()])),
-            Arc::new(StringArray::from(vec![params.thresholds_json()])),
-            Arc::new(StringArray::from(vec![error])),
+            Arc::new(StringArray::from(vec![row.status])),
+            Arc::new(Date32Array::from(vec![row.as_of.map(Date32Type::from_naive_date)])),
+            Arc::new(Int64Array::from(vec![row.findings as i64])),
+            Arc::new(Int64Array::from(vec![row.risk_scores as i64])),
+            Arc::new(StringArray::from(vec![row.stats])),
+            Arc::new(StringArray::from(vec![row.thresholds])),
+            Arc::new(StringArray::from(vec![row.error])),
         ],
     )?;
-    lake.append("runs", runs_schema(), vec![row], Some(&format!("xuncha-run:{run_id}")), &[]).await?;
-    Ok(RunReport { run_id, as_of, rules: outcomes, findings, risk_scores: risk_rows, status })
+    lake.append("runs", runs_schema(), vec![batch], Some(&format!("xuncha-run:{}:{}", row.kind, row.run_id)), &[]).await?;
+    Ok(())
 }
 
 /// Every village's score from the run's findings and the lake.

@@ -35,6 +35,10 @@ for (const path of standalone ? [""] : pages) {
   }
   const text = await page.textContent("body");
   if (text.includes("查询出错")) problems.push(`${path}: a panel failed`);
+  if (process.env.SCREENSHOTS) {
+    const name = `${process.env.SCREENSHOT_PREFIX || "page"}${path.replace(/[^a-z0-9]+/gi, "_") || "_file"}.png`;
+    await page.screenshot({ path: `${process.env.SCREENSHOTS}/${name}`, fullPage: true });
+  }
   console.log(`ok ${path} «${heading.trim()}» ${(await page.$$("figure svg")).length} charts`);
 }
 await browser.close();

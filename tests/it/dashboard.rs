@@ -57,7 +57,7 @@ pub(crate) fn start(name: &str, config: &str) -> Server {
     Server { child, base, passwords, lake }
 }
 
-fn client() -> Client {
+pub(crate) fn client() -> Client {
     Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(60)).build().unwrap()
 }
 
@@ -68,7 +68,7 @@ struct Login {
     set_cookie: String,
 }
 
-fn form_token(client: &Client, base: &str) -> (String, String) {
+pub(crate) fn form_token(client: &Client, base: &str) -> (String, String) {
     let page = client.get(format!("{base}/login")).send().unwrap();
     let cookie = page.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
     let body = page.text().unwrap();
@@ -100,7 +100,7 @@ fn post(server: &Server, login: &Login, path: &str, form: &[(&str, &str)]) -> Re
     client().post(format!("{}{path}", server.base)).header(COOKIE, &login.cookie).form(form).send().unwrap()
 }
 
-fn between(text: &str, start: &str, end: &str) -> String {
+pub(crate) fn between(text: &str, start: &str, end: &str) -> String {
     let from = text.find(start).unwrap_or_else(|| panic!("no {start:?} in page")) + start.len();
     text[from..from + text[from..].find(end).unwrap()].to_string()
 }
@@ -151,6 +151,27 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
         assert!(csv.lines().count() > 100 && full_ids(&csv).is_empty(), "exports are masked");
     }
 
+    // A crawl as leader: every page and every export, no full ID and no full
+    // three-character name from the population table.
+    let names: std::collections::HashSet<String> = crate::common::rows(&server.lake, "SELECT DISTINCT name FROM population")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .filter(|n| n.chars().count() == 3)
+        .collect();
+    let leader = login(&server, "leader");
+    for page in PAGES {
+        let body = get(&server, &leader, page).text().unwrap();
+        let mut links: Vec<String> = body.split("href=\"/export/").skip(1).map(|rest| format!("/export/{}", &rest[..rest.find('"').unwrap()]).replace("&amp;", "&")).collect();
+        links.push((*page).to_string());
+        for link in links {
+            let text = get(&server, &leader, &link).text().unwrap();
+            assert!(full_ids(&text).is_empty(), "{link} shows an unmasked ID");
+            let chars: Vec<char> = text.chars().collect();
+            let leaked: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).filter(|w| names.contains(w)).collect();
+            assert!(leaked.is_empty(), "{link} shows full names: {leaked:?}");
+        }
+    }
+
     // Analysts: CSRF, the read-only guard, reveal (audited).
     let analyst = login(&server, "analyst");
     assert_eq!(post(&server, &analyst, "/sql", &[("csrf", "forged"), ("sql", "SELECT 1")]).status(), 403, "a forged CSRF token is refused");
@@ -171,7 +192,6 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
     let revealed = post(&server, &analyst, "/reveal", &[("csrf", &analyst.csrf), ("run_id", parts[0]), ("rule_id", parts[1]), ("key", parts[2])]);
     assert_eq!(revealed.status(), 200);
     assert!(!full_ids(&revealed.text().unwrap()).is_empty(), "a reveal shows the full ID");
-    let leader = login(&server, "leader");
     assert_eq!(post(&server, &leader, "/reveal", &[("csrf", &leader.csrf), ("run_id", parts[0]), ("rule_id", parts[1]), ("key", parts[2])]).status(), 403);
 
     // The audit log saw it all, and its chain holds.
@@ -181,6 +201,16 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
     for action in ["login", "sql", "export", "reveal"] {
         assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}");
     }
+
+    // The verify command finds a tampered line.
+    let lake = server.lake.to_str().unwrap();
+    assert!(crate::common::xuncha_ok(&["--lake", lake, "audit", "verify"]).contains("校验通过"));
+    let log = server.lake.join("_xuncha/audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("\"action\":\"reveal\"", "\"action\":\"login\"", 1)).unwrap();
+    let verify = crate::common::xuncha(&["--lake", lake, "audit", "verify"]);
+    assert!(!verify.status.success() && String::from_utf8_lossy(&verify.stderr).contains("被改动"), "tampering is detected");
+    std::fs::write(&log, text).unwrap();
 
     // A town-scoped leader sees only the town.
     let town = login(&server, "town_leader");

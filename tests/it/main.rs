@@ -7,6 +7,7 @@ mod ingest;
 mod ids;
 mod report;
 mod rules;
+mod schedule;
 mod scores;
 mod browser;
 mod dashboard;

@@ -19,16 +19,16 @@ fn scores_add_up_tier_rank_and_follow_weights() {
     let facts = rows(
         &lake,
         &format!(
-            "SELECT count(*), sum(CASE WHEN abs(score - ({pts})) < 1e-9 THEN 1 ELSE 0 END), \
-                    sum(CASE WHEN tier = '高风险' THEN 1 ELSE 0 END), sum(CASE WHEN tier = '中风险' THEN 1 ELSE 0 END), \
-                    (SELECT count(*) FROM villages), (SELECT risk_score_rows FROM runs ORDER BY run_id DESC LIMIT 1) FROM latest_risk_scores"
+            "SELECT count(*) AS scored, sum(CASE WHEN abs(score - ({pts})) < 1e-9 THEN 1 ELSE 0 END) AS adding_up, \
+                    sum(CASE WHEN tier = '高风险' THEN 1 ELSE 0 END) AS high, sum(CASE WHEN tier = '中风险' THEN 1 ELSE 0 END) AS medium, \
+                    (SELECT count(*) FROM villages) AS villages, (SELECT risk_score_rows FROM runs ORDER BY run_id DESC LIMIT 1) AS recorded FROM latest_risk_scores"
         ),
     );
     assert_eq!(facts[0], vec!["40", "40", "6", "14", "40", "40"], "40 villages: all scored, points add up, 6 high, 14 medium");
 
     let means = rows(
         &lake,
-        "SELECT avg(CASE WHEN f.n > 0 THEN s.score END), avg(CASE WHEN f.n IS NULL THEN s.score END) FROM latest_risk_scores s \
+        "SELECT avg(CASE WHEN f.n > 0 THEN s.score END) AS with_findings, avg(CASE WHEN f.n IS NULL THEN s.score END) AS without FROM latest_risk_scores s \
          LEFT JOIN (SELECT village_code, count(*) AS n FROM latest_findings GROUP BY village_code) f ON f.village_code = s.village_code",
     );
     let (with, without): (f64, f64) = (means[0][0].parse().unwrap_or(0.0), means[0][1].parse().unwrap_or(f64::NAN));

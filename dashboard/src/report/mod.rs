@@ -174,7 +174,7 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
     ];
     let scope = match (&options.sector, &options.topic) {
         (Some(s), _) => format!("{s}领域"),
-        (None, Some(t)) => format!("「{t}」问题"),
+        (None, Some(t)) => format!("「{t}」类"),
         (None, None) => "全部领域".to_string(),
     };
     Ok(CommonIssueReport { scope, as_of, towns_total, threshold, headline, topics, heat, trend })

@@ -84,14 +84,27 @@ pub async fn ingest(lake: &Lake, inbox: &Path, options: &IngestOptions) -> Resul
             }
         }
     }
-    let mut state = IngestState { lake, options, keys: HashMap::new() };
+    let mut files = Vec::new();
     for source in SOURCES {
         let folder = inbox.join(source.name);
-        if !folder.is_dir() {
-            continue;
+        if folder.is_dir() {
+            files.extend(delivered_files(&folder)?);
         }
-        for file in delivered_files(&folder)? {
-            reports.push(state.file(source, inbox, &file).await?);
+    }
+    reports.extend(ingest_files(lake, inbox, &files, options).await?);
+    Ok(reports)
+}
+
+/// Ingests the given files of an inbox's source folders, in the order given
+/// (the scheduler passes only the files that are complete).
+pub async fn ingest_files(lake: &Lake, inbox: &Path, files: &[PathBuf], options: &IngestOptions) -> Result<Vec<FileReport>, PipelineError> {
+    let mut state = IngestState { lake, options, keys: HashMap::new() };
+    let mut reports = Vec::new();
+    for file in files {
+        let folder = file.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match contract::source(&folder) {
+            Some(source) => reports.push(state.file(source, inbox, file).await?),
+            None => reports.push(rejected(&folder, inbox, file, format!("文件不在数据源文件夹中(应放在 {} 之一)", SOURCES.iter().map(|s| s.name).collect::<Vec<_>>().join("、")))),
         }
     }
     Ok(reports)

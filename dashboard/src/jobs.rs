@@ -1,0 +1,142 @@
+//! `xuncha schedule`: runs the jobs of `[schedule]` until Ctrl-C / SIGTERM,
+//! optionally with the dashboard in the same process.
+//!
+//! Jobs run one at a time (so never overlapping); each run is a `runs` row
+//! (`kind = job:<name>`). An ingest job takes only complete files, loads
+//! them, and files them away (`archive/` or `rejected/` with the reason).
+//! A stop signal lets the job in progress finish: every file's commit is
+//! atomic and exactly-once, so a hard kill loses and duplicates nothing and
+//! the next start resumes with the files still in the inbox.
+
+use crate::{AppState, DashboardError};
+use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use xuncha_pipeline::config::Config;
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest_files};
+use xuncha_pipeline::lake::Lake;
+use xuncha_pipeline::schedule::{self, Action, Job, Planner, SchedulerLock, Settler};
+use xuncha_queries::run::{RunOptions, RunRow, new_run_id, record, run};
+use xuncha_queries::session::{SessionOptions, session};
+use xuncha_queries::table::TextTable;
+
+/// Runs the scheduler (and the dashboard when `serve` is given) until stopped.
+pub async fn schedule(lake: Lake, config: Config, session_options: SessionOptions, serve: Option<(Arc<AppState>, SocketAddr)>) -> Result<(), DashboardError> {
+    let _lock = SchedulerLock::acquire(lake.root())?;
+    let (tz, jobs) = schedule::jobs(&config.schedule)?;
+    if jobs.is_empty() {
+        return Err(DashboardError::Usage("xuncha.toml 中没有 [[schedule.jobs]];示例见 README 的「定时任务」一节".into()));
+    }
+    let last = last_runs(&lake, &session_options).await;
+    let mut planner = Planner::new(tz, jobs, Utc::now(), &last);
+    let mut settler = Settler::default();
+    let stop = crate::shutdown();
+    tokio::pin!(stop);
+    let server = async {
+        match serve {
+            Some((state, addr)) => crate::serve_until(state, addr, std::future::pending()).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(server);
+    loop {
+        for job in planner.due(Utc::now()) {
+            let started = Utc::now();
+            let outcome = run_job(&lake, &config, &session_options, &job, &mut settler).await;
+            let (ok, stats, error) = match &outcome {
+                Ok(None) => {
+                    // Nothing delivered: no record, or a busy inbox check would commit every second.
+                    planner.finished(&job.config.name, true, Utc::now());
+                    continue;
+                }
+                Ok(Some(stats)) => (true, stats.clone(), None),
+                Err(e) => (false, "{}".to_string(), Some(e.to_string())),
+            };
+            let kind = format!("job:{}", job.config.name);
+            let row = RunRow { run_id: &new_run_id(), kind: &kind, started, status: if ok { "ok" } else { "error" }, as_of: None, findings: 0, risk_scores: 0, stats: &stats, thresholds: None, error: error.as_deref() };
+            if let Err(e) = record(&lake, &row).await {
+                eprintln!("任务「{}」的运行记录写入失败: {e}", job.config.name);
+            }
+            println!("{} 任务「{}」{}{}", Utc::now().with_timezone(&tz).format("%F %T"), job.config.name, if ok { "完成 " } else { "失败: " }, error.unwrap_or(stats));
+            planner.finished(&job.config.name, ok, Utc::now());
+        }
+        let wait = planner.next_due().map_or(Duration::from_secs(1), |next| (next - Utc::now()).to_std().unwrap_or_default()).min(Duration::from_secs(1));
+        tokio::select! {
+            () = &mut stop => return Ok(()),
+            result = &mut server => return result,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Each job's last finished run, from `runs`.
+async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, DateTime<Utc>> {
+    let Ok(ctx) = session(lake, options).await else { return HashMap::new() };
+    let Ok(table) = TextTable::query(&ctx, "SELECT substr(kind, 5) AS job, CAST(max(finished_at) AS VARCHAR) AS at FROM runs WHERE kind LIKE 'job:%' GROUP BY kind").await else {
+        return HashMap::new();
+    };
+    table.rows.into_iter().filter_map(|r| Some((r[0].clone(), r[1].parse::<DateTime<Utc>>().ok().or_else(|| chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()))?))).collect()
+}
+
+/// One job run; its summary as JSON, or `None` when an ingest found no complete file.
+async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions, job: &Job, settler: &mut Settler) -> Result<Option<String>, DashboardError> {
+    let run_options = || RunOptions {
+        thresholds: config.thresholds.clone(),
+        rules_dir: config.rules.dir.clone(),
+        risk: config.risk.clone(),
+        session: session_options.clone(),
+        ..RunOptions::default()
+    };
+    match job.config.action {
+        Action::Ingest => {
+            let inbox = job.config.inbox.as_deref().expect("checked when parsed");
+            let files = settler.complete(inbox, &job.config.sources, Duration::from_secs(config.schedule.settle_secs), SystemTime::now())?;
+            if files.is_empty() {
+                return Ok(None);
+            }
+            let reports = ingest_files(lake, inbox, &files, &IngestOptions::default()).await?;
+            let today = chrono::Local::now().date_naive();
+            let (mut loaded, mut rejected) = (0u64, 0usize);
+            for (file, report) in files.iter().zip(&reports) {
+                match &report.outcome {
+                    FileOutcome::Rejected(why) => {
+                        rejected += 1;
+                        schedule::file_away(inbox, file, today, Some(why))?;
+                    }
+                    _ => {
+                        loaded += report.rows_loaded;
+                        schedule::file_away(inbox, file, today, None)?;
+                    }
+                }
+            }
+            let mut summary = serde_json::json!({ "files": files.len(), "rows_loaded": loaded, "files_rejected": rejected });
+            if loaded > 0 && job.config.then_run {
+                let report = run(lake, &run_options()).await?;
+                summary["run_id"] = report.run_id.into();
+                summary["findings"] = report.findings.into();
+            }
+            Ok(Some(summary.to_string()))
+        }
+        Action::Run => {
+            let report = run(lake, &run_options()).await?;
+            if report.status != "ok" {
+                return Err(DashboardError::Usage(format!("运行 {} 有规则出错", report.run_id)));
+            }
+            Ok(Some(serde_json::json!({ "run_id": report.run_id, "findings": report.findings, "risk_scores": report.risk_scores }).to_string()))
+        }
+        Action::Report => {
+            let out = job.config.out.as_deref().expect("checked when parsed");
+            std::fs::create_dir_all(out)?;
+            let ctx = session(lake, session_options).await?;
+            let built = crate::report::build(&ctx, &crate::report::ReportOptions::default(), &config.report).await?;
+            let stem = format!("共性问题专题报告-{}", built.as_of);
+            for (format, ext) in [(crate::report::Format::Html, "html"), (crate::report::Format::Docx, "docx")] {
+                crate::report::write(&built, format, &out.join(format!("{stem}.{ext}")))?;
+            }
+            Ok(Some(serde_json::json!({ "report": Path::new(out).join(&stem).display().to_string(), "common_topics": built.common().count() }).to_string()))
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `xuncha schedule` end to end: a one-second ingest job on a temp lake with
+//! the dashboard in the same process. The sample inbox dropped in lands,
+//! findings and the dashboard follow; a file still being written is not
+//! taken early; a second scheduler is refused; SIGKILL mid-ingest and a
+//! restart lose and duplicate nothing.
+
+use crate::common::{rows, scratch, xuncha, xuncha_ok};
+use crate::dashboard::{between, client, form_token};
+use reqwest::header::{COOKIE, SET_COOKIE};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+fn start(lake: &Path, config: &Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .args(["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "schedule", "--serve", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("xuncha schedule starts")
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+fn delivered(inbox: &Path) -> usize {
+    std::fs::read_dir(inbox).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_dir() && !["archive", "rejected"].contains(&e.file_name().to_str().unwrap())).map(|e| std::fs::read_dir(e.path()).unwrap().count()).sum()
+}
+
+#[test]
+fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
+    let dir = scratch("schedule");
+    let (lake, inbox, config) = (dir.join("lake"), dir.join("inbox"), dir.join("xuncha.toml"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(&config, format!("[schedule]\nsettle_secs = 2\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nretry_backoff_secs = 1\n", inbox.display())).unwrap();
+    let lake_s = lake.to_str().unwrap();
+    let add = Command::new(env!("CARGO_BIN_EXE_xuncha")).args(["--lake", lake_s, "user", "add", "boss", "--role", "leader"]).env("XUNCHA_PASSWORD", "boss password").output().unwrap();
+    assert!(add.status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut scheduler = start(&lake, &config, port);
+    std::thread::sleep(Duration::from_secs(1));
+    let second = xuncha(&["--lake", lake_s, "--config", config.to_str().unwrap(), "schedule"]);
+    assert!(!second.status.success() && String::from_utf8_lossy(&second.stderr).contains("只能运行一个调度器"));
+
+    // A file written slowly is not taken while it grows.
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+    let deaths: PathBuf = std::fs::read_dir(samples.join("deaths")).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "csv")).expect("a deaths CSV");
+    let bytes = std::fs::read(&deaths).unwrap();
+    std::fs::create_dir_all(inbox.join("deaths")).unwrap();
+    let slow = inbox.join("deaths").join(deaths.file_name().unwrap());
+    for chunk in 0..6 {
+        let end = bytes.len() * (chunk + 1) / 6;
+        std::fs::write(&slow, &bytes[..end]).unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(slow.exists(), "taken while still being written (chunk {chunk})");
+    }
+    wait_until("the slow file to be archived", Duration::from_secs(60), || !slow.exists());
+    let batches = rows(&lake, "SELECT count(*) AS n FROM ingest_batches WHERE source = 'deaths'");
+    assert_eq!(batches[0][0], "1", "loaded once, whole");
+
+    // Kill it mid-ingest, restart, and the lake ends exact.
+    copy_tree(&samples, &inbox);
+    std::fs::remove_file(inbox.join("deaths").join(deaths.file_name().unwrap())).unwrap();
+    let commits = || std::fs::read_dir(lake.join("ingest_batches/_delta_log")).map_or(0, |d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))).count());
+    let before = commits();
+    wait_until("ingest to be under way", Duration::from_secs(60), || commits() >= before + 5);
+    scheduler.kill().unwrap();
+    scheduler.wait().unwrap();
+    assert!(delivered(&inbox) > 0, "killed before the job finished");
+    let mut scheduler = start(&lake, &config, port);
+    wait_until("the inbox to empty", Duration::from_secs(180), || delivered(&inbox) == 0);
+    wait_until("the rules to run", Duration::from_secs(120), || lake.join("findings").is_dir() && rows(&lake, "SELECT count(*) AS n FROM runs WHERE kind = 'rules'")[0][0] != "0");
+
+    let reference = dir.join("reference");
+    xuncha_ok(&["--lake", reference.to_str().unwrap(), "ingest", samples.to_str().unwrap()]);
+    for table in ["population", "subsidy_payments", "deaths", "problems", "quarantine"] {
+        let sql = format!("SELECT count(*) AS n FROM {table}");
+        assert_eq!(rows(&lake, &sql), rows(&reference, &sql), "{table}: nothing lost, nothing twice");
+    }
+    let archived = std::fs::read_dir(inbox.join("archive")).unwrap().count();
+    assert!(archived >= 1);
+
+    // The dashboard in the same process shows the fresh findings.
+    let findings = rows(&lake, "SELECT count(*) AS n FROM latest_findings")[0][0].clone();
+    let base = format!("http://127.0.0.1:{port}");
+    let c = client();
+    let (cookie, token) = form_token(&c, &base);
+    let login = c.post(format!("{base}/login")).header(COOKIE, cookie).form(&[("username", "boss"), ("password", "boss password"), ("form_token", &token)]).send().unwrap();
+    let session = login.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).unwrap();
+    let page = c.get(format!("{base}/p/overview")).header(COOKIE, session.split(';').next().unwrap()).send().unwrap().text().unwrap();
+    let kpis = between(&page, "id=\"kpis\"", "</section>");
+    assert!(kpis.contains(&format!("<div class=\"value\">{findings}</div><div class=\"label\">比对发现</div>")), "overview shows {findings} findings");
+    scheduler.kill().unwrap();
+    scheduler.wait().unwrap();
+}
