@@ -4,6 +4,9 @@
 2. Ingest of every subsidy payment as one UTF-8 CSV: `xuncha ingest` (typing,
    validation, quarantine, a Delta commit) beside DuckDB
    `COPY (SELECT * FROM read_csv(...)) TO '...parquet'`, same threads.
+3. The dashboard under load (wrk from Debian, bench/percentiles.lua): the
+   overview, a village profile and a findings list at 1, 10 and 50
+   connections, p50/p95/p99 and requests/s, on a lake of the whole inbox.
 Each measurement is the median of several runs; peak RSS from /usr/bin/time
 or resource.getrusage of the child.
 """
@@ -80,8 +83,51 @@ def main():
     ours_s, ours_rss = median_of(a.runs, ours)
     duck_s, duck_rss = median_of(a.runs, duck)
     results["ingest"] = {"xuncha_s": ours_s, "xuncha_peak_mib": ours_rss, "duckdb_s": duck_s, "duckdb_peak_mib": duck_rss, "ratio": ours_s / duck_s}
+    results["load"] = load(a, cache, inbox)
     write_results(results)
     print(json.dumps(results, indent=2, ensure_ascii=False))
+
+def load(a, cache, inbox):
+    """Serves a lake of the whole inbox and measures pages with wrk."""
+    import re, socket, urllib.request, urllib.parse, http.cookiejar
+    lake = cache / "lake-full"
+    if not (lake / "runs").exists():
+        shutil.rmtree(lake, ignore_errors=True)
+        measure([a.xuncha, "--lake", str(lake), "ingest", str(inbox)])
+        measure([a.xuncha, "--lake", str(lake), "run"])
+    env = dict(os.environ, XUNCHA_PASSWORD="bench password")
+    subprocess.run([a.xuncha, "--lake", str(lake), "user", "add", "bench", "--role", "leader"], env=env, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([a.xuncha, "--lake", str(lake), "serve", "--addr", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/login")
+                break
+            except OSError:
+                time.sleep(0.2)
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        form = opener.open(base + "/login").read().decode()
+        token = re.search(r'name="form_token" value="([^"]+)"', form).group(1)
+        opener.open(base + "/login", urllib.parse.urlencode({"username": "bench", "password": "bench password", "form_token": token}).encode())
+        cookie = next(f"{c.name}={c.value}" for c in jar if c.name == "xuncha_session")
+        village = re.search(r"\?village=(\d{12})", opener.open(base + "/p/village").read().decode()).group(1)
+        pages = {"总览": "/p/overview", "村情档案": f"/p/village?village={village}", "比对发现清单": "/p/findings"}
+        out = {}
+        for name, path in pages.items():
+            for conns in (1, 10, 50):
+                run = subprocess.run(["wrk", "-t", str(min(conns, os.cpu_count())), "-c", str(conns), "-d", "10s", "--timeout", "10s",
+                                      "-s", str(Path(__file__).with_name("percentiles.lua")), base + path],
+                                     env=dict(os.environ, XUNCHA_COOKIE=cookie), capture_output=True, text=True, check=True)
+                out[f"{name}@{conns}"] = json.loads(run.stdout.strip().splitlines()[-1])
+        return out
+    finally:
+        server.terminate()
+        server.wait()
 
 def write_results(r):
     i = r["ingest"]
@@ -113,6 +159,16 @@ the peak memory). In reach: typing row chunks in parallel, typing straight
 from the CSV byte records into the Arrow builders, and a streaming Delta
 writer.
 """
+    load = r.get("load", {})
+    if load:
+        text += "\n## Dashboard under load (wrk, 10 s each, leader session)\n\n| page @ connections | p50 ms | p95 ms | p99 ms | requests/s | errors |\n|---|---|---|---|---|---|\n"
+        for key, v in load.items():
+            text += f"| {key} | {v['p50']:.1f} | {v['p95']:.1f} | {v['p99']:.1f} | {v['rps']:.0f} | {v['errors']} |\n"
+        overview = load.get("总览@50", {})
+        if overview:
+            verdict = "met" if overview["p95"] < 50 else "missed"
+            text += f"\nTarget: overview p95 < 50 ms at 50 clients ({r['scale']} scale): {overview['p95']:.1f} ms, {verdict}. "
+            text += "Pages run their SQL on each request against a cached session (rebuilt only after a commit); the overview's key figures are one query over problems, inspections and the latest findings.\n"
     Path(__file__).with_name("RESULTS.md").write_text(text)
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ mod tests {
         let svg = lines(&["2026-01".into(), "2026-02".into(), "2026-03".into()], &[("信访".into(), vec![1.0, 4.0, 2.0])]);
         assert!(svg.contains("2026-02") && svg.contains("<polyline"));
         let svg = heat_map(&["酒埠江镇".into()], &["低保".into(), "公益岗".into()], |_, j| j as f64 * 3.0);
-        assert!(svg.contains("酒埠江镇") && svg.contains("公益岗") && svg.contains(">3<"));
+        assert!(svg.contains("酒埠江镇") && svg.contains("公益岗") && svg.contains(">\n3\n<"), "{svg}");
         assert!(bars(&[], &[], "条").contains("<svg"), "an empty chart still draws");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::auth::Auth;
 use crate::layout::{self, error_page, mask_json};
-use crate::state::{AppState, LoginSession};
+use crate::state::{AppState, LoginSession, Purpose};
 use crate::users::Role;
 use axum::Form;
 use axum::extract::State;
@@ -76,7 +76,7 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
         return error_page(StatusCode::SERVICE_UNAVAILABLE, "查询繁忙", "同时运行的查询已达上限,请稍后再试。");
     };
     let result = async {
-        let ctx = state.context(session.user.scope.as_deref()).await?;
+        let ctx = state.context_for(session.user.scope.as_deref(), Purpose::Console).await?;
         let (schema, batches) = guard::query(&ctx, &form.sql, state.limits.query_timeout).await?;
         Ok::<_, crate::DashboardError>((schema, batches))
     }

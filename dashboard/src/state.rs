@@ -39,8 +39,16 @@ pub(crate) struct LoginSession {
 
 type Fingerprint = Vec<(String, Option<SystemTime>)>;
 
-/// One session per scope, with the lake state it was built at.
-type ContextCache = HashMap<Option<String>, (Fingerprint, Arc<SessionContext>)>;
+/// What a session serves: pages, or analysts' own SQL, which gets a memory
+/// pool of its own so that an expensive query cannot starve the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Purpose {
+    Pages,
+    Console,
+}
+
+/// One session per scope and purpose, with the lake state it was built at.
+type ContextCache = HashMap<(Option<String>, Purpose), (Fingerprint, Arc<SessionContext>)>;
 
 /// Shared state.
 pub struct AppState {
@@ -73,17 +81,27 @@ impl AppState {
         })
     }
 
-    /// The session for a scope (`None` = everything), current with the lake.
+    /// The pages' session for a scope (`None` = everything), current with the lake.
     pub async fn context(&self, scope: Option<&str>) -> Result<Arc<SessionContext>, DashboardError> {
+        self.context_for(scope, Purpose::Pages).await
+    }
+
+    /// The session for a scope and purpose; the console's has half the
+    /// memory limit, in a pool separate from the pages'.
+    pub(crate) async fn context_for(&self, scope: Option<&str>, purpose: Purpose) -> Result<Arc<SessionContext>, DashboardError> {
         let fingerprint = self.fingerprint()?;
-        let key = scope.map(str::to_string);
+        let key = (scope.map(str::to_string), purpose);
         let mut cache = self.contexts.lock().await;
         if let Some((seen, ctx)) = cache.get(&key)
             && *seen == fingerprint
         {
             return Ok(ctx.clone());
         }
-        let options = SessionOptions { scope: key.clone(), ..self.session_options.clone() };
+        let memory_limit_mb = match purpose {
+            Purpose::Pages => self.session_options.memory_limit_mb,
+            Purpose::Console => (self.session_options.memory_limit_mb / 2).max(64),
+        };
+        let options = SessionOptions { scope: key.0.clone(), memory_limit_mb, ..self.session_options.clone() };
         let ctx = Arc::new(session(&self.lake, &options).await?);
         cache.insert(key, (fingerprint, ctx.clone()));
         Ok(ctx)
