@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_queries::table::{TextTable, quote};
@@ -532,19 +532,36 @@ pub(crate) async fn page(State(state): State<Arc<AppState>>, auth: Auth, Path(na
     if let Err(message) = filters.validate() {
         return error_page(StatusCode::BAD_REQUEST, "筛选条件有误", &message);
     }
-    let ctx = match state.context(session.user.scope.as_deref()).await {
-        Ok(ctx) => ctx,
+    let qs = filters.query_string();
+    let scope = session.user.scope.as_deref();
+    let key = format!("{name}?{qs}");
+    let fingerprint = match state.fingerprint() {
+        Ok(f) => f,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "无法读取数据湖", &e.to_string()),
     };
+    let body = match state.cached_page(scope, &key, &fingerprint) {
+        Some(body) => body,
+        None => match page_body(&state, scope, &name, &filters, &panels).await {
+            Ok(body) => state.cache_page(scope, &key, fingerprint, body),
+            Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "无法读取数据湖", &e.to_string()),
+        },
+    };
+    layout::page(session, &format!("/p/{name}"), title_of(&name), PreEscaped(body.to_string()))
+}
+
+/// A page's content below the frame: the same for every user of a scope
+/// until the lake changes, so it is cached (see `AppState::cached_page`).
+async fn page_body(state: &AppState, scope: Option<&str>, name: &str, filters: &Filters, panels: &[Panel]) -> Result<String, crate::DashboardError> {
+    let ctx = state.context(scope).await?;
     let qs = filters.query_string();
-    let mut body = vec![filter_form(&name, &filters, &ctx).await];
+    let mut body = vec![filter_form(name, filters, &ctx).await];
     if name == "risk" {
-        body.push(plan_section(&state, &ctx).await);
+        body.push(plan_section(state, &ctx).await);
     }
     if name == "common" {
         body.push(html! { p { "专题报告:" a href="/report/common-issues.html" download { "下载 HTML" } " · " a href="/report/common-issues.docx" download { "下载 Word" } } });
     }
-    for p in &panels {
+    for p in panels {
         let table = match TextTable::query(&ctx, &p.sql).await {
             Ok(t) => t,
             Err(e) => {
@@ -553,9 +570,9 @@ pub(crate) async fn page(State(state): State<Arc<AppState>>, auth: Auth, Path(na
             }
         };
         let export = format!("/export/{name}/{}?{qs}", p.id);
-        body.push(render_panel(p, &table, &export, &name));
+        body.push(render_panel(p, &table, &export, name));
     }
-    layout::page(session, &format!("/p/{name}"), title_of(&name), html! { @for b in &body { (b) } })
+    Ok(html! { @for b in &body { (b) } }.into_string())
 }
 
 /// A panel: its chart, key figures or table (always masked: analysts

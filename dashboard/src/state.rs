@@ -37,7 +37,7 @@ pub(crate) struct LoginSession {
     pub expires: Instant,
 }
 
-type Fingerprint = Vec<(String, Option<SystemTime>)>;
+pub(crate) type Fingerprint = Vec<(String, Option<SystemTime>)>;
 
 /// What a session serves: pages, or analysts' own SQL, which gets a memory
 /// pool of its own so that an expensive query cannot starve the pages.
@@ -62,7 +62,14 @@ pub struct AppState {
     pub(crate) failures: Mutex<HashMap<String, (u32, Instant)>>,
     pub(crate) console: Semaphore,
     contexts: tokio::sync::Mutex<ContextCache>,
+    pages: Mutex<PageCache>,
 }
+
+/// Rendered page bodies by (scope, page and filters), with the lake state they show.
+type PageCache = HashMap<(Option<String>, String), (Fingerprint, Arc<str>)>;
+
+/// Rendered page bodies kept at most; beyond it the cache starts over.
+const MAX_CACHED_PAGES: usize = 512;
 
 impl AppState {
     /// State for the lake, with the given session options and limits.
@@ -78,6 +85,7 @@ impl AppState {
             logins: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             contexts: tokio::sync::Mutex::new(HashMap::new()),
+            pages: Mutex::new(HashMap::new()),
         })
     }
 
@@ -107,8 +115,26 @@ impl AppState {
         Ok(ctx)
     }
 
+    /// A page body rendered for this scope since the lake last changed.
+    pub(crate) fn cached_page(&self, scope: Option<&str>, key: &str, fingerprint: &Fingerprint) -> Option<Arc<str>> {
+        let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        pages.get(&(scope.map(str::to_string), key.to_string())).filter(|(seen, _)| seen == fingerprint).map(|(_, body)| body.clone())
+    }
+
+    /// Keeps a page body rendered from the lake as it was at `fingerprint`
+    /// (taken before rendering, so a commit during rendering is not missed).
+    pub(crate) fn cache_page(&self, scope: Option<&str>, key: &str, fingerprint: Fingerprint, body: String) -> Arc<str> {
+        let body: Arc<str> = body.into();
+        let mut pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pages.len() >= MAX_CACHED_PAGES {
+            pages.clear();
+        }
+        pages.insert((scope.map(str::to_string), key.to_string()), (fingerprint, body.clone()));
+        body
+    }
+
     /// Each table's log folder time: it changes with every commit.
-    fn fingerprint(&self) -> Result<Fingerprint, DashboardError> {
+    pub(crate) fn fingerprint(&self) -> Result<Fingerprint, DashboardError> {
         Ok(self
             .lake
             .tables()?
