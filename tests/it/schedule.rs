@@ -49,7 +49,7 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     let dir = scratch("schedule");
     let (lake, inbox, config) = (dir.join("lake"), dir.join("inbox"), dir.join("xuncha.toml"));
     std::fs::create_dir_all(&inbox).unwrap();
-    std::fs::write(&config, format!("[schedule]\nsettle_secs = 2\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nretry_backoff_secs = 1\n", inbox.display())).unwrap();
+    std::fs::write(&config, format!("[schedule]\nsettle_secs = 5\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nretry_backoff_secs = 1\n", inbox.display())).unwrap();
     let lake_s = lake.to_str().unwrap();
     let add = Command::new(env!("CARGO_BIN_EXE_xuncha")).args(["--lake", lake_s, "user", "add", "boss", "--role", "leader"]).env("XUNCHA_PASSWORD", "boss password").output().unwrap();
     assert!(add.status.success());
@@ -68,8 +68,8 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     for chunk in 0..6 {
         let end = bytes.len() * (chunk + 1) / 6;
         std::fs::write(&slow, &bytes[..end]).unwrap();
-        std::thread::sleep(Duration::from_millis(700));
-        assert!(slow.exists(), "taken while still being written (chunk {chunk})");
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(!inbox.join("archive").exists(), "taken while still being written (chunk {chunk})");
     }
     wait_until("the slow file to be archived", Duration::from_secs(60), || !slow.exists());
     let batches = rows(&lake, "SELECT count(*) AS n FROM ingest_batches WHERE source = 'deaths'");
