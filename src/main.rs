@@ -202,7 +202,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
         Command::Run { as_of, rules } => {
             let lake = open_lake()?;
-            let options = RunOptions { as_of, rules, thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), risk: config.risk.clone(), session: session_options };
+            let options = RunOptions { as_of, rules, ..RunOptions::configured(&config, session_options) };
             let report = runtime()?.block_on(run(&lake, &options))?;
             for r in &report.rules {
                 match &r.error {
@@ -330,8 +330,7 @@ fn demo(lake: &Lake, config: &Config, session_options: SessionOptions, inbox: &P
     println!("样例数据入库: {} 个文件, 新入库 {loaded} 行", reports.len());
     let has_run = lake.tables()?.iter().any(|t| t == "runs");
     if loaded > 0 || !has_run {
-        let options = RunOptions { thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), risk: config.risk.clone(), session: session_options.clone(), ..RunOptions::default() };
-        let report = rt.block_on(run(lake, &options))?;
+        let report = rt.block_on(run(lake, &RunOptions::configured(config, session_options.clone())))?;
         println!("比对运行 {}: {} 条发现, {} 个村风险评分", report.run_id, report.findings, report.risk_scores);
     }
     let store = xuncha_dashboard::users::UserStore::of_lake(lake.root());

@@ -83,13 +83,7 @@ async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, Dat
 
 /// One job run; its summary as JSON, or `None` when an ingest found no complete file.
 async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions, job: &Job, settler: &mut Settler) -> Result<Option<String>, DashboardError> {
-    let run_options = || RunOptions {
-        thresholds: config.thresholds.clone(),
-        rules_dir: config.rules.dir.clone(),
-        risk: config.risk.clone(),
-        session: session_options.clone(),
-        ..RunOptions::default()
-    };
+    let run_options = || RunOptions::configured(config, session_options.clone());
     match job.config.action {
         Action::Ingest => {
             let inbox = job.config.inbox.as_deref().expect("checked when parsed");

@@ -19,7 +19,7 @@ use datafusion::prelude::SessionContext;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use xuncha_pipeline::config::{RiskConfig, Thresholds};
+use xuncha_pipeline::config::{Config, RiskConfig, Thresholds};
 use crate::scores;
 use datafusion::datasource::MemTable;
 use xuncha_pipeline::lake::Lake;
@@ -36,6 +36,14 @@ pub struct RunOptions {
     pub rules_dir: Option<PathBuf>,
     pub risk: RiskConfig,
     pub session: SessionOptions,
+}
+
+impl RunOptions {
+    /// Every rule at the default reference date, with the thresholds, rule
+    /// folder and risk weights of `config`.
+    pub fn configured(config: &Config, session: SessionOptions) -> RunOptions {
+        RunOptions { thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), risk: config.risk.clone(), session, ..RunOptions::default() }
+    }
 }
 
 /// How one rule went.
