@@ -3,6 +3,8 @@
 //! font, so Chinese labels need no embedded font; nothing is fetched.
 
 use plotters::prelude::*;
+use std::collections::HashMap;
+use xuncha_queries::table::TextTable;
 
 const FONT: &str = "sans-serif";
 const BLUE: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
@@ -77,8 +79,56 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> String {
     svg
 }
 
+/// Long-form rows (row label, column label, value) laid out as a grid: the
+/// shape a heat map, on a page, in a report or as a Word table, is drawn from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// Row labels in the table's order.
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    values: HashMap<(String, String), f64>,
+}
+
+impl Grid {
+    /// The grid of `table`'s `row` × `column` → `value`; `columns` fixes the
+    /// columns and their order (default: every column label, sorted).
+    pub fn from_table(table: &TextTable, row: &str, column: &str, value: &str, columns: Option<Vec<String>>) -> Grid {
+        let mut rows: Vec<String> = table.column(row).into_iter().map(String::from).collect();
+        rows.dedup();
+        let columns = columns.unwrap_or_else(|| {
+            let mut all: Vec<String> = table.column(column).into_iter().map(String::from).collect();
+            all.sort();
+            all.dedup();
+            all
+        });
+        let values = table
+            .column(row)
+            .into_iter()
+            .zip(table.column(column))
+            .zip(table.column(value))
+            .map(|((r, c), v)| ((r.to_string(), c.to_string()), v.parse().unwrap_or(0.0)))
+            .collect();
+        Grid { rows, columns, values }
+    }
+
+    /// The value at row `i`, column `j` (0 where the table has none).
+    pub fn value(&self, i: usize, j: usize) -> f64 {
+        self.values.get(&(self.rows[i].clone(), self.columns[j].clone())).copied().unwrap_or(0.0)
+    }
+
+    /// The largest value shown (at least 1).
+    pub fn max(&self) -> f64 {
+        (0..self.rows.len()).flat_map(|i| (0..self.columns.len()).map(move |j| (i, j))).map(|(i, j)| self.value(i, j)).fold(1.0, f64::max)
+    }
+
+    /// The grid as a heat map.
+    pub fn heat_map(&self) -> String {
+        heat_map(&self.rows, &self.columns, |i, j| self.value(i, j))
+    }
+}
+
 /// A heat map: rows × columns, darker is more.
-pub fn heat_map(rows: &[String], columns: &[String], value: impl Fn(usize, usize) -> f64) -> String {
+fn heat_map(rows: &[String], columns: &[String], value: impl Fn(usize, usize) -> f64) -> String {
     let (r, c) = (rows.len().max(1), columns.len().max(1));
     let cell_w = 46u32;
     let left = 110u32;

@@ -184,18 +184,14 @@ pub(crate) fn tiles(items: &[(String, String)]) -> Markup {
     html! { div.tiles { @for (label, value) in items { div.tile { div.value { (value) } div.label { (label) } } } } }
 }
 
-/// CSV text of a table (UTF-8 with BOM, for Excel).
-pub(crate) fn csv(t: &TextTable, masked: bool) -> String {
-    let escape = |v: &str| if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() };
-    let mut out = String::from("\u{feff}");
-    out.push_str(&t.columns.iter().map(|c| escape(c)).collect::<Vec<_>>().join(","));
-    out.push_str("\r\n");
+/// CSV of a table, masked as on screen (UTF-8 with BOM, for Excel; CRLF).
+pub(crate) fn masked_csv(t: &TextTable) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record(&t.columns)?;
     for row in &t.rows {
-        let cells: Vec<String> = row.iter().enumerate().map(|(i, v)| escape(&if masked { mask_cell(&t.columns[i], v) } else { v.clone() })).collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+        out.write_record(row.iter().enumerate().map(|(i, v)| mask_cell(&t.columns[i], v)))?;
     }
-    out
+    out.into_inner().map_err(|e| e.into_error().into())
 }
 
 #[cfg(test)]

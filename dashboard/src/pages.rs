@@ -117,8 +117,8 @@ fn panel(id: &'static str, title: &'static str, view: View, sql: String) -> Pane
     Panel { id, title, sql, view, links_findings: false }
 }
 
-/// Rectified: 已整改 or 已销号.
-const DONE: &str = "CASE WHEN status IN ('已整改', '已销号') THEN 1 ELSE 0 END";
+/// Rectified: 已整改 or 已销号 (1, else 0), for sums over `problems`.
+pub(crate) const DONE: &str = "CASE WHEN status IN ('已整改', '已销号') THEN 1 ELSE 0 END";
 
 /// The panels of a page, or `None` if there is no such page.
 fn panels(page: &str, f: &Filters) -> Option<Vec<Panel>> {
@@ -589,15 +589,7 @@ fn render_panel(p: &Panel, table: &TextTable, export: &str, page: &str) -> Marku
             &table.column(x).into_iter().map(String::from).collect::<Vec<_>>(),
             &values.iter().map(|v| ((*v).to_string(), table.column(v).into_iter().map(number).collect())).collect::<Vec<_>>(),
         )),
-        View::Heat { row, column, value } => {
-            let mut rows: Vec<String> = table.column(row).into_iter().map(String::from).collect();
-            rows.dedup();
-            let mut columns: Vec<String> = table.column(column).into_iter().map(String::from).collect();
-            columns.sort();
-            columns.dedup();
-            let cells: Vec<(&str, &str, f64)> = table.column(row).into_iter().zip(table.column(column)).zip(table.column(value)).map(|((r, c), v)| (r, c, number(v))).collect();
-            Some(charts::heat_map(&rows, &columns, |i, j| cells.iter().find(|(r, c, _)| *r == rows[i] && *c == columns[j]).map_or(0.0, |(_, _, v)| *v)))
-        }
+        View::Heat { row, column, value } => Some(charts::Grid::from_table(table, row, column, value, None).heat_map()),
         View::Tiles | View::Table => None,
     };
     let hidden = ["run_id", "rule_id", "entity_key"];
@@ -741,7 +733,10 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未导出", &e.to_string());
     }
     let file = format!("attachment; filename=\"xuncha-{page}-{id}.csv\"");
-    ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], layout::csv(&table, true)).into_response()
+    match layout::masked_csv(&table) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], bytes).into_response(),
+        Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, "导出失败", &e.to_string()),
+    }
 }
 
 /// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked).

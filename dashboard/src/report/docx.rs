@@ -5,6 +5,7 @@
 
 use super::{CommonIssueReport, percent, wan};
 use super::render::chinese_number;
+use crate::charts::Grid;
 use crate::DashboardError;
 use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow};
 
@@ -107,16 +108,13 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
 
 /// Towns × common topics, each cell shaded by its count.
 fn heat_table(report: &CommonIssueReport) -> Table {
-    let topics: Vec<&str> = report.common().map(|t| t.topic.as_str()).collect();
-    let mut towns: Vec<&str> = report.heat.column("乡镇");
-    towns.dedup();
-    let count = |town: &str, topic: &str| -> f64 { report.heat.rows.iter().find(|r| r[0] == town && r[1] == topic).map_or(0.0, |r| r[2].parse().unwrap_or(0.0)) };
-    let max = towns.iter().flat_map(|t| topics.iter().map(move |p| count(t, p))).fold(1.0, f64::max);
-    let mut rows = vec![header_row(&std::iter::once("乡镇").chain(topics.iter().copied()).collect::<Vec<_>>())];
-    for town in &towns {
+    let grid = Grid::from_table(&report.heat, "乡镇", "问题类别", "数量", Some(report.common().map(|t| t.topic.clone()).collect()));
+    let max = grid.max();
+    let mut rows = vec![header_row(&std::iter::once("乡镇").chain(grid.columns.iter().map(String::as_str)).collect::<Vec<_>>())];
+    for (i, town) in grid.rows.iter().enumerate() {
         let mut cells = vec![cell(town)];
-        for topic in &topics {
-            let v = count(town, topic);
+        for j in 0..grid.columns.len() {
+            let v = grid.value(i, j);
             let level = (255.0 - 175.0 * v / max) as u8;
             cells.push(cell(&if v > 0.0 { format!("{v}") } else { String::new() }).shading(Shading::new().fill(format!("{level:02X}{:02X}FF", level / 2 + 120))));
         }

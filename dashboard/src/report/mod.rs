@@ -13,6 +13,7 @@ pub(crate) mod render;
 
 use crate::DashboardError;
 use crate::layout::mask_cell;
+use crate::pages::DONE;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use xuncha_pipeline::config::ReportConfig;
@@ -81,22 +82,23 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
             NaiveDate::parse_from_str(&latest, "%Y-%m-%d").unwrap_or_else(|_| chrono::Local::now().date_naive())
         }
     };
-    let mut problem_filter = format!("found_date <= DATE '{as_of}' AND length(target_code) = 12 AND substr(target_code, 10, 3) <> '000'");
+    // Over `problems p`: every query below names the table `p`.
+    let mut problem_filter = format!("p.found_date <= DATE '{as_of}' AND length(p.target_code) = 12 AND substr(p.target_code, 10, 3) <> '000'");
     let mut rule_filter = String::from("true");
     if let Some(sector) = &options.sector {
-        problem_filter.push_str(&format!(" AND sector = {}", quote(sector)));
+        problem_filter.push_str(&format!(" AND p.sector = {}", quote(sector)));
         rule_filter.push_str(&format!(" AND r.sector = {}", quote(sector)));
     }
     if let Some(topic) = &options.topic {
-        problem_filter.push_str(&format!(" AND topic = {}", quote(topic)));
+        problem_filter.push_str(&format!(" AND p.topic = {}", quote(topic)));
         rule_filter.push_str(&format!(" AND r.topic = {}", quote(topic)));
     }
     let findings = if ctx.table_exist("latest_findings")? { "latest_findings" } else { "(SELECT * FROM findings WHERE false)" };
     let hits = format!(
         "SELECT substr(target_code, 1, 9) || '000' AS town_code, topic, 1 AS problem, 0 AS finding, coalesce(funds_involved, 0) AS involved, coalesce(funds_recovered, 0) AS recovered, \
-                CASE WHEN status IN ('已整改', '已销号') THEN 1 ELSE 0 END AS done, \
+                {DONE} AS done, \
                 CASE WHEN (deadline < DATE '{as_of}' AND status IN ('未整改', '整改中')) OR rectified_date > deadline THEN 1 ELSE 0 END AS overdue \
-         FROM problems WHERE {problem_filter} \
+         FROM problems p WHERE {problem_filter} \
          UNION ALL \
          SELECT f.town_code, r.topic, 0, 1, coalesce(f.amount, 0), 0, 0, 0 FROM {findings} f JOIN rule_catalogue r ON r.rule_id = f.rule_id WHERE f.town_code IS NOT NULL AND {rule_filter}"
     );
@@ -156,8 +158,7 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
         &format!(
             "SELECT i.term || '第' || CAST(i.round_no AS VARCHAR) || '轮' AS 轮次, p.topic AS 问题类别, count(*) AS 问题数 \
              FROM problems p JOIN (SELECT DISTINCT round_id, term, round_no FROM inspections) i ON i.round_id = p.round_id \
-             WHERE {} AND p.topic IN ({}) GROUP BY i.term, i.round_no, p.topic ORDER BY i.term, i.round_no, p.topic",
-            problem_filter.replace("found_date", "p.found_date").replace("target_code", "p.target_code").replace("sector =", "p.sector =").replace("topic =", "p.topic ="),
+             WHERE {problem_filter} AND p.topic IN ({}) GROUP BY i.term, i.round_no, p.topic ORDER BY i.term, i.round_no, p.topic",
             if common_list.is_empty() { "NULL".to_string() } else { common_list.join(", ") }
         ),
     )
@@ -187,9 +188,8 @@ async fn cases(ctx: &SessionContext, topic: &str, problem_filter: &str, findings
         ctx,
         &format!(
             "SELECT coalesce(v.town_name || v.village_name, p.target_code), p.description, CAST(coalesce(p.funds_involved, 0) AS DOUBLE), p.status \
-             FROM problems p LEFT JOIN villages v ON v.village_code = p.target_code WHERE p.topic = {t} AND {} \
-             ORDER BY p.funds_involved DESC NULLS LAST, p.problem_id LIMIT 2",
-            problem_filter.replace("found_date", "p.found_date").replace("target_code", "p.target_code").replace("sector =", "p.sector =").replace("topic =", "p.topic =")
+             FROM problems p LEFT JOIN villages v ON v.village_code = p.target_code WHERE p.topic = {t} AND {problem_filter} \
+             ORDER BY p.funds_involved DESC NULLS LAST, p.problem_id LIMIT 2"
         ),
     )
     .await?;

@@ -27,17 +27,19 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// The report's charts as SVG: (file stem, title, svg).
-pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static str, String)> {
-    let heat = &report.heat;
-    let mut towns: Vec<String> = heat.column("乡镇").into_iter().map(String::from).collect();
-    towns.dedup();
+/// Towns × the common topics (or, when none is common, the eight most
+/// widespread) from the report's heat table.
+fn heat_grid(report: &CommonIssueReport) -> charts::Grid {
     let mut topics: Vec<String> = report.common().map(|t| t.topic.clone()).collect();
     if topics.is_empty() {
         topics = report.topics.iter().take(8).map(|t| t.topic.clone()).collect();
     }
-    let cells: Vec<(&str, &str, f64)> = heat.column("乡镇").into_iter().zip(heat.column("问题类别")).zip(heat.column("数量")).map(|((a, b), c)| (a, b, c.parse().unwrap_or(0.0))).collect();
-    let heat_svg = charts::heat_map(&towns, &topics, |i, j| cells.iter().find(|(t, p, _)| *t == towns[i] && *p == topics[j]).map_or(0.0, |c| c.2));
+    charts::Grid::from_table(&report.heat, "乡镇", "问题类别", "数量", Some(topics))
+}
+
+/// The report's charts as SVG: (file stem, title, svg).
+pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static str, String)> {
+    let heat_svg = heat_grid(report).heat_map();
     let mut rounds: Vec<String> = report.trend.column("轮次").into_iter().map(String::from).collect();
     rounds.dedup();
     let series: Vec<(String, Vec<f64>)> = report
