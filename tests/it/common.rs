@@ -101,3 +101,9 @@ pub(crate) fn python3() -> Command {
     cmd.env_remove("RUST_MIN_STACK");
     cmd
 }
+
+/// Every valid citizen ID number in a text (a run of exactly 18 digits, or
+/// 17 and an X, that passes the GB 11643 check).
+pub(crate) fn full_ids(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == 'X')).filter(|s| s.len() == 18 && xuncha_pipeline::values::id_valid(s)).map(String::from).collect()
+}

@@ -3,7 +3,7 @@
 //! (allowed, forbidden, scoped), CSRF, masking, reveal and audit, session
 //! expiry, logout and login throttling.
 
-use crate::common::{scratch, xuncha, xuncha_ok};
+use crate::common::{full_ids, scratch, xuncha, xuncha_ok};
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use std::collections::BTreeMap;
@@ -68,7 +68,7 @@ struct Login {
     set_cookie: String,
 }
 
-pub(crate) fn form_token(client: &Client, base: &str) -> (String, String) {
+fn form_token(client: &Client, base: &str) -> (String, String) {
     let page = client.get(format!("{base}/login")).send().unwrap();
     let cookie = page.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
     let body = page.text().unwrap();
@@ -76,16 +76,22 @@ pub(crate) fn form_token(client: &Client, base: &str) -> (String, String) {
     (cookie, token)
 }
 
-fn try_login(server: &Server, user: &str, password: &str) -> Response {
+/// Posts the login form of the server at `base`, as a browser would.
+pub(crate) fn try_login(base: &str, user: &str, password: &str) -> Response {
     let c = client();
-    let (cookie, token) = form_token(&c, &server.base);
-    c.post(format!("{}/login", server.base)).header(COOKIE, cookie).form(&[("username", user), ("password", password), ("form_token", &token), ("next", "/p/overview")]).send().unwrap()
+    let (cookie, token) = form_token(&c, base);
+    c.post(format!("{base}/login")).header(COOKIE, cookie).form(&[("username", user), ("password", password), ("form_token", &token), ("next", "/p/overview")]).send().unwrap()
+}
+
+/// The whole `Set-Cookie` of the session a successful login started.
+pub(crate) fn session_set_cookie(response: &Response) -> String {
+    response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).expect("a session cookie")
 }
 
 fn login(server: &Server, user: &str) -> Login {
-    let response = try_login(server, user, &server.passwords[user]);
+    let response = try_login(&server.base, user, &server.passwords[user]);
     assert_eq!(response.status(), 303, "{user} logs in");
-    let set_cookie = response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).unwrap();
+    let set_cookie = session_set_cookie(&response);
     let cookie = set_cookie.split(';').next().unwrap().to_string();
     let page = get(server, &Login { cookie: cookie.clone(), csrf: String::new(), set_cookie: String::new() }, "/p/overview");
     let csrf = between(&page.text().unwrap(), "name=\"csrf\" value=\"", "\"");
@@ -103,23 +109,6 @@ fn post(server: &Server, login: &Login, path: &str, form: &[(&str, &str)]) -> Re
 pub(crate) fn between(text: &str, start: &str, end: &str) -> String {
     let from = text.find(start).unwrap_or_else(|| panic!("no {start:?} in page")) + start.len();
     text[from..from + text[from..].find(end).unwrap()].to_string()
-}
-
-/// Every citizen ID number in a text (a run of exactly 18 digits or digits+X).
-fn full_ids(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() || c == 'X' {
-            run.push(c);
-        } else {
-            if run.len() == 18 && xuncha_pipeline::values::id_valid(&run) {
-                found.push(std::mem::take(&mut run));
-            }
-            run.clear();
-        }
-    }
-    found
 }
 
 pub(crate) const PAGES: &[&str] = &["/p/overview", "/p/rectification", "/p/findings", "/p/risk", "/p/petitions", "/p/common", "/p/village", "/p/village?village=430223101201", "/p/data"];
@@ -238,9 +227,9 @@ fn scoped_sql_sessions_expire_and_logins_are_throttled() {
     let duplicate = xuncha(&["--lake", &lake, "user", "add", "town_analyst", "--role", "analyst"]);
     assert!(!duplicate.status.success());
 
-    let response = try_login(&server, "town_analyst", "town analyst pw");
+    let response = try_login(&server.base, "town_analyst", "town analyst pw");
     assert_eq!(response.status(), 303);
-    let cookie = response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).unwrap();
+    let cookie = session_set_cookie(&response);
     let mut session = Login { cookie: cookie.split(';').next().unwrap().to_string(), csrf: String::new(), set_cookie: cookie };
     session.csrf = between(&get(&server, &session, "/sql").text().unwrap(), "name=\"csrf\" value=\"", "\"");
     let towns = post(&server, &session, "/sql", &[("csrf", &session.csrf), ("sql", "SELECT DISTINCT substr(village_code, 1, 9) AS t FROM subsidy_payments")]).text().unwrap();
@@ -254,9 +243,9 @@ fn scoped_sql_sessions_expire_and_logins_are_throttled() {
     assert_eq!(get(&server, &session, "/p/overview").status(), 303, "an idle session expires");
 
     for _ in 0..5 {
-        assert_eq!(try_login(&server, "leader", "wrong password").status(), 401);
+        assert_eq!(try_login(&server.base, "leader", "wrong password").status(), 401);
     }
-    assert_eq!(try_login(&server, "leader", &server.passwords["leader"]).status(), 429, "locked after five failures");
+    assert_eq!(try_login(&server.base, "leader", &server.passwords["leader"]).status(), 429, "locked after five failures");
     let c = client();
     let (_, token) = form_token(&c, &server.base);
     let no_cookie = c.post(format!("{}/login", server.base)).form(&[("username", "admin"), ("password", server.passwords["admin"].as_str()), ("form_token", &token)]).send().unwrap();

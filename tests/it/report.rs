@@ -3,14 +3,9 @@
 //! HTML renders in headless Chromium without errors, Markdown writes its
 //! charts beside it, and no format shows a full ID number or name.
 
-use crate::common::{scratch, xuncha_ok};
+use crate::common::{full_ids, scratch, xuncha_ok};
 use std::path::Path;
 use std::process::Command;
-
-/// Every valid citizen ID number in a text.
-fn full_ids(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == 'X')).filter(|s| s.len() == 18 && xuncha_pipeline::values::id_valid(s)).map(String::from).collect()
-}
 
 #[test]
 fn common_issue_reports_in_html_markdown_and_word() {

@@ -5,18 +5,29 @@
 //! restart lose and duplicate nothing.
 
 use crate::common::{rows, scratch, xuncha, xuncha_ok};
-use crate::dashboard::{between, client, form_token};
-use reqwest::header::{COOKIE, SET_COOKIE};
+use crate::dashboard::{between, client, session_set_cookie, try_login};
+use reqwest::header::COOKIE;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-fn start(lake: &Path, config: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_xuncha"))
+/// A running `xuncha schedule`, killed (SIGKILL) when dropped, so that a
+/// failing test leaves no scheduler behind to write into the next run's lake.
+struct Scheduler(Child);
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(lake: &Path, config: &Path, port: u16) -> Scheduler {
+    Scheduler(Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .args(["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "schedule", "--serve", &format!("127.0.0.1:{port}")])
         .stdout(std::process::Stdio::null())
         .spawn()
-        .expect("xuncha schedule starts")
+        .expect("xuncha schedule starts"))
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -54,7 +65,7 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     let add = Command::new(env!("CARGO_BIN_EXE_xuncha")).args(["--lake", lake_s, "user", "add", "boss", "--role", "leader"]).env("XUNCHA_PASSWORD", "boss password").output().unwrap();
     assert!(add.status.success());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut scheduler = start(&lake, &config, port);
+    let scheduler = start(&lake, &config, port);
     std::thread::sleep(Duration::from_secs(1));
     let second = xuncha(&["--lake", lake_s, "--config", config.to_str().unwrap(), "schedule"]);
     assert!(!second.status.success() && String::from_utf8_lossy(&second.stderr).contains("只能运行一个调度器"));
@@ -81,10 +92,9 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     let commits = || std::fs::read_dir(lake.join("ingest_batches/_delta_log")).map_or(0, |d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))).count());
     let before = commits();
     wait_until("ingest to be under way", Duration::from_secs(60), || commits() >= before + 5);
-    scheduler.kill().unwrap();
-    scheduler.wait().unwrap();
+    drop(scheduler);
     assert!(delivered(&inbox) > 0, "killed before the job finished");
-    let mut scheduler = start(&lake, &config, port);
+    let scheduler = start(&lake, &config, port);
     wait_until("the inbox to empty", Duration::from_secs(180), || delivered(&inbox) == 0);
     wait_until("the rules to run", Duration::from_secs(120), || lake.join("findings").is_dir() && rows(&lake, "SELECT count(*) AS n FROM runs WHERE kind = 'rules'")[0][0] != "0");
 
@@ -100,13 +110,9 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     // The dashboard in the same process shows the fresh findings.
     let findings = rows(&lake, "SELECT count(*) AS n FROM latest_findings")[0][0].clone();
     let base = format!("http://127.0.0.1:{port}");
-    let c = client();
-    let (cookie, token) = form_token(&c, &base);
-    let login = c.post(format!("{base}/login")).header(COOKIE, cookie).form(&[("username", "boss"), ("password", "boss password"), ("form_token", &token)]).send().unwrap();
-    let session = login.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).unwrap();
-    let page = c.get(format!("{base}/p/overview")).header(COOKIE, session.split(';').next().unwrap()).send().unwrap().text().unwrap();
+    let session = session_set_cookie(&try_login(&base, "boss", "boss password"));
+    let page = client().get(format!("{base}/p/overview")).header(COOKIE, session.split(';').next().unwrap()).send().unwrap().text().unwrap();
     let kpis = between(&page, "id=\"kpis\"", "</section>");
     assert!(kpis.contains(&format!("<div class=\"value\">{findings}</div><div class=\"label\">比对发现</div>")), "overview shows {findings} findings");
-    scheduler.kill().unwrap();
-    scheduler.wait().unwrap();
+    drop(scheduler);
 }
