@@ -3,8 +3,9 @@
 //!
 //! # How a delivered file is committed
 //! ```text
-//!  read + type the file ──► Parquet data files under <table>/ (invisible:
-//!                           no log entry names them yet)
+//!  read + type the file ──► Parquet data files under <table>/, one per
+//!                           core, each a contiguous range of the sorted
+//!                           rows (invisible: no log entry names them yet)
 //!                      ──► <table>/_delta_log/000…N.json   ← one atomic put-if-absent:
 //!                           add actions + txn{appId = "<source>:<sha256>"}
 //!  the same for quarantine (its own txn), then ingest_batches (its own txn)
@@ -18,6 +19,11 @@
 use crate::PipelineError;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
+use deltalake::kernel::Action;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::operations::write::configs::WriterStatsConfig;
+use deltalake::protocol::DeltaOperation;
 use deltalake::datafusion::prelude::SessionContext;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
@@ -28,6 +34,9 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use std::path::{Path, PathBuf};
 use url::Url;
+
+/// A run of record batches produced as they are written.
+pub type BatchRun = Box<dyn Iterator<Item = Result<RecordBatch, PipelineError>> + Send>;
 
 /// A lake folder.
 #[derive(Debug, Clone)]
@@ -104,6 +113,50 @@ impl Lake {
             .with_writer_properties(writer_properties(bloom))
             .with_commit_properties(commit)
             .await?)
+    }
+
+    /// Appends rows arriving as `parts` (each a run of batches, such as one
+    /// contiguous range of a sorted file) in one commit tagged with `app_id`:
+    /// each part is written to its own Parquet file on its own core, so a
+    /// sorted file keeps disjoint key ranges per data file.
+    pub async fn append_parts(&self, name: &str, schema: SchemaRef, parts: Vec<BatchRun>, app_id: &str, bloom: &[&str]) -> Result<DeltaTable, PipelineError> {
+        let table = match self.table(name).await? {
+            Some(table) => table,
+            // A new table: its first commit (schema only) comes before the data's.
+            None => self.append(name, schema.clone(), Vec::new(), None, bloom).await?,
+        };
+        let state = table.snapshot()?;
+        let stats = WriterStatsConfig::from_config(state.snapshot().table_configuration());
+        let config = WriterConfig::new(schema, Vec::new(), Some(writer_properties(bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
+        let store = table.log_store().object_store(None);
+        let runtime = tokio::runtime::Handle::current();
+        let writers: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let (store, config, runtime) = (store.clone(), config.clone(), runtime.clone());
+                // Encoding Parquet is CPU work: on a blocking thread, not a runtime worker.
+                tokio::task::spawn_blocking(move || {
+                    runtime.block_on(async move {
+                        let mut writer = DeltaWriter::new(store, config);
+                        for batch in part {
+                            writer.write(&batch?).await?;
+                        }
+                        Ok::<_, PipelineError>(writer.close().await?)
+                    })
+                })
+            })
+            .collect();
+        let mut actions = Vec::new();
+        for writer in writers {
+            let adds = writer.await.map_err(|e| PipelineError::Lake(format!("Parquet writer failed: {e}")))??;
+            actions.extend(adds.into_iter().map(Action::Add));
+        }
+        let operation = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
+        CommitBuilder::from(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
+            .with_actions(actions)
+            .build(Some(state), table.log_store(), operation)
+            .await?;
+        self.table(name).await?.ok_or_else(|| PipelineError::Lake(format!("table {name} vanished after its commit")))
     }
 
     /// Replaces the rows of `table` whose key matches a row of `batches` and

@@ -7,7 +7,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use rust_decimal::Decimal;
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// A calendar month, `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,12 +63,12 @@ impl std::fmt::Display for Month {
 
 /// NFKC, trimmed: full-width digits, letters, spaces and punctuation become
 /// their ASCII forms before any parsing.
-pub fn clean(raw: &str) -> String {
-    // ASCII is already in NFKC: skip the normalizer on the common path.
-    if raw.is_ascii() {
-        return raw.trim().to_string();
+pub fn clean(raw: &str) -> Cow<'_, str> {
+    // ASCII, and most Chinese text, is already in NFKC: no copy then.
+    if raw.is_ascii() || is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
+        return Cow::Borrowed(raw.trim());
     }
-    raw.nfkc().collect::<String>().trim().to_string()
+    Cow::Owned(raw.nfkc().collect::<String>().trim().to_string())
 }
 
 /// Splits `s` into its runs of ASCII digits, requiring the separators between
@@ -225,11 +226,14 @@ pub fn parse_bool(raw: &str) -> Result<bool, String> {
 }
 
 /// Normalizes a code: NFKC, no white space, upper case.
-pub fn normalize_code(raw: &str) -> String {
-    if raw.is_ascii() {
-        return raw.chars().filter(|c| !c.is_ascii_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
+pub fn normalize_code(raw: &str) -> Cow<'_, str> {
+    if raw.bytes().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase()) {
+        return Cow::Borrowed(raw);
     }
-    raw.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase()
+    if raw.is_ascii() {
+        return Cow::Owned(raw.chars().filter(|c| !c.is_ascii_whitespace()).map(|c| c.to_ascii_uppercase()).collect());
+    }
+    Cow::Owned(raw.nfkc().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase())
 }
 
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -272,7 +276,7 @@ pub fn upgrade_legacy_id(id15: &str) -> Option<String> {
 /// Parses an ID number as delivered: spaces removed, `x` upper-cased, the
 /// 15-digit form upgraded. A wrong check digit is kept (a rule flags it); a
 /// value that is not an ID number at all is an error.
-pub fn parse_id(raw: &str) -> Result<String, String> {
+pub fn parse_id(raw: &str) -> Result<Cow<'_, str>, String> {
     let s = normalize_code(raw);
     let bytes = s.as_bytes();
     if s.len() == 18 && bytes[..17].iter().all(u8::is_ascii_digit) && (bytes[17].is_ascii_digit() || bytes[17] == b'X') {
@@ -281,7 +285,7 @@ pub fn parse_id(raw: &str) -> Result<String, String> {
     if let Some(upgraded) = upgrade_legacy_id(&s)
         && id_birth_date(&upgraded).is_some()
     {
-        return Ok(upgraded);
+        return Ok(Cow::Owned(upgraded));
     }
     Err(format!("「{}」不是身份号码(应为 18 位,或 15 位旧号)", raw.trim()))
 }
@@ -320,7 +324,7 @@ mod tests {
                 "month" => parse_month(input).map(|m| m.to_string()),
                 "money" => parse_money(input).map(|m| m.to_string()),
                 "bool" => parse_bool(input).map(|b| b.to_string()),
-                "id" => parse_id(input),
+                "id" => parse_id(input).map(Cow::into_owned),
                 other => panic!("unknown kind {other}"),
             };
             match (expected, got) {

@@ -10,6 +10,7 @@
 //! one key, then commit (see [`crate::lake`]): a plain append when no key is
 //! already in the table, else a merge that replaces the earlier rows.
 
+mod file;
 pub mod read;
 #[cfg(test)]
 mod tests;
@@ -19,19 +20,15 @@ use crate::PipelineError;
 use crate::contract::{self, ColumnType, SOURCES, Source};
 use crate::lake::Lake;
 use deltalake::DeltaTable;
-use deltalake::arrow::array::{Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use deltalake::arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use deltalake::arrow::util::display::array_value_to_string;
 use deltalake::datafusion::prelude::SessionContext;
-use read::{RawCell, RawRow, RowIter};
+use read::{Cell, RawRow, RowIter};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use typing::{BatchBuilder, RowProblem, Typed};
 
 /// What happened to one delivered file.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,23 +217,7 @@ struct IngestState<'a> {
     lake: &'a Lake,
     options: &'a IngestOptions,
     /// Hashes of the keys already in each source table, loaded on first use.
-    keys: HashMap<&'static str, HashSet<u64>>,
-}
-
-/// A file's rows, typed.
-struct TypedFile {
-    format: String,
-    batches: Vec<RecordBatch>,
-    quarantine: Vec<Quarantined>,
-    rows_read: u64,
-    rows_loaded: u64,
-    rows_skipped: u64,
-}
-
-struct Quarantined {
-    row_number: u64,
-    raw: String,
-    problem: RowProblem,
+    keys: HashMap<&'static str, file::KeySet>,
 }
 
 impl IngestState<'_> {
@@ -252,7 +233,7 @@ impl IngestState<'_> {
             report.outcome = FileOutcome::AlreadyIngested;
             return Ok(report);
         }
-        let typed = match read_and_type(source, path, &file, &batch_id) {
+        let typed = match file::read_and_type(source, path, &file, &batch_id) {
             Ok(t) => t,
             Err(PipelineError::Unreadable(why)) => {
                 let report = rejected(source.name, inbox, path, why.clone());
@@ -276,14 +257,15 @@ impl IngestState<'_> {
         if self.options.dry_run {
             return Ok(report);
         }
-        self.commit_rows(source, typed.batches, &app_id).await?;
+        self.commit_rows(source, typed.partitions, typed.keys, &app_id).await?;
         self.commit_quarantine(source, &file, typed.quarantine, &batch_id, &app_id).await?;
         self.record_batch(&report, &batch_id, &sha, &app_id, started, None).await?;
         Ok(report)
     }
 
-    /// Commits a file's rows: append, or merge when a key is already there.
-    async fn commit_rows(&mut self, source: &'static Source, batches: Vec<RecordBatch>, app_id: &str) -> Result<(), PipelineError> {
+    /// Commits a file's rows (`keys`: their key hashes): append, or merge
+    /// when a key is already in the table.
+    async fn commit_rows(&mut self, source: &'static Source, partitions: Vec<crate::lake::BatchRun>, new_keys: Vec<u128>, app_id: &str) -> Result<(), PipelineError> {
         let table = self.lake.table(source.name).await?;
         if Lake::has_transaction(table.as_ref(), app_id).await? {
             // Committed by an earlier, interrupted run: reload the keys on next use.
@@ -291,8 +273,6 @@ impl IngestState<'_> {
             return Ok(());
         }
         let schema = typing::schema(source);
-        let batches = sort_batches(source, &schema, batches)?;
-        let new_keys = key_hashes(source, &batches)?;
         let existing = match self.keys.remove(source.name) {
             Some(keys) => keys,
             None => load_key_hashes(source, table.as_ref()).await?,
@@ -302,10 +282,11 @@ impl IngestState<'_> {
         match (table, overlaps) {
             (Some(table), true) => {
                 let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+                let batches = partitions.into_iter().flatten().collect::<Result<Vec<_>, _>>()?;
                 self.lake.upsert(table, batches, source.key, &columns, app_id, &bloom).await?;
             }
             _ => {
-                self.lake.append(source.name, schema, batches, Some(app_id), &bloom).await?;
+                self.lake.append_parts(source.name, schema, partitions, app_id, &bloom).await?;
             }
         }
         let mut keys = existing;
@@ -314,7 +295,7 @@ impl IngestState<'_> {
         Ok(())
     }
 
-    async fn commit_quarantine(&self, source: &Source, file: &str, rows: Vec<Quarantined>, batch_id: &str, app_id: &str) -> Result<(), PipelineError> {
+    async fn commit_quarantine(&self, source: &Source, file: &str, rows: Vec<file::Quarantined>, batch_id: &str, app_id: &str) -> Result<(), PipelineError> {
         let table = self.lake.table("quarantine").await?;
         if rows.is_empty() && table.is_some() {
             return Ok(());
@@ -371,44 +352,9 @@ impl IngestState<'_> {
     }
 }
 
-fn sort_batches(source: &Source, schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, PipelineError> {
-    let columns = sort_columns(source);
-    if columns.is_empty() || batches.is_empty() {
-        return Ok(batches);
-    }
-    let all = deltalake::arrow::compute::concat_batches(schema, &batches).map_err(|e| PipelineError::Lake(e.to_string()))?;
-    let sort: Vec<SortColumn> = columns
-        .iter()
-        .map(|c| SortColumn { values: all.column(schema.index_of(c).expect("sort column")).clone(), options: None })
-        .collect();
-    let indices = lexsort_to_indices(&sort, None).map_err(|e| PipelineError::Lake(e.to_string()))?;
-    Ok(vec![take_record_batch(&all, &indices).map_err(|e| PipelineError::Lake(e.to_string()))?])
-}
-
-fn hash_key(parts: impl Iterator<Item = String>) -> u64 {
-    let mut h = DefaultHasher::new();
-    for p in parts {
-        p.hash(&mut h);
-    }
-    h.finish()
-}
-
-/// Hashes of the keys of `batches` (key values as displayed text).
-fn key_hashes(source: &Source, batches: &[RecordBatch]) -> Result<Vec<u64>, PipelineError> {
-    let mut out = Vec::new();
-    for batch in batches {
-        let columns: Vec<&Arc<dyn Array>> = source.key.iter().map(|k| batch.column(batch.schema().index_of(k).expect("key column"))).collect();
-        for row in 0..batch.num_rows() {
-            let parts = columns.iter().map(|c| array_value_to_string(c.as_ref(), row).unwrap_or_default());
-            out.push(hash_key(parts));
-        }
-    }
-    Ok(out)
-}
-
 /// Reads the key columns of a source table once and hashes them.
-async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<HashSet<u64>, PipelineError> {
-    let Some(table) = table else { return Ok(HashSet::new()) };
+async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<file::KeySet, PipelineError> {
+    let Some(table) = table else { return Ok(file::KeySet::default()) };
     let ctx = SessionContext::new();
     table.update_datafusion_session(&ctx.state())?;
     let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
@@ -416,12 +362,10 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     ctx.register_table("t", provider).map_err(err)?;
     let columns = source.key.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
     let batches = ctx.sql(&format!("SELECT {columns} FROM t")).await.map_err(err)?.collect().await.map_err(err)?;
-    let mut keys = HashSet::new();
+    let hasher = file::KeyHasher::new(source)?;
+    let mut keys = file::KeySet::default();
     for batch in &batches {
-        for row in 0..batch.num_rows() {
-            let parts = (0..source.key.len()).map(|c| array_value_to_string(batch.column(c).as_ref(), row).unwrap_or_default());
-            keys.insert(hash_key(parts));
-        }
+        keys.extend(hasher.hash(batch.columns())?);
     }
     Ok(keys)
 }
@@ -429,10 +373,13 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
 /// Whether a row is a footer or a note rather than data: 合计/总计/小计 in
 /// one of its first three filled cells, or a lone `制表人:…` line.
 fn is_footer(row: &RawRow) -> bool {
-    let mut filled = row.cells.iter().filter(|c| !c.is_blank());
-    let first: Vec<&RawCell> = filled.by_ref().take(3).collect();
-    let total = |c: &&RawCell| matches!(c, RawCell::Text(t) if ["合计", "总计", "小计"].iter().any(|w| t.trim().starts_with(w)));
-    first.iter().any(total) || (first.len() == 1 && matches!(first[0], RawCell::Text(t) if t.contains(':') || t.contains('：')))
+    let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && { let t = t.trim_start(); ["合计", "总计", "小计"].iter().any(|w| t.starts_with(w)) });
+    let mut filled = row.cells().filter(|c| !c.is_blank());
+    let Some(first) = filled.next() else { return false };
+    match filled.next() {
+        None => is_total(&first) || matches!(first, Cell::Text(t) if t.contains([':', '：'])),
+        Some(second) => is_total(&first) || is_total(&second) || filled.next().is_some_and(|c| is_total(&c)),
+    }
 }
 
 /// Opens a file by its extension.
@@ -459,10 +406,10 @@ fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, RowIt
         head.push(row?);
     }
     let Some(at) = read::find_header(source, &head) else {
-        let first = head.iter().find(|r| r.cells.iter().any(|c| !c.is_blank())).map(|r| r.cells.iter().map(RawCell::text).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        let first = head.iter().find(|r| !r.is_blank()).map(|r| r.cells().map(|c| c.text()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
         return Err(PipelineError::Unreadable(format!("在前 30 行中找不到「{}」({}) 的表头;第一行是: {first}{}", source.title, source.name, looks_like(source, &head))));
     };
-    let header: Vec<String> = head[at].cells.iter().map(RawCell::text).collect();
+    let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
     let rest: Vec<RawRow> = head.split_off(at + 1);
     let rows: RowIter = Box::new(rest.into_iter().map(Ok).chain(rows));
     Ok((format, header, rows))
@@ -472,7 +419,7 @@ fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, RowIt
 fn looks_like(expected: &Source, head: &[RawRow]) -> String {
     for other in SOURCES.iter().filter(|s| s.name != expected.name) {
         if let Some(at) = read::find_header(other, head) {
-            let header: Vec<String> = head[at].cells.iter().map(RawCell::text).collect();
+            let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
             if missing_required(other, &header).is_empty() {
                 return format!("。看起来是「{}」的文件,应放在 {}/ 文件夹", other.title, other.name);
             }
@@ -496,7 +443,10 @@ fn missing_required(source: &Source, header: &[String]) -> Vec<&'static str> {
 fn cells_json(header: &[String], row: &RawRow, indices: impl Iterator<Item = usize>) -> Option<String> {
     let mut object = serde_json::Map::new();
     for i in indices {
-        let Some(cell) = row.cells.get(i).filter(|c| !c.is_blank()) else { continue };
+        let cell = row.cell(i);
+        if cell.is_blank() {
+            continue;
+        }
         let (key, value) = match header.get(i).map(|h| h.trim()).filter(|h| !h.is_empty()) {
             Some(h) => (h.to_string(), cell.text()),
             None => match cell.text().split_once('=') {
@@ -507,66 +457,4 @@ fn cells_json(header: &[String], row: &RawRow, indices: impl Iterator<Item = usi
         object.insert(key, serde_json::Value::String(value));
     }
     (!object.is_empty()).then(|| serde_json::Value::Object(object).to_string())
-}
-
-/// Reads a file and types its rows.
-fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str) -> Result<TypedFile, PipelineError> {
-    let (format, header, rows) = open_rows(source, path)?;
-    let missing = missing_required(source, &header);
-    if !missing.is_empty() {
-        let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), header.join(", "));
-        why.push_str(&looks_like(source, &[RawRow { number: 1, cells: header.iter().map(|h| RawCell::Text(h.clone())).collect() }]));
-        return Err(PipelineError::Unreadable(why));
-    }
-    let map = mapping(source, &header);
-    // For each contract column, the file column that holds it.
-    let position: Vec<Option<usize>> = (0..source.columns.len()).map(|c| map.iter().position(|m| *m == Some(c))).collect();
-    let unmapped: Vec<usize> = (0..header.len()).filter(|i| map[*i].is_none()).collect();
-    let schema = typing::schema(source);
-    let mut builder = BatchBuilder::new(schema);
-    let mut seen: HashMap<String, u64> = HashMap::new();
-    let key_columns: Vec<usize> = source.key.iter().map(|k| source.column_index(k).expect("key")).collect();
-    let mut out = TypedFile { format, batches: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
-    let mut values = vec![Typed::Null; source.columns.len()];
-    for row in rows {
-        let row = row?;
-        if row.cells.iter().all(RawCell::is_blank) || is_footer(&row) {
-            out.rows_skipped += 1;
-            continue;
-        }
-        out.rows_read += 1;
-        let mut problems: Vec<RowProblem> = Vec::new();
-        for (c, value) in values.iter_mut().enumerate() {
-            let cell = position[c].and_then(|i| row.cells.get(i)).unwrap_or(&RawCell::Empty);
-            match typing::type_cell(source, c, cell) {
-                Ok(v) => *value = v,
-                Err(p) => problems.push(p),
-            }
-        }
-        if problems.is_empty() {
-            let key = key_columns.iter().map(|&k| values[k].key_text()).collect::<Vec<_>>().join("\u{1f}");
-            if let Some(first) = seen.get(&key) {
-                problems.push(RowProblem {
-                    kind: "duplicate_key",
-                    column: None,
-                    reason: format!("与第 {first} 行的主键({})重复,保留第 {first} 行", source.key.join(", ")),
-                });
-            } else {
-                seen.insert(key, row.number);
-            }
-        }
-        if problems.is_empty() {
-            let extra_cells = unmapped.iter().copied().chain(header.len()..row.cells.len());
-            let extra = cells_json(&header, &row, extra_cells);
-            builder.push(&values, extra, batch_id, file, row.number);
-            out.rows_loaded += 1;
-        } else {
-            let reason = problems.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
-            let first = problems.swap_remove(0);
-            let raw = cells_json(&header, &row, 0..row.cells.len()).unwrap_or_else(|| "{}".to_string());
-            out.quarantine.push(Quarantined { row_number: row.number, raw, problem: RowProblem { reason, ..first } });
-        }
-    }
-    out.batches = builder.finish();
-    Ok(out)
 }

@@ -13,7 +13,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-/// One cell as read, before typing.
+/// One cell of a spreadsheet or JSON row as read, before typing (CSV cells
+/// stay inside their record; see [`Cell`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawCell {
     Empty,
@@ -25,31 +26,93 @@ pub enum RawCell {
 }
 
 impl RawCell {
+    pub fn as_cell(&self) -> Cell<'_> {
+        match self {
+            RawCell::Empty => Cell::Empty,
+            RawCell::Text(t) => Cell::Text(t),
+            RawCell::Number(n) => Cell::Number(*n),
+            RawCell::Serial(n) => Cell::Serial(*n),
+            RawCell::Bool(b) => Cell::Bool(*b),
+        }
+    }
+}
+
+/// One cell as read, borrowed from its row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Text(&'a str),
+    Number(f64),
+    /// An XLSX date cell, as its Excel serial number.
+    Serial(f64),
+    Bool(bool),
+}
+
+impl Cell<'_> {
     /// The cell as text, the way the department sees it.
     pub fn text(&self) -> String {
         match self {
-            RawCell::Empty => String::new(),
-            RawCell::Text(t) => t.clone(),
-            RawCell::Number(n) | RawCell::Serial(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
-            RawCell::Number(n) | RawCell::Serial(n) => n.to_string(),
-            RawCell::Bool(b) => b.to_string(),
+            Cell::Empty => String::new(),
+            Cell::Text(t) => (*t).to_string(),
+            Cell::Number(n) | Cell::Serial(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            Cell::Number(n) | Cell::Serial(n) => n.to_string(),
+            Cell::Bool(b) => b.to_string(),
         }
     }
 
     pub fn is_blank(&self) -> bool {
         match self {
-            RawCell::Empty => true,
-            RawCell::Text(t) => t.trim().is_empty(),
+            Cell::Empty => true,
+            // Fast path: text that starts with a printable ASCII character.
+            Cell::Text(t) => !t.as_bytes().first().is_some_and(u8::is_ascii_graphic) && t.trim().is_empty(),
             _ => false,
         }
     }
 }
 
-/// One row as read.
+/// One row as read: a CSV record as the CSV reader left it (one buffer for
+/// all its cells), or the cells of a spreadsheet or JSON row.
 #[derive(Debug, Clone)]
 pub struct RawRow {
     pub number: u64,
-    pub cells: Vec<RawCell>,
+    cells: RowCells,
+}
+
+#[derive(Debug, Clone)]
+enum RowCells {
+    Record(csv::StringRecord),
+    Cells(Vec<RawCell>),
+}
+
+impl RawRow {
+    pub fn new(number: u64, cells: Vec<RawCell>) -> RawRow {
+        RawRow { number, cells: RowCells::Cells(cells) }
+    }
+
+    /// The number of cells.
+    pub fn width(&self) -> usize {
+        match &self.cells {
+            RowCells::Record(r) => r.len(),
+            RowCells::Cells(c) => c.len(),
+        }
+    }
+
+    /// Cell `i` (empty past the end of the row).
+    pub fn cell(&self, i: usize) -> Cell<'_> {
+        match &self.cells {
+            RowCells::Record(r) => r.get(i).filter(|t| !t.is_empty()).map_or(Cell::Empty, Cell::Text),
+            RowCells::Cells(c) => c.get(i).map_or(Cell::Empty, RawCell::as_cell),
+        }
+    }
+
+    pub fn cells(&self) -> impl Iterator<Item = Cell<'_>> + '_ {
+        (0..self.width()).map(|i| self.cell(i))
+    }
+
+    /// Whether every cell is blank.
+    pub fn is_blank(&self) -> bool {
+        self.cells().all(|c| c.is_blank())
+    }
 }
 
 /// How a file's text was encoded.
@@ -139,16 +202,11 @@ pub fn csv_rows(path: &Path) -> Result<(Encoding, RowIter), PipelineError> {
     let mut number = 0u64;
     let iter = csv.into_records().map(move |record| {
         number += 1;
-        let record = record.map_err(|e| PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e}")))?;
-        let cells = record
-            .iter()
-            .enumerate()
-            .map(|(i, field)| {
-                let field = if number == 1 && i == 0 { field.trim_start_matches('\u{feff}') } else { field };
-                if field.is_empty() { RawCell::Empty } else { RawCell::Text(field.to_string()) }
-            })
-            .collect();
-        Ok(RawRow { number, cells })
+        let mut record = record.map_err(|e| PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e}")))?;
+        if number == 1 && record.get(0).is_some_and(|f| f.starts_with('\u{feff}')) {
+            record = record.iter().enumerate().map(|(i, f)| if i == 0 { f.trim_start_matches('\u{feff}') } else { f }).collect();
+        }
+        Ok(RawRow { number, cells: RowCells::Record(record) })
     });
     Ok((encoding, Box::new(iter)))
 }
@@ -180,7 +238,7 @@ pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<RowIter, PipelineEr
                 Data::DateTime(d) => RawCell::Serial(d.as_f64()),
                 Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
             }));
-            RawRow { number: u64::from(first_row) + i as u64 + 1, cells }
+            RawRow::new(u64::from(first_row) + i as u64 + 1, cells)
         })
         .collect();
     Ok(Box::new(rows.into_iter().map(Ok)))
@@ -210,7 +268,7 @@ pub fn jsonl_rows(path: &Path) -> Result<(Vec<String>, RowIter), PipelineError> 
         let number = i as u64 + 1;
         let line = line.map_err(PipelineError::Io)?;
         if line.trim().is_empty() {
-            return Ok(RawRow { number, cells: Vec::new() });
+            return Ok(RawRow::new(number, Vec::new()));
         }
         let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| PipelineError::Unreadable(format!("第 {number} 行不是 JSON: {e}")))?;
         let serde_json::Value::Object(mut map) = value else {
@@ -220,9 +278,9 @@ pub fn jsonl_rows(path: &Path) -> Result<(Vec<String>, RowIter), PipelineError> 
         // Keys not seen in the head of the file: appended as `key=value` text
         // so they reach `extra` rather than vanish.
         for (k, v) in map {
-            cells.push(RawCell::Text(format!("{k}={}", json_cell(v).text())));
+            cells.push(RawCell::Text(format!("{k}={}", json_cell(v).as_cell().text())));
         }
-        Ok(RawRow { number, cells })
+        Ok(RawRow::new(number, cells))
     });
     Ok((header, Box::new(iter)))
 }
@@ -240,7 +298,7 @@ fn json_cell(v: serde_json::Value) -> RawCell {
 /// Finds the header row among the first rows: the row naming most of the
 /// source's columns (title rows above it are skipped). Returns its position.
 pub fn find_header(source: &Source, rows: &[RawRow]) -> Option<usize> {
-    let score = |row: &RawRow| row.cells.iter().filter(|c| source.match_header(&c.text()).is_some()).count();
+    let score = |row: &RawRow| row.cells().filter(|c| source.match_header(&c.text()).is_some()).count();
     let best = rows.iter().enumerate().max_by_key(|(i, row)| (score(row), std::cmp::Reverse(*i)))?;
     (score(best.1) >= 2.min(source.columns.len())).then_some(best.0)
 }

@@ -2,13 +2,15 @@
 //! row that cannot be typed (the quarantine reason names the column, the
 //! value and what was expected).
 
-use super::read::RawCell;
+use super::read::Cell;
 use crate::contract::{ColumnType, Source};
 use crate::values::{self, Month};
 use chrono::NaiveDate;
 use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, RecordBatch, StringBuilder};
 use deltalake::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Columns every source table has beside the contract's.
@@ -38,11 +40,11 @@ pub fn schema(source: &Source) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// One typed value.
+/// One typed value; text borrows from its row when typing did not change it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Typed {
+pub enum Typed<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     Int(i64),
     Date(NaiveDate),
     Month(Month),
@@ -50,17 +52,32 @@ pub enum Typed {
     Bool(bool),
 }
 
-impl Typed {
-    /// The value as it appears in a key.
-    pub fn key_text(&self) -> String {
+impl Typed<'_> {
+    /// The value, owning its text.
+    fn into_owned(self) -> Typed<'static> {
         match self {
-            Typed::Null => String::new(),
-            Typed::Str(s) => s.clone(),
-            Typed::Int(i) => i.to_string(),
-            Typed::Date(d) => d.to_string(),
-            Typed::Month(m) => m.to_string(),
-            Typed::Money(d) => d.to_string(),
-            Typed::Bool(b) => b.to_string(),
+            Typed::Null => Typed::Null,
+            Typed::Str(s) => Typed::Str(Cow::Owned(s.into_owned())),
+            Typed::Int(i) => Typed::Int(i),
+            Typed::Date(d) => Typed::Date(d),
+            Typed::Month(m) => Typed::Month(m),
+            Typed::Money(d) => Typed::Money(d),
+            Typed::Bool(b) => Typed::Bool(b),
+        }
+    }
+}
+
+impl std::fmt::Display for Typed<'_> {
+    /// The value as text (as it appears in a text column or a key).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Typed::Null => Ok(()),
+            Typed::Str(s) => f.write_str(s),
+            Typed::Int(i) => write!(f, "{i}"),
+            Typed::Date(d) => write!(f, "{d}"),
+            Typed::Month(m) => write!(f, "{m}"),
+            Typed::Money(d) => write!(f, "{d}"),
+            Typed::Bool(b) => write!(f, "{b}"),
         }
     }
 }
@@ -76,7 +93,7 @@ pub struct RowProblem {
 }
 
 /// Types one cell for a column.
-pub fn type_cell(source: &Source, index: usize, cell: &RawCell) -> Result<Typed, RowProblem> {
+pub fn type_cell<'a>(source: &Source, index: usize, cell: Cell<'a>) -> Result<Typed<'a>, RowProblem> {
     let column = &source.columns[index];
     let problem = |kind: &'static str, why: String| RowProblem {
         kind,
@@ -86,38 +103,41 @@ pub fn type_cell(source: &Source, index: usize, cell: &RawCell) -> Result<Typed,
     if cell.is_blank() {
         return if column.required { Err(problem("missing_required", "为必填项,但为空".into())) } else { Ok(Typed::Null) };
     }
-    let text: std::borrow::Cow<'_, str> = match cell {
-        RawCell::Text(t) => std::borrow::Cow::Borrowed(t),
-        other => std::borrow::Cow::Owned(other.text()),
-    };
     match (column.ty, cell) {
-        (ColumnType::Date, RawCell::Serial(n) | RawCell::Number(n)) => {
-            values::excel_serial_date(*n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期")))
+        (ColumnType::Date, Cell::Serial(n) | Cell::Number(n)) => {
+            values::excel_serial_date(n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期")))
         }
-        (ColumnType::Month, RawCell::Serial(n)) => {
-            values::excel_serial_date(*n).map(|d| Typed::Month(Month::of(d))).ok_or_else(|| problem("bad_month", format!("「{n}」不是有效月份")))
+        (ColumnType::Month, Cell::Serial(n)) => {
+            values::excel_serial_date(n).map(|d| Typed::Month(Month::of(d))).ok_or_else(|| problem("bad_month", format!("「{n}」不是有效月份")))
         }
-        (ColumnType::Money, RawCell::Number(n)) => values::money_from_f64(*n).map(Typed::Money).map_err(|e| problem("bad_money", e)),
-        (ColumnType::Bool, RawCell::Bool(b)) => Ok(Typed::Bool(*b)),
-        (ColumnType::Str, _) => Ok(Typed::Str(text.trim().to_string())),
-        (ColumnType::Code, _) => Ok(Typed::Str(values::normalize_code(&text))),
-        (ColumnType::Int, _) => values::parse_int(&text).map(Typed::Int).map_err(|e| problem("bad_int", e)),
-        (ColumnType::Date, _) => values::parse_date(&text).map(Typed::Date).map_err(|e| problem("bad_date", e)),
-        (ColumnType::Month, _) => values::parse_month(&text).map(Typed::Month).map_err(|e| problem("bad_month", e)),
-        (ColumnType::Money, _) => values::parse_money(&text).map(Typed::Money).map_err(|e| problem("bad_money", e)),
-        (ColumnType::Decimal, _) => values::parse_decimal(&text).map(Typed::Money).map_err(|e| problem("bad_decimal", e)),
-        (ColumnType::Bool, _) => values::parse_bool(&text).map(Typed::Bool).map_err(|e| problem("bad_bool", e)),
-        (ColumnType::Id, _) if source.name == "subsidy_payments" => {
-            // Kept even when invalid: a wrong number in a payment is evidence.
-            Ok(Typed::Str(values::parse_id(&text).unwrap_or_else(|_| values::normalize_code(&text))))
-        }
-        (ColumnType::Id, _) => values::parse_id(&text).map(Typed::Str).map_err(|e| problem("bad_id", e)),
-        (ColumnType::Enum(allowed), _) => {
-            let value = values::clean(&text);
-            if allowed.contains(&value.as_str()) {
+        (ColumnType::Money, Cell::Number(n)) => values::money_from_f64(n).map(Typed::Money).map_err(|e| problem("bad_money", e)),
+        (ColumnType::Bool, Cell::Bool(b)) => Ok(Typed::Bool(b)),
+        (_, Cell::Text(text)) => type_text(source, column.ty, text).map_err(|(kind, why)| problem(kind, why)),
+        (_, other) => type_text(source, column.ty, &other.text()).map(Typed::into_owned).map_err(|(kind, why)| problem(kind, why)),
+    }
+}
+
+/// Types the text of a cell: the value, or the kind of problem and why.
+fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed<'a>, (&'static str, String)> {
+    let fail = |kind: &'static str| move |why: String| (kind, why);
+    match ty {
+        ColumnType::Str => Ok(Typed::Str(Cow::Borrowed(text.trim()))),
+        ColumnType::Code => Ok(Typed::Str(values::normalize_code(text))),
+        ColumnType::Int => values::parse_int(text).map(Typed::Int).map_err(fail("bad_int")),
+        ColumnType::Date => values::parse_date(text).map(Typed::Date).map_err(fail("bad_date")),
+        ColumnType::Month => values::parse_month(text).map(Typed::Month).map_err(fail("bad_month")),
+        ColumnType::Money => values::parse_money(text).map(Typed::Money).map_err(fail("bad_money")),
+        ColumnType::Decimal => values::parse_decimal(text).map(Typed::Money).map_err(fail("bad_decimal")),
+        ColumnType::Bool => values::parse_bool(text).map(Typed::Bool).map_err(fail("bad_bool")),
+        // Kept even when invalid: a wrong number in a payment is evidence.
+        ColumnType::Id if source.name == "subsidy_payments" => Ok(Typed::Str(values::parse_id(text).unwrap_or_else(|_| values::normalize_code(text)))),
+        ColumnType::Id => values::parse_id(text).map(Typed::Str).map_err(fail("bad_id")),
+        ColumnType::Enum(allowed) => {
+            let value = values::clean(text);
+            if allowed.contains(&value.as_ref()) {
                 Ok(Typed::Str(value))
             } else {
-                Err(problem("bad_enum", format!("「{value}」不在允许值之内(应为 {})", allowed.join(" / "))))
+                Err(("bad_enum", format!("「{value}」不在允许值之内(应为 {})", allowed.join(" / "))))
             }
         }
     }
@@ -142,7 +162,7 @@ impl ColumnBuilder {
         }
     }
 
-    fn push(&mut self, value: &Typed) {
+    fn push(&mut self, value: &Typed<'_>) {
         match (self, value) {
             (ColumnBuilder::Str(b), Typed::Null) => b.append_null(),
             (ColumnBuilder::Int(b), Typed::Null) => b.append_null(),
@@ -157,7 +177,12 @@ impl ColumnBuilder {
                 b.append_value(d.mantissa())
             }
             (ColumnBuilder::Bool(b), Typed::Bool(v)) => b.append_value(*v),
-            (ColumnBuilder::Str(b), other) => b.append_value(other.key_text()),
+            (ColumnBuilder::Str(b), Typed::Str(s)) => b.append_value(s),
+            (ColumnBuilder::Str(b), other) => {
+                // The builder is a fmt::Write: the text goes straight into it.
+                write!(b, "{other}").expect("writing to a string builder");
+                b.append_value("");
+            }
             (_, other) => unreachable!("typed value {other:?} does not fit its column"),
         }
     }
@@ -188,14 +213,14 @@ impl BatchBuilder {
     }
 
     /// Adds a row: the contract values, then the lineage values.
-    pub fn push(&mut self, values: &[Typed], extra: Option<String>, batch_id: &str, file: &str, row: u64) {
+    pub fn push(&mut self, values: &[Typed<'_>], extra: Option<String>, batch_id: &str, file: &str, row: u64) {
         for (builder, value) in self.builders.iter_mut().zip(values) {
             builder.push(value);
         }
         let n = values.len();
-        self.builders[n].push(&extra.map_or(Typed::Null, Typed::Str));
-        self.builders[n + 1].push(&Typed::Str(batch_id.to_string()));
-        self.builders[n + 2].push(&Typed::Str(file.to_string()));
+        self.builders[n].push(&extra.map_or(Typed::Null, |e| Typed::Str(Cow::Owned(e))));
+        self.builders[n + 1].push(&Typed::Str(Cow::Borrowed(batch_id)));
+        self.builders[n + 2].push(&Typed::Str(Cow::Borrowed(file)));
         self.builders[n + 3].push(&Typed::Int(row as i64));
         self.rows += 1;
         if self.rows == 65_536 {
@@ -223,28 +248,28 @@ mod tests {
     use super::*;
     use crate::contract::source;
 
-    fn cell(s: &str) -> RawCell {
-        RawCell::Text(s.into())
+    fn cell(s: &str) -> Cell<'_> {
+        Cell::Text(s)
     }
 
     #[test]
     fn cells_are_typed_or_explained() {
         let pay = source("subsidy_payments").unwrap();
         let i = |n| pay.column_index(n).unwrap();
-        assert_eq!(type_cell(pay, i("amount"), &cell("1,350.00元")).unwrap(), Typed::Money("1350.00".parse().unwrap()));
-        assert_eq!(type_cell(pay, i("amount"), &RawCell::Number(430.1)).unwrap(), Typed::Money("430.10".parse().unwrap()));
-        assert_eq!(type_cell(pay, i("period"), &cell("2024年3月")).unwrap(), Typed::Month(Month::new(2024, 3).unwrap()));
-        assert_eq!(type_cell(pay, i("paid_date"), &RawCell::Serial(45356.0)).unwrap(), Typed::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()));
-        assert_eq!(type_cell(pay, i("id_number"), &cell("43022319500307123")).unwrap(), Typed::Str("43022319500307123".into()));
-        let e = type_cell(pay, i("program"), &cell("低保金")).unwrap_err();
+        assert_eq!(type_cell(pay, i("amount"), cell("1,350.00元")).unwrap(), Typed::Money("1350.00".parse().unwrap()));
+        assert_eq!(type_cell(pay, i("amount"), Cell::Number(430.1)).unwrap(), Typed::Money("430.10".parse().unwrap()));
+        assert_eq!(type_cell(pay, i("period"), cell("2024年3月")).unwrap(), Typed::Month(Month::new(2024, 3).unwrap()));
+        assert_eq!(type_cell(pay, i("paid_date"), Cell::Serial(45356.0)).unwrap(), Typed::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()));
+        assert_eq!(type_cell(pay, i("id_number"), cell("43022319500307123")).unwrap(), Typed::Str(Cow::Borrowed("43022319500307123")));
+        let e = type_cell(pay, i("program"), cell("低保金")).unwrap_err();
         assert_eq!(e.kind, "bad_enum");
         assert!(e.reason.contains("资金项目") && e.reason.contains("低保金"), "{}", e.reason);
-        let e = type_cell(pay, i("amount"), &cell("待定")).unwrap_err();
+        let e = type_cell(pay, i("amount"), cell("待定")).unwrap_err();
         assert_eq!((e.kind, e.column), ("bad_money", Some("amount")));
-        assert_eq!(type_cell(pay, i("name"), &RawCell::Empty).unwrap_err().kind, "missing_required");
-        assert_eq!(type_cell(pay, i("bank_account"), &RawCell::Empty).unwrap(), Typed::Null);
+        assert_eq!(type_cell(pay, i("name"), Cell::Empty).unwrap_err().kind, "missing_required");
+        assert_eq!(type_cell(pay, i("bank_account"), Cell::Empty).unwrap(), Typed::Null);
         let pop = source("population").unwrap();
-        assert_eq!(type_cell(pop, 0, &cell("4302231950030712")).unwrap_err().kind, "bad_id");
-        assert_eq!(type_cell(pop, 0, &cell("430223480615071")).unwrap(), Typed::Str("430223194806150715".into()));
+        assert_eq!(type_cell(pop, 0, cell("4302231950030712")).unwrap_err().kind, "bad_id");
+        assert_eq!(type_cell(pop, 0, cell("430223480615071")).unwrap(), Typed::Str(Cow::Borrowed("430223194806150715")));
     }
 }
