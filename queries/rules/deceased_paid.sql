@@ -24,6 +24,6 @@ SELECT p.payment_id AS entity_key,
                     'paid_date', p.paid_date, 'bank_account', p.bank_account, 'department', p.department,
                     'death_date', d.death_date, 'death_records', d.death_records,
                     'source_file', p.source_file, 'source_row', p.source_row) AS evidence
-FROM subsidy_payments p
-JOIN death d ON d.id_number = p.id_number
+FROM death d
+JOIN subsidy_payments p ON p.id_number = d.id_number
 WHERE p.period > to_char(d.death_date, '%Y-%m')

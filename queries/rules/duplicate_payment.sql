@@ -19,6 +19,6 @@ SELECT p.id_number || '|' || p.program || '|' || p.period AS entity_key,
        named_struct('program', p.program, 'period', p.period, 'payments', count(*),
                     'payment_ids', string_agg(p.payment_id, ', '), 'total', sum(p.amount),
                     'departments', string_agg(DISTINCT p.department, ', ')) AS evidence
-FROM subsidy_payments p
-JOIN repeated r ON r.id_number = p.id_number AND r.program = p.program AND r.period = p.period
+FROM repeated r
+JOIN subsidy_payments p ON p.id_number = r.id_number AND p.program = r.program AND p.period = r.period
 GROUP BY p.id_number, p.program, p.period

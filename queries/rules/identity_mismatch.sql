@@ -15,8 +15,8 @@ SELECT p.payment_id AS entity_key,
                     'payment_name', p.name, 'population_name', pop.name,
                     'name_matches', norm_name(p.name) = norm_name(pop.name),
                     'source_file', p.source_file, 'source_row', p.source_row) AS evidence
-FROM subsidy_payments p
-LEFT JOIN population pop ON pop.id_number = p.id_number
+FROM population pop
+RIGHT JOIN subsidy_payments p ON p.id_number = pop.id_number
 WHERE NOT id_valid(p.id_number)
    OR pop.id_number IS NULL
    OR norm_name(p.name) <> norm_name(pop.name)

@@ -4,14 +4,12 @@
 -- sector: 民政
 -- topic: 惠农补贴
 -- description: 同一银行账号在同一所属期收到 3 户(阈值可配置)及以上不同户(户号不同;不在户籍库的身份号码各算一户)受益人的发放。每个(账号, 所属期)一条线索,金额为该账号当期收到的合计。
-WITH paid AS (
-    SELECT p.payment_id, p.bank_account, p.period, p.village_code, p.id_number, p.amount,
-           coalesce(pop.household_id, 'ID:' || p.id_number) AS household
-    FROM subsidy_payments p
-    LEFT JOIN population pop ON pop.id_number = p.id_number
+WITH households AS (
+    SELECT DISTINCT p.bank_account, p.period, coalesce(pop.household_id, 'ID:' || p.id_number) AS household
+    FROM population pop
+    RIGHT JOIN subsidy_payments p ON p.id_number = pop.id_number
     WHERE p.bank_account IS NOT NULL AND p.bank_account <> ''
 ),
-households AS (SELECT DISTINCT bank_account, period, household FROM paid),
 shared AS (
     SELECT bank_account, period, count(*) AS households
     FROM households
@@ -28,6 +26,6 @@ SELECT p.bank_account || '|' || p.period AS entity_key,
                     'beneficiaries', count(DISTINCT p.id_number), 'payments', count(*),
                     'payment_ids', string_agg(p.payment_id, ', '),
                     'threshold_households', ${shared_account_households}) AS evidence
-FROM paid p
-JOIN shared s ON s.bank_account = p.bank_account AND s.period = p.period
+FROM shared s
+JOIN subsidy_payments p ON p.bank_account = s.bank_account AND p.period = s.period
 GROUP BY p.bank_account, p.period

@@ -17,6 +17,12 @@
 //! The built-in rules are embedded in the binary; a folder named in
 //! `xuncha.toml` adds rules (or replaces one with the same id): an analyst
 //! adds a rule by dropping a file there.
+//!
+//! Join order is written, not left to the planner: DataFusion builds its
+//! hash table on the first (left) input of a join and a hash join cannot
+//! spill, so the smaller side comes first (`FROM death d JOIN
+//! subsidy_payments p`, `population RIGHT JOIN subsidy_payments` to keep
+//! every payment); the planner has no row counts for CTEs to swap them.
 
 use crate::QueryError;
 use chrono::NaiveDate;

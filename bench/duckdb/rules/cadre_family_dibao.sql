@@ -1,0 +1,46 @@
+-- DuckDB translation of cadre_family_dibao (bench/duckdb/translate.py)
+-- id: cadre_family_dibao
+-- title: 村(乡镇)干部及近亲属享受低保特困
+-- severity: 严重
+-- sector: 民政
+-- topic: 低保
+-- description: 低保或特困供养发放的受益人所在户(户号相同的户籍人员,含本人)有村干部或乡镇干部在该所属期内任职(任职期与该月有交集)。每个受益人一条线索,金额为符合条件的发放合计。
+WITH pay AS (
+    SELECT payment_id, id_number, name, village_code, period, amount, program
+    FROM subsidy_payments WHERE program IN ('低保', '特困供养')
+),
+beneficiaries AS (SELECT DISTINCT id_number FROM pay),
+members AS (
+    SELECT b.id_number AS beneficiary, m.id_number AS member, m.relation
+    FROM beneficiaries x
+    JOIN population b ON b.id_number = x.id_number
+    JOIN population m ON m.household_id = b.household_id
+    UNION
+    SELECT id_number AS beneficiary, id_number AS member, '本人' AS relation FROM beneficiaries
+),
+hits AS (
+    SELECT pay.*, c.name AS cadre_name, c.position, c.org_name, c.start_date, c.end_date, mb.relation
+    FROM pay
+    JOIN members mb ON mb.beneficiary = pay.id_number
+    JOIN cadres c ON c.id_number = mb.member
+     AND c.cadre_type IN ('村干部', '乡镇干部')
+     AND c.start_date <= month_end(pay.period)
+     AND (c.end_date IS NULL OR c.end_date >= month_start(pay.period))
+),
+paid AS (SELECT DISTINCT payment_id, id_number, name, village_code, period, amount, program FROM hits)
+SELECT paid.id_number AS entity_key,
+       min(paid.village_code) AS village_code,
+       paid.id_number,
+       min(paid.name) AS person_name,
+       max(paid.period) AS period,
+       sum(paid.amount) AS amount,
+       struct_pack("payments" := count(*), "programs" := string_agg(DISTINCT paid.program, ', '), "first_period" := min(paid.period), "last_period" := max(paid.period), "cadres" := min(c.cadres)) AS evidence
+FROM paid
+JOIN (
+    SELECT id_number, string_agg(DISTINCT cadre_name || '(' || relation || ', ' || org_name || position || ', '
+           || CAST(start_date AS VARCHAR) || ' 至 ' || coalesce(CAST(end_date AS VARCHAR), '今') || ')', '; ') AS cadres
+    FROM hits GROUP BY id_number
+) c ON c.id_number = paid.id_number
+GROUP BY paid.id_number
+
+

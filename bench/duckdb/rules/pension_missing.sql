@@ -1,0 +1,38 @@
+-- DuckDB translation of pension_missing (bench/duckdb/translate.py)
+-- id: pension_missing
+-- title: 到龄未领养老金
+-- severity: 较重
+-- sector: 人社
+-- topic: 养老金
+-- description: 参考日(as_of)在世、未迁出、在最近三个月窗口首日已满60周岁,窗口内没有任何养老金发放,且从无职工养老保险缴费记录的户籍人员。每人一条线索。
+WITH records AS (
+    SELECT id_number, death_date FROM deaths
+    UNION ALL
+    SELECT id_number, status_date FROM population WHERE status = '死亡' AND status_date IS NOT NULL
+),
+death AS (SELECT id_number, min(death_date) AS death_date FROM records GROUP BY id_number),
+paid AS (
+    SELECT DISTINCT id_number FROM subsidy_payments
+    WHERE program = '养老金' AND period BETWEEN '2026-08' AND '2026-10'
+),
+insured AS (SELECT DISTINCT id_number FROM social_insurance WHERE insurance_type = '职工养老'),
+last_pension AS (SELECT id_number, max(period) AS last_period FROM subsidy_payments WHERE program = '养老金' GROUP BY id_number)
+SELECT p.id_number AS entity_key,
+       p.village_code,
+       p.id_number,
+       p.name AS person_name,
+       '2026-10' AS period,
+       CAST(NULL AS DECIMAL(18, 2)) AS amount,
+       struct_pack("birth_date" := p.birth_date, "age_on_as_of" := age_on(p.birth_date, DATE '2026-10-31'), "window" := '2026-08 至 2026-10', "status" := p.status, "last_pension_period" := lp.last_period, "household_id" := p.household_id, "source_file" := p.source_file, "source_row" := p.source_row) AS evidence
+FROM population p
+LEFT JOIN death d ON d.id_number = p.id_number
+LEFT JOIN paid ON paid.id_number = p.id_number
+LEFT JOIN insured i ON i.id_number = p.id_number
+LEFT JOIN last_pension lp ON lp.id_number = p.id_number
+WHERE p.status <> '迁出'
+  AND (d.death_date IS NULL OR d.death_date > DATE '2026-10-31')
+  AND p.birth_date + INTERVAL '60 years' <= DATE '2026-08-01'
+  AND paid.id_number IS NULL
+  AND i.id_number IS NULL
+
+

@@ -1,0 +1,24 @@
+-- DuckDB translation of rectification_rebound (bench/duckdb/translate.py)
+-- id: rectification_rebound
+-- title: 整改后问题反弹
+-- severity: 较重
+-- sector: 其他
+-- topic: 干部作风
+-- description: 状态为已整改或已销号、整改完成日期为 D、被巡察单位是村(12 位区划代码且不以 000 结尾)的问题,该村在 (D, D+180 天](天数可配置)内收到同一问题类别的信访件。每个问题一条线索。
+SELECT p.problem_id AS entity_key,
+       p.target_code AS village_code,
+       CAST(NULL AS VARCHAR) AS id_number,
+       CAST(NULL AS VARCHAR) AS person_name,
+       to_char(p.rectified_date, '%Y-%m') AS period,
+       p.funds_involved AS amount,
+       struct_pack("round_id" := p.round_id, "topic" := p.topic, "description" := p.description, "status" := p.status, "rectified_date" := p.rectified_date, "petitions" := count(*), "petition_ids" := string_agg(x.petition_id || ' ' || CAST(x.received_date AS VARCHAR), '; '), "window_days" := 180) AS evidence
+FROM problems p
+JOIN petitions x ON x.village_code = p.target_code AND x.topic = p.topic
+ AND x.received_date > p.rectified_date
+ AND x.received_date <= p.rectified_date + INTERVAL '180 days'
+WHERE p.status IN ('已整改', '已销号')
+  AND p.rectified_date IS NOT NULL
+  AND regexp_like(p.target_code, '^[0-9]{12}$') AND p.target_code NOT LIKE '%000'
+GROUP BY p.problem_id, p.target_code, p.rectified_date, p.funds_involved, p.round_id, p.topic, p.description, p.status
+
+

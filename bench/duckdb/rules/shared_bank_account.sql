@@ -1,0 +1,31 @@
+-- DuckDB translation of shared_bank_account (bench/duckdb/translate.py)
+-- id: shared_bank_account
+-- title: 一卡多人
+-- severity: 严重
+-- sector: 民政
+-- topic: 惠农补贴
+-- description: 同一银行账号在同一所属期收到 3 户(阈值可配置)及以上不同户(户号不同;不在户籍库的身份号码各算一户)受益人的发放。每个(账号, 所属期)一条线索,金额为该账号当期收到的合计。
+WITH households AS (
+    SELECT DISTINCT p.bank_account, p.period, coalesce(pop.household_id, 'ID:' || p.id_number) AS household
+    FROM population pop
+    RIGHT JOIN subsidy_payments p ON p.id_number = pop.id_number
+    WHERE p.bank_account IS NOT NULL AND p.bank_account <> ''
+),
+shared AS (
+    SELECT bank_account, period, count(*) AS households
+    FROM households
+    GROUP BY bank_account, period
+    HAVING count(*) >= 3
+)
+SELECT p.bank_account || '|' || p.period AS entity_key,
+       min(p.village_code) AS village_code,
+       CAST(NULL AS VARCHAR) AS id_number,
+       CAST(NULL AS VARCHAR) AS person_name,
+       p.period,
+       sum(p.amount) AS amount,
+       struct_pack("bank_account" := p.bank_account, "households" := min(s.households), "beneficiaries" := count(DISTINCT p.id_number), "payments" := count(*), "payment_ids" := string_agg(p.payment_id, ', '), "threshold_households" := 3) AS evidence
+FROM shared s
+JOIN subsidy_payments p ON p.bank_account = s.bank_account AND p.period = s.period
+GROUP BY p.bank_account, p.period
+
+
