@@ -142,6 +142,10 @@ enum Command {
         /// Read the tables as they were at this time (RFC 3339), to reproduce old findings.
         #[arg(long)]
         at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Read a table at a Delta version, TABLE=VERSION (repeatable; versions
+        /// are in `ingest_batches`, `runs` and each table's _delta_log).
+        #[arg(long = "version", value_name = "TABLE=VERSION", value_parser = table_version)]
+        versions: Vec<(String, u64)>,
     },
 }
 
@@ -212,7 +216,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(&cli.config)?;
     let lake_path = cli.lake.clone().or_else(|| config.lake.clone()).unwrap_or_else(|| PathBuf::from("./lake"));
     let open_lake = || Lake::open(&lake_path).with_context(|| format!("opening lake {}", lake_path.display()));
-    let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, spill_dir: None, as_of_time: None, rules_dir: config.rules.dir.clone(), scope: None };
+    let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, rules_dir: config.rules.dir.clone(), ..SessionOptions::default() };
     match cli.command {
         Command::Gen { scale, seed, out } => gen_command(scale, seed, &out),
         Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
@@ -309,10 +313,10 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => user_command(&xuncha_dashboard::users::UserStore::of_lake(open_lake()?.root()), action),
-        Command::Sql { query, format, out, at } => {
+        Command::Sql { query, format, out, at, versions } => {
             let lake = open_lake()?;
             let timeout = Duration::from_secs(config.engine.query_timeout_secs);
-            let options = SessionOptions { as_of_time: at, ..session_options };
+            let options = SessionOptions { as_of_time: at, table_versions: versions, ..session_options };
             let rt = runtime()?;
             let ctx = rt.block_on(session(&lake, &options))?;
             match query {
@@ -321,6 +325,13 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `findings=3` as (table, version).
+fn table_version(text: &str) -> Result<(String, u64), String> {
+    let (table, version) = text.split_once('=').ok_or_else(|| format!("「{text}」应写成 表名=版本号,如 findings=3"))?;
+    let version = version.trim().parse::<u64>().map_err(|_| format!("「{version}」不是版本号"))?;
+    Ok((table.trim().to_string(), version))
 }
 
 fn gen_command(scale: Scale, seed: u64, out: &Path) -> anyhow::Result<()> {

@@ -30,6 +30,9 @@ pub struct SessionOptions {
     pub spill_dir: Option<PathBuf>,
     /// Read every table as it was at this time (time travel).
     pub as_of_time: Option<DateTime<Utc>>,
+    /// Read these tables at these Delta versions (time travel per table;
+    /// applied after `as_of_time`).
+    pub table_versions: Vec<(String, u64)>,
     /// A folder of extra rule files, listed in the `rule_catalogue` table.
     pub rules_dir: Option<PathBuf>,
     /// Only the rows of this county, town or village (a 12-digit division
@@ -40,7 +43,7 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, rules_dir: None, scope: None }
+        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, table_versions: Vec::new(), rules_dir: None, scope: None }
     }
 }
 
@@ -88,11 +91,17 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
     let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
     udf::register(&ctx);
     let present = lake.tables()?;
+    if let Some((name, _)) = options.table_versions.iter().find(|(name, _)| !present.contains(name)) {
+        return Err(QueryError::Usage(format!("湖中没有表「{name}」(有: {})", present.join("、"))));
+    }
     let mut providers: Vec<(String, Arc<dyn TableProvider>)> = Vec::new();
     for name in &present {
         let mut table = lake.table(name).await?.expect("listed table exists");
         if let Some(at) = options.as_of_time {
             table.load_with_datetime(at).await?;
+        }
+        if let Some((_, version)) = options.table_versions.iter().find(|(n, _)| n == name) {
+            table.load_version(*version).await.map_err(|e| QueryError::Usage(format!("表「{name}」没有版本 {version}: {e}")))?;
         }
         table.update_datafusion_session(&ctx.state())?;
         providers.push((name.clone(), table.table_provider().await?));

@@ -144,3 +144,32 @@ fn a_big_join_under_a_small_memory_limit_spills_or_says_so() {
         assert_eq!(out.status.code(), Some(1), "an error exit, not a crash");
     }
 }
+
+/// Time travel: `--version TABLE=N` reads one table at a Delta version and
+/// `--at TIME` every table as it was, so an old run's findings can be
+/// reproduced; a table or version that does not exist is a clear error.
+#[test]
+fn sql_reads_tables_as_they_were() {
+    let lake = scratch("lake-time-travel");
+    let lake = lake.to_str().expect("utf-8 path");
+    xuncha_ok(&["--lake", lake, "ingest", generated("sample").to_str().expect("utf-8 path")]);
+    xuncha_ok(&["--lake", lake, "run"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let between = chrono::Utc::now().to_rfc3339();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    xuncha_ok(&["--lake", lake, "run"]);
+    let runs = |extra: &[&str]| {
+        let mut args = vec!["--lake", lake, "sql", "SELECT count(DISTINCT run_id) AS runs FROM findings", "--format", "csv"];
+        args.extend_from_slice(extra);
+        xuncha_ok(&args).lines().nth(1).expect("one row").to_string()
+    };
+    assert_eq!(runs(&[]), "2");
+    assert_eq!(runs(&["--version", "findings=0"]), "1", "version 0 of findings is the first run's commit");
+    assert_eq!(runs(&["--version", "findings=1"]), "2");
+    assert_eq!(runs(&["--at", &between]), "1", "at a time between the runs");
+    for (arg, says) in [("nosuch=1", "nosuch"), ("findings=99", "findings"), ("findings", "表名=版本号")] {
+        let out = xuncha(&["--lake", lake, "sql", "SELECT 1", "--version", arg]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "--version {arg}: {err}");
+    }
+}
