@@ -20,11 +20,11 @@ use crate::PipelineError;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
-use deltalake::kernel::Action;
+use deltalake::kernel::{Action, Add};
 use deltalake::kernel::transaction::CommitBuilder;
 use deltalake::operations::write::configs::WriterStatsConfig;
 use deltalake::protocol::DeltaOperation;
-use deltalake::datafusion::prelude::SessionContext;
+use deltalake::datafusion::prelude::{ParquetReadOptions, SessionContext};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
@@ -37,6 +37,65 @@ use url::Url;
 
 /// A run of record batches produced as they are written.
 pub type BatchRun = Box<dyn Iterator<Item = Result<RecordBatch, PipelineError>> + Send>;
+
+/// Writes Parquet data files for one table, each run on its own thread, and
+/// keeps their `add` actions for the one commit that makes them visible.
+/// Used from blocking threads: ingest types a file on every core and writes
+/// sorted runs as it goes, so a large file never sits in memory whole.
+pub struct FileWriter {
+    lake: Lake,
+    name: String,
+    schema: SchemaRef,
+    bloom: Vec<String>,
+    runtime: tokio::runtime::Handle,
+    /// The table's store and writer settings, once the first run opens it.
+    open: Option<(deltalake::logstore::ObjectStoreRef, WriterConfig)>,
+    added: Vec<Add>,
+}
+
+impl FileWriter {
+    /// Writes each run to its own data file, in parallel; blocks until done.
+    /// Call from a thread outside the async runtime (e.g. `spawn_blocking`).
+    pub fn write_runs(&mut self, runs: Vec<BatchRun>) -> Result<(), PipelineError> {
+        if self.open.is_none() {
+            let bloom: Vec<&str> = self.bloom.iter().map(String::as_str).collect();
+            // A new table gets its first commit (schema only) now.
+            let table = self.runtime.block_on(async {
+                match self.lake.table(&self.name).await? {
+                    Some(table) => Ok::<_, PipelineError>(table),
+                    None => self.lake.append(&self.name, self.schema.clone(), Vec::new(), None, &bloom).await,
+                }
+            })?;
+            let stats = WriterStatsConfig::from_config(table.snapshot()?.snapshot().table_configuration());
+            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
+            self.open = Some((table.log_store().object_store(None), config));
+        }
+        let (store, config) = self.open.as_ref().expect("opened above");
+        let runtime = &self.runtime;
+        let results: Vec<Result<Vec<Add>, PipelineError>> = std::thread::scope(|scope| {
+            let writers: Vec<_> = runs
+                .into_iter()
+                .map(|run| {
+                    let (store, config) = (store.clone(), config.clone());
+                    scope.spawn(move || {
+                        runtime.block_on(async move {
+                            let mut writer = DeltaWriter::new(store, config);
+                            for batch in run {
+                                writer.write(&batch?).await?;
+                            }
+                            Ok(writer.close().await?)
+                        })
+                    })
+                })
+                .collect();
+            writers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(PipelineError::Lake("a Parquet writer thread panicked".into())))).collect()
+        });
+        for adds in results {
+            self.added.extend(adds?);
+        }
+        Ok(())
+    }
+}
 
 /// A lake folder.
 #[derive(Debug, Clone)]
@@ -115,61 +174,57 @@ impl Lake {
             .await?)
     }
 
-    /// Appends rows arriving as `parts` (each a run of batches, such as one
-    /// contiguous range of a sorted file) in one commit tagged with `app_id`:
-    /// each part is written to its own Parquet file on its own core, so a
-    /// sorted file keeps disjoint key ranges per data file.
-    pub async fn append_parts(&self, name: &str, schema: SchemaRef, parts: Vec<BatchRun>, app_id: &str, bloom: &[&str]) -> Result<DeltaTable, PipelineError> {
-        let table = match self.table(name).await? {
-            Some(table) => table,
-            // A new table: its first commit (schema only) comes before the data's.
-            None => self.append(name, schema.clone(), Vec::new(), None, bloom).await?,
-        };
-        let state = table.snapshot()?;
-        let stats = WriterStatsConfig::from_config(state.snapshot().table_configuration());
-        let config = WriterConfig::new(schema, Vec::new(), Some(writer_properties(bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
-        let store = table.log_store().object_store(None);
-        let runtime = tokio::runtime::Handle::current();
-        let writers: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
-                let (store, config, runtime) = (store.clone(), config.clone(), runtime.clone());
-                // Encoding Parquet is CPU work: on a blocking thread, not a runtime worker.
-                tokio::task::spawn_blocking(move || {
-                    runtime.block_on(async move {
-                        let mut writer = DeltaWriter::new(store, config);
-                        for batch in part {
-                            writer.write(&batch?).await?;
-                        }
-                        Ok::<_, PipelineError>(writer.close().await?)
-                    })
-                })
-            })
-            .collect();
-        let mut actions = Vec::new();
-        for writer in writers {
-            let adds = writer.await.map_err(|e| PipelineError::Lake(format!("Parquet writer failed: {e}")))??;
-            actions.extend(adds.into_iter().map(Action::Add));
+    /// A writer of data files for table `name`, whose files stay invisible
+    /// until [`Lake::commit_files`] or [`Lake::upsert_files`] names them in
+    /// one commit. Call within the async runtime.
+    pub fn file_writer(&self, name: &str, schema: SchemaRef, bloom: &[&str]) -> FileWriter {
+        FileWriter {
+            lake: self.clone(),
+            name: name.to_string(),
+            schema,
+            bloom: bloom.iter().map(|b| b.to_string()).collect(),
+            runtime: tokio::runtime::Handle::current(),
+            open: None,
+            added: Vec::new(),
         }
-        let operation = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
-        CommitBuilder::from(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
-            .with_actions(actions)
-            .build(Some(state), table.log_store(), operation)
-            .await?;
-        self.table(name).await?.ok_or_else(|| PipelineError::Lake(format!("table {name} vanished after its commit")))
     }
 
-    /// Replaces the rows of `table` whose key matches a row of `batches` and
-    /// inserts the rest, in one commit tagged with `app_id`.
-    pub async fn upsert(&self, table: DeltaTable, batches: Vec<RecordBatch>, key: &[&str], columns: &[String], app_id: &str, bloom: &[&str]) -> Result<DeltaTable, PipelineError> {
+    /// Commits the files `writer` wrote as one append tagged with `app_id`
+    /// (for a file with no rows to load, an empty commit, creating the table
+    /// if it is new).
+    pub async fn commit_files(&self, writer: FileWriter, app_id: &str) -> Result<DeltaTable, PipelineError> {
+        let bloom: Vec<&str> = writer.bloom.iter().map(String::as_str).collect();
+        let table = match self.table(&writer.name).await? {
+            Some(table) if !writer.added.is_empty() => table,
+            _ => return self.append(&writer.name, writer.schema.clone(), Vec::new(), Some(app_id), &bloom).await,
+        };
+        let operation = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
+        CommitBuilder::from(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
+            .with_actions(writer.added.into_iter().map(Action::Add).collect())
+            .build(Some(table.snapshot()?), table.log_store(), operation)
+            .await?;
+        self.table(&writer.name).await?.ok_or_else(|| PipelineError::Lake(format!("table {} vanished after its commit", writer.name)))
+    }
+
+    /// Replaces the rows of table `name` whose key matches a row of the
+    /// files `writer` wrote (read back as the merge's source, then left
+    /// unreferenced for `VACUUM`) and inserts the rest, in one commit tagged
+    /// with `app_id`.
+    pub async fn upsert_files(&self, writer: FileWriter, key: &[&str], columns: &[String], app_id: &str) -> Result<DeltaTable, PipelineError> {
+        let name = writer.name.as_str();
+        let bloom: Vec<&str> = writer.bloom.iter().map(String::as_str).collect();
+        let table = self.table(name).await?.ok_or_else(|| PipelineError::Lake(format!("table {name} does not exist")))?;
         let ctx = SessionContext::new();
-        let source = ctx.read_batches(batches).map_err(|e| PipelineError::Lake(e.to_string()))?;
+        let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
+        let folder = self.root.join(name);
+        let paths: Vec<String> = writer.added.iter().map(|add| folder.join(&add.path).to_string_lossy().into_owned()).collect();
+        let source = ctx.read_parquet(paths, ParquetReadOptions::default()).await.map_err(err)?;
         let predicate = key.iter().map(|k| format!("target.\"{k}\" = source.\"{k}\"")).collect::<Vec<_>>().join(" AND ");
         let (table, _metrics) = table
             .merge(source, predicate)
             .with_source_alias("source")
             .with_target_alias("target")
-            .with_writer_properties(writer_properties(bloom))
+            .with_writer_properties(writer_properties(&bloom))
             .with_commit_properties(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
             .when_matched_update(|u| columns.iter().fold(u, |u, c| u.update(format!("\"{c}\""), format!("source.\"{c}\""))))?
             .when_not_matched_insert(|i| columns.iter().fold(i, |i, c| i.set(format!("\"{c}\""), format!("source.\"{c}\""))))?

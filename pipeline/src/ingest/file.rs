@@ -3,9 +3,10 @@
 //! ```text
 //!  reader thread ── chunks of raw rows ──► N typing threads ── typed chunks ──►
 //!  this thread, in file order: the second row of a key goes to quarantine
-//!  ──► sort keys (arrow-row) per chunk in parallel, one stable merge of the runs
-//!  ──► N contiguous ranges of the sorted rows, one per writer (one Parquet
-//!      file each, key ranges disjoint)
+//!  every RUN_ROWS rows, and at the end:
+//!  ──► sort keys (arrow-row) per chunk in parallel, one stable merge
+//!  ──► N contiguous ranges of the sorted rows, one per writer thread (one
+//!      Parquet file each, key ranges disjoint), not yet committed
 //! ```
 //! Row numbers, quarantine reasons and the first-row-wins rule are those of
 //! a one-row-at-a-time reading; only the work is spread.
@@ -14,7 +15,7 @@ use super::read::{Cell, RawCell, RawRow};
 use super::typing::{self, BatchBuilder, RowProblem, Typed};
 use crate::PipelineError;
 use crate::contract::Source;
-use crate::lake::BatchRun;
+use crate::lake::{BatchRun, FileWriter};
 use deltalake::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{cast, filter_record_batch, interleave_record_batch};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
@@ -29,13 +30,13 @@ use std::sync::{Arc, Mutex, mpsc};
 const CHUNK_ROWS: usize = 32 * 1024;
 /// Rows per record batch of the sorted output.
 const OUTPUT_ROWS: usize = 64 * 1024;
+/// Loaded rows sorted and written together (about 1 GiB typed): a file
+/// larger than this becomes several sorted runs of data files.
+const RUN_ROWS: usize = 2 * 1024 * 1024;
 
 /// A file's rows, typed, deduplicated and sorted.
 pub(super) struct TypedFile {
     pub(super) format: String,
-    /// The rows to commit, split into contiguous ranges of the sort order,
-    /// one per parallel writer.
-    pub(super) partitions: Vec<BatchRun>,
     /// The key hash of every row to commit (see [`KeyHasher`]).
     pub(super) keys: Vec<u128>,
     pub(super) quarantine: Vec<Quarantined>,
@@ -153,8 +154,10 @@ struct TypedChunk {
     rows_skipped: u64,
 }
 
-/// Reads a file and types its rows on every core.
-pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str) -> Result<TypedFile, PipelineError> {
+/// Reads a file and types its rows on every core; every `RUN_ROWS` loaded
+/// rows are sorted and handed to `writer` (none in a dry run), so memory is
+/// bounded by a run, not by the file.
+pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str, mut writer: Option<&mut FileWriter>) -> Result<TypedFile, PipelineError> {
     let (format, header, rows) = super::open_rows(source, path)?;
     let missing = super::missing_required(source, &header);
     if !missing.is_empty() {
@@ -173,7 +176,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         batch_id,
         file,
     };
-    let mut out = TypedFile { format, partitions: Vec::new(), keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { format, keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<RawRow>)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -232,6 +235,12 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
                 }
                 next += 1;
             }
+            if loaded.iter().map(RecordBatch::num_rows).sum::<usize>() >= RUN_ROWS
+                && let Err(e) = write_run(source, &layout.schema, std::mem::take(&mut loaded), workers, writer.as_deref_mut())
+            {
+                failure.get_or_insert(e);
+                break;
+            }
         }
         // Closing the queue stops the reader and the typing threads.
         chunk_rx.lock().expect("chunk queue").take();
@@ -243,7 +252,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
     });
     read_result?;
     out.quarantine.sort_by_key(|q| q.row_number);
-    out.partitions = sorted_partitions(source, &layout.schema, loaded, &mut out.keys, workers)?;
+    write_run(source, &layout.schema, loaded, workers, writer)?;
     Ok(out)
 }
 
@@ -349,10 +358,17 @@ impl Iterator for SortedRun {
     }
 }
 
+/// Sorts `loaded` and writes it, one contiguous range per core.
+fn write_run(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, parts: usize, writer: Option<&mut FileWriter>) -> Result<(), PipelineError> {
+    match writer {
+        Some(writer) if !loaded.is_empty() => writer.write_runs(sorted_runs(source, schema, loaded, parts)?),
+        _ => Ok(()),
+    }
+}
+
 /// Sorts the loaded rows by the source's sort columns and cuts them into
-/// `parts` contiguous runs; `keys` (one per loaded row, in loaded order) is
-/// put in the same order.
-fn sorted_partitions(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, keys: &mut Vec<u128>, parts: usize) -> Result<Vec<BatchRun>, PipelineError> {
+/// `parts` contiguous runs.
+fn sorted_runs(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, parts: usize) -> Result<Vec<BatchRun>, PipelineError> {
     let total: usize = loaded.iter().map(RecordBatch::num_rows).sum();
     if total == 0 {
         return Ok(Vec::new());
@@ -388,13 +404,6 @@ fn sorted_partitions(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatc
         // A stable sort: rows of equal sort keys keep their file order.
         order.sort_by(|a, b| encoded[a.0].row(a.1).cmp(&encoded[b.0].row(b.1)));
     }
-    let offsets: Vec<usize> = loaded.iter().scan(0, |at, b| {
-        let start = *at;
-        *at += b.num_rows();
-        Some(start)
-    }).collect();
-    let sorted_keys: Vec<u128> = order.iter().map(|(b, r)| keys[offsets[*b] + r]).collect();
-    *keys = sorted_keys;
     let loaded = Arc::new(loaded);
     let per_part = total.div_ceil(parts.max(1));
     Ok(order.chunks(per_part).map(|range| Box::new(SortedRun { loaded: loaded.clone(), order: range.to_vec(), at: 0 }) as BatchRun).collect())

@@ -18,7 +18,7 @@ pub mod typing;
 
 use crate::PipelineError;
 use crate::contract::{self, ColumnType, SOURCES, Source};
-use crate::lake::Lake;
+use crate::lake::{FileWriter, Lake};
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -233,7 +233,18 @@ impl IngestState<'_> {
             report.outcome = FileOutcome::AlreadyIngested;
             return Ok(report);
         }
-        let typed = match file::read_and_type(source, path, &file, &batch_id) {
+        // Rows committed by an earlier, interrupted run are not written again.
+        let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
+        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source), &bloom_columns(source)));
+        let typing = {
+            let (path, file, batch_id) = (path.to_path_buf(), file.clone(), batch_id.clone());
+            tokio::task::spawn_blocking(move || {
+                let mut writer = writer;
+                let typed = file::read_and_type(source, &path, &file, &batch_id, writer.as_mut());
+                typed.map(|typed| (typed, writer))
+            })
+        };
+        let (typed, writer) = match typing.await.map_err(|e| PipelineError::Lake(format!("typing thread failed: {e}")))? {
             Ok(t) => t,
             Err(PipelineError::Unreadable(why)) => {
                 let report = rejected(source.name, inbox, path, why.clone());
@@ -257,37 +268,29 @@ impl IngestState<'_> {
         if self.options.dry_run {
             return Ok(report);
         }
-        self.commit_rows(source, typed.partitions, typed.keys, &app_id).await?;
+        match writer {
+            Some(writer) => self.commit_rows(source, writer, typed.keys, &app_id).await?,
+            // Committed by an earlier, interrupted run: reload the keys on next use.
+            None => drop(self.keys.remove(source.name)),
+        }
         self.commit_quarantine(source, &file, typed.quarantine, &batch_id, &app_id).await?;
         self.record_batch(&report, &batch_id, &sha, &app_id, started, None).await?;
         Ok(report)
     }
 
-    /// Commits a file's rows (`keys`: their key hashes): append, or merge
-    /// when a key is already in the table.
-    async fn commit_rows(&mut self, source: &'static Source, partitions: Vec<crate::lake::BatchRun>, new_keys: Vec<u128>, app_id: &str) -> Result<(), PipelineError> {
+    /// Commits the data files of a file's rows (`new_keys`: their key
+    /// hashes): an append, or a merge when a key is already in the table.
+    async fn commit_rows(&mut self, source: &'static Source, writer: FileWriter, new_keys: Vec<u128>, app_id: &str) -> Result<(), PipelineError> {
         let table = self.lake.table(source.name).await?;
-        if Lake::has_transaction(table.as_ref(), app_id).await? {
-            // Committed by an earlier, interrupted run: reload the keys on next use.
-            self.keys.remove(source.name);
-            return Ok(());
-        }
-        let schema = typing::schema(source);
         let existing = match self.keys.remove(source.name) {
             Some(keys) => keys,
             None => load_key_hashes(source, table.as_ref()).await?,
         };
-        let overlaps = new_keys.iter().any(|k| existing.contains(k));
-        let bloom = bloom_columns(source);
-        match (table, overlaps) {
-            (Some(table), true) => {
-                let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-                let batches = partitions.into_iter().flatten().collect::<Result<Vec<_>, _>>()?;
-                self.lake.upsert(table, batches, source.key, &columns, app_id, &bloom).await?;
-            }
-            _ => {
-                self.lake.append_parts(source.name, schema, partitions, app_id, &bloom).await?;
-            }
+        if new_keys.iter().any(|k| existing.contains(k)) {
+            let columns: Vec<String> = typing::schema(source).fields().iter().map(|f| f.name().clone()).collect();
+            self.lake.upsert_files(writer, source.key, &columns, app_id).await?;
+        } else {
+            self.lake.commit_files(writer, app_id).await?;
         }
         let mut keys = existing;
         keys.extend(new_keys);
