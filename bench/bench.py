@@ -230,11 +230,12 @@ buffer per row), every core types chunks of 32,768 rows into Arrow batches
 the first row of each key in file order, the rows are sorted by the join
 columns (arrow-row keys encoded per chunk in parallel, one stable merge),
 and each core writes one contiguous range of the sorted rows to its own
-Parquet file of the one Delta commit. What remains above DuckDB is the
-typing itself (every date, amount and ID spelling checked, reasons kept),
-the sort that makes the rules' joins and pruning cheap, and zstd with page
-statistics and bloom filters. Peak memory is the file's typed rows held
-for the sort.
+Parquet file of the one Delta commit; a file is sorted and written in runs
+of 2M rows. What remains above DuckDB is the typing itself (every date,
+amount and ID spelling checked, reasons kept), the sort that makes the
+rules' joins and pruning cheap, and zstd with page statistics and bloom
+filters. Peak memory is one run's typed rows plus the map of the file's
+keys (first row wins), which grows with the file.
 """
     rules = r.get("rules")
     if rules:

@@ -5,11 +5,19 @@
 -- sector: 民政
 -- topic: 惠农补贴
 -- description: 同一银行账号在同一所属期收到 3 户(阈值可配置)及以上不同户(户号不同;不在户籍库的身份号码各算一户)受益人的发放。每个(账号, 所属期)一条线索,金额为该账号当期收到的合计。
-WITH households AS (
-    SELECT DISTINCT p.bank_account, p.period, coalesce(pop.household_id, 'ID:' || p.id_number) AS household
-    FROM population pop
-    RIGHT JOIN subsidy_payments p ON p.id_number = pop.id_number
-    WHERE p.bank_account IS NOT NULL AND p.bank_account <> ''
+WITH candidates AS (
+    -- An account-period reaches N households only with N beneficiaries: the
+    -- population join below then sees those few accounts, not every payment.
+    SELECT bank_account, period
+    FROM (SELECT DISTINCT bank_account, period, id_number FROM subsidy_payments WHERE bank_account IS NOT NULL AND bank_account <> '')
+    GROUP BY bank_account, period
+    HAVING count(*) >= 3
+),
+households AS (
+    SELECT DISTINCT c.bank_account, c.period, coalesce(pop.household_id, 'ID:' || p.id_number) AS household
+    FROM candidates c
+    JOIN subsidy_payments p ON p.bank_account = c.bank_account AND p.period = c.period
+    LEFT JOIN population pop ON pop.id_number = p.id_number
 ),
 shared AS (
     SELECT bank_account, period, count(*) AS households
