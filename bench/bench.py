@@ -259,7 +259,7 @@ Targets: total ≤ 1.0× DuckDB ({'met' if total_ratio <= 1.0 else 'missed'}), n
 The whole `xuncha run` (every rule, the findings commit, risk scores, the runs row): {rules['xuncha_run_wall_s']:.1f} s, peak {rules['xuncha_peak_mib']:.0f} MiB;
 DuckDB process peak {rules['duckdb_peak_mib']:.0f} MiB. Under `memory_limit_mb = 2048`: {rules['limited_wall_s']:.1f} s, peak {rules['limited_peak_mib']:.0f} MiB, {'every rule ran' if not rules.get('limited_failed') else 'refused with a resources-exhausted message: ' + ', '.join(rules['limited_failed'])}.
 xuncha's time per rule is its query and collect (`xuncha run` prints it); DuckDB's is
-`con.sql(...).to_arrow_table()` of the translation in bench/duckdb/rules/.
+`con.sql(...).to_arrow_table()` of the translation (written to bench/duckdb/rules/ by each run).
 """
     load = r.get("load", {})
     if load:

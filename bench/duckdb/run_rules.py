@@ -6,7 +6,7 @@ Each table is a view over exactly the Parquet files its Delta log names
 (Python deltalake), the same files xuncha reads. Every rule runs RUNS times
 (result fetched whole as Arrow, as xuncha collects it); the median time and the
 entity keys found are written to OUT_JSON. The translations are written
-beside this script, in rules/, for reading.
+beside this script, in rules/ (not committed), for reading.
 """
 import json, statistics, sys, time
 from pathlib import Path
