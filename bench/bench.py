@@ -258,6 +258,12 @@ keys (first row wins), which grows with the file.
 Targets: total ≤ 1.0× DuckDB ({'met' if total_ratio <= 1.0 else 'missed'}), no rule above 2× ({'met' if worst_ratio <= 2 else f'missed: {worst[0]} {worst_ratio:.1f}×'}).
 The whole `xuncha run` (every rule, the findings commit, risk scores, the runs row): {rules['xuncha_run_wall_s']:.1f} s, peak {rules['xuncha_peak_mib']:.0f} MiB;
 DuckDB process peak {rules['duckdb_peak_mib']:.0f} MiB. Under `memory_limit_mb = 2048`: {rules['limited_wall_s']:.1f} s, peak {rules['limited_peak_mib']:.0f} MiB, {'every rule ran' if not rules.get('limited_failed') else 'refused with a resources-exhausted message: ' + ', '.join(rules['limited_failed'])}.
+Where a rule is above 2×: rules that take tens of milliseconds pay DataFusion's fixed
+cost per query (planning, opening the Delta snapshot's files), which DuckDB does not;
+duplicate_payment and shared_bank_account group every payment by three text columns
+(ID, programme, period; account, period, ID), where DuckDB's hash aggregation is faster.
+Within reach next: one session-wide scan of subsidy_payments shared by the rules that
+group it, and dictionary-encoded programme and period columns.
 xuncha's time per rule is its query and collect (`xuncha run` prints it); DuckDB's is
 `con.sql(...).to_arrow_table()` of the translation (written to bench/duckdb/rules/ by each run).
 """
