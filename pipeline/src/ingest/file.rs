@@ -24,6 +24,7 @@ use deltalake::arrow::row::{RowConverter, SortField};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 /// Rows per chunk handed to a typing thread.
@@ -38,7 +39,7 @@ const RUN_ROWS: usize = 2 * 1024 * 1024;
 pub(super) struct TypedFile {
     pub(super) format: String,
     /// The key hash of every row to commit (see [`KeyHasher`]).
-    pub(super) keys: Vec<u128>,
+    pub(super) keys: KeySet,
     pub(super) quarantine: Vec<Quarantined>,
     pub(super) rows_read: u64,
     pub(super) rows_loaded: u64,
@@ -125,7 +126,7 @@ fn lake_error(e: ArrowError) -> PipelineError {
 }
 
 /// The number of threads to type and write with.
-pub(super) fn threads() -> usize {
+fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
@@ -176,12 +177,14 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         batch_id,
         file,
     };
-    let mut out = TypedFile { format, keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { format, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<RawRow>)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
     let (typed_tx, typed_rx) = mpsc::sync_channel::<(usize, Result<TypedChunk, PipelineError>)>(workers * 2);
     let mut loaded: Vec<RecordBatch> = Vec::new();
+    // The first row number of each key kept; its keys are the file's keys.
+    let mut seen = FirstRows::default();
     let read_result = std::thread::scope(|scope| {
         let reader = std::thread::Builder::new().name("ingest-read".into()).spawn_scoped(scope, move || -> Result<(), PipelineError> {
             let mut chunk = Vec::with_capacity(CHUNK_ROWS);
@@ -217,7 +220,6 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         // In file order: the first row of a key wins, later ones are quarantined.
         let mut pending: BTreeMap<usize, TypedChunk> = BTreeMap::new();
         let mut next = 0;
-        let mut seen = FirstRows::default();
         let mut failure = None;
         for (index, chunk) in typed_rx {
             match chunk {
@@ -251,6 +253,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         }
     });
     read_result?;
+    out.keys = seen.into_keys().collect();
     out.quarantine.sort_by_key(|q| q.row_number);
     write_run(source, &layout.schema, loaded, workers, writer)?;
     Ok(out)
@@ -289,7 +292,6 @@ impl TypedFile {
             self.rows_loaded += batch.num_rows() as u64;
             loaded.push(batch);
         }
-        self.keys.extend(chunk.keys.iter().zip(&keep).filter(|(_, k)| **k).map(|(h, _)| *h));
         Ok(())
     }
 }
@@ -351,8 +353,12 @@ impl Iterator for SortedRun {
     type Item = Result<RecordBatch, PipelineError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rows = self.order.get(self.at..)?.get(..OUTPUT_ROWS.min(self.order.len() - self.at)).filter(|r| !r.is_empty())?;
-        self.at += rows.len();
+        let end = (self.at + OUTPUT_ROWS).min(self.order.len());
+        if self.at == end {
+            return None;
+        }
+        let rows = &self.order[self.at..end];
+        self.at = end;
         let batches: Vec<&RecordBatch> = self.loaded.iter().collect();
         Some(interleave_record_batch(&batches, rows).map_err(lake_error))
     }
@@ -379,18 +385,14 @@ fn sorted_runs(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, pa
         let fields = columns.iter().map(|c| SortField::new(schema.field_with_name(c).expect("sort column").data_type().clone())).collect();
         let converter = RowConverter::new(fields).map_err(lake_error)?;
         // Each batch's sort keys, encoded on every core.
-        let next = Mutex::new(0usize);
+        let next = AtomicUsize::new(0);
         let encoded: Vec<Mutex<Option<deltalake::arrow::row::Rows>>> = loaded.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| -> Result<(), PipelineError> {
             let handles: Vec<_> = (0..parts)
                 .map(|_| {
                     scope.spawn(|| -> Result<(), PipelineError> {
                         loop {
-                            let b = {
-                                let mut n = next.lock().expect("batch counter");
-                                *n += 1;
-                                *n - 1
-                            };
+                            let b = next.fetch_add(1, Ordering::Relaxed);
                             let Some(batch) = loaded.get(b) else { return Ok(()) };
                             let cols: Vec<ArrayRef> = columns.iter().map(|c| batch.column(schema.index_of(c).expect("sort column")).clone()).collect();
                             *encoded[b].lock().expect("rows slot") = Some(converter.convert_columns(&cols).map_err(lake_error)?);

@@ -280,7 +280,7 @@ impl IngestState<'_> {
 
     /// Commits the data files of a file's rows (`new_keys`: their key
     /// hashes): an append, or a merge when a key is already in the table.
-    async fn commit_rows(&mut self, source: &'static Source, writer: FileWriter, new_keys: Vec<u128>, app_id: &str) -> Result<(), PipelineError> {
+    async fn commit_rows(&mut self, source: &'static Source, writer: FileWriter, new_keys: file::KeySet, app_id: &str) -> Result<(), PipelineError> {
         let table = self.lake.table(source.name).await?;
         let existing = match self.keys.remove(source.name) {
             Some(keys) => keys,

@@ -68,7 +68,7 @@ impl Typed<'_> {
 }
 
 impl std::fmt::Display for Typed<'_> {
-    /// The value as text (as it appears in a text column or a key).
+    /// The value as text, as it appears in a text column.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Typed::Null => Ok(()),
