@@ -132,7 +132,7 @@ impl Lake {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&self.root)? {
             let entry = entry?;
-            if entry.path().join("_delta_log").is_dir() {
+            if has_commit(&entry.path()) {
                 names.push(entry.file_name().to_string_lossy().into_owned());
             }
         }
@@ -140,9 +140,11 @@ impl Lake {
         Ok(names)
     }
 
-    /// Table `name` at its latest version, or `None` if it does not exist yet.
+    /// Table `name` at its latest version, or `None` if it does not exist
+    /// yet (no folder, or a log without a commit: a writer killed while
+    /// creating the table leaves only its temporary commit file).
     pub async fn table(&self, name: &str) -> Result<Option<DeltaTable>, PipelineError> {
-        if !self.root.join(name).join("_delta_log").is_dir() {
+        if !has_commit(&self.root.join(name)) {
             return Ok(None);
         }
         Ok(Some(deltalake::open_table(self.url(name)?).await?))
@@ -231,6 +233,17 @@ impl Lake {
             .await?;
         Ok(table)
     }
+}
+
+/// Whether the table folder `dir` has a committed version: a log entry named
+/// by its version number (`00000000000000000000.json`, or a checkpoint).
+fn has_commit(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir.join("_delta_log")) else { return false };
+    entries.filter_map(Result::ok).any(|entry| {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        name.len() > 20 && name.as_bytes()[..20].iter().all(u8::is_ascii_digit) && (name.ends_with(".json") || name.ends_with(".parquet"))
+    })
 }
 
 /// Parquet as the rules read it: zstd, page statistics, bloom filters on the

@@ -22,18 +22,21 @@ impl Drop for Scheduler {
     }
 }
 
-fn start(lake: &Path, config: &Path, port: u16) -> Scheduler {
+/// Starts `xuncha schedule`, its output appended to `log` (shown when a wait times out).
+fn start(lake: &Path, config: &Path, port: u16, log: &Path) -> Scheduler {
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     Scheduler(Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .args(["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "schedule", "--serve", &format!("127.0.0.1:{port}")])
-        .stdout(std::process::Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
         .spawn()
         .expect("xuncha schedule starts"))
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+fn wait_until(what: &str, limit: Duration, log: &Path, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; the scheduler printed:\n{}", std::fs::read_to_string(log).unwrap_or_default());
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -58,14 +61,14 @@ fn delivered(inbox: &Path) -> usize {
 #[test]
 fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     let dir = scratch("schedule");
-    let (lake, inbox, config) = (dir.join("lake"), dir.join("inbox"), dir.join("xuncha.toml"));
+    let (lake, inbox, config, log) = (dir.join("lake"), dir.join("inbox"), dir.join("xuncha.toml"), dir.join("scheduler.log"));
     std::fs::create_dir_all(&inbox).unwrap();
     std::fs::write(&config, format!("[schedule]\nsettle_secs = 5\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nretry_backoff_secs = 1\n", inbox.display())).unwrap();
     let lake_s = lake.to_str().unwrap();
     let add = Command::new(env!("CARGO_BIN_EXE_xuncha")).args(["--lake", lake_s, "user", "add", "boss", "--role", "leader"]).env("XUNCHA_PASSWORD", "boss password").output().unwrap();
     assert!(add.status.success());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let scheduler = start(&lake, &config, port);
+    let scheduler = start(&lake, &config, port, &log);
     std::thread::sleep(Duration::from_secs(1));
     let second = xuncha(&["--lake", lake_s, "--config", config.to_str().unwrap(), "schedule"]);
     assert!(!second.status.success() && String::from_utf8_lossy(&second.stderr).contains("只能运行一个调度器"));
@@ -82,7 +85,7 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
         std::thread::sleep(Duration::from_millis(400));
         assert!(!inbox.join("archive").exists(), "taken while still being written (chunk {chunk})");
     }
-    wait_until("the slow file to be archived", Duration::from_secs(60), || !slow.exists());
+    wait_until("the slow file to be archived", Duration::from_secs(60), &log, || !slow.exists());
     let batches = rows(&lake, "SELECT count(*) AS n FROM ingest_batches WHERE source = 'deaths'");
     assert_eq!(batches[0][0], "1", "loaded once, whole");
 
@@ -91,12 +94,12 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     std::fs::remove_file(inbox.join("deaths").join(deaths.file_name().unwrap())).unwrap();
     let commits = || std::fs::read_dir(lake.join("ingest_batches/_delta_log")).map_or(0, |d| d.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))).count());
     let before = commits();
-    wait_until("ingest to be under way", Duration::from_secs(60), || commits() >= before + 5);
+    wait_until("ingest to be under way", Duration::from_secs(60), &log, || commits() >= before + 5);
     drop(scheduler);
     assert!(delivered(&inbox) > 0, "killed before the job finished");
-    let scheduler = start(&lake, &config, port);
-    wait_until("the inbox to empty", Duration::from_secs(180), || delivered(&inbox) == 0);
-    wait_until("the rules to run", Duration::from_secs(120), || lake.join("findings").is_dir() && rows(&lake, "SELECT count(*) AS n FROM runs WHERE kind = 'rules'")[0][0] != "0");
+    let scheduler = start(&lake, &config, port, &log);
+    wait_until("the inbox to empty", Duration::from_secs(180), &log, || delivered(&inbox) == 0);
+    wait_until("the rules to run", Duration::from_secs(120), &log, || lake.join("findings").is_dir() && rows(&lake, "SELECT count(*) AS n FROM runs WHERE kind = 'rules'")[0][0] != "0");
 
     let reference = dir.join("reference");
     xuncha_ok(&["--lake", reference.to_str().unwrap(), "ingest", samples.to_str().unwrap()]);

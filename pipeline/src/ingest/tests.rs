@@ -204,3 +204,19 @@ async fn a_later_delivery_replaces_the_earlier_row_and_duplicates_in_a_file_are_
     let rows = f.rows("SELECT payment_id, CAST(amount AS VARCHAR) FROM subsidy_payments ORDER BY payment_id").await;
     assert_eq!(rows, [["P1", "150.00"], ["P2", "200.00"]]);
 }
+
+#[tokio::test]
+async fn a_table_whose_creation_was_killed_before_its_first_commit_is_created_anew() {
+    let f = Fixture::new();
+    // What a writer killed between writing its temporary commit and renaming
+    // it to version 0 leaves behind: a log folder without a version.
+    let log = f.lake.root().join("deaths/_delta_log");
+    std::fs::create_dir_all(&log).unwrap();
+    std::fs::write(log.join("_commit_4b1e2c1a-0000-4000-8000-000000000000.json.tmp"), b"{\"protocol\":{}}\n").unwrap();
+    assert!(f.lake.table("deaths").await.unwrap().is_none(), "a log without a version is no table yet");
+    assert!(!f.lake.tables().unwrap().contains(&"deaths".to_string()));
+    f.put("deaths/d.csv", "公民身份号码,姓名,死亡日期,数据来源\n430223195003071233,张伟,2024-03-05,民政\n".as_bytes());
+    let r = &f.ingest().await[0];
+    assert_eq!(r.rows_loaded, 1, "{r:?}");
+    assert_eq!(f.rows("SELECT count(*) FROM deaths").await, [["1"]]);
+}
