@@ -32,7 +32,9 @@ use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use url::Url;
 
 /// A run of record batches produced as they are written.
@@ -97,10 +99,13 @@ impl FileWriter {
     }
 }
 
-/// A lake folder.
+/// A lake folder, with the tables it has opened: asking for a table again
+/// reads only the commits since (a file's ingest asks for each of its
+/// tables several times, and each full open would replay the whole log).
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
+    opened: Arc<Mutex<HashMap<String, DeltaTable>>>,
 }
 
 impl From<DeltaTableError> for PipelineError {
@@ -113,7 +118,7 @@ impl Lake {
     /// Opens (creating if needed) the lake at `root`.
     pub fn open(root: &Path) -> Result<Lake, PipelineError> {
         std::fs::create_dir_all(root)?;
-        Ok(Lake { root: root.canonicalize()? })
+        Ok(Lake { root: root.canonicalize()?, opened: Arc::default() })
     }
 
     /// The lake folder.
@@ -147,7 +152,25 @@ impl Lake {
         if !has_commit(&self.root.join(name)) {
             return Ok(None);
         }
-        Ok(Some(deltalake::open_table(self.url(name)?).await?))
+        let opened = self.opened.lock().expect("table cache lock").get(name).cloned();
+        let table = match opened {
+            Some(mut table) => {
+                table.update_incremental(None).await?;
+                table
+            }
+            None => deltalake::open_table(self.url(name)?).await?,
+        };
+        self.remember(name, &table);
+        Ok(Some(table))
+    }
+
+    /// Keeps `table` (at its newest version seen) for the next [`Lake::table`].
+    fn remember(&self, name: &str, table: &DeltaTable) {
+        let mut opened = self.opened.lock().expect("table cache lock");
+        let newer = opened.get(name).is_none_or(|known| known.version() <= table.version());
+        if newer {
+            opened.insert(name.to_string(), table.clone());
+        }
     }
 
     /// Whether `table` already holds the commit tagged `app_id`.
@@ -160,20 +183,28 @@ impl Lake {
     /// Appends `batches` to table `name` (creating it with `schema`) in one
     /// commit, tagged with `app_id` when given.
     pub async fn append(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>, app_id: Option<&str>, bloom: &[&str]) -> Result<DeltaTable, PipelineError> {
-        std::fs::create_dir_all(self.root.join(name))?;
-        let table = DeltaTable::try_from_url(self.url(name)?).await?;
+        let table = match self.table(name).await? {
+            Some(table) => table,
+            None => {
+                std::fs::create_dir_all(self.root.join(name))?;
+                DeltaTable::try_from_url(self.url(name)?).await?
+            }
+        };
         let batches = if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches };
         let mut commit = CommitProperties::default();
         if let Some(app_id) = app_id {
             commit = commit.with_application_transaction(Transaction::new(app_id, 1));
         }
-        Ok(table
+        let table = table
             .write(batches)
             .with_save_mode(SaveMode::Append)
             .with_table_name(name)
+            .with_configuration(NEW_TABLE_PROPERTIES.iter().map(|(k, v)| (*k, Some(*v))))
             .with_writer_properties(writer_properties(bloom))
             .with_commit_properties(commit)
-            .await?)
+            .await?;
+        self.remember(name, &table);
+        Ok(table)
     }
 
     /// A writer of data files for table `name`, whose files stay invisible
@@ -231,9 +262,16 @@ impl Lake {
             .when_matched_update(|u| columns.iter().fold(u, |u, c| u.update(format!("\"{c}\""), format!("source.\"{c}\""))))?
             .when_not_matched_insert(|i| columns.iter().fold(i, |i, c| i.set(format!("\"{c}\""), format!("source.\"{c}\""))))?
             .await?;
+        self.remember(name, &table);
         Ok(table)
     }
 }
+
+/// Properties of every table the lake creates: a checkpoint every 20
+/// commits, so that opening a table or checking a file's transaction reads
+/// at most 20 small commit files after the checkpoint (Delta's default, 100,
+/// made the per-file checks of a many-file delivery the bulk of its time).
+const NEW_TABLE_PROPERTIES: &[(&str, &str)] = &[("delta.checkpointInterval", "20")];
 
 /// Whether the table folder `dir` has a committed version: a log entry named
 /// by its version number (`00000000000000000000.json`, or a checkpoint).
