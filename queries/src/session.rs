@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{JoinType, col, lit};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use std::num::NonZeroUsize;
@@ -47,6 +47,55 @@ impl Default for SessionOptions {
     }
 }
 
+/// The memory pool, except that `RepartitionExec` is never refused memory.
+///
+/// DataFusion 55.2's repartition writes a batch it cannot reserve memory for
+/// to a spill pool, and its reader can wait forever when two such files are
+/// open (apache/datafusion#24883, fixed after 55.2): under a tight limit a
+/// join then hung until the time limit instead of spilling elsewhere or
+/// saying "resources exhausted". A repartition holds only the few batches in
+/// flight between its input and output partitions, so its memory is counted
+/// (the other consumers see it) but never refused.
+#[derive(Debug)]
+struct RepartitionNeverSpills<P>(P);
+
+impl<P: MemoryPool> std::fmt::Display for RepartitionNeverSpills<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl<P: MemoryPool> MemoryPool for RepartitionNeverSpills<P> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.0.register(consumer);
+    }
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.0.unregister(consumer);
+    }
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.0.grow(reservation, additional);
+    }
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.0.shrink(reservation, shrink);
+    }
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> datafusion::error::Result<()> {
+        if reservation.consumer().name().starts_with("RepartitionExec") {
+            self.0.grow(reservation, additional);
+            return Ok(());
+        }
+        self.0.try_grow(reservation, additional)
+    }
+    fn reserved(&self) -> usize {
+        self.0.reserved()
+    }
+    fn memory_limit(&self) -> MemoryLimit {
+        self.0.memory_limit()
+    }
+}
+
 /// Views every session has.
 const VIEWS: &[(&str, &str)] = &[
     (
@@ -77,7 +126,7 @@ const RUN_VIEWS: &[(&str, &str, &str)] = &[
 pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionContext, QueryError> {
     let limit = usize::try_from(options.memory_limit_mb).unwrap_or(usize::MAX / (1 << 20)) << 20;
     let pool = TrackConsumersPool::new(FairSpillPool::new(limit), NonZeroUsize::new(5).expect("non-zero"));
-    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(RepartitionNeverSpills(pool)));
     if let Some(dir) = &options.spill_dir {
         std::fs::create_dir_all(dir)?;
         runtime = runtime.with_temp_file_path(dir.clone());
@@ -216,4 +265,22 @@ async fn register_scoped(ctx: &SessionContext, providers: Vec<(String, Arc<dyn T
         ctx.register_table(*name, scoped.into_view())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repartition_is_counted_but_never_refused_and_the_others_are_limited() {
+        let pool: Arc<dyn MemoryPool> = Arc::new(RepartitionNeverSpills(FairSpillPool::new(1000)));
+        let repartition = MemoryConsumer::new("RepartitionExec[0]").with_can_spill(true).register(&pool);
+        repartition.try_grow(5000).expect("a repartition is never refused");
+        assert_eq!(pool.reserved(), 5000, "but it is counted");
+        let join = MemoryConsumer::new("HashJoinInput[0]").register(&pool);
+        assert!(join.try_grow(10).is_err(), "the others see the repartition's memory");
+        drop(repartition);
+        join.try_grow(900).expect("freed when the repartition is done");
+        assert!(join.try_grow(200).is_err(), "and the limit holds for them");
+    }
 }
