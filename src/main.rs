@@ -128,7 +128,7 @@ enum Command {
     ///
     /// Functions: id_valid(id), id_birth_date(id), id_gender(id), id_region(id),
     /// age_on(birth_date, day), norm_name(name), mask_id(id), mask_name(name),
-    /// month_start(period), month_end(period). Views: villages, death_dates,
+    /// month_start(period), month_end(period), hash64(a, b, ...). Views: villages, death_dates,
     /// latest_findings, latest_risk_scores.
     Sql {
         /// The query (one SELECT / WITH / EXPLAIN statement).

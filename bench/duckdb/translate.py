@@ -6,6 +6,8 @@ rewritten here, mechanically:
 - named_struct('k', v, ...)      -> struct_pack("k" := v, ...)
 - regexp_match(s, p)[1]          -> regexp_extract(s, p)   (whole match; the
                                     rules' patterns have no groups)
+- hash64(a, b, ...)              -> hash(a, b, ...)        (variadic, so not a
+                                    macro; any 64-bit hash serves the rules)
 """
 import re
 
@@ -78,7 +80,7 @@ def _regexp_match(args, rest):
 def translate(sql):
     sql = _rewrite_calls(sql, "named_struct", _named_struct)
     sql = _rewrite_calls(sql, "regexp_match", _regexp_match)
-    return sql
+    return re.sub(r"\bhash64\s*\(", "hash(", sql, flags=re.IGNORECASE)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,13 @@
 -- topic: 惠农补贴
 -- description: 同一人同一资金项目同一所属期有两笔及以上发放。每个(人, 项目, 所属期)一条线索,金额为多发部分:合计减去其中最大一笔。
 WITH repeated AS (
-    SELECT id_number, program, period
+    -- Candidates first: one integer hash per (person, programme, period)
+    -- makes this pass over every payment a one-column aggregation; the few
+    -- candidates' payments are then grouped by the real columns, and HAVING
+    -- again, so a hash collision adds nothing.
+    SELECT hash64(id_number, program, period) AS key_hash
     FROM subsidy_payments
-    GROUP BY id_number, program, period
+    GROUP BY 1
     HAVING count(*) >= 2
 )
 SELECT p.id_number || '|' || p.program || '|' || p.period AS entity_key,
@@ -20,5 +24,6 @@ SELECT p.id_number || '|' || p.program || '|' || p.period AS entity_key,
                     'payment_ids', string_agg(p.payment_id, ', '), 'total', sum(p.amount),
                     'departments', string_agg(DISTINCT p.department, ', ')) AS evidence
 FROM repeated r
-JOIN subsidy_payments p ON p.id_number = r.id_number AND p.program = r.program AND p.period = r.period
+JOIN subsidy_payments p ON hash64(p.id_number, p.program, p.period) = r.key_hash
 GROUP BY p.id_number, p.program, p.period
+HAVING count(*) >= 2

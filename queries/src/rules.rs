@@ -23,6 +23,12 @@
 //! spill, so the smaller side comes first (`FROM death d JOIN
 //! subsidy_payments p`, `population RIGHT JOIN subsidy_payments` to keep
 //! every payment); the planner has no row counts for CTEs to swap them.
+//!
+//! Rules that look for a few repeated keys among every payment
+//! (`duplicate_payment`, `shared_bank_account`) first group by
+//! `hash64(...)` of the key columns, a one-column integer aggregation, and
+//! then group only the candidates' rows by the real columns, with the same
+//! `HAVING`: a hash collision can add a candidate but never a finding.
 
 use crate::QueryError;
 use chrono::NaiveDate;
