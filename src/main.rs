@@ -56,6 +56,13 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Compact each table's small data files (every delivered file adds its
+    /// own) into a few large ones, so that every query opens fewer files.
+    /// Rows and versions are unchanged; old files stay for time travel.
+    Optimize {
+        /// Only these tables (default: every table of the lake).
+        tables: Vec<String>,
+    },
     /// Run the cross-matching rules into `findings` (and a `runs` row).
     Run {
         /// Reference date (default: the last day of the latest payment period).
@@ -220,6 +227,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Gen { scale, seed, out } => gen_command(scale, seed, &out),
         Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
+        Command::Optimize { tables } => optimize_command(&open_lake()?, tables),
         Command::Run { as_of, rules } => {
             let lake = open_lake()?;
             let options = RunOptions { as_of, rules, ..RunOptions::configured(&config, session_options) };
@@ -461,6 +469,19 @@ fn print_plan(plan: &xuncha_queries::plan::Plan) {
         let score = v.score.map_or_else(|| "—".to_string(), |s| format!("{s:.1}"));
         println!("  第{:>2}轮  {}  {:<10} {:<10} {:>6}  {}", v.round_no, v.village_code, v.town_name, v.village_name, score, v.tier);
     }
+}
+
+fn optimize_command(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
+    let names = if tables.is_empty() { lake.tables()? } else { tables };
+    let runtime = runtime()?;
+    for name in names {
+        match runtime.block_on(lake.optimize(&name))? {
+            Some(c) if c.files_removed > 0 => println!("整理 {name:<20} {} 个小文件 -> {} 个文件", c.files_removed, c.files_added),
+            Some(_) => println!("整理 {name:<20} 无需整理"),
+            None => anyhow::bail!("湖中没有表「{name}」(有: {})", lake.tables()?.join("、")),
+        }
+    }
+    Ok(())
 }
 
 fn ingest_command(lake: &Lake, inbox: &Path, dry_run: bool) -> anyhow::Result<()> {

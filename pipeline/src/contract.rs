@@ -75,6 +75,11 @@ pub struct Source {
 }
 
 impl Source {
+    /// Columns worth a Parquet bloom filter: ID numbers and counterparties.
+    pub fn bloom_columns(&self) -> Vec<&'static str> {
+        self.columns.iter().filter(|c| c.ty == ColumnType::Id || c.name == "counterparty_code").map(|c| c.name).collect()
+    }
+
     /// The column with canonical name `name`.
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)

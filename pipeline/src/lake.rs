@@ -239,6 +239,19 @@ impl Lake {
         self.table(&writer.name).await?.ok_or_else(|| PipelineError::Lake(format!("table {} vanished after its commit", writer.name)))
     }
 
+    /// Rewrites the small data files of table `name` into few large ones
+    /// (Delta OPTIMIZE: bin-packing, the same Parquet settings as ingest).
+    /// Every delivered file adds its own small files, and every query pays a
+    /// file open for each. The rows and their versions do not change; the
+    /// old files stay for time travel. `None` when the table does not exist.
+    pub async fn optimize(&self, name: &str) -> Result<Option<Compaction>, PipelineError> {
+        let Some(table) = self.table(name).await? else { return Ok(None) };
+        let bloom = crate::contract::source(name).map(|s| s.bloom_columns()).unwrap_or_default();
+        let (table, metrics) = table.optimize().with_writer_properties(writer_properties(&bloom)).await?;
+        self.remember(name, &table);
+        Ok(Some(Compaction { files_removed: metrics.num_files_removed, files_added: metrics.num_files_added }))
+    }
+
     /// Replaces the rows of table `name` whose key matches a row of the
     /// files `writer` wrote (read back as the merge's source, then left
     /// unreferenced for `VACUUM`) and inserts the rest, in one commit tagged
@@ -265,6 +278,13 @@ impl Lake {
         self.remember(name, &table);
         Ok(table)
     }
+}
+
+/// What [`Lake::optimize`] did to one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compaction {
+    pub files_removed: u64,
+    pub files_added: u64,
 }
 
 /// Properties of every table the lake creates: a checkpoint every 20

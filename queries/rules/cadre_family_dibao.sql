@@ -17,14 +17,19 @@ members AS (
     UNION
     SELECT id_number AS beneficiary, id_number AS member, '本人' AS relation FROM beneficiaries
 ),
+cadre_members AS (
+    -- The few beneficiaries with a cadre in the household, before the payments.
+    SELECT mb.beneficiary, mb.relation, c.name AS cadre_name, c.position, c.org_name, c.start_date, c.end_date
+    FROM cadres c
+    JOIN members mb ON mb.member = c.id_number
+    WHERE c.cadre_type IN ('村干部', '乡镇干部')
+),
 hits AS (
-    SELECT pay.*, c.name AS cadre_name, c.position, c.org_name, c.start_date, c.end_date, mb.relation
-    FROM pay
-    JOIN members mb ON mb.beneficiary = pay.id_number
-    JOIN cadres c ON c.id_number = mb.member
-     AND c.cadre_type IN ('村干部', '乡镇干部')
-     AND c.start_date <= month_end(pay.period)
-     AND (c.end_date IS NULL OR c.end_date >= month_start(pay.period))
+    SELECT pay.*, cm.cadre_name, cm.position, cm.org_name, cm.start_date, cm.end_date, cm.relation
+    FROM cadre_members cm
+    JOIN pay ON pay.id_number = cm.beneficiary
+     AND cm.start_date <= month_end(pay.period)
+     AND (cm.end_date IS NULL OR cm.end_date >= month_start(pay.period))
 ),
 paid AS (SELECT DISTINCT payment_id, id_number, name, village_code, period, amount, program FROM hits)
 SELECT paid.id_number AS entity_key,

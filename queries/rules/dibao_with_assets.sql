@@ -26,11 +26,16 @@ assets AS (
     FROM business_people bp JOIN businesses b ON b.credit_code = bp.credit_code
     WHERE b.status = '存续'
 ),
+member_assets AS (
+    -- The few beneficiaries with an asset in the household, before the payments.
+    SELECT mb.beneficiary, a.asset, a.since
+    FROM assets a
+    JOIN members mb ON mb.member = a.holder
+),
 hits AS (
-    SELECT pay.*, a.asset, a.since
-    FROM pay
-    JOIN members mb ON mb.beneficiary = pay.id_number
-    JOIN assets a ON a.holder = mb.member AND a.since <= month_end(pay.period)
+    SELECT pay.*, ma.asset, ma.since
+    FROM member_assets ma
+    JOIN pay ON pay.id_number = ma.beneficiary AND ma.since <= month_end(pay.period)
 ),
 paid AS (SELECT DISTINCT payment_id, id_number, name, village_code, period, amount FROM hits)
 SELECT paid.id_number AS entity_key,

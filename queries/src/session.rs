@@ -136,7 +136,13 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         .with_target_partitions(cores)
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-        .set_bool("datafusion.execution.parquet.reorder_filters", true);
+        .set_bool("datafusion.execution.parquet.reorder_filters", true)
+        // Joins run in the order the SQL writes them (see `rules`): swapping
+        // by file statistics put 34M payments on a hash join's build side
+        // once a table's files were compacted (fewer, larger files give the
+        // planner row counts), so a layout change could make a rule 100×
+        // slower or exhaust memory.
+        .set_bool("datafusion.optimizer.join_reordering", false);
     let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
     udf::register(&ctx);
     let present = lake.tables()?;

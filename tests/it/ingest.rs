@@ -145,3 +145,37 @@ os._exit(0)
         assert_eq!(peer_columns, columns, "{name}: columns seen by the peer");
     }
 }
+
+/// `xuncha optimize` compacts the small files every delivery adds: a peer
+/// sees fewer files, every row and the quarantine stay exact, the version
+/// before it can still be read, and a second optimize has nothing to do.
+#[test]
+fn optimize_compacts_small_files_and_changes_no_row() {
+    let lake = scratch("lake-sample-optimize");
+    ingest_and_check(generated("sample"), &lake);
+    let l = lake.to_str().unwrap();
+    let peer_files = || {
+        let script = "import sys; from deltalake import DeltaTable; print(len(DeltaTable(sys.argv[1]).file_uris()))";
+        let out = python3().args(["-c", script, lake.join("subsidy_payments").to_str().unwrap()]).output().expect("python3 (installed by scripts/setup)");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().parse::<usize>().expect("a file count")
+    };
+    let files_before = peer_files();
+    let version_before = versions(&lake)["subsidy_payments"] - 1;
+    let count = "SELECT count(*) AS n FROM subsidy_payments";
+    let rows_before = rows(&lake, count);
+
+    let out = xuncha_ok(&["--lake", l, "optimize"]);
+    let line = out.lines().find(|line| line.contains("subsidy_payments")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains(&format!("{files_before} 个小文件")), "{line}");
+    let files_after = peer_files();
+    assert!((1..files_before).contains(&files_after), "{files_before} files -> {files_after}");
+    check_against_generator(generated("sample"), &lake);
+    let old = xuncha_ok(&["--lake", l, "sql", count, "--format", "csv", "--version", &format!("subsidy_payments={version_before}")]);
+    assert_eq!(old.lines().nth(1), Some(rows_before[0][0].as_str()), "the version before optimize reads the same rows");
+
+    let again = xuncha_ok(&["--lake", l, "optimize", "subsidy_payments"]);
+    assert!(again.contains("无需整理"), "{again}");
+    let missing = xuncha(&["--lake", l, "optimize", "no_such_table"]);
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no_such_table"));
+}

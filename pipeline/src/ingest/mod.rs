@@ -17,7 +17,7 @@ mod tests;
 pub mod typing;
 
 use crate::PipelineError;
-use crate::contract::{self, ColumnType, SOURCES, Source};
+use crate::contract::{self, SOURCES, Source};
 use crate::lake::{FileWriter, Lake};
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
@@ -208,11 +208,6 @@ fn sort_columns(source: &Source) -> &'static [&'static str] {
     }
 }
 
-/// Columns worth a Parquet bloom filter: ID numbers and counterparties.
-fn bloom_columns(source: &Source) -> Vec<&'static str> {
-    source.columns.iter().filter(|c| c.ty == ColumnType::Id || c.name == "counterparty_code").map(|c| c.name).collect()
-}
-
 struct IngestState<'a> {
     lake: &'a Lake,
     options: &'a IngestOptions,
@@ -235,7 +230,7 @@ impl IngestState<'_> {
         }
         // Rows committed by an earlier, interrupted run are not written again.
         let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
-        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source), &bloom_columns(source)));
+        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source), &source.bloom_columns()));
         let typing = {
             let (path, file, batch_id) = (path.to_path_buf(), file.clone(), batch_id.clone());
             tokio::task::spawn_blocking(move || {
