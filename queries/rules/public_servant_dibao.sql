@@ -7,12 +7,11 @@
 WITH hits AS (
     SELECT DISTINCT p.payment_id, p.id_number, p.name, p.village_code, p.period, p.amount, p.program,
            c.org_name || c.position AS post
-    FROM subsidy_payments p
-    JOIN cadres c ON c.id_number = p.id_number
-     AND c.cadre_type = '公职人员'
+    FROM cadres c
+    JOIN subsidy_payments p ON p.id_number = c.id_number
      AND c.start_date <= month_end(p.period)
      AND (c.end_date IS NULL OR c.end_date >= month_start(p.period))
-    WHERE p.program IN ('低保', '特困供养')
+    WHERE c.cadre_type = '公职人员' AND p.program IN ('低保', '特困供养')
 ),
 paid AS (SELECT DISTINCT payment_id, id_number, name, village_code, period, amount, program FROM hits)
 SELECT paid.id_number AS entity_key,
