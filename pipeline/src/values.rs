@@ -293,6 +293,11 @@ pub fn parse_id(raw: &str) -> Result<Cow<'_, str>, String> {
 /// The name normalization of CONTRACT §3: NFKC, no white space, and every
 /// middle dot of a minority name (`·•・．‧.`) as one and the same dot.
 pub fn normalize_name(name: &str) -> String {
+    // Most names are plain Han characters, which NFKC leaves alone and
+    // which hold no space or dot: already normal.
+    if name.chars().all(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)) {
+        return name.to_string();
+    }
     name.nfkc()
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {

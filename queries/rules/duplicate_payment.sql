@@ -5,14 +5,18 @@
 -- topic: 惠农补贴
 -- description: 同一人同一资金项目同一所属期有两笔及以上发放。每个(人, 项目, 所属期)一条线索,金额为多发部分:合计减去其中最大一笔。
 WITH repeated AS (
-    -- Candidates first: one integer hash per (person, programme, period)
-    -- makes this pass over every payment a one-column aggregation; the few
-    -- candidates' payments are then grouped by the real columns, and HAVING
-    -- again, so a hash collision adds nothing.
-    SELECT hash64(id_number, program, period) AS key_hash
+    -- Candidates first, in one pass over every payment: per person,
+    -- programme and year (one integer hash), each month sets its own bit
+    -- (1 << month). The sum of those bits equals their OR exactly when no
+    -- month repeats; a repeated month makes the sum larger. Grouping by
+    -- year rather than by month keeps the groups few (a person's months of
+    -- a year fall together, so partial aggregation pays). A hash collision
+    -- only merges groups and adds a candidate: the candidates' payments are
+    -- then grouped by the real columns, with the HAVING of the contract.
+    SELECT hash64(id_number, program, substr(period, 1, 4)) AS key_hash
     FROM subsidy_payments
     GROUP BY 1
-    HAVING count(*) >= 2
+    HAVING sum(1 << CAST(substr(period, 6, 2) AS INT)) <> bit_or(1 << CAST(substr(period, 6, 2) AS INT))
 )
 SELECT p.id_number || '|' || p.program || '|' || p.period AS entity_key,
        min(p.village_code) AS village_code,
@@ -24,6 +28,6 @@ SELECT p.id_number || '|' || p.program || '|' || p.period AS entity_key,
                     'payment_ids', string_agg(p.payment_id, ', '), 'total', sum(p.amount),
                     'departments', string_agg(DISTINCT p.department, ', ')) AS evidence
 FROM repeated r
-JOIN subsidy_payments p ON hash64(p.id_number, p.program, p.period) = r.key_hash
+JOIN subsidy_payments p ON hash64(p.id_number, p.program, substr(p.period, 1, 4)) = r.key_hash
 GROUP BY p.id_number, p.program, p.period
 HAVING count(*) >= 2

@@ -19,4 +19,5 @@ FROM population pop
 RIGHT JOIN subsidy_payments p ON p.id_number = pop.id_number
 WHERE NOT id_valid(p.id_number)
    OR pop.id_number IS NULL
-   OR norm_name(p.name) <> norm_name(pop.name)
+   -- Equal names are equal normalized: only differing ones are normalized.
+   OR (p.name <> pop.name AND norm_name(p.name) <> norm_name(pop.name))

@@ -27,19 +27,20 @@ SELECT p.id_number AS entity_key,
                     'last_pension_period', lp.last_period, 'household_id', p.household_id,
                     'source_file', p.source_file, 'source_row', p.source_row) AS evidence
 FROM (
-    -- Smaller input first in each join (a hash join builds on its first
-    -- input): the deaths, then the people of 60 and over not paid, who
-    -- are few, against the insured and the last pensions.
+    -- A hash join builds on its first input, so each join starts from
+    -- the narrower side: the deaths against the people, the paid IDs
+    -- against the people of 60 and over (wide rows), then the few unpaid
+    -- people against the insured and the last pensions.
     SELECT p.*
-    FROM (
+    FROM paid
+    RIGHT JOIN (
         SELECT p.*
         FROM death d
         RIGHT JOIN population p ON d.id_number = p.id_number
         WHERE p.status <> '迁出'
           AND p.birth_date + INTERVAL '60 years' <= DATE '${window_first}'
           AND (d.death_date IS NULL OR d.death_date > DATE '${as_of}')
-    ) p
-    LEFT JOIN paid ON paid.id_number = p.id_number
+    ) p ON paid.id_number = p.id_number
     WHERE paid.id_number IS NULL
 ) p
 LEFT JOIN insured i ON i.id_number = p.id_number

@@ -4,22 +4,22 @@
 -- sector: 民政
 -- topic: 惠农补贴
 -- description: 同一银行账号在同一所属期收到 3 户(阈值可配置)及以上不同户(户号不同;不在户籍库的身份号码各算一户)受益人的发放。每个(账号, 所属期)一条线索,金额为该账号当期收到的合计。
-WITH candidates AS (
-    -- An account-period reaches N households only with N beneficiaries. One
-    -- integer hash per account-period keeps this pass over every payment
-    -- cheap (a collision only adds a candidate: the households are counted
-    -- by the real account and period below), and the population join then
-    -- sees only the candidates' payments.
-    SELECT account_period
-    FROM (SELECT DISTINCT hash64(bank_account, period) AS account_period, id_number
-          FROM subsidy_payments WHERE bank_account IS NOT NULL AND bank_account <> '')
-    GROUP BY account_period
+WITH accounts AS (
+    -- An account-period reaches N households only if its account has N
+    -- beneficiaries at all. Grouping by (account, person) is small (most
+    -- people keep one account over every month), and one integer hash per
+    -- account keeps it cheap: a collision only adds a candidate account,
+    -- the households are counted by the real account and period below.
+    SELECT account_hash
+    FROM (SELECT DISTINCT hash64(bank_account) AS account_hash, id_number
+          FROM subsidy_payments WHERE bank_account <> '')
+    GROUP BY account_hash
     HAVING count(*) >= ${shared_account_households}
 ),
 households AS (
     SELECT DISTINCT p.bank_account, p.period, coalesce(pop.household_id, 'ID:' || p.id_number) AS household
-    FROM candidates c
-    JOIN subsidy_payments p ON hash64(p.bank_account, p.period) = c.account_period
+    FROM accounts a
+    JOIN subsidy_payments p ON hash64(p.bank_account) = a.account_hash
     LEFT JOIN population pop ON pop.id_number = p.id_number
     WHERE p.bank_account <> ''
 ),

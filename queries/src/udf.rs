@@ -14,7 +14,7 @@
 //! | `hash64(a, b, …)` | a 64-bit hash of the values, equal for equal values |
 
 use chrono::{Datelike, NaiveDate};
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray, StringViewArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
@@ -24,9 +24,11 @@ use std::sync::Arc;
 use xuncha_pipeline::values::{self, Month};
 
 
-fn strings(arg: &ArrayRef, name: &str) -> Result<StringArray> {
-    let cast = datafusion::arrow::compute::cast(arg, &DataType::Utf8)?;
-    cast.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| DataFusionError::Execution(format!("{name}: expected text")))
+/// The text argument as a view array: lake text columns are views already
+/// (no copy), a literal or `Utf8` column is viewed in place.
+fn strings(arg: &ArrayRef, name: &str) -> Result<StringViewArray> {
+    let cast = datafusion::arrow::compute::cast(arg, &DataType::Utf8View)?;
+    cast.as_any().downcast_ref::<StringViewArray>().cloned().ok_or_else(|| DataFusionError::Execution(format!("{name}: expected text")))
 }
 
 /// A one-argument text function.
@@ -38,7 +40,7 @@ where
     let ret = return_type.clone();
     create_udf(
         name,
-        vec![DataType::Utf8],
+        vec![DataType::Utf8View],
         return_type,
         Volatility::Immutable,
         Arc::new(move |args: &[ColumnarValue]| {
