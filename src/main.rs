@@ -472,13 +472,18 @@ fn print_plan(plan: &xuncha_queries::plan::Plan) {
 }
 
 fn optimize_command(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
-    let names = if tables.is_empty() { lake.tables()? } else { tables };
+    let present = lake.tables()?;
+    // Every name is checked before any table is touched.
+    if let Some(unknown) = tables.iter().find(|t| !present.contains(t)) {
+        anyhow::bail!("湖中没有表「{unknown}」(有: {})", present.join("、"));
+    }
+    let names = if tables.is_empty() { present } else { tables };
     let runtime = runtime()?;
     for name in names {
         match runtime.block_on(lake.optimize(&name))? {
             Some(c) if c.files_removed > 0 => println!("整理 {name:<20} {} 个小文件 -> {} 个文件", c.files_removed, c.files_added),
             Some(_) => println!("整理 {name:<20} 无需整理"),
-            None => anyhow::bail!("湖中没有表「{name}」(有: {})", lake.tables()?.join("、")),
+            None => anyhow::bail!("表「{name}」在整理时已不存在"),
         }
     }
     Ok(())

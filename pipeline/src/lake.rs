@@ -48,7 +48,7 @@ pub struct FileWriter {
     lake: Lake,
     name: String,
     schema: SchemaRef,
-    bloom: Vec<String>,
+    bloom: Vec<&'static str>,
     runtime: tokio::runtime::Handle,
     /// The table's store and writer settings, once the first run opens it.
     open: Option<(deltalake::logstore::ObjectStoreRef, WriterConfig)>,
@@ -60,16 +60,15 @@ impl FileWriter {
     /// Call from a thread outside the async runtime (e.g. `spawn_blocking`).
     pub fn write_runs(&mut self, runs: Vec<BatchRun>) -> Result<(), PipelineError> {
         if self.open.is_none() {
-            let bloom: Vec<&str> = self.bloom.iter().map(String::as_str).collect();
             // A new table gets its first commit (schema only) now.
             let table = self.runtime.block_on(async {
                 match self.lake.table(&self.name).await? {
                     Some(table) => Ok::<_, PipelineError>(table),
-                    None => self.lake.append(&self.name, self.schema.clone(), Vec::new(), None, &bloom).await,
+                    None => self.lake.append(&self.name, self.schema.clone(), Vec::new(), None, &self.bloom).await,
                 }
             })?;
             let stats = WriterStatsConfig::from_config(table.snapshot()?.snapshot().table_configuration());
-            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
+            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&self.bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
             self.open = Some((table.log_store().object_store(None), config));
         }
         let (store, config) = self.open.as_ref().expect("opened above");
@@ -210,12 +209,12 @@ impl Lake {
     /// A writer of data files for table `name`, whose files stay invisible
     /// until [`Lake::commit_files`] or [`Lake::upsert_files`] names them in
     /// one commit. Call within the async runtime.
-    pub fn file_writer(&self, name: &str, schema: SchemaRef, bloom: &[&str]) -> FileWriter {
+    pub fn file_writer(&self, name: &str, schema: SchemaRef, bloom: Vec<&'static str>) -> FileWriter {
         FileWriter {
             lake: self.clone(),
             name: name.to_string(),
             schema,
-            bloom: bloom.iter().map(|b| b.to_string()).collect(),
+            bloom,
             runtime: tokio::runtime::Handle::current(),
             open: None,
             added: Vec::new(),
@@ -226,10 +225,9 @@ impl Lake {
     /// (for a file with no rows to load, an empty commit, creating the table
     /// if it is new).
     pub async fn commit_files(&self, writer: FileWriter, app_id: &str) -> Result<DeltaTable, PipelineError> {
-        let bloom: Vec<&str> = writer.bloom.iter().map(String::as_str).collect();
         let table = match self.table(&writer.name).await? {
             Some(table) if !writer.added.is_empty() => table,
-            _ => return self.append(&writer.name, writer.schema.clone(), Vec::new(), Some(app_id), &bloom).await,
+            _ => return self.append(&writer.name, writer.schema.clone(), Vec::new(), Some(app_id), &writer.bloom).await,
         };
         let operation = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
         CommitBuilder::from(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
@@ -258,7 +256,6 @@ impl Lake {
     /// with `app_id`.
     pub async fn upsert_files(&self, writer: FileWriter, key: &[&str], columns: &[String], app_id: &str) -> Result<DeltaTable, PipelineError> {
         let name = writer.name.as_str();
-        let bloom: Vec<&str> = writer.bloom.iter().map(String::as_str).collect();
         let table = self.table(name).await?.ok_or_else(|| PipelineError::Lake(format!("table {name} does not exist")))?;
         let ctx = SessionContext::new();
         let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
@@ -270,7 +267,7 @@ impl Lake {
             .merge(source, predicate)
             .with_source_alias("source")
             .with_target_alias("target")
-            .with_writer_properties(writer_properties(&bloom))
+            .with_writer_properties(writer_properties(&writer.bloom))
             .with_commit_properties(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
             .when_matched_update(|u| columns.iter().fold(u, |u, c| u.update(format!("\"{c}\""), format!("source.\"{c}\""))))?
             .when_not_matched_insert(|i| columns.iter().fold(i, |i, c| i.set(format!("\"{c}\""), format!("source.\"{c}\""))))?

@@ -7,7 +7,9 @@
 use crate::QueryError;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
+use datafusion::sql::sqlparser::parser::ParserError;
 use datafusion::prelude::SessionContext;
 use std::time::Duration;
 
@@ -30,8 +32,16 @@ pub async fn query(ctx: &SessionContext, sql: &str, timeout: Duration) -> Result
     }
 }
 
-/// Turns DataFusion's "not allowed" planning errors into a refusal.
-fn refusal(e: datafusion::error::DataFusionError) -> QueryError {
+/// Turns DataFusion's "not allowed" planning errors into a refusal, and a
+/// syntax error into one line that says where the statement is wrong.
+fn refusal(e: DataFusionError) -> QueryError {
+    if let DataFusionError::SQL(parser, _) = &e {
+        let detail = match parser.as_ref() {
+            ParserError::ParserError(s) | ParserError::TokenizerError(s) => s.clone(),
+            ParserError::RecursionLimitExceeded => "嵌套过深".to_string(),
+        };
+        return QueryError::Usage(format!("SQL 语法错误:{detail}"));
+    }
     let text = e.to_string();
     let lower = text.to_lowercase();
     if lower.contains("not supported") && (lower.contains("ddl") || lower.contains("dml") || lower.contains("statement")) {

@@ -21,9 +21,9 @@ pub mod udf;
 /// Everything that can go wrong in the query layer.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    #[error("{0}")]
+    #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
-    #[error("{0}")]
+    #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error(transparent)]
     Pipeline(#[from] xuncha_pipeline::PipelineError),

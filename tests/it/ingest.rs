@@ -165,6 +165,10 @@ fn optimize_compacts_small_files_and_changes_no_row() {
     let count = "SELECT count(*) AS n FROM subsidy_payments";
     let rows_before = rows(&lake, count);
 
+    let refused = xuncha(&["--lake", l, "optimize", "subsidy_payments", "no_such_table"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("no_such_table"));
+    assert_eq!(peer_files(), files_before, "a bad name is refused before any table is compacted");
+
     let out = xuncha_ok(&["--lake", l, "optimize"]);
     let line = out.lines().find(|line| line.contains("subsidy_payments")).unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains(&format!("{files_before} 个小文件")), "{line}");

@@ -117,6 +117,9 @@ fn sql_refuses_everything_but_reading() {
     for leaked in ["/tmp/xuncha-refused.csv", "/tmp/xuncha-refused.parquet", "/tmp/xuncha-refused.json"] {
         assert!(!Path::new(leaked).exists(), "{leaked} was written");
     }
+    let typo = xuncha(&["--lake", lake.to_str().unwrap(), "sql", "SELECT count(* FROM population"]);
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert!(stderr.starts_with("xuncha: SQL 语法错误:") && stderr.matches("Expected").count() == 1, "a syntax error is said once: {stderr}");
     let ok = xuncha_ok(&["--lake", lake.to_str().unwrap(), "sql", "SELECT count(*) AS n FROM population WHERE id_valid(id_number)", "--format", "csv"]);
     assert!(ok.lines().nth(1).is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 5000)), "{ok}");
 }

@@ -230,7 +230,7 @@ impl IngestState<'_> {
         }
         // Rows committed by an earlier, interrupted run are not written again.
         let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
-        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source), &source.bloom_columns()));
+        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source), source.bloom_columns()));
         let typing = {
             let (path, file, batch_id) = (path.to_path_buf(), file.clone(), batch_id.clone());
             tokio::task::spawn_blocking(move || {
