@@ -16,7 +16,10 @@ use xuncha_queries::session::{SessionOptions, session};
 use xuncha_queries::{catalog, guard};
 
 /// mimalloc: ingest and the rules allocate many small strings on every core,
-/// where it is markedly faster than the system allocator.
+/// where it is markedly faster than the system allocator. Built without
+/// transparent huge pages (`no_thp`): each fresh 2 MiB page is zeroed whole
+/// by the kernel at its first touch, which cost a third of ingest's CPU and
+/// 7 s of system time in the city rule suite (bench/RESULTS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

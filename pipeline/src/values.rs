@@ -152,6 +152,16 @@ pub fn parse_month(raw: &str) -> Result<Month, String> {
     }
 }
 
+/// Whether `s` is a month in the lake's own spelling (`2024-03`): typing
+/// keeps such text as it is instead of parsing and printing it again.
+pub fn is_canonical_month(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 7
+        && b[4] == b'-'
+        && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
+        && (1..=12).contains(&((b[5] - b'0') * 10 + (b[6] - b'0')))
+}
+
 /// Parses yuan: thousands separators, a `元` suffix and full-width digits are
 /// accepted; more than two decimals is refused rather than rounded.
 pub fn parse_money(raw: &str) -> Result<Decimal, String> {

@@ -125,6 +125,7 @@ fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed
         ColumnType::Code => Ok(Typed::Str(values::normalize_code(text))),
         ColumnType::Int => values::parse_int(text).map(Typed::Int).map_err(fail("bad_int")),
         ColumnType::Date => values::parse_date(text).map(Typed::Date).map_err(fail("bad_date")),
+        ColumnType::Month if values::is_canonical_month(text) => Ok(Typed::Str(Cow::Borrowed(text))),
         ColumnType::Month => values::parse_month(text).map(Typed::Month).map_err(fail("bad_month")),
         ColumnType::Money => values::parse_money(text).map(Typed::Money).map_err(fail("bad_money")),
         ColumnType::Decimal => values::parse_decimal(text).map(Typed::Money).map_err(fail("bad_decimal")),
@@ -259,6 +260,9 @@ mod tests {
         assert_eq!(type_cell(pay, i("amount"), cell("1,350.00元")).unwrap(), Typed::Money("1350.00".parse().unwrap()));
         assert_eq!(type_cell(pay, i("amount"), Cell::Number(430.1)).unwrap(), Typed::Money("430.10".parse().unwrap()));
         assert_eq!(type_cell(pay, i("period"), cell("2024年3月")).unwrap(), Typed::Month(Month::new(2024, 3).unwrap()));
+        assert_eq!(type_cell(pay, i("period"), cell("2024-03")).unwrap(), Typed::Str(Cow::Borrowed("2024-03")), "the lake's spelling is kept as it is");
+        assert_eq!(type_cell(pay, i("period"), cell("2024-13")).unwrap_err().kind, "bad_month");
+        assert_eq!(type_cell(pay, i("period"), cell("2024-00")).unwrap_err().kind, "bad_month");
         assert_eq!(type_cell(pay, i("paid_date"), Cell::Serial(45356.0)).unwrap(), Typed::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()));
         assert_eq!(type_cell(pay, i("id_number"), cell("43022319500307123")).unwrap(), Typed::Str(Cow::Borrowed("43022319500307123")));
         let e = type_cell(pay, i("program"), cell("低保金")).unwrap_err();
