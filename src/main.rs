@@ -66,6 +66,22 @@ enum Command {
         /// Only these tables (default: every table of the lake).
         tables: Vec<String>,
     },
+    /// Delete the data files no recent version reads (replaced by optimize
+    /// or an upsert, or never committed: a killed ingest's writes). Time
+    /// travel to versions older than the retention fails afterwards.
+    Vacuum {
+        /// Only these tables (default: every table of the lake).
+        tables: Vec<String>,
+        /// Keep every file that a version of the last N hours reads
+        /// (default: Delta's 168 hours, 7 days). 0 deletes every file the
+        /// current version does not read, including those of an ingest
+        /// running at that moment: use it only when nothing else runs.
+        #[arg(long, default_value_t = 168)]
+        retain_hours: u32,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the cross-matching rules into `findings` (and a `runs` row).
     Run {
         /// Reference date (default: the last day of the latest payment period).
@@ -231,6 +247,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Gen { scale, seed, out } => gen_command(scale, seed, &out),
         Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
         Command::Optimize { tables } => optimize_command(&open_lake()?, tables),
+        Command::Vacuum { tables, retain_hours, dry_run } => vacuum_command(&open_lake()?, tables, retain_hours, dry_run),
         Command::Run { as_of, rules } => {
             let lake = open_lake()?;
             let options = RunOptions { as_of, rules, ..RunOptions::configured(&config, session_options) };
@@ -474,13 +491,34 @@ fn print_plan(plan: &xuncha_queries::plan::Plan) {
     }
 }
 
-fn optimize_command(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
+/// The tables a maintenance command works on: those named, every one of
+/// them checked before any table is touched, or else every table.
+fn maintained_tables(lake: &Lake, tables: Vec<String>) -> anyhow::Result<Vec<String>> {
     let present = lake.tables()?;
-    // Every name is checked before any table is touched.
     if let Some(unknown) = tables.iter().find(|t| !present.contains(t)) {
         anyhow::bail!("湖中没有表「{unknown}」(有: {})", present.join("、"));
     }
-    let names = if tables.is_empty() { present } else { tables };
+    Ok(if tables.is_empty() { present } else { tables })
+}
+
+fn vacuum_command(lake: &Lake, tables: Vec<String>, retain_hours: u32, dry_run: bool) -> anyhow::Result<()> {
+    let names = maintained_tables(lake, tables)?;
+    let runtime = runtime()?;
+    let retain = chrono::Duration::hours(i64::from(retain_hours));
+    let (mut total, verb) = (0, if dry_run { "可删除" } else { "已删除" });
+    for name in names {
+        let Some(done) = runtime.block_on(lake.vacuum(&name, retain, dry_run))? else {
+            anyhow::bail!("表「{name}」在清理时已不存在");
+        };
+        println!("清理 {name:<20} {verb} {} 个不再读取的文件", done.files.len());
+        total += done.files.len();
+    }
+    println!("共{verb} {total} 个文件(保留最近 {retain_hours} 小时内各版本读取的文件){}", if dry_run { ";预演,未删除" } else { "" });
+    Ok(())
+}
+
+fn optimize_command(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
+    let names = maintained_tables(lake, tables)?;
     let runtime = runtime()?;
     for name in names {
         match runtime.block_on(lake.optimize(&name))? {

@@ -250,6 +250,33 @@ impl Lake {
         Ok(Some(Compaction { files_removed: metrics.num_files_removed, files_added: metrics.num_files_added }))
     }
 
+    /// Deletes the data files of table `name` that no version younger than
+    /// `retain` reads: files an optimize or an upsert replaced, and files no
+    /// commit ever named (an upsert's source, a killed ingest's writes).
+    /// Time travel to a version older than `retain` fails afterwards, and
+    /// with a `retain` of zero the files of an ingest still running are
+    /// deleted too. `None` when the table does not exist.
+    pub async fn vacuum(&self, name: &str, retain: chrono::Duration, dry_run: bool) -> Result<Option<Vacuumed>, PipelineError> {
+        let Some(table) = self.table(name).await? else { return Ok(None) };
+        let vacuum = |table: DeltaTable, dry_run: bool| {
+            table
+                .vacuum()
+                .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
+                .with_retention_period(retain)
+                .with_enforce_retention_duration(false)
+                .with_dry_run(dry_run)
+        };
+        // Delta names every file its log removed for as long as the log
+        // remembers the removal, deleted already or not: only the files
+        // still on disk are counted, and a vacuum with none runs no commit.
+        let (table, planned) = vacuum(table, true).await?;
+        let folder = self.root.join(name);
+        let files: Vec<String> = planned.files_deleted.into_iter().filter(|f| folder.join(f).exists()).collect();
+        let table = if dry_run || files.is_empty() { table } else { vacuum(table, false).await?.0 };
+        self.remember(name, &table);
+        Ok(Some(Vacuumed { files }))
+    }
+
     /// Replaces the rows of table `name` whose key matches a row of the
     /// files `writer` wrote (read back as the merge's source, then left
     /// unreferenced for `VACUUM`) and inserts the rest, in one commit tagged
@@ -275,6 +302,12 @@ impl Lake {
         self.remember(name, &table);
         Ok(table)
     }
+}
+
+/// The data files [`Lake::vacuum`] deleted (or, in a dry run, would).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vacuumed {
+    pub files: Vec<String>,
 }
 
 /// What [`Lake::optimize`] did to one table.

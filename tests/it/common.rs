@@ -96,6 +96,11 @@ pub(crate) fn versions(lake: &Path) -> BTreeMap<String, usize> {
 
 /// `python3` for the peers, without the test harness's `RUST_MIN_STACK`
 /// (inherited, it aborts the Rust inside Python deltalake).
+/// The number of files under `dir`, at any depth.
+pub(crate) fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.map(|e| e.expect("entry").path()).map(|p| if p.is_dir() { count_files(&p) } else { 1 }).sum())
+}
+
 pub(crate) fn python3() -> Command {
     let mut cmd = Command::new("python3");
     cmd.env_remove("RUST_MIN_STACK");

@@ -182,4 +182,30 @@ fn optimize_compacts_small_files_and_changes_no_row() {
     assert!(again.contains("无需整理"), "{again}");
     let missing = xuncha(&["--lake", l, "optimize", "no_such_table"]);
     assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no_such_table"));
+
+    // Vacuum: a dry run names the files the compaction replaced and deletes
+    // none; the real one deletes exactly those, every row stays, and the
+    // version before the compaction can no longer be read.
+    let table_dir = lake.join("subsidy_payments");
+    // Data files only: vacuum commits too (Delta logs its start and end).
+    let data_files = || count_files(&table_dir) - count_files(&table_dir.join("_delta_log"));
+    let on_disk = data_files();
+    let deleted = |out: &str, verb: &str| -> usize {
+        let line = out.lines().find(|line| line.contains("subsidy_payments")).unwrap_or_else(|| panic!("{out}"));
+        line.split(verb).nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    let dry = deleted(&xuncha_ok(&["--lake", l, "vacuum", "subsidy_payments", "--retain-hours", "0", "--dry-run"]), "可删除");
+    assert!(dry >= files_before, "the {files_before} compacted files at least, got {dry}");
+    assert_eq!(data_files(), on_disk, "a dry run deletes nothing");
+    let done = deleted(&xuncha_ok(&["--lake", l, "vacuum", "subsidy_payments", "--retain-hours", "0"]), "已删除");
+    assert_eq!(done, dry, "the real run deletes what the dry run named");
+    assert_eq!(data_files(), on_disk - done);
+    assert_eq!(peer_files(), files_after, "the current version keeps its files");
+    check_against_generator(generated("sample"), &lake);
+    let read_all = "SELECT count(DISTINCT payment_id) AS n FROM subsidy_payments";
+    let gone = xuncha(&["--lake", l, "sql", read_all, "--version", &format!("subsidy_payments={version_before}")]);
+    assert!(!gone.status.success(), "the version before the compaction no longer reads: {}", String::from_utf8_lossy(&gone.stdout));
+    assert_eq!(deleted(&xuncha_ok(&["--lake", l, "vacuum", "--retain-hours", "0"]), "已删除"), 0, "nothing left to delete");
+    let bad = xuncha(&["--lake", l, "vacuum", "subsidy_payments", "no_such_table"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("no_such_table"));
 }

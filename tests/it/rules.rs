@@ -124,10 +124,6 @@ fn sql_refuses_everything_but_reading() {
     assert!(ok.lines().nth(1).is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 5000)), "{ok}");
 }
 
-fn count_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| entries.map(|e| e.expect("entry").path()).map(|p| if p.is_dir() { count_files(&p) } else { 1 }).sum())
-}
-
 /// A join over the county data under a tiny memory limit spills or fails with
 /// a clear "resources exhausted" message; it never crashes.
 #[test]
