@@ -6,7 +6,9 @@
 //! them, and files them away (`archive/` or `rejected/` with the reason).
 //! A stop signal lets the job in progress finish: every file's commit is
 //! atomic and exactly-once, so a hard kill loses and duplicates nothing and
-//! the next start resumes with the files still in the inbox.
+//! the next start resumes with the files still in the inbox. A maintain
+//! job compacts and vacuums every table; since jobs never overlap, it never
+//! deletes the files of a scheduled ingest under way.
 
 use crate::{AppState, DashboardError};
 use chrono::{DateTime, Utc};
@@ -120,6 +122,15 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
                 return Err(DashboardError::Usage(format!("运行 {} 有规则出错", report.run_id)));
             }
             Ok(Some(serde_json::json!({ "run_id": report.run_id, "findings": report.findings, "risk_scores": report.risk_scores }).to_string()))
+        }
+        Action::Maintain => {
+            let retain = chrono::Duration::hours(i64::from(job.config.retain_hours));
+            let (mut compacted, mut deleted) = (0u64, 0usize);
+            for name in lake.tables()? {
+                compacted += lake.optimize(&name).await?.map_or(0, |c| c.files_removed);
+                deleted += lake.vacuum(&name, retain, false).await?.map_or(0, |v| v.files.len());
+            }
+            Ok(Some(serde_json::json!({ "files_compacted": compacted, "files_deleted": deleted, "retain_hours": job.config.retain_hours }).to_string()))
         }
         Action::Report => {
             let out = job.config.out.as_deref().expect("checked when parsed");

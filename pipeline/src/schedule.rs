@@ -13,7 +13,7 @@
 //! [[schedule.jobs]]
 //! name = "民政数据"
 //! cron = "0 */10 * * * *"           # sec min hour day month weekday
-//! action = "ingest"                 # ingest | run | report
+//! action = "ingest"                 # ingest | run | report | maintain
 //! inbox = "/data/inbox"             # for ingest
 //! then_run = true                   # after new rows, re-run rules and scores
 //! retries = 3
@@ -23,6 +23,11 @@
 //! cron = "0 0 7 * * Mon"
 //! action = "report"
 //! out = "/data/reports"
+//! [[schedule.jobs]]
+//! name = "整理湖"
+//! cron = "0 30 2 * * Sun"
+//! action = "maintain"               # optimize every table, then vacuum
+//! retain_hours = 168                # files a version of the last week reads stay
 //! ```
 
 use crate::PipelineError;
@@ -61,6 +66,9 @@ pub enum Action {
     Run,
     /// Write the common-issue report into a folder.
     Report,
+    /// Compact every table's small files (`xuncha optimize`), then delete
+    /// the files no version of the last `retain_hours` reads (`xuncha vacuum`).
+    Maintain,
 }
 
 /// One `[[schedule.jobs]]` entry.
@@ -83,6 +91,9 @@ pub struct JobConfig {
     pub retries: u32,
     #[serde(default = "minute")]
     pub retry_backoff_secs: u64,
+    /// Maintain jobs: keep the files the versions of this many hours read.
+    #[serde(default = "week_hours")]
+    pub retain_hours: u32,
 }
 
 fn yes() -> bool {
@@ -90,6 +101,9 @@ fn yes() -> bool {
 }
 fn three() -> u32 {
     3
+}
+fn week_hours() -> u32 {
+    168
 }
 fn minute() -> u64 {
     60
@@ -283,7 +297,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn job(name: &str, cron: &str, retries: u32) -> JobConfig {
-        JobConfig { name: name.into(), cron: cron.into(), action: Action::Run, inbox: None, sources: vec![], then_run: true, out: None, retries, retry_backoff_secs: 60 }
+        JobConfig { name: name.into(), cron: cron.into(), action: Action::Run, inbox: None, sources: vec![], then_run: true, out: None, retries, retry_backoff_secs: 60, retain_hours: 168 }
     }
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {

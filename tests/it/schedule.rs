@@ -2,9 +2,9 @@
 //! the dashboard in the same process. The sample inbox dropped in lands,
 //! findings and the dashboard follow; a file still being written is not
 //! taken early; a second scheduler is refused; SIGKILL mid-ingest and a
-//! restart lose and duplicate nothing.
+//! restart lose and duplicate nothing. A maintain job compacts and vacuums.
 
-use crate::common::{rows, scratch, xuncha, xuncha_ok};
+use crate::common::{count_files, generated, rows, scratch, xuncha, xuncha_ok};
 use crate::dashboard::{between, client, session_set_cookie, try_login};
 use reqwest::header::COOKIE;
 use std::path::{Path, PathBuf};
@@ -118,4 +118,32 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     let kpis = between(&page, "id=\"kpis\"", "</section>");
     assert!(kpis.contains(&format!("<div class=\"value\">{findings}</div><div class=\"label\">比对发现</div>")), "overview shows {findings} findings");
     drop(scheduler);
+}
+
+/// A maintain job compacts every table and deletes the files no version
+/// reads any more (retention 0 here); every row stays as it was.
+#[test]
+fn a_maintain_job_compacts_and_vacuums_and_changes_no_row() {
+    let dir = scratch("schedule-maintain");
+    let (lake, config, log) = (dir.join("lake"), dir.join("xuncha.toml"), dir.join("scheduler.log"));
+    xuncha_ok(&["--lake", lake.to_str().unwrap(), "ingest", generated("sample").to_str().unwrap()]);
+    let data_files = |table: &str| count_files(&lake.join(table)) - count_files(&lake.join(table).join("_delta_log"));
+    let counts = || {
+        let mut all = ["population", "subsidy_payments", "deaths", "quarantine", "ingest_batches"].map(|t| rows(&lake, &format!("SELECT count(*) AS n FROM {t}"))).to_vec();
+        all.push(rows(&lake, "SELECT CAST(sum(amount) AS VARCHAR) AS s, count(DISTINCT payment_id) AS n FROM subsidy_payments"));
+        all
+    };
+    let (files_before, counts_before) = (data_files("subsidy_payments"), counts());
+    std::fs::write(&config, "[schedule]\n[[schedule.jobs]]\nname = \"整理\"\ncron = \"* * * * * *\"\naction = \"maintain\"\nretain_hours = 0\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let scheduler = start(&lake, &config, port, &log);
+    let done = || std::fs::read_to_string(&log).unwrap_or_default().lines().find(|l| l.contains("任务「整理」完成")).map(str::to_string);
+    wait_until("the maintain job to finish once", Duration::from_secs(120), &log, || done().is_some());
+    drop(scheduler);
+    let line = done().unwrap();
+    let stats: serde_json::Value = serde_json::from_str(&line[line.find('{').expect("the job's stats")..]).unwrap();
+    assert!(stats["files_compacted"].as_u64().unwrap() > 0 && stats["files_deleted"].as_u64().unwrap() > 0, "{line}");
+    let files_after = data_files("subsidy_payments");
+    assert!(files_after < files_before / 4, "{files_before} data files -> {files_after}");
+    assert_eq!(counts(), counts_before, "every row as it was");
 }
