@@ -24,11 +24,14 @@
 //! subsidy_payments p`, `population RIGHT JOIN subsidy_payments` to keep
 //! every payment); the planner has no row counts for CTEs to swap them.
 //!
-//! Rules that look for a few repeated keys among every payment
-//! (`duplicate_payment`, `shared_bank_account`) first group by
-//! `hash64(...)` of the key columns, a one-column integer aggregation, and
-//! then group only the candidates' rows by the real columns, with the same
-//! `HAVING`: a hash collision can add a candidate but never a finding.
+//! Rules that look for a few repeated keys among every payment first find
+//! candidates in one cheap pass keyed by `hash64(...)`, then group only the
+//! candidates' rows by the real columns with the contract's `HAVING`: a
+//! hash collision can add a candidate but never a finding.
+//! `duplicate_payment` keys by person, programme and year and sets one bit
+//! per month (a repeated month makes the sum of the bits exceed their OR);
+//! `shared_bank_account` keeps the accounts with enough beneficiaries over
+//! all months before counting households month by month.
 
 use crate::QueryError;
 use chrono::NaiveDate;
