@@ -507,11 +507,11 @@ fn vacuum_command(lake: &Lake, tables: Vec<String>, retain_hours: u32, dry_run: 
     let retain = chrono::Duration::hours(i64::from(retain_hours));
     let (mut total, verb) = (0, if dry_run { "可删除" } else { "已删除" });
     for name in names {
-        let Some(done) = runtime.block_on(lake.vacuum(&name, retain, dry_run))? else {
+        let Some(files) = runtime.block_on(lake.vacuum(&name, retain, dry_run))? else {
             anyhow::bail!("表「{name}」在清理时已不存在");
         };
-        println!("清理 {name:<20} {verb} {} 个不再读取的文件", done.files.len());
-        total += done.files.len();
+        println!("清理 {name:<20} {verb} {} 个不再读取的文件", files.len());
+        total += files.len();
     }
     println!("共{verb} {total} 个文件(保留最近 {retain_hours} 小时内各版本读取的文件){}", if dry_run { ";预演,未删除" } else { "" });
     Ok(())

@@ -128,7 +128,7 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
             let (mut compacted, mut deleted) = (0u64, 0usize);
             for name in lake.tables()? {
                 compacted += lake.optimize(&name).await?.map_or(0, |c| c.files_removed);
-                deleted += lake.vacuum(&name, retain, false).await?.map_or(0, |v| v.files.len());
+                deleted += lake.vacuum(&name, retain, false).await?.map_or(0, |files| files.len());
             }
             Ok(Some(serde_json::json!({ "files_compacted": compacted, "files_deleted": deleted, "retain_hours": job.config.retain_hours }).to_string()))
         }

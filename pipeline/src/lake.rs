@@ -255,8 +255,9 @@ impl Lake {
     /// commit ever named (an upsert's source, a killed ingest's writes).
     /// Time travel to a version older than `retain` fails afterwards, and
     /// with a `retain` of zero the files of an ingest still running are
-    /// deleted too. `None` when the table does not exist.
-    pub async fn vacuum(&self, name: &str, retain: chrono::Duration, dry_run: bool) -> Result<Option<Vacuumed>, PipelineError> {
+    /// deleted too. Returns the files deleted (in a dry run, those that
+    /// would be), or `None` when the table does not exist.
+    pub async fn vacuum(&self, name: &str, retain: chrono::Duration, dry_run: bool) -> Result<Option<Vec<String>>, PipelineError> {
         let Some(table) = self.table(name).await? else { return Ok(None) };
         let vacuum = |table: DeltaTable, dry_run: bool| {
             table
@@ -274,7 +275,7 @@ impl Lake {
         let files: Vec<String> = planned.files_deleted.into_iter().filter(|f| folder.join(f).exists()).collect();
         let table = if dry_run || files.is_empty() { table } else { vacuum(table, false).await?.0 };
         self.remember(name, &table);
-        Ok(Some(Vacuumed { files }))
+        Ok(Some(files))
     }
 
     /// Replaces the rows of table `name` whose key matches a row of the
@@ -302,12 +303,6 @@ impl Lake {
         self.remember(name, &table);
         Ok(table)
     }
-}
-
-/// The data files [`Lake::vacuum`] deleted (or, in a dry run, would).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vacuumed {
-    pub files: Vec<String>,
 }
 
 /// What [`Lake::optimize`] did to one table.
