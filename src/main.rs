@@ -23,6 +23,21 @@ use xuncha_queries::{catalog, guard};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's `mi_option_purge_delay` (its `mi_option_e`, mimalloc.h; the
+/// Rust bindings name no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory two seconds before it goes back to the OS (mimalloc's
+/// default is one). Ingest frees a sorted run of about 1 GiB and types the
+/// next one within about two seconds: returned at once, every page was
+/// faulted in and zeroed again, 12 s of system time in a city-scale ingest
+/// (bench/RESULTS.md).
+#[allow(unsafe_code)]
+fn keep_freed_memory_longer() {
+    // SAFETY: sets one integer option; mimalloc reads its options at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
+}
+
 /// 巡察大数据比对与整改跟踪平台
 #[derive(Debug, Parser)]
 #[command(name = "xuncha", version, about)]
@@ -223,6 +238,7 @@ enum UserAction {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory_longer();
     let cli = Cli::parse();
     match run_cli(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -92,6 +92,9 @@ pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
 /// Parses a date: `2024-03-05`, `2024/3/5`, `2024.03.05`, `20240305`,
 /// `2024年3月5日`, a date-time whose time part is ignored, or an Excel serial.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
+    if let Some(date) = canonical_date(raw) {
+        return Ok(date);
+    }
     let s = clean(raw);
     let fail = || Err(format!("「{s}」不是有效日期(应为 2024-03-05、2024/3/5、2024年3月5日 等)"));
     if s.is_empty() {
@@ -122,6 +125,17 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
         return fail();
     }
     ymd(runs[0], runs[1], runs[2]).map_or_else(fail, Ok)
+}
+
+/// A date in the lake's own spelling (`2024-03-05`), read without the
+/// general parser's allocations; `None` for any other text.
+fn canonical_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| digits.iter().try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')));
+    NaiveDate::from_ymd_opt(number(&b[..4])? as i32, number(&b[5..7])?, number(&b[8..])?)
 }
 
 fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
@@ -165,6 +179,9 @@ pub fn is_canonical_month(s: &str) -> bool {
 /// Parses yuan: thousands separators, a `元` suffix and full-width digits are
 /// accepted; more than two decimals is refused rather than rounded.
 pub fn parse_money(raw: &str) -> Result<Decimal, String> {
+    if let Some(value) = plain_money(raw) {
+        return Ok(value);
+    }
     let s = clean(raw);
     let fail = || Err(format!("「{s}」不是有效金额(应为数字,如 1,350.00 或 430元)"));
     let body = s.strip_suffix('元').unwrap_or(&s).trim();
@@ -201,6 +218,31 @@ pub fn parse_money(raw: &str) -> Result<Decimal, String> {
     }
     value.rescale(2);
     Ok(value)
+}
+
+/// Yuan written plainly (`-1350`, `1350.5`, `1350.00`: ASCII digits, at most
+/// two decimals, no separators), read without the general parser's
+/// allocations; `None` for any other text.
+fn plain_money(s: &str) -> Option<Decimal> {
+    let (negative, body) = match s.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    let (int_part, frac_part) = match body.iter().position(|b| *b == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &b""[..]),
+    };
+    if int_part.is_empty() || int_part.len() > 15 || frac_part.len() > 2 || (frac_part.is_empty() && body.len() != int_part.len()) {
+        return None;
+    }
+    let mut cents: i64 = 0;
+    for d in int_part.iter().chain(frac_part).chain(std::iter::repeat_n(&b'0', 2 - frac_part.len())) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        cents = cents * 10 + i64::from(d - b'0');
+    }
+    Some(Decimal::new(if negative { -cents } else { cents }, 2))
 }
 
 /// Money from an XLSX number cell: a float, rounded to the cent.
@@ -380,6 +422,24 @@ mod tests {
         assert_eq!(money_from_f64(129.00000000000003).unwrap().to_string(), "129.00");
         assert_eq!(parse_int("1,234").unwrap(), 1234);
         assert!(parse_id("43022319500307123").is_err());
+    }
+
+    #[test]
+    fn plain_spellings_read_fast_agree_with_the_general_parsers() {
+        for (input, cents) in [("1350", 135000), ("1350.5", 135050), ("2254.86", 225486), ("-12.30", -1230), ("0", 0), ("007.5", 750)] {
+            assert_eq!(plain_money(input), Some(Decimal::new(cents, 2)), "{input}");
+            assert_eq!(parse_money(input).unwrap().to_string(), Decimal::new(cents, 2).to_string(), "{input}");
+        }
+        for other in ["1.", ".5", "1.234", "-", "", "1,350", "12a", " 12", "１２", "1350元", "+5", "1234567890123456"] {
+            assert_eq!(plain_money(other), None, "{other:?} is left to the general parser");
+        }
+        assert_eq!(parse_money("1.").unwrap_err(), "「1.」不是有效金额(应为数字,如 1,350.00 或 430元)");
+        assert_eq!(canonical_date("2024-03-05"), NaiveDate::from_ymd_opt(2024, 3, 5));
+        for other in ["2024-02-30", "2024-3-05", "2024/03/05", "2024-03-05 ", "２０24-03-05"] {
+            assert_eq!(canonical_date(other), None, "{other:?}");
+        }
+        assert!(parse_date("2024-02-30").is_err());
+        assert_eq!(parse_date("2024-02-29").unwrap(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
     }
 
     #[test]

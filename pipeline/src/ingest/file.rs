@@ -1,27 +1,29 @@
 //! One delivered file, read and typed on every core, ready to commit.
 //!
 //! ```text
-//!  reader thread ── chunks of raw rows ──► N typing threads ── typed chunks ──►
+//!  reader thread ── chunks of raw columns (a CSV column: one Arrow string
+//!  array) ──► N typing threads, column by column (a text column already in
+//!  the lake's spelling is kept as it is) ── typed chunks ──►
 //!  this thread, in file order: the second row of a key goes to quarantine
 //!  every RUN_ROWS rows, and at the end:
-//!  ──► sort keys (arrow-row) per chunk in parallel, one stable merge
+//!  ──► sort keys (arrow-row) per chunk, one stable sort per core, merges
 //!  ──► N contiguous ranges of the sorted rows, one per writer thread (one
 //!      Parquet file each, key ranges disjoint), not yet committed
 //! ```
 //! Row numbers, quarantine reasons and the first-row-wins rule are those of
 //! a one-row-at-a-time reading; only the work is spread.
 
-use super::read::{Cell, RawCell, RawRow};
-use super::typing::{self, BatchBuilder, RowProblem, Typed};
+use super::read::{RawCell, RawChunk, RawRow, Row};
+use super::typing::{self, RowProblem};
 use crate::PipelineError;
 use crate::contract::Source;
 use crate::lake::{BatchRun, FileWriter};
-use deltalake::arrow::array::{ArrayRef, BooleanArray, RecordBatch};
-use deltalake::arrow::compute::{cast, filter_record_batch, interleave_record_batch};
+use deltalake::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
+use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::row::{RowConverter, SortField};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -95,10 +97,10 @@ impl KeyHasher {
     }
 }
 
-/// A set of key hashes.
-pub(super) type KeySet = HashSet<u128, BuildHasherDefault<PreHashed>>;
-/// First row number of each key hash.
-type FirstRows = HashMap<u128, u64, BuildHasherDefault<PreHashed>>;
+/// Key hashes, each with the row of the file that loaded it (0 for keys of
+/// earlier files): a file's map of first rows becomes, as it is, part of
+/// the table's set of keys (a city file has tens of millions).
+pub(super) type KeySet = HashMap<u128, u64, BuildHasherDefault<PreHashed>>;
 
 /// The hasher of maps keyed by [`KeyHasher`] hashes: they are hashes
 /// already, so their low 64 bits serve as they are.
@@ -144,11 +146,13 @@ struct Layout<'a> {
     file: &'a str,
 }
 
-/// One chunk after typing: its loaded rows (and their raw rows, in case an
-/// earlier chunk holds the same key), its quarantine and its counts.
+/// One chunk after typing: its loaded rows (and the raw chunk with the
+/// index of each loaded row in it, in case an earlier chunk holds the same
+/// key), its quarantine and its counts.
 struct TypedChunk {
-    batches: Vec<RecordBatch>,
-    raw: Vec<RawRow>,
+    batch: Option<RecordBatch>,
+    raw: RawChunk,
+    loaded: Vec<usize>,
     keys: Vec<u128>,
     quarantine: Vec<Quarantined>,
     rows_read: u64,
@@ -159,7 +163,7 @@ struct TypedChunk {
 /// rows are sorted and handed to `writer` (none in a dry run), so memory is
 /// bounded by a run, not by the file.
 pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str, mut writer: Option<&mut FileWriter>) -> Result<TypedFile, PipelineError> {
-    let (format, header, rows) = super::open_rows(source, path)?;
+    let (format, header, head_rest, mut rows) = super::open_rows(source, path)?;
     let missing = super::missing_required(source, &header);
     if !missing.is_empty() {
         let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), header.join(", "));
@@ -179,27 +183,23 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
     };
     let mut out = TypedFile { format, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
-    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<RawRow>)>(workers * 2);
+    let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
     let (typed_tx, typed_rx) = mpsc::sync_channel::<(usize, Result<TypedChunk, PipelineError>)>(workers * 2);
     let mut loaded: Vec<RecordBatch> = Vec::new();
-    // The first row number of each key kept; its keys are the file's keys.
-    let mut seen = FirstRows::default();
+    // The first row of each key kept: the file's keys.
+    let mut seen = KeySet::default();
     let read_result = std::thread::scope(|scope| {
+        let width = header.len();
         let reader = std::thread::Builder::new().name("ingest-read".into()).spawn_scoped(scope, move || -> Result<(), PipelineError> {
-            let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+            // The rows read with the header come first, as a chunk of their own.
+            let mut next = (!head_rest.is_empty()).then(|| super::read::chunk_of(head_rest, width));
             let mut index = 0;
-            for row in rows {
-                chunk.push(row?);
-                if chunk.len() == CHUNK_ROWS {
-                    if chunk_tx.send((index, std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS)))).is_err() {
-                        return Ok(());
-                    }
-                    index += 1;
+            while let Some(chunk) = next.take().map_or_else(|| rows.next_chunk(width, CHUNK_ROWS), |c| Ok(Some(c)))? {
+                if chunk_tx.send((index, chunk)).is_err() {
+                    return Ok(());
                 }
-            }
-            if !chunk.is_empty() {
-                let _ = chunk_tx.send((index, chunk));
+                index += 1;
             }
             Ok(())
         })?;
@@ -209,8 +209,8 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
             std::thread::Builder::new().name("ingest-type".into()).spawn_scoped(scope, move || {
                 loop {
                     let next = chunk_rx.lock().expect("chunk queue").as_ref().map(mpsc::Receiver::recv);
-                    let Some(Ok((index, rows))) = next else { return };
-                    if typed_tx.send((index, type_chunk(layout, rows))).is_err() {
+                    let Some(Ok((index, chunk))) = next else { return };
+                    if typed_tx.send((index, type_chunk(layout, chunk))).is_err() {
                         return;
                     }
                 }
@@ -253,7 +253,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         }
     });
     read_result?;
-    out.keys = seen.into_keys().collect();
+    out.keys = seen;
     out.quarantine.sort_by_key(|q| q.row_number);
     write_run(source, &layout.schema, loaded, workers, writer)?;
     Ok(out)
@@ -262,33 +262,31 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
 impl TypedFile {
     /// Takes the next chunk in file order: its rows whose key came earlier
     /// go to quarantine, the rest are kept.
-    fn take_chunk(&mut self, layout: &Layout<'_>, chunk: TypedChunk, seen: &mut FirstRows, loaded: &mut Vec<RecordBatch>) -> Result<(), PipelineError> {
+    fn take_chunk(&mut self, layout: &Layout<'_>, chunk: TypedChunk, seen: &mut KeySet, loaded: &mut Vec<RecordBatch>) -> Result<(), PipelineError> {
         self.rows_read += chunk.rows_read;
         self.rows_skipped += chunk.rows_skipped;
         self.quarantine.extend(chunk.quarantine);
         let mut keep = Vec::with_capacity(chunk.keys.len());
-        for (key, raw) in chunk.keys.iter().zip(&chunk.raw) {
+        for (key, &index) in chunk.keys.iter().zip(&chunk.loaded) {
+            let raw = chunk.raw.row(index);
             match seen.get(key) {
                 Some(first) => {
                     keep.push(false);
                     let reason = format!("与第 {first} 行的主键({})重复,保留第 {first} 行", layout.source.key.join(", "));
                     self.quarantine.push(Quarantined {
-                        row_number: raw.number,
-                        raw: super::cells_json(layout.header, raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
+                        row_number: raw.number(),
+                        raw: super::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
                         problem: RowProblem { kind: "duplicate_key", column: None, reason },
                     });
                 }
                 None => {
                     keep.push(true);
-                    seen.insert(*key, raw.number);
+                    seen.insert(*key, raw.number());
                 }
             }
         }
-        let mut at = 0;
-        for batch in chunk.batches {
-            let mask = &keep[at..at + batch.num_rows()];
-            at += batch.num_rows();
-            let batch = if mask.iter().all(|k| *k) { batch } else { filter_record_batch(&batch, &BooleanArray::from(mask.to_vec())).map_err(lake_error)? };
+        if let Some(batch) = chunk.batch {
+            let batch = if keep.iter().all(|k| *k) { batch } else { filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(lake_error)? };
             self.rows_loaded += batch.num_rows() as u64;
             loaded.push(batch);
         }
@@ -296,46 +294,58 @@ impl TypedFile {
     }
 }
 
-/// Types one chunk of rows (on a typing thread).
-fn type_chunk(layout: &Layout<'_>, rows: Vec<RawRow>) -> Result<TypedChunk, PipelineError> {
+/// Types one chunk of rows (on a typing thread), column by column.
+fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, PipelineError> {
     let source = layout.source;
-    let mut builder = BatchBuilder::new(layout.schema.clone());
-    let mut chunk = TypedChunk { batches: Vec::new(), raw: Vec::with_capacity(rows.len()), keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_skipped: 0 };
-    let mut problems: Vec<RowProblem> = Vec::new();
-    for row in rows {
-        if row.is_blank() || super::is_footer(&row) {
-            chunk.rows_skipped += 1;
-            continue;
-        }
-        chunk.rows_read += 1;
-        problems.clear();
-        // The values borrow from the row.
-        let mut values: Vec<Typed<'_>> = Vec::with_capacity(source.columns.len());
-        for c in 0..source.columns.len() {
-            let cell = layout.position[c].map_or(Cell::Empty, |i| row.cell(i));
-            match typing::type_cell(source, c, cell) {
-                Ok(v) => values.push(v),
-                Err(p) => {
-                    values.push(Typed::Null);
-                    problems.push(p);
-                }
-            }
-        }
-        if problems.is_empty() {
-            let extra_cells = layout.unmapped.iter().copied().chain(layout.header.len()..row.width());
-            let extra = super::cells_json(layout.header, &row, extra_cells);
-            builder.push(&values, extra, layout.batch_id, layout.file, row.number);
-            chunk.raw.push(row);
-        } else {
-            let reason = problems.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
-            let first = problems.swap_remove(0);
-            let raw = super::cells_json(layout.header, &row, 0..row.width()).unwrap_or_else(|| "{}".to_string());
-            chunk.quarantine.push(Quarantined { row_number: row.number, raw, problem: RowProblem { reason, ..first } });
+    // Blank, 合计 and signature rows are not data.
+    let skip: Vec<bool> = (0..raw.len()).map(|i| raw.row(i).is_blank() || super::is_footer(&raw.row(i))).collect();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.schema.fields().len());
+    // The problems of each row, in column order.
+    let mut problems: BTreeMap<usize, Vec<RowProblem>> = BTreeMap::new();
+    for (c, position) in layout.position.iter().enumerate() {
+        let (column, found) = typing::type_column(source, c, position.and_then(|p| raw.column(p)), &skip);
+        columns.push(column);
+        for (row, problem) in found {
+            problems.entry(row).or_default().push(problem);
         }
     }
-    chunk.batches = builder.finish();
-    for batch in &chunk.batches {
-        chunk.keys.extend(layout.keys.hash(&KeyHasher::columns(source, batch))?);
+    let mut keep: Vec<bool> = skip.iter().map(|skipped| !skipped).collect();
+    let mut chunk = TypedChunk { batch: None, raw, loaded: Vec::new(), keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_skipped: 0 };
+    let raw = &chunk.raw;
+    for (row, mut found) in problems {
+        keep[row] = false;
+        let reason = found.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
+        let first = found.swap_remove(0);
+        let cells = raw.row(row);
+        let json = super::cells_json(layout.header, &cells, 0..cells.width()).unwrap_or_else(|| "{}".to_string());
+        chunk.quarantine.push(Quarantined { row_number: cells.number(), raw: json, problem: RowProblem { reason, ..first } });
+    }
+    chunk.rows_skipped = skip.iter().filter(|s| **s).count() as u64;
+    chunk.rows_read = raw.len() as u64 - chunk.rows_skipped;
+    chunk.loaded = (0..raw.len()).filter(|i| keep[*i]).collect();
+    // Lineage: the cells the contract does not name, the batch, the file and row.
+    let extra: ArrayRef = if layout.unmapped.is_empty() && !raw.has_overflow() {
+        new_null_array(&DataType::Utf8, raw.len())
+    } else {
+        Arc::new(StringArray::from_iter((0..raw.len()).map(|i| {
+            let row = raw.row(i);
+            super::cells_json(layout.header, &row, layout.unmapped.iter().copied().chain(layout.header.len()..row.width()))
+        })))
+    };
+    columns.push(extra);
+    columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(layout.batch_id, raw.len()))));
+    columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(layout.file, raw.len()))));
+    columns.push(Arc::new(Int64Array::from_iter_values(raw.numbers().iter().map(|n| *n as i64))));
+    // Rows that are not loaded may hold nulls in required columns: they go
+    // before the columns become a batch.
+    if chunk.loaded.len() < raw.len() {
+        let loaded = FilterBuilder::new(&BooleanArray::from(keep)).optimize().build();
+        columns = columns.iter().map(|c| loaded.filter(c)).collect::<Result<_, _>>().map_err(lake_error)?;
+    }
+    let batch = RecordBatch::try_new(layout.schema.clone(), columns).map_err(lake_error)?;
+    if batch.num_rows() > 0 {
+        chunk.keys = layout.keys.hash(&KeyHasher::columns(source, &batch))?;
+        chunk.batch = Some(batch);
     }
     Ok(chunk)
 }
@@ -362,6 +372,34 @@ impl Iterator for SortedRun {
         let batches: Vec<&RecordBatch> = self.loaded.iter().collect();
         Some(interleave_record_batch(&batches, rows).map_err(lake_error))
     }
+}
+
+/// Merges the sorted runs of `width` items that `items` is made of into one
+/// sorted order; `in_order(a, b)` says `a` may come before `b`, and of two
+/// equal items the one of the earlier run comes first (a stable merge).
+fn merge_sorted_runs<T: Copy>(mut items: Vec<T>, mut width: usize, in_order: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut merged = Vec::with_capacity(items.len());
+    while width < items.len() {
+        merged.clear();
+        for pair in items.chunks(2 * width) {
+            let (left, right) = pair.split_at(width.min(pair.len()));
+            let (mut i, mut j) = (0, 0);
+            while i < left.len() && j < right.len() {
+                if in_order(&left[i], &right[j]) {
+                    merged.push(left[i]);
+                    i += 1;
+                } else {
+                    merged.push(right[j]);
+                    j += 1;
+                }
+            }
+            merged.extend_from_slice(&left[i..]);
+            merged.extend_from_slice(&right[j..]);
+        }
+        std::mem::swap(&mut items, &mut merged);
+        width *= 2;
+    }
+    items
 }
 
 /// Sorts `loaded` and writes it, one contiguous range per core.
@@ -403,10 +441,35 @@ fn sorted_runs(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, pa
             handles.into_iter().try_for_each(|h| h.join().expect("sort thread"))
         })?;
         let encoded: Vec<deltalake::arrow::row::Rows> = encoded.into_iter().map(|m| m.into_inner().expect("rows slot").expect("encoded")).collect();
-        // A stable sort: rows of equal sort keys keep their file order.
-        order.sort_by(|a, b| encoded[a.0].row(a.1).cmp(&encoded[b.0].row(b.1)));
+        let key = |&(batch, row): &(usize, usize)| encoded[batch].row(row);
+        // One stable sort per core, then stable merges: rows of equal sort
+        // keys keep their file order.
+        let piece = total.div_ceil(parts.max(1));
+        std::thread::scope(|scope| {
+            for range in order.chunks_mut(piece) {
+                scope.spawn(|| range.sort_by(|a, b| key(a).cmp(&key(b))));
+            }
+        });
+        order = merge_sorted_runs(order, piece, |a, b| key(a) <= key(b));
     }
     let loaded = Arc::new(loaded);
     let per_part = total.div_ceil(parts.max(1));
     Ok(order.chunks(per_part).map(|range| Box::new(SortedRun { loaded: loaded.clone(), order: range.to_vec(), at: 0 }) as BatchRun).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_sorted_runs;
+
+    #[test]
+    fn merging_sorted_runs_is_a_stable_sort() {
+        // (key, position in the file); runs of 3 sorted by key.
+        let items = vec![(1, 0), (2, 1), (5, 2), (1, 3), (2, 4), (3, 5), (0, 6), (2, 7)];
+        let merged = merge_sorted_runs(items.clone(), 3, |a, b| a.0 <= b.0);
+        assert_eq!(merged, vec![(0, 6), (1, 0), (1, 3), (2, 1), (2, 4), (2, 7), (3, 5), (5, 2)]);
+        let mut sorted = items;
+        sorted.sort_by_key(|i| i.0);
+        assert_eq!(merged, sorted, "the same order as one stable sort");
+        assert_eq!(merge_sorted_runs(vec![(1, 0)], 4, |a: &(i32, i32), b| a.0 <= b.0), vec![(1, 0)]);
+    }
 }

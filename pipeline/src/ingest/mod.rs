@@ -23,7 +23,7 @@ use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::datafusion::prelude::SessionContext;
-use read::{Cell, RawRow, RowIter};
+use read::{Cell, RawRow, Row, Rows};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -281,14 +281,15 @@ impl IngestState<'_> {
             Some(keys) => keys,
             None => load_key_hashes(source, table.as_ref()).await?,
         };
-        if new_keys.iter().any(|k| existing.contains(k)) {
+        if new_keys.keys().any(|k| existing.contains_key(k)) {
             let columns: Vec<String> = typing::schema(source).fields().iter().map(|f| f.name().clone()).collect();
             self.lake.upsert_files(writer, source.key, &columns, app_id).await?;
         } else {
             self.lake.commit_files(writer, app_id).await?;
         }
-        let mut keys = existing;
-        keys.extend(new_keys);
+        // The smaller set joins the larger one.
+        let (mut keys, other) = if existing.len() >= new_keys.len() { (existing, new_keys) } else { (new_keys, existing) };
+        keys.extend(other);
         self.keys.insert(source.name, keys);
         Ok(())
     }
@@ -363,14 +364,14 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     let hasher = file::KeyHasher::new(source)?;
     let mut keys = file::KeySet::default();
     for batch in &batches {
-        keys.extend(hasher.hash(batch.columns())?);
+        keys.extend(hasher.hash(batch.columns())?.into_iter().map(|k| (k, 0)));
     }
     Ok(keys)
 }
 
 /// Whether a row is a footer or a note rather than data: 合计/总计/小计 in
 /// one of its first three filled cells, or a lone `制表人:…` line.
-fn is_footer(row: &RawRow) -> bool {
+fn is_footer(row: &impl Row) -> bool {
     let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && { let t = t.trim_start(); ["合计", "总计", "小计"].iter().any(|w| t.starts_with(w)) });
     let mut filled = row.cells().filter(|c| !c.is_blank());
     let Some(first) = filled.next() else { return false };
@@ -380,27 +381,27 @@ fn is_footer(row: &RawRow) -> bool {
     }
 }
 
-/// Opens a file by its extension.
-fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, RowIter), PipelineError> {
+/// Opens a file by its extension: its format, its header, the rows of its
+/// head below the header (read while looking for it) and the rest.
+fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, Vec<RawRow>, Rows), PipelineError> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let (format, mut rows, header) = match ext.as_str() {
+    let (format, mut rows) = match ext.as_str() {
         "csv" | "txt" => {
             let (encoding, rows) = read::csv_rows(path)?;
-            (format!("CSV {}", encoding.label()), rows, None)
+            (format!("CSV {}", encoding.label()), rows)
         }
-        "xlsx" | "xlsm" | "xls" => (ext.to_uppercase(), read::xlsx_rows(path, None)?, None),
+        "xlsx" | "xlsm" | "xls" => (ext.to_uppercase(), Rows::cells(read::xlsx_rows(path, None)?)),
         "jsonl" | "ndjson" | "json" => {
             let (keys, rows) = read::jsonl_rows(path)?;
-            ("JSON Lines".to_string(), rows, Some(keys))
+            return Ok(("JSON Lines".to_string(), keys, Vec::new(), Rows::cells(rows)));
         }
         other => return Err(PipelineError::Unreadable(format!("不支持的文件类型「.{other}」(应为 CSV、XLSX 或 JSON Lines)"))),
     };
-    if let Some(keys) = header {
-        return Ok((format, keys, rows));
-    }
-    // Look for the header among the first rows; keep them to replay.
+    // Look for the header among the first rows.
     let mut head: Vec<RawRow> = Vec::new();
-    for row in rows.by_ref().take(30) {
+    while head.len() < 30
+        && let Some(row) = rows.next_row()
+    {
         head.push(row?);
     }
     let Some(at) = read::find_header(source, &head) else {
@@ -408,9 +409,8 @@ fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, RowIt
         return Err(PipelineError::Unreadable(format!("在前 30 行中找不到「{}」({}) 的表头;第一行是: {first}{}", source.title, source.name, looks_like(source, &head))));
     };
     let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
-    let rest: Vec<RawRow> = head.split_off(at + 1);
-    let rows: RowIter = Box::new(rest.into_iter().map(Ok).chain(rows));
-    Ok((format, header, rows))
+    let rest = head.split_off(at + 1);
+    Ok((format, header, rest, rows))
 }
 
 /// " — 看起来是 X 的文件" when another source's header fits the first rows.
@@ -438,7 +438,7 @@ fn missing_required(source: &Source, header: &[String]) -> Vec<&'static str> {
 
 /// The non-blank cells at `indices` as a JSON object keyed by header (a
 /// JSON Lines key first seen late arrives as `key=value`), or `None`.
-fn cells_json(header: &[String], row: &RawRow, indices: impl Iterator<Item = usize>) -> Option<String> {
+fn cells_json(header: &[String], row: &impl Row, indices: impl Iterator<Item = usize>) -> Option<String> {
     let mut object = serde_json::Map::new();
     for i in indices {
         let cell = row.cell(i);

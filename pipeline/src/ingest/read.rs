@@ -9,6 +9,7 @@
 
 use crate::PipelineError;
 use crate::contract::Source;
+use deltalake::arrow::array::{StringArray, StringBuilder};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -70,48 +71,196 @@ impl Cell<'_> {
     }
 }
 
-/// One row as read: a CSV record as the CSV reader left it (one buffer for
-/// all its cells), or the cells of a spreadsheet or JSON row.
-#[derive(Debug, Clone)]
-pub struct RawRow {
-    pub number: u64,
-    cells: RowCells,
-}
-
-#[derive(Debug, Clone)]
-enum RowCells {
-    Record(csv::StringRecord),
-    Cells(Vec<RawCell>),
-}
-
-impl RawRow {
-    pub fn new(number: u64, cells: Vec<RawCell>) -> RawRow {
-        RawRow { number, cells: RowCells::Cells(cells) }
-    }
-
+/// A row as read, whatever holds it: a [`RawRow`] of a file's head or one
+/// row of a [`RawChunk`].
+pub trait Row {
+    /// The row number a person sees.
+    fn number(&self) -> u64;
     /// The number of cells.
-    pub fn width(&self) -> usize {
-        match &self.cells {
-            RowCells::Record(r) => r.len(),
-            RowCells::Cells(c) => c.len(),
-        }
-    }
-
+    fn width(&self) -> usize;
     /// Cell `i` (empty past the end of the row).
-    pub fn cell(&self, i: usize) -> Cell<'_> {
-        match &self.cells {
-            RowCells::Record(r) => r.get(i).filter(|t| !t.is_empty()).map_or(Cell::Empty, Cell::Text),
-            RowCells::Cells(c) => c.get(i).map_or(Cell::Empty, RawCell::as_cell),
-        }
-    }
+    fn cell(&self, i: usize) -> Cell<'_>;
 
-    pub fn cells(&self) -> impl Iterator<Item = Cell<'_>> + '_ {
+    fn cells(&self) -> impl Iterator<Item = Cell<'_>> {
         (0..self.width()).map(|i| self.cell(i))
     }
 
     /// Whether every cell is blank.
-    pub fn is_blank(&self) -> bool {
+    fn is_blank(&self) -> bool {
         self.cells().all(|c| c.is_blank())
+    }
+}
+
+/// One row read on its own: the head of a file, where the header is looked
+/// for, and every row of a spreadsheet or JSON file before it joins a chunk.
+#[derive(Debug, Clone)]
+pub struct RawRow {
+    pub number: u64,
+    cells: Vec<RawCell>,
+}
+
+impl RawRow {
+    pub fn new(number: u64, cells: Vec<RawCell>) -> RawRow {
+        RawRow { number, cells }
+    }
+}
+
+impl Row for RawRow {
+    fn number(&self) -> u64 {
+        self.number
+    }
+
+    fn width(&self) -> usize {
+        self.cells.len()
+    }
+
+    fn cell(&self, i: usize) -> Cell<'_> {
+        self.cells.get(i).map_or(Cell::Empty, RawCell::as_cell)
+    }
+}
+
+/// Rows of a file as columns, as the typing threads take them: one column
+/// per header cell (a CSV column is one Arrow string array, its empty
+/// strings the empty cells), and the cells past the header's width kept
+/// aside for the few rows that have them.
+#[derive(Debug)]
+pub struct RawChunk {
+    numbers: Vec<u64>,
+    columns: Vec<RawColumn>,
+    /// Cells past the header's width, by row index, ascending.
+    overflow: Vec<(usize, Vec<RawCell>)>,
+}
+
+/// One column of a [`RawChunk`].
+#[derive(Debug)]
+pub enum RawColumn {
+    Text(StringArray),
+    Cells(Vec<RawCell>),
+}
+
+impl RawColumn {
+    pub fn cell(&self, row: usize) -> Cell<'_> {
+        match self {
+            RawColumn::Text(array) => match array.value(row) {
+                "" => Cell::Empty,
+                text => Cell::Text(text),
+            },
+            RawColumn::Cells(cells) => cells[row].as_cell(),
+        }
+    }
+}
+
+impl RawChunk {
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.numbers.is_empty()
+    }
+
+    /// Each row's number, in order.
+    pub fn numbers(&self) -> &[u64] {
+        &self.numbers
+    }
+
+    /// Column `i` of the header (`None` past its width).
+    pub fn column(&self, i: usize) -> Option<&RawColumn> {
+        self.columns.get(i)
+    }
+
+    /// Whether any row has cells past the header's width.
+    pub fn has_overflow(&self) -> bool {
+        !self.overflow.is_empty()
+    }
+
+    pub fn row(&self, index: usize) -> ChunkRow<'_> {
+        let overflow = self.overflow.binary_search_by_key(&index, |(i, _)| *i).map_or(&[][..], |at| &self.overflow[at].1);
+        ChunkRow { chunk: self, index, overflow }
+    }
+}
+
+/// One row of a [`RawChunk`].
+pub struct ChunkRow<'a> {
+    chunk: &'a RawChunk,
+    index: usize,
+    overflow: &'a [RawCell],
+}
+
+impl Row for ChunkRow<'_> {
+    fn number(&self) -> u64 {
+        self.chunk.numbers[self.index]
+    }
+
+    fn width(&self) -> usize {
+        self.chunk.columns.len() + self.overflow.len()
+    }
+
+    fn cell(&self, i: usize) -> Cell<'_> {
+        match self.chunk.columns.get(i) {
+            Some(column) => column.cell(self.index),
+            None => self.overflow.get(i - self.chunk.columns.len()).map_or(Cell::Empty, RawCell::as_cell),
+        }
+    }
+}
+
+/// Gathers rows into a [`RawChunk`] of a given width: CSV records into
+/// text columns, spreadsheet and JSON rows into columns of cells.
+struct ChunkBuilder {
+    numbers: Vec<u64>,
+    columns: ColumnsBuilder,
+    overflow: Vec<(usize, Vec<RawCell>)>,
+}
+
+enum ColumnsBuilder {
+    Text(Vec<StringBuilder>),
+    Cells(Vec<Vec<RawCell>>),
+}
+
+impl ChunkBuilder {
+    fn new(columns: ColumnsBuilder) -> ChunkBuilder {
+        ChunkBuilder { numbers: Vec::new(), columns, overflow: Vec::new() }
+    }
+
+    fn text(width: usize) -> ChunkBuilder {
+        ChunkBuilder::new(ColumnsBuilder::Text((0..width).map(|_| StringBuilder::new()).collect()))
+    }
+
+    fn cells(width: usize) -> ChunkBuilder {
+        ChunkBuilder::new(ColumnsBuilder::Cells(vec![Vec::new(); width]))
+    }
+
+    fn push_record(&mut self, number: u64, record: &csv::StringRecord) {
+        let ColumnsBuilder::Text(columns) = &mut self.columns else { unreachable!("CSV records go to text columns") };
+        self.numbers.push(number);
+        for (i, column) in columns.iter_mut().enumerate() {
+            column.append_value(record.get(i).unwrap_or_default());
+        }
+        if record.len() > columns.len() {
+            let rest = record.iter().skip(columns.len()).map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f.to_string()) });
+            self.overflow.push((self.numbers.len() - 1, rest.collect()));
+        }
+    }
+
+    fn push_row(&mut self, row: RawRow) {
+        let ColumnsBuilder::Cells(columns) = &mut self.columns else { unreachable!("rows of cells go to cell columns") };
+        self.numbers.push(row.number);
+        let mut cells = row.cells.into_iter();
+        for column in columns.iter_mut() {
+            column.push(cells.next().unwrap_or(RawCell::Empty));
+        }
+        let rest: Vec<RawCell> = cells.collect();
+        if !rest.is_empty() {
+            self.overflow.push((self.numbers.len() - 1, rest));
+        }
+    }
+
+    fn finish(self) -> RawChunk {
+        let columns = match self.columns {
+            ColumnsBuilder::Text(columns) => columns.into_iter().map(|mut b| RawColumn::Text(b.finish())).collect(),
+            ColumnsBuilder::Cells(columns) => columns.into_iter().map(RawColumn::Cells).collect(),
+        };
+        RawChunk { numbers: self.numbers, columns, overflow: self.overflow }
     }
 }
 
@@ -180,11 +329,91 @@ impl<R: Read> Read for DecodingReader<R> {
     }
 }
 
-/// Rows of a delivered file, header detection left to the caller.
+/// Rows of a spreadsheet or JSON file, one at a time.
 pub type RowIter = Box<dyn Iterator<Item = Result<RawRow, PipelineError>> + Send>;
 
+/// The rows of a delivered file: one at a time for its head (where the
+/// header is looked for), then in chunks for the typing threads.
+pub struct Rows {
+    inner: RowsInner,
+}
+
+enum RowsInner {
+    /// CSV records, each read into the one record buffer.
+    Csv { reader: csv::Reader<Box<dyn Read + Send>>, record: csv::StringRecord, number: u64 },
+    Cells(RowIter),
+}
+
+impl Rows {
+    pub fn cells(rows: RowIter) -> Rows {
+        Rows { inner: RowsInner::Cells(rows) }
+    }
+
+    /// The next row on its own.
+    pub fn next_row(&mut self) -> Option<Result<RawRow, PipelineError>> {
+        match &mut self.inner {
+            RowsInner::Csv { reader, record, number } => match read_record(reader, record, number) {
+                Ok(true) => {
+                    let mut cells: Vec<RawCell> = record.iter().map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f.to_string()) }).collect();
+                    if *number == 1
+                        && let Some(RawCell::Text(first)) = cells.first_mut()
+                    {
+                        *first = first.trim_start_matches('\u{feff}').to_string();
+                    }
+                    Some(Ok(RawRow::new(*number, cells)))
+                }
+                Ok(false) => None,
+                Err(e) => Some(Err(e)),
+            },
+            RowsInner::Cells(rows) => rows.next(),
+        }
+    }
+
+    /// Up to `rows` next rows as one chunk of `width` columns, or `None` at
+    /// the end of the file.
+    pub fn next_chunk(&mut self, width: usize, rows: usize) -> Result<Option<RawChunk>, PipelineError> {
+        let mut chunk = match self.inner {
+            RowsInner::Csv { .. } => ChunkBuilder::text(width),
+            RowsInner::Cells(_) => ChunkBuilder::cells(width),
+        };
+        while chunk.numbers.len() < rows {
+            match &mut self.inner {
+                RowsInner::Csv { reader, record, number } => {
+                    if !read_record(reader, record, number)? {
+                        break;
+                    }
+                    chunk.push_record(*number, record);
+                }
+                RowsInner::Cells(iter) => match iter.next() {
+                    Some(row) => chunk.push_row(row?),
+                    None => break,
+                },
+            }
+        }
+        Ok((!chunk.numbers.is_empty()).then(|| chunk.finish()))
+    }
+}
+
+/// Given rows as one chunk of `width` columns.
+pub fn chunk_of(rows: Vec<RawRow>, width: usize) -> RawChunk {
+    let mut chunk = ChunkBuilder::cells(width);
+    for row in rows {
+        chunk.push_row(row);
+    }
+    chunk.finish()
+}
+
+/// Reads the next CSV record into `record`; `false` at the end.
+fn read_record(reader: &mut csv::Reader<Box<dyn Read + Send>>, record: &mut csv::StringRecord, number: &mut u64) -> Result<bool, PipelineError> {
+    let more = reader.read_record(record).map_err(|e| PipelineError::Unreadable(format!("第 {} 行无法按 CSV 读取: {e}", *number + 1)))?;
+    if more {
+        *number += 1;
+    }
+    Ok(more)
+}
+
 /// Opens a CSV file and streams its records.
-pub fn csv_rows(path: &Path) -> Result<(Encoding, RowIter), PipelineError> {
+pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
     let encoding = detect_encoding(path)?;
     let file = BufReader::with_capacity(1 << 16, File::open(path)?);
     let reader: Box<dyn Read + Send> = match encoding {
@@ -198,17 +427,8 @@ pub fn csv_rows(path: &Path) -> Result<(Encoding, RowIter), PipelineError> {
             eof: false,
         }),
     };
-    let csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
-    let mut number = 0u64;
-    let iter = csv.into_records().map(move |record| {
-        number += 1;
-        let mut record = record.map_err(|e| PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e}")))?;
-        if number == 1 && record.get(0).is_some_and(|f| f.starts_with('\u{feff}')) {
-            record = record.iter().enumerate().map(|(i, f)| if i == 0 { f.trim_start_matches('\u{feff}') } else { f }).collect();
-        }
-        Ok(RawRow { number, cells: RowCells::Record(record) })
-    });
-    Ok((encoding, Box::new(iter)))
+    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    Ok((encoding, Rows { inner: RowsInner::Csv { reader, record: csv::StringRecord::new(), number: 0 } }))
 }
 
 /// Opens an XLSX workbook and returns the rows of its first sheet (or the
@@ -244,10 +464,9 @@ pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<RowIter, PipelineEr
     Ok(Box::new(rows.into_iter().map(Ok)))
 }
 
-/// Opens a JSON Lines file. Each object's keys become columns; the first row
-/// yielded is a synthetic header row (number 0) naming every key seen in the
-/// first 1,000 lines, and each line's cells follow that order (a key first
-/// seen later still lands, in `extra`).
+/// Opens a JSON Lines file. Each object's keys become columns: the header
+/// returned names every key seen in the first 1,000 lines, and each line's
+/// cells follow that order (a key first seen later still lands, in `extra`).
 pub fn jsonl_rows(path: &Path) -> Result<(Vec<String>, RowIter), PipelineError> {
     use std::io::BufRead;
     let mut keys: Vec<String> = Vec::new();

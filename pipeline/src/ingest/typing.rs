@@ -2,11 +2,12 @@
 //! row that cannot be typed (the quarantine reason names the column, the
 //! value and what was expected).
 
-use super::read::Cell;
+use super::read::{Cell, RawColumn};
 use crate::contract::{ColumnType, Source};
 use crate::values::{self, Month};
 use chrono::NaiveDate;
-use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, RecordBatch, StringBuilder};
+use deltalake::arrow::array::{ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringArray, StringBuilder};
+use deltalake::arrow::buffer::NullBuffer;
 use deltalake::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -199,49 +200,64 @@ impl ColumnBuilder {
     }
 }
 
-/// Accumulates typed rows of one file into record batches.
-pub struct BatchBuilder {
-    schema: SchemaRef,
-    builders: Vec<ColumnBuilder>,
-    rows: usize,
-    batches: Vec<RecordBatch>,
-}
-
-impl BatchBuilder {
-    pub fn new(schema: SchemaRef) -> BatchBuilder {
-        let builders = schema.fields().iter().map(|f| ColumnBuilder::new(f.data_type())).collect();
-        BatchBuilder { schema, builders, rows: 0, batches: Vec::new() }
-    }
-
-    /// Adds a row: the contract values, then the lineage values.
-    pub fn push(&mut self, values: &[Typed<'_>], extra: Option<String>, batch_id: &str, file: &str, row: u64) {
-        for (builder, value) in self.builders.iter_mut().zip(values) {
-            builder.push(value);
+/// Types column `index` of the contract for every row of a chunk (`cells`:
+/// the file's column, `None` when the file lacks it). Returns one value per
+/// row (null where `skip` says the row is not data or its cell cannot be
+/// typed) and the problems by row index, ascending.
+///
+/// A text column whose every value types to itself (the lake's own
+/// spelling, as most deliveries write it) is returned as the very array the
+/// reader filled, its empty strings made null: no value is copied.
+pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, skip: &[bool]) -> (ArrayRef, Vec<(usize, RowProblem)>) {
+    let data_type = arrow_type(source.columns[index].ty);
+    let mut problems = Vec::new();
+    let mut first_changed = 0;
+    if let (Some(RawColumn::Text(array)), DataType::Utf8) = (cells, &data_type) {
+        let mut unchanged = |(row, text): (usize, &str)| {
+            if skip[row] {
+                return true;
+            }
+            let cell = if text.is_empty() { Cell::Empty } else { Cell::Text(text) };
+            match type_cell(source, index, cell) {
+                // Borrowed text as long as the cell is the cell itself.
+                Ok(Typed::Str(Cow::Borrowed(typed))) => typed.len() == text.len(),
+                Ok(Typed::Null) => text.is_empty(),
+                Ok(_) => false,
+                Err(problem) => {
+                    problems.push((row, problem));
+                    true
+                }
+            }
+        };
+        match array.iter().map(Option::unwrap_or_default).enumerate().position(|cell| !unchanged(cell)) {
+            None => {
+                let filled = NullBuffer::from_iter(array.iter().map(|text| text.is_some_and(|t| !t.is_empty())));
+                let (offsets, values, _) = array.clone().into_parts();
+                return (Arc::new(StringArray::new(offsets, values, Some(filled))), problems);
+            }
+            Some(row) => first_changed = row,
         }
-        let n = values.len();
-        self.builders[n].push(&extra.map_or(Typed::Null, |e| Typed::Str(Cow::Owned(e))));
-        self.builders[n + 1].push(&Typed::Str(Cow::Borrowed(batch_id)));
-        self.builders[n + 2].push(&Typed::Str(Cow::Borrowed(file)));
-        self.builders[n + 3].push(&Typed::Int(row as i64));
-        self.rows += 1;
-        if self.rows == 65_536 {
-            self.flush();
+    }
+    let mut builder = ColumnBuilder::new(&data_type);
+    for (row, &skipped) in skip.iter().enumerate() {
+        let cell = cells.map_or(Cell::Empty, |c| c.cell(row));
+        if row < first_changed {
+            // Typed to itself above (or skipped, or already a problem).
+            builder.push(&match cell {
+                Cell::Text(text) => Typed::Str(Cow::Borrowed(text)),
+                _ => Typed::Null,
+            });
+            continue;
+        }
+        match if skipped { Ok(Typed::Null) } else { type_cell(source, index, cell) } {
+            Ok(value) => builder.push(&value),
+            Err(problem) => {
+                builder.push(&Typed::Null);
+                problems.push((row, problem));
+            }
         }
     }
-
-    fn flush(&mut self) {
-        if self.rows == 0 {
-            return;
-        }
-        let columns = self.builders.iter_mut().map(ColumnBuilder::finish).collect();
-        self.batches.push(RecordBatch::try_new(self.schema.clone(), columns).expect("columns match the schema"));
-        self.rows = 0;
-    }
-
-    pub fn finish(mut self) -> Vec<RecordBatch> {
-        self.flush();
-        self.batches
-    }
+    (builder.finish(), problems)
 }
 
 #[cfg(test)]
