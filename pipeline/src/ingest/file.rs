@@ -181,6 +181,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         batch_id,
         file,
     };
+    let file_bytes = std::fs::metadata(path)?.len();
     let mut out = TypedFile { format, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
@@ -220,6 +221,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         // In file order: the first row of a key wins, later ones are quarantined.
         let mut pending: BTreeMap<usize, TypedChunk> = BTreeMap::new();
         let mut next = 0;
+        let mut reserved = false;
         let mut failure = None;
         for (index, chunk) in typed_rx {
             match chunk {
@@ -232,6 +234,13 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
                 }
             }
             while let Some(chunk) = pending.remove(&next) {
+                // Room for the file's keys at once, as the first chunk of
+                // known size suggests: growing a map of tens of millions of
+                // keys moves every key each time it doubles.
+                if !reserved && chunk.raw.bytes() > 0 {
+                    seen.reserve((file_bytes as f64 * chunk.raw.len() as f64 / chunk.raw.bytes() as f64) as usize);
+                    reserved = true;
+                }
                 if let Err(e) = out.take_chunk(&layout, chunk, &mut seen, &mut loaded) {
                     failure.get_or_insert(e);
                 }

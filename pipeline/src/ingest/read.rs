@@ -126,6 +126,8 @@ impl Row for RawRow {
 #[derive(Debug)]
 pub struct RawChunk {
     numbers: Vec<u64>,
+    /// The bytes of text the rows took (CSV; 0 when not known).
+    bytes: u64,
     columns: Vec<RawColumn>,
     /// Cells past the header's width, by row index, ascending.
     overflow: Vec<(usize, Vec<RawCell>)>,
@@ -157,6 +159,11 @@ impl RawChunk {
 
     pub fn is_empty(&self) -> bool {
         self.numbers.is_empty()
+    }
+
+    /// The bytes of text the rows took (CSV; 0 when not known).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Each row's number, in order.
@@ -208,6 +215,7 @@ impl Row for ChunkRow<'_> {
 /// text columns, spreadsheet and JSON rows into columns of cells.
 struct ChunkBuilder {
     numbers: Vec<u64>,
+    bytes: u64,
     columns: ColumnsBuilder,
     overflow: Vec<(usize, Vec<RawCell>)>,
 }
@@ -219,7 +227,7 @@ enum ColumnsBuilder {
 
 impl ChunkBuilder {
     fn new(columns: ColumnsBuilder) -> ChunkBuilder {
-        ChunkBuilder { numbers: Vec::new(), columns, overflow: Vec::new() }
+        ChunkBuilder { numbers: Vec::new(), bytes: 0, columns, overflow: Vec::new() }
     }
 
     fn text(width: usize) -> ChunkBuilder {
@@ -260,7 +268,7 @@ impl ChunkBuilder {
             ColumnsBuilder::Text(columns) => columns.into_iter().map(|mut b| RawColumn::Text(b.finish())).collect(),
             ColumnsBuilder::Cells(columns) => columns.into_iter().map(RawColumn::Cells).collect(),
         };
-        RawChunk { numbers: self.numbers, columns, overflow: self.overflow }
+        RawChunk { numbers: self.numbers, bytes: self.bytes, columns, overflow: self.overflow }
     }
 }
 
@@ -376,6 +384,7 @@ impl Rows {
             RowsInner::Csv { .. } => ChunkBuilder::text(width),
             RowsInner::Cells(_) => ChunkBuilder::cells(width),
         };
+        let start = self.byte_position();
         while chunk.numbers.len() < rows {
             match &mut self.inner {
                 RowsInner::Csv { reader, record, number } => {
@@ -390,7 +399,16 @@ impl Rows {
                 },
             }
         }
+        chunk.bytes = self.byte_position().map_or(0, |end| end - start.unwrap_or(end));
         Ok((!chunk.numbers.is_empty()).then(|| chunk.finish()))
+    }
+
+    /// How far a CSV reader has read, in bytes of text.
+    fn byte_position(&self) -> Option<u64> {
+        match &self.inner {
+            RowsInner::Csv { reader, .. } => Some(reader.position().byte()),
+            RowsInner::Cells(_) => None,
+        }
     }
 }
 
