@@ -23,6 +23,7 @@ use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interl
 use deltalake::arrow::datatypes::{DataType, SchemaRef};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::row::{RowConverter, SortField};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 use std::path::Path;
@@ -194,7 +195,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         let width = header.len();
         let reader = std::thread::Builder::new().name("ingest-read".into()).spawn_scoped(scope, move || -> Result<(), PipelineError> {
             // The rows read with the header come first, as a chunk of their own.
-            let mut next = (!head_rest.is_empty()).then(|| super::read::chunk_of(head_rest, width));
+            let mut next = if head_rest.is_empty() { None } else { Some(super::read::chunk_of(head_rest, width)?) };
             let mut index = 0;
             while let Some(chunk) = next.take().map_or_else(|| rows.next_chunk(width, CHUNK_ROWS), |c| Ok(Some(c)))? {
                 if chunk_tx.send((index, chunk)).is_err() {
@@ -278,9 +279,12 @@ impl TypedFile {
         let mut keep = Vec::with_capacity(chunk.keys.len());
         for (key, &index) in chunk.keys.iter().zip(&chunk.loaded) {
             let raw = chunk.raw.row(index);
-            match seen.get(key) {
-                Some(first) => {
+            // One probe of the map per row: at city scale it is gigabytes
+            // and each probe a cache miss.
+            match seen.entry(*key) {
+                Entry::Occupied(first) => {
                     keep.push(false);
+                    let first = first.get();
                     let reason = format!("与第 {first} 行的主键({})重复,保留第 {first} 行", layout.source.key.join(", "));
                     self.quarantine.push(Quarantined {
                         row_number: raw.number(),
@@ -288,9 +292,9 @@ impl TypedFile {
                         problem: RowProblem { kind: "duplicate_key", column: None, reason },
                     });
                 }
-                None => {
+                Entry::Vacant(slot) => {
                     keep.push(true);
-                    seen.insert(*key, raw.number());
+                    slot.insert(raw.number());
                 }
             }
         }

@@ -9,7 +9,7 @@
 
 use crate::PipelineError;
 use crate::contract::Source;
-use deltalake::arrow::array::{StringArray, StringBuilder};
+use deltalake::arrow::array::{Array, BinaryBuilder, StringArray};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -221,7 +221,8 @@ struct ChunkBuilder {
 }
 
 enum ColumnsBuilder {
-    Text(Vec<StringBuilder>),
+    /// Bytes as read; checked as UTF-8 a whole column at a time.
+    Text(Vec<BinaryBuilder>),
     Cells(Vec<Vec<RawCell>>),
 }
 
@@ -231,23 +232,24 @@ impl ChunkBuilder {
     }
 
     fn text(width: usize) -> ChunkBuilder {
-        ChunkBuilder::new(ColumnsBuilder::Text((0..width).map(|_| StringBuilder::new()).collect()))
+        ChunkBuilder::new(ColumnsBuilder::Text((0..width).map(|_| BinaryBuilder::new()).collect()))
     }
 
     fn cells(width: usize) -> ChunkBuilder {
         ChunkBuilder::new(ColumnsBuilder::Cells(vec![Vec::new(); width]))
     }
 
-    fn push_record(&mut self, number: u64, record: &csv::StringRecord) {
+    fn push_record(&mut self, number: u64, record: &csv::ByteRecord) -> Result<(), PipelineError> {
         let ColumnsBuilder::Text(columns) = &mut self.columns else { unreachable!("CSV records go to text columns") };
         self.numbers.push(number);
         for (i, column) in columns.iter_mut().enumerate() {
             column.append_value(record.get(i).unwrap_or_default());
         }
         if record.len() > columns.len() {
-            let rest = record.iter().skip(columns.len()).map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f.to_string()) });
-            self.overflow.push((self.numbers.len() - 1, rest.collect()));
+            let rest = (columns.len()..record.len()).map(|i| text_cell(number, i, &record[i])).collect::<Result<_, _>>()?;
+            self.overflow.push((self.numbers.len() - 1, rest));
         }
+        Ok(())
     }
 
     fn push_row(&mut self, row: RawRow) {
@@ -263,13 +265,38 @@ impl ChunkBuilder {
         }
     }
 
-    fn finish(self) -> RawChunk {
+    /// The chunk; an error names the first row and column that is not
+    /// UTF-8 text.
+    fn finish(self) -> Result<RawChunk, PipelineError> {
         let columns = match self.columns {
-            ColumnsBuilder::Text(columns) => columns.into_iter().map(|mut b| RawColumn::Text(b.finish())).collect(),
+            ColumnsBuilder::Text(columns) => columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut b)| {
+                    let bytes = b.finish();
+                    StringArray::try_from_binary(bytes.clone()).map(RawColumn::Text).map_err(|_| {
+                        let row = (0..bytes.len()).find(|r| std::str::from_utf8(bytes.value(*r)).is_err()).unwrap_or_default();
+                        not_utf8(self.numbers[row], i)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
             ColumnsBuilder::Cells(columns) => columns.into_iter().map(RawColumn::Cells).collect(),
         };
-        RawChunk { numbers: self.numbers, bytes: self.bytes, columns, overflow: self.overflow }
+        Ok(RawChunk { numbers: self.numbers, bytes: self.bytes, columns, overflow: self.overflow })
     }
+}
+
+/// A CSV field as a cell.
+fn text_cell(number: u64, column: usize, field: &[u8]) -> Result<RawCell, PipelineError> {
+    match std::str::from_utf8(field) {
+        Ok("") => Ok(RawCell::Empty),
+        Ok(text) => Ok(RawCell::Text(text.to_string())),
+        Err(_) => Err(not_utf8(number, column)),
+    }
+}
+
+fn not_utf8(number: u64, column: usize) -> PipelineError {
+    PipelineError::Unreadable(format!("第 {number} 行第 {} 列不是有效的 UTF-8 文本(文件开头是 UTF-8,后面混入了其他编码?请整份另存为 UTF-8 或 GBK)", column + 1))
 }
 
 /// How a file's text was encoded.
@@ -348,7 +375,7 @@ pub struct Rows {
 
 enum RowsInner {
     /// CSV records, each read into the one record buffer.
-    Csv { reader: csv::Reader<Box<dyn Read + Send>>, record: csv::StringRecord, number: u64 },
+    Csv { reader: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, number: u64 },
     Cells(RowIter),
 }
 
@@ -362,7 +389,10 @@ impl Rows {
         match &mut self.inner {
             RowsInner::Csv { reader, record, number } => match read_record(reader, record, number) {
                 Ok(true) => {
-                    let mut cells: Vec<RawCell> = record.iter().map(|f| if f.is_empty() { RawCell::Empty } else { RawCell::Text(f.to_string()) }).collect();
+                    let mut cells: Vec<RawCell> = match record.iter().enumerate().map(|(i, f)| text_cell(*number, i, f)).collect() {
+                        Ok(cells) => cells,
+                        Err(e) => return Some(Err(e)),
+                    };
                     if *number == 1
                         && let Some(RawCell::Text(first)) = cells.first_mut()
                     {
@@ -391,7 +421,7 @@ impl Rows {
                     if !read_record(reader, record, number)? {
                         break;
                     }
-                    chunk.push_record(*number, record);
+                    chunk.push_record(*number, record)?;
                 }
                 RowsInner::Cells(iter) => match iter.next() {
                     Some(row) => chunk.push_row(row?),
@@ -400,7 +430,7 @@ impl Rows {
             }
         }
         chunk.bytes = self.byte_position().map_or(0, |end| end - start.unwrap_or(end));
-        Ok((!chunk.numbers.is_empty()).then(|| chunk.finish()))
+        if chunk.numbers.is_empty() { Ok(None) } else { chunk.finish().map(Some) }
     }
 
     /// How far a CSV reader has read, in bytes of text.
@@ -413,7 +443,7 @@ impl Rows {
 }
 
 /// Given rows as one chunk of `width` columns.
-pub fn chunk_of(rows: Vec<RawRow>, width: usize) -> RawChunk {
+pub fn chunk_of(rows: Vec<RawRow>, width: usize) -> Result<RawChunk, PipelineError> {
     let mut chunk = ChunkBuilder::cells(width);
     for row in rows {
         chunk.push_row(row);
@@ -422,8 +452,8 @@ pub fn chunk_of(rows: Vec<RawRow>, width: usize) -> RawChunk {
 }
 
 /// Reads the next CSV record into `record`; `false` at the end.
-fn read_record(reader: &mut csv::Reader<Box<dyn Read + Send>>, record: &mut csv::StringRecord, number: &mut u64) -> Result<bool, PipelineError> {
-    let more = reader.read_record(record).map_err(|e| PipelineError::Unreadable(format!("第 {} 行无法按 CSV 读取: {e}", *number + 1)))?;
+fn read_record(reader: &mut csv::Reader<Box<dyn Read + Send>>, record: &mut csv::ByteRecord, number: &mut u64) -> Result<bool, PipelineError> {
+    let more = reader.read_byte_record(record).map_err(|e| PipelineError::Unreadable(format!("第 {} 行无法按 CSV 读取: {e}", *number + 1)))?;
     if more {
         *number += 1;
     }
@@ -446,7 +476,7 @@ pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
         }),
     };
     let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
-    Ok((encoding, Rows { inner: RowsInner::Csv { reader, record: csv::StringRecord::new(), number: 0 } }))
+    Ok((encoding, Rows { inner: RowsInner::Csv { reader, record: csv::ByteRecord::new(), number: 0 } }))
 }
 
 /// Opens an XLSX workbook and returns the rows of its first sheet (or the

@@ -220,3 +220,23 @@ async fn a_table_whose_creation_was_killed_before_its_first_commit_is_created_an
     assert_eq!(r.rows_loaded, 1, "{r:?}");
     assert_eq!(f.rows("SELECT count(*) FROM deaths").await, [["1"]]);
 }
+
+#[tokio::test]
+async fn a_csv_turning_into_another_encoding_past_its_first_megabyte_is_rejected_naming_the_row() {
+    let f = Fixture::new();
+    // UTF-8 for well over the megabyte the encoding is detected from (so
+    // the file passes as UTF-8), then one row in GBK.
+    let row = |n: usize| format!("P{n},养老金,430223195003071233,张伟,430223101201,2024-03,100,,,\n");
+    let mut bytes = format!("{PAYMENTS_HEADER}\n").into_bytes();
+    let good_rows = 40_000;
+    for n in 0..good_rows {
+        bytes.extend(row(n).as_bytes());
+    }
+    assert!(bytes.len() > 1 << 20);
+    bytes.extend(gbk(&row(good_rows)));
+    f.put("subsidy_payments/mixed.csv", &bytes);
+    let r = &f.ingest().await[0];
+    let FileOutcome::Rejected(why) = &r.outcome else { panic!("{r:?} should be rejected") };
+    assert!(why.contains(&format!("第 {} 行第 2 列不是有效的 UTF-8 文本", good_rows + 2)), "{why}");
+    assert!(f.lake.table("subsidy_payments").await.unwrap().is_none(), "nothing of a rejected file lands");
+}
