@@ -77,7 +77,7 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
     };
     let result = async {
         let ctx = state.context_for(session.user.scope.as_deref(), Purpose::Console).await?;
-        let (schema, batches) = guard::query(&ctx, &form.sql, state.limits.query_timeout).await?;
+        let (schema, batches) = guard::query(&ctx, &form.sql, state.limits.query_timeout, Some(state.limits.max_rows)).await?;
         Ok::<_, crate::DashboardError>((schema, batches))
     }
     .await;
@@ -89,7 +89,6 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
             return (StatusCode::BAD_REQUEST, layout::page(&session, "/sql", "SQL 控制台(只读)", body)).into_response();
         }
     };
-    let batches = cap_rows(batches, state.limits.max_rows);
     match format {
         "csv" | "parquet" => {
             let (fmt, mime, ext) = if format == "csv" { (Format::Csv, "text/csv; charset=utf-8", "csv") } else { (Format::Parquet, "application/vnd.apache.parquet", "parquet") };
@@ -109,21 +108,6 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
             layout::page(&session, "/sql", "SQL 控制台(只读)", body)
         }
     }
-}
-
-/// Keeps at most `max` rows.
-fn cap_rows(batches: Vec<datafusion::arrow::array::RecordBatch>, max: usize) -> Vec<datafusion::arrow::array::RecordBatch> {
-    let mut left = max;
-    let mut out = Vec::new();
-    for b in batches {
-        if left == 0 {
-            break;
-        }
-        let take = b.num_rows().min(left);
-        left -= take;
-        out.push(b.slice(0, take));
-    }
-    out
 }
 
 /// The digest that stands for an entity key in links and forms.

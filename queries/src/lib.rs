@@ -36,6 +36,9 @@ pub enum QueryError {
     Refused(String),
     #[error("查询超时:超过 {0} 秒未完成,已取消")]
     Timeout(u64),
+    /// The process's memory grew past the cap while an analyst's query ran.
+    #[error("内存不足:查询运行中进程内存增长 {grown_mib} MiB,超过上限 {cap_mib} MiB(内存池的两倍),已取消。请缩小范围(加 WHERE 条件、减少分组)后重试")]
+    OutOfMemory { grown_mib: usize, cap_mib: usize },
     #[error("{0}")]
     Usage(String),
 }

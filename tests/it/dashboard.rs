@@ -173,6 +173,8 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
     assert!(refused.text().unwrap().contains("只允许只读查询"));
     let csv = post(&server, &analyst, "/sql", &[("csrf", &analyst.csrf), ("sql", "SELECT id_number FROM population LIMIT 3"), ("format", "csv")]);
     assert_eq!(csv.text().unwrap().lines().count(), 4);
+    let capped = post(&server, &analyst, "/sql", &[("csrf", &analyst.csrf), ("sql", "SELECT value, repeat('x', 1000) AS padding FROM generate_series(1, 100000000)"), ("format", "csv")]);
+    assert_eq!(capped.text().unwrap().lines().count(), 1 + 5_000, "the console computes only its row cap (default 5,000) of a 100 GB result");
     let list = get(&server, &analyst, "/p/findings?rule=deceased_paid").text().unwrap();
     let link = between(&list, "href=\"/finding/", "\"");
     let parts: Vec<&str> = link.split('/').collect();

@@ -144,6 +144,27 @@ fn a_big_join_under_a_small_memory_limit_spills_or_says_so() {
     }
 }
 
+/// Memory the pool does not see (here a 1 GB result gathered whole) still
+/// has a cap: once the process has grown by twice the pool the query is
+/// cancelled with one clear line, and nothing is written.
+#[test]
+fn a_query_growing_the_process_past_its_memory_cap_is_cancelled() {
+    let dir = scratch("memory-cap");
+    let config = dir.join("xuncha.toml");
+    std::fs::write(&config, "[engine]\nmemory_limit_mb = 64\n").unwrap();
+    let out_file = dir.join("huge.csv");
+    let sql = "SELECT value, repeat('x', 1000) AS padding FROM generate_series(1, 1000000)";
+    let lake = dir.join("lake");
+    let (lake, config) = (lake.to_str().unwrap(), config.to_str().unwrap());
+    let out = xuncha(&["--lake", lake, "--config", config, "sql", sql, "--format", "csv", "--out", out_file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "an error exit, not a crash: {stderr}");
+    assert!(stderr.starts_with("xuncha: 内存不足") && stderr.contains("上限 128 MiB") && stderr.lines().count() == 1, "{stderr}");
+    assert!(!out_file.exists(), "nothing written");
+    let small = xuncha_ok(&["--lake", lake, "--config", config, "sql", "SELECT count(*) AS n FROM generate_series(1, 1000000)", "--format", "csv"]);
+    assert_eq!(small.lines().nth(1), Some("1000000"), "a query within the cap runs");
+}
+
 /// Time travel: `--version TABLE=N` reads one table at a Delta version and
 /// `--at TIME` every table as it was, so an old run's findings can be
 /// reproduced; a table or version that does not exist is a clear error.
