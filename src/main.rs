@@ -28,10 +28,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Keeps freed memory two seconds before it goes back to the OS (mimalloc's
-/// default is one). Ingest frees a sorted run of about 1 GiB and types the
-/// next one within about two seconds: returned at once, every page was
-/// faulted in and zeroed again, 12 s of system time in a city-scale ingest
-/// (bench/RESULTS.md).
+/// default is one), for the commands that ingest. Ingest frees a sorted run
+/// of about 1 GiB and types the next one within about two seconds: returned
+/// at once, every page was faulted in and zeroed again, 12 s of system time
+/// in a city-scale ingest (bench/RESULTS.md). The rule suite gains nothing
+/// from it and peaks higher, so the other commands keep the default.
 #[allow(unsafe_code)]
 fn keep_freed_memory_longer() {
     // SAFETY: sets one integer option; mimalloc reads its options at any time.
@@ -238,8 +239,10 @@ enum UserAction {
 }
 
 fn main() -> ExitCode {
-    keep_freed_memory_longer();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Ingest { .. } | Command::Demo { .. } | Command::Schedule { .. }) {
+        keep_freed_memory_longer();
+    }
     match run_cli(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -581,12 +584,35 @@ async fn sql_once(ctx: &datafusion::prelude::SessionContext, sql: &str, format: 
     if format == Format::Parquet && out.is_none() {
         anyhow::bail!("--format parquet 需要 --out FILE");
     }
-    let (schema, batches) = guard::query(ctx, sql, timeout).await?;
+    let (schema, batches) = guard::query(ctx, sql, timeout, None).await?;
     match out {
         Some(path) => output::write(format, &schema, &batches, std::io::BufWriter::new(std::fs::File::create(path)?))?,
-        None => output::write(format, &schema, &batches, std::io::BufWriter::new(std::io::stdout()))?,
+        None => {
+            let mut stdout = PipedStdout { inner: std::io::BufWriter::new(std::io::stdout()), closed: false };
+            match output::write(format, &schema, &batches, &mut stdout) {
+                // The reader went away (`xuncha sql … | head`): nothing is wrong.
+                Err(_) if stdout.closed => {}
+                written => written?,
+            }
+        }
     }
     Ok(())
+}
+
+/// Standard output that notes when its reader has gone away.
+struct PipedStdout {
+    inner: std::io::BufWriter<std::io::Stdout>,
+    closed: bool,
+}
+
+impl std::io::Write for PipedStdout {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(bytes).inspect_err(|e| self.closed |= e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.closed |= e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
 }
 
 /// The interactive shell: history, `\d`, `\d TABLE`, `\q`.
