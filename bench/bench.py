@@ -226,22 +226,26 @@ keeps bad rows in quarantine and commits a Delta transaction; DuckDB's COPY
 only parses and writes Parquet. Medians of several runs; peak memory is
 each process's own (wait4).
 
-How ingest works now: a reader thread parses the CSV into records (one
-buffer per row), every core types chunks of 32,768 rows into Arrow batches
-(text borrowed from the record unless typing changed it), one thread keeps
-the first row of each key in file order, the rows are sorted by the join
-columns (arrow-row keys encoded per chunk in parallel, one stable merge),
+How ingest works now: a reader thread parses the CSV into one Arrow
+string array per column (one record buffer reused, no allocation per row);
+every core types chunks of 32,768 rows column by column (a text column
+already in the lake's spelling, as codes, ID numbers, months and names
+mostly are, is kept as the reader's array; plain amounts and ISO dates skip
+the general parsers); one thread keeps the first row of each key in file
+order (its map sized at once from the first chunk); the rows are sorted by
+the join columns (arrow-row keys, one stable sort per core, then merges);
 and each core writes one contiguous range of the sorted rows to its own
-Parquet file of the one Delta commit; a file is sorted and written in runs
-of 2M rows. The allocator asks for no transparent huge pages: on this
-machine a third of ingest's CPU went to the kernel zeroing each fresh
-2 MiB page at its first touch. Where the time goes now (county, perf): the
-typing threads ~45% of the CPU (cleaning, parsing and checking every cell,
-reasons kept), the writers ~40% (zstd, page statistics, bloom filters, the
-sort that makes the rules' joins and pruning cheap), the CSV reader ~12%,
-and the file's SHA-256 (its identity for exactly-once loading) before
-anything else. Peak memory is one run's typed rows plus the map of the
-file's keys (first row wins), which grows with the file.
+Parquet file of the one Delta commit. A file is sorted and written in runs
+of 2M rows. The allocator asks for no transparent huge pages (the kernel
+zeroed each fresh 2 MiB page whole) and keeps freed memory 2 s before
+returning it (with mimalloc's 1 s, each ~1 GiB run went back to the kernel
+just before the next run faulted it in again: 12 s of system time at
+city). Where the time goes now (county, perf): the writers and the sort
+~45% of the CPU (zstd, dictionaries, page statistics, bloom filters, and
+the sort that makes the rules' joins and pruning cheap), typing ~28%, the
+CSV reader ~18%, and the file's SHA-256 (its identity for exactly-once
+loading) ~9%, on one core before anything else. Peak memory is one run's
+typed rows plus the map of the file's keys.
 """
     rules = r.get("rules")
     if rules:

@@ -270,6 +270,35 @@ mod tests {
     }
 
     #[test]
+    fn a_column_in_the_lakes_spelling_is_kept_and_others_are_typed_from_the_first_change() {
+        use deltalake::arrow::array::{Array, AsArray};
+        let pay = source("subsidy_payments").unwrap();
+        let i = |n| pay.column_index(n).unwrap();
+        let text = |values: &[&str]| RawColumn::Text(StringArray::from(values.to_vec()));
+        let skip = [false, false, false, true];
+        // Months as the lake writes them; the 合计 row is skipped: the very array.
+        let periods = text(&["2024-03", "2024-04", "", "合计"]);
+        let (typed, problems) = type_column(pay, i("period"), Some(&periods), &skip);
+        let RawColumn::Text(raw) = &periods else { unreachable!() };
+        assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
+        assert!(problems.is_empty() && typed.is_null(2) && typed.as_string::<i32>().value(1) == "2024-04");
+        // An ID number that needs cleaning: typed from there on, the rows before kept.
+        let ids = text(&["430223195003071233", " 43022319500307123x", "", "合计"]);
+        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip);
+        let typed = typed.as_string::<i32>();
+        assert_eq!((typed.value(0), typed.value(1)), ("430223195003071233", "43022319500307123X"));
+        assert!(typed.is_null(2));
+        // Money is always parsed; problems come back by row.
+        let amounts = text(&["1,350.00", "待定", "", "合计"]);
+        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip);
+        assert_eq!(typed.as_primitive::<deltalake::arrow::datatypes::Decimal128Type>().value(0), 135_000);
+        assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "bad_money"), (2, "missing_required")]);
+        // A column the file lacks is null throughout.
+        let (typed, problems) = type_column(pay, i("bank_account"), None, &skip);
+        assert_eq!((typed.null_count(), problems.len()), (4, 0));
+    }
+
+    #[test]
     fn cells_are_typed_or_explained() {
         let pay = source("subsidy_payments").unwrap();
         let i = |n| pay.column_index(n).unwrap();
