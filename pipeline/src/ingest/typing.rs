@@ -276,12 +276,12 @@ mod tests {
         let i = |n| pay.column_index(n).unwrap();
         let text = |values: &[&str]| RawColumn::Text(StringArray::from(values.to_vec()));
         let skip = [false, false, false, true];
-        // Months as the lake writes them; the 合计 row is skipped: the very array.
-        let periods = text(&["2024-03", "2024-04", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("period"), Some(&periods), &skip);
-        let RawColumn::Text(raw) = &periods else { unreachable!() };
+        // Clean text, an empty cell, and a 合计 row that is skipped: the very array.
+        let departments = text(&["攸县民政局", "攸县人社局", "", "合计"]);
+        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip);
+        let RawColumn::Text(raw) = &departments else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
-        assert!(problems.is_empty() && typed.is_null(2) && typed.as_string::<i32>().value(1) == "2024-04");
+        assert!(problems.is_empty() && typed.is_null(2) && typed.as_string::<i32>().value(1) == "攸县人社局");
         // An ID number that needs cleaning: typed from there on, the rows before kept.
         let ids = text(&["430223195003071233", " 43022319500307123x", "", "合计"]);
         let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip);
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(typed.as_primitive::<deltalake::arrow::datatypes::Decimal128Type>().value(0), 135_000);
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "bad_money"), (2, "missing_required")]);
         // A column the file lacks is null throughout.
-        let (typed, problems) = type_column(pay, i("bank_account"), None, &skip);
+        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip);
         assert_eq!((typed.null_count(), problems.len()), (4, 0));
     }
 
