@@ -10,12 +10,14 @@ WITH records AS (
     SELECT id_number, status_date FROM population WHERE status = '死亡' AND status_date IS NOT NULL
 ),
 death AS (SELECT id_number, min(death_date) AS death_date FROM records GROUP BY id_number),
-paid AS (
-    SELECT DISTINCT id_number FROM subsidy_payments
-    WHERE program = '养老金' AND period BETWEEN '${window_first_month}' AND '${as_of_month}'
+pension AS (
+    -- One pass over the pension payments: each recipient's last period,
+    -- and whether any payment falls in the window.
+    SELECT id_number, max(period) AS last_period,
+           bool_or(period BETWEEN '${window_first_month}' AND '${as_of_month}') AS paid_in_window
+    FROM subsidy_payments WHERE program = '养老金' GROUP BY id_number
 ),
-insured AS (SELECT DISTINCT id_number FROM social_insurance WHERE insurance_type = '职工养老'),
-last_pension AS (SELECT id_number, max(period) AS last_period FROM subsidy_payments WHERE program = '养老金' GROUP BY id_number)
+insured AS (SELECT DISTINCT id_number FROM social_insurance WHERE insurance_type = '职工养老')
 SELECT p.id_number AS entity_key,
        p.village_code,
        p.id_number,
@@ -24,15 +26,15 @@ SELECT p.id_number AS entity_key,
        CAST(NULL AS DECIMAL(18, 2)) AS amount,
        named_struct('birth_date', p.birth_date, 'age_on_as_of', age_on(p.birth_date, DATE '${as_of}'),
                     'window', '${window_first_month} 至 ${as_of_month}', 'status', p.status,
-                    'last_pension_period', lp.last_period, 'household_id', p.household_id,
+                    'last_pension_period', p.last_period, 'household_id', p.household_id,
                     'source_file', p.source_file, 'source_row', p.source_row) AS evidence
 FROM (
     -- A hash join builds on its first input, so each join starts from
-    -- the narrower side: the deaths against the people, the paid IDs
-    -- against the people of 60 and over (wide rows), then the few unpaid
-    -- people against the insured and the last pensions.
-    SELECT p.*
-    FROM paid
+    -- the narrower side: the deaths against the people, the pension
+    -- recipients against the people of 60 and over (wide rows), then the
+    -- few unpaid people against the insured.
+    SELECT p.*, pension.last_period
+    FROM pension
     RIGHT JOIN (
         SELECT p.*
         FROM death d
@@ -40,9 +42,8 @@ FROM (
         WHERE p.status <> '迁出'
           AND p.birth_date + INTERVAL '60 years' <= DATE '${window_first}'
           AND (d.death_date IS NULL OR d.death_date > DATE '${as_of}')
-    ) p ON paid.id_number = p.id_number
-    WHERE paid.id_number IS NULL
+    ) p ON pension.id_number = p.id_number
+    WHERE pension.paid_in_window IS NOT TRUE
 ) p
 LEFT JOIN insured i ON i.id_number = p.id_number
-LEFT JOIN last_pension lp ON lp.id_number = p.id_number
 WHERE i.id_number IS NULL
