@@ -67,7 +67,7 @@ async fn collect_yielding(frame: DataFrame) -> Result<Vec<RecordBatch>, DataFusi
 }
 
 /// The process's resident memory in bytes (`None` where `/proc` is not).
-pub fn resident_bytes() -> Option<usize> {
+fn resident_bytes() -> Option<usize> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: usize = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
     Some(kib << 10)

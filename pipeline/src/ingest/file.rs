@@ -311,7 +311,12 @@ impl TypedFile {
 fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, PipelineError> {
     let source = layout.source;
     // Blank, 合计 and signature rows are not data.
-    let skip: Vec<bool> = (0..raw.len()).map(|i| raw.row(i).is_blank() || super::is_footer(&raw.row(i))).collect();
+    let skip: Vec<bool> = (0..raw.len())
+        .map(|i| {
+            let row = raw.row(i);
+            row.is_blank() || super::is_footer(&row)
+        })
+        .collect();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.schema.fields().len());
     // The problems of each row, in column order.
     let mut problems: BTreeMap<usize, Vec<RowProblem>> = BTreeMap::new();
@@ -340,9 +345,10 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     let extra: ArrayRef = if layout.unmapped.is_empty() && !raw.has_overflow() {
         new_null_array(&DataType::Utf8, raw.len())
     } else {
+        // Only for the rows that load: the others are filtered out below.
         Arc::new(StringArray::from_iter((0..raw.len()).map(|i| {
             let row = raw.row(i);
-            super::cells_json(layout.header, &row, layout.unmapped.iter().copied().chain(layout.header.len()..row.width()))
+            keep[i].then(|| super::cells_json(layout.header, &row, layout.unmapped.iter().copied().chain(layout.header.len()..row.width()))).flatten()
         })))
     };
     columns.push(extra);

@@ -1,7 +1,8 @@
-//! Readers: one per file format, each turning a delivered file into a header
-//! and a stream of raw rows with the row number a person sees (CSV: the
-//! record's position, header included; XLSX: the sheet row; JSON Lines: the
-//! line).
+//! Readers: one per file format, each turning a delivered file into rows
+//! with the row number a person sees (CSV: the record's position, header
+//! included; XLSX: the sheet row; JSON Lines: the line). The head of a file,
+//! where the header is looked for, comes row by row ([`RawRow`]); the rest
+//! in column-major chunks for the typing threads ([`RawChunk`]).
 //!
 //! CSV encoding is detected, not configured: a UTF-8 BOM, else valid UTF-8
 //! in the first megabyte, else GB18030 (a superset of GBK). Decoding streams,
@@ -14,8 +15,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-/// One cell of a spreadsheet or JSON row as read, before typing (CSV cells
-/// stay inside their record; see [`Cell`]).
+/// One cell as read, before typing, owning its text (a CSV cell in a chunk
+/// stays in its column's string array; see [`Cell`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawCell {
     Empty,
