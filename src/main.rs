@@ -27,16 +27,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Rust bindings name no constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Keeps freed memory two seconds before it goes back to the OS (mimalloc's
-/// default is one), for the commands that ingest. Ingest frees a sorted run
-/// of about 1 GiB and types the next one within about two seconds: returned
-/// at once, every page was faulted in and zeroed again, 12 s of system time
-/// in a city-scale ingest (bench/RESULTS.md). The rule suite gains nothing
-/// from it and peaks higher, so the other commands keep the default.
+/// How long freed memory stays with the process before it goes back to the
+/// OS, for the commands that ingest (mimalloc's default is one second).
+/// Ingest frees a sorted run of about 1 GiB and types the next one at once:
+/// returned, every page was faulted in and zeroed again (12 s of system
+/// time in a city-scale ingest with the default; bench/RESULTS.md). `ingest`
+/// ends when its files are loaded, so it never returns memory (`-1`): its
+/// peak is what it holds anyway. `demo` and `schedule` live on as servers
+/// and keep memory two seconds. The rule suite gains nothing from either
+/// and peaks higher, so the other commands keep the default.
 #[allow(unsafe_code)]
-fn keep_freed_memory_longer() {
+fn keep_freed_memory(milliseconds: std::ffi::c_long) {
     // SAFETY: sets one integer option; mimalloc reads its options at any time.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 2000) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, milliseconds) };
 }
 
 /// 巡察大数据比对与整改跟踪平台
@@ -240,8 +243,10 @@ enum UserAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Ingest { .. } | Command::Demo { .. } | Command::Schedule { .. }) {
-        keep_freed_memory_longer();
+    match cli.command {
+        Command::Ingest { .. } => keep_freed_memory(-1),
+        Command::Demo { .. } | Command::Schedule { .. } => keep_freed_memory(2000),
+        _ => {}
     }
     match run_cli(cli) {
         Ok(()) => ExitCode::SUCCESS,
