@@ -80,6 +80,14 @@ impl Source {
         self.columns.iter().filter(|c| c.ty == ColumnType::Id || c.name == "counterparty_code").map(|c| c.name).collect()
     }
 
+    /// Columns whose every value in a file is distinct: a one-column key
+    /// and the source row number. A Parquet dictionary of them only fills
+    /// up and is given up, so they are written plain.
+    pub fn unique_columns(&self) -> Vec<&'static str> {
+        let key = if self.key.len() == 1 { self.key } else { &[] };
+        key.iter().copied().chain(["source_row"]).collect()
+    }
+
     /// The column with canonical name `name`.
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)

@@ -68,7 +68,7 @@ impl FileWriter {
                 }
             })?;
             let stats = WriterStatsConfig::from_config(table.snapshot()?.snapshot().table_configuration());
-            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&self.bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
+            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&self.name, &self.bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
             self.open = Some((table.log_store().object_store(None), config));
         }
         let (store, config) = self.open.as_ref().expect("opened above");
@@ -199,7 +199,7 @@ impl Lake {
             .with_save_mode(SaveMode::Append)
             .with_table_name(name)
             .with_configuration(NEW_TABLE_PROPERTIES.iter().map(|(k, v)| (*k, Some(*v))))
-            .with_writer_properties(writer_properties(bloom))
+            .with_writer_properties(writer_properties(name, bloom))
             .with_commit_properties(commit)
             .await?;
         self.remember(name, &table);
@@ -245,7 +245,7 @@ impl Lake {
     pub async fn optimize(&self, name: &str) -> Result<Option<Compaction>, PipelineError> {
         let Some(table) = self.table(name).await? else { return Ok(None) };
         let bloom = crate::contract::source(name).map(|s| s.bloom_columns()).unwrap_or_default();
-        let (table, metrics) = table.optimize().with_writer_properties(writer_properties(&bloom)).await?;
+        let (table, metrics) = table.optimize().with_writer_properties(writer_properties(name, &bloom)).await?;
         self.remember(name, &table);
         Ok(Some(Compaction { files_removed: metrics.num_files_removed, files_added: metrics.num_files_added }))
     }
@@ -295,7 +295,7 @@ impl Lake {
             .merge(source, predicate)
             .with_source_alias("source")
             .with_target_alias("target")
-            .with_writer_properties(writer_properties(&writer.bloom))
+            .with_writer_properties(writer_properties(&writer.name, &writer.bloom))
             .with_commit_properties(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
             .when_matched_update(|u| columns.iter().fold(u, |u, c| u.update(format!("\"{c}\""), format!("source.\"{c}\""))))?
             .when_not_matched_insert(|i| columns.iter().fold(i, |i, c| i.set(format!("\"{c}\""), format!("source.\"{c}\""))))?
@@ -330,8 +330,8 @@ fn has_commit(dir: &Path) -> bool {
 }
 
 /// Parquet as the rules read it: zstd, page statistics, bloom filters on the
-/// join columns.
-fn writer_properties(bloom: &[&str]) -> WriterProperties {
+/// join columns; no dictionary for a source's columns of distinct values.
+fn writer_properties(table: &str, bloom: &[&str]) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("zstd level")))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -339,5 +339,27 @@ fn writer_properties(bloom: &[&str]) -> WriterProperties {
     for column in bloom {
         builder = builder.set_column_bloom_filter_enabled(ColumnPath::from(*column), true);
     }
+    for column in crate::contract::source(table).map(|s| s.unique_columns()).unwrap_or_default() {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
     builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::writer_properties;
+    use deltalake::parquet::schema::types::ColumnPath;
+
+    #[test]
+    fn columns_of_distinct_values_are_written_without_a_dictionary() {
+        let path = |c: &str| ColumnPath::from(c);
+        let payments = writer_properties("subsidy_payments", &["id_number"]);
+        assert!(!payments.dictionary_enabled(&path("payment_id")) && !payments.dictionary_enabled(&path("source_row")));
+        assert!(payments.dictionary_enabled(&path("name")) && payments.bloom_filter_properties(&path("id_number")).is_some());
+        // A key of two columns is not unique column by column.
+        let attendance = writer_properties("attendance", &[]);
+        assert!(attendance.dictionary_enabled(&path("job_id")) && !attendance.dictionary_enabled(&path("source_row")));
+        // Tables of no source keep every dictionary.
+        assert!(writer_properties("findings", &[]).dictionary_enabled(&path("entity_key")));
+    }
 }
