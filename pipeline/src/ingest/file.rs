@@ -6,9 +6,11 @@
 //!  the lake's spelling is kept as it is) ── typed chunks ──►
 //!  this thread, in file order: the second row of a key goes to quarantine
 //!  every RUN_ROWS rows, and at the end:
-//!  ──► sort keys (arrow-row) per chunk, one stable sort per core, merges
+//!  ──► sort keys (arrow-row) per chunk; splitters deal the rows into one
+//!      range of keys per core, each sorted there (stable, no merge)
 //!  ──► N contiguous ranges of the sorted rows, one per writer thread (one
-//!      Parquet file each, key ranges disjoint), not yet committed
+//!      Parquet file each, key ranges disjoint), not yet committed; the
+//!      columns every row of the file shares (batch, file) join here
 //! ```
 //! Row numbers, quarantine reasons and the first-row-wins rule are those of
 //! a one-row-at-a-time reading; only the work is spread.
@@ -20,12 +22,13 @@ use crate::contract::Source;
 use crate::lake::{BatchRun, FileWriter};
 use deltalake::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
 use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
-use deltalake::arrow::datatypes::{DataType, SchemaRef};
+use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::row::{RowConverter, SortField};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
+use twox_hash::XxHash3_128;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -56,7 +59,7 @@ pub(super) struct Quarantined {
     pub(super) problem: RowProblem,
 }
 
-/// Hashes the key columns of rows to 128 bits through their arrow-row
+/// Hashes the key columns of rows to 128 bits (XXH3) through their arrow-row
 /// encoding: exact for every type, and wide enough that two keys of a
 /// city's data never share a hash in practice. Used for duplicates within a
 /// file and for keys already in the table.
@@ -78,18 +81,7 @@ impl KeyHasher {
     pub(super) fn hash(&self, columns: &[ArrayRef]) -> Result<Vec<u128>, PipelineError> {
         let columns: Vec<ArrayRef> = columns.iter().zip(&self.types).map(|(c, t)| cast(c, t)).collect::<Result<_, _>>().map_err(lake_error)?;
         let rows = self.converter.convert_columns(&columns).map_err(lake_error)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let bytes = row.as_ref();
-                let mut low = DefaultHasher::new();
-                low.write(bytes);
-                let mut high = DefaultHasher::new();
-                high.write_u8(0x9e);
-                high.write(bytes);
-                (u128::from(high.finish()) << 64) | u128::from(low.finish())
-            })
-            .collect())
+        Ok(rows.iter().map(|row| XxHash3_128::oneshot(row.as_ref())).collect())
     }
 
     /// The key columns of `batch`, in key order.
@@ -141,10 +133,41 @@ struct Layout<'a> {
     position: Vec<Option<usize>>,
     /// File columns the contract does not name (they go to `extra`).
     unmapped: Vec<usize>,
+    /// The lake's columns but the [`SHARED_COLUMNS`]: those of a typed chunk.
     schema: SchemaRef,
     keys: KeyHasher,
-    batch_id: &'a str,
-    file: &'a str,
+}
+
+/// Lake columns whose value is the same in every row of a file: they are
+/// added as the rows are written, not carried through typing and sorting.
+const SHARED_COLUMNS: [&str; 2] = ["batch_id", "source_file"];
+
+/// The [`SHARED_COLUMNS`] of one file's rows and where they go among the
+/// lake's columns.
+pub(super) struct Shared<'a> {
+    pub(super) lake_schema: SchemaRef,
+    pub(super) batch_id: &'a str,
+    pub(super) file: &'a str,
+}
+
+impl Shared<'_> {
+    /// The lake's columns without the shared ones.
+    fn typed_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(self.lake_schema.fields().iter().filter(|f| !SHARED_COLUMNS.contains(&f.name().as_str())).cloned().collect::<Vec<_>>()))
+    }
+
+    /// Each shared column's position among the lake's columns, ascending,
+    /// with its value repeated for a full output batch.
+    fn columns(&self) -> Vec<(usize, ArrayRef)> {
+        let value = |name: &str| if name == "batch_id" { self.batch_id } else { self.file };
+        self.lake_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| SHARED_COLUMNS.contains(&f.name().as_str()))
+            .map(|(i, f)| (i, Arc::new(StringArray::from_iter_values(std::iter::repeat_n(value(f.name()), OUTPUT_ROWS))) as ArrayRef))
+            .collect()
+    }
 }
 
 /// One chunk after typing: its loaded rows (and the raw chunk with the
@@ -163,7 +186,7 @@ struct TypedChunk {
 /// Reads a file and types its rows on every core; every `RUN_ROWS` loaded
 /// rows are sorted and handed to `writer` (none in a dry run), so memory is
 /// bounded by a run, not by the file.
-pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, batch_id: &str, mut writer: Option<&mut FileWriter>) -> Result<TypedFile, PipelineError> {
+pub(super) fn read_and_type(source: &'static Source, path: &Path, shared: &Shared<'_>, mut writer: Option<&mut FileWriter>) -> Result<TypedFile, PipelineError> {
     let (format, header, head_rest, mut rows) = super::open_rows(source, path)?;
     let missing = super::missing_required(source, &header);
     if !missing.is_empty() {
@@ -177,10 +200,8 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
         header: &header,
         position: (0..source.columns.len()).map(|c| map.iter().position(|m| *m == Some(c))).collect(),
         unmapped: (0..header.len()).filter(|i| map[*i].is_none()).collect(),
-        schema: typing::schema(source),
+        schema: shared.typed_schema(),
         keys: KeyHasher::new(source)?,
-        batch_id,
-        file,
     };
     let file_bytes = std::fs::metadata(path)?.len();
     let mut out = TypedFile { format, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
@@ -248,7 +269,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
                 next += 1;
             }
             if loaded.iter().map(RecordBatch::num_rows).sum::<usize>() >= RUN_ROWS
-                && let Err(e) = write_run(source, &layout.schema, std::mem::take(&mut loaded), workers, writer.as_deref_mut())
+                && let Err(e) = write_run(source, shared, std::mem::take(&mut loaded), workers, writer.as_deref_mut())
             {
                 failure.get_or_insert(e);
                 break;
@@ -265,7 +286,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: &str, ba
     read_result?;
     out.keys = seen;
     out.quarantine.sort_by_key(|q| q.row_number);
-    write_run(source, &layout.schema, loaded, workers, writer)?;
+    write_run(source, shared, loaded, workers, writer)?;
     Ok(out)
 }
 
@@ -341,7 +362,8 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     chunk.rows_skipped = skip.iter().filter(|s| **s).count() as u64;
     chunk.rows_read = raw.len() as u64 - chunk.rows_skipped;
     chunk.loaded = (0..raw.len()).filter(|i| keep[*i]).collect();
-    // Lineage: the cells the contract does not name, the batch, the file and row.
+    // Lineage: the cells the contract does not name and the row (the batch
+    // and the file are added as the rows are written).
     let extra: ArrayRef = if layout.unmapped.is_empty() && !raw.has_overflow() {
         new_null_array(&DataType::Utf8, raw.len())
     } else {
@@ -352,8 +374,6 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         })))
     };
     columns.push(extra);
-    columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(layout.batch_id, raw.len()))));
-    columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(layout.file, raw.len()))));
     columns.push(Arc::new(Int64Array::from_iter_values(raw.numbers().iter().map(|n| *n as i64))));
     // Rows that are not loaded may hold nulls in required columns: they go
     // before the columns become a batch.
@@ -369,13 +389,17 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     Ok(chunk)
 }
 
-/// One contiguous range of the sorted rows, gathered into batches as the
-/// writer asks for them (so the sorted copy never exists whole).
+/// One contiguous range of the sorted rows, gathered into batches of the
+/// lake's columns as the writer asks for them (so the sorted copy never
+/// exists whole).
 struct SortedRun {
     loaded: Arc<Vec<RecordBatch>>,
     /// (batch, row) of each row of the range, in sorted order.
     order: Vec<(usize, usize)>,
     at: usize,
+    lake_schema: SchemaRef,
+    /// The shared columns, see [`Shared::columns`].
+    shared: Arc<Vec<(usize, ArrayRef)>>,
 }
 
 impl Iterator for SortedRun {
@@ -389,56 +413,79 @@ impl Iterator for SortedRun {
         let rows = &self.order[self.at..end];
         self.at = end;
         let batches: Vec<&RecordBatch> = self.loaded.iter().collect();
-        Some(interleave_record_batch(&batches, rows).map_err(lake_error))
+        let typed = match interleave_record_batch(&batches, rows) {
+            Ok(typed) => typed,
+            Err(e) => return Some(Err(lake_error(e))),
+        };
+        let mut columns = typed.columns().to_vec();
+        for (position, value) in self.shared.iter() {
+            columns.insert(*position, value.slice(0, rows.len()));
+        }
+        Some(RecordBatch::try_new(self.lake_schema.clone(), columns).map_err(lake_error))
     }
 }
 
-/// Merges the sorted runs of `width` items that `items` is made of into one
-/// sorted order; `in_order(a, b)` says `a` may come before `b`, and of two
-/// equal items the one of the earlier run comes first (a stable merge).
-fn merge_sorted_runs<T: Copy>(mut items: Vec<T>, mut width: usize, in_order: impl Fn(&T, &T) -> bool) -> Vec<T> {
-    let mut merged = Vec::with_capacity(items.len());
-    while width < items.len() {
-        merged.clear();
-        for pair in items.chunks(2 * width) {
-            let (left, right) = pair.split_at(width.min(pair.len()));
-            let (mut i, mut j) = (0, 0);
-            while i < left.len() && j < right.len() {
-                if in_order(&left[i], &right[j]) {
-                    merged.push(left[i]);
-                    i += 1;
-                } else {
-                    merged.push(right[j]);
-                    j += 1;
-                }
-            }
-            merged.extend_from_slice(&left[i..]);
-            merged.extend_from_slice(&right[j..]);
-        }
-        std::mem::swap(&mut items, &mut merged);
-        width *= 2;
+/// Sorts `items` stably into `parts` ranges of keys, each sorted on its own
+/// core: splitters sampled from the items deal them (in item order, every
+/// core a piece) into the ranges, then each range is sorted. Items of
+/// equal keys land in one range in item order, so the ranges one after the
+/// other are one stable sort, with no serial merge at the end.
+fn sort_in_ranges<T: Copy + Send + Sync>(items: &[T], parts: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Vec<Vec<T>> {
+    let parts = parts.max(1);
+    if items.is_empty() {
+        return Vec::new();
     }
-    items
+    let cmp = &cmp;
+    let mut sample: Vec<T> = items.iter().step_by((items.len() / (parts * 256)).max(1)).copied().collect();
+    sample.sort_by(cmp);
+    let splitters: Vec<T> = (1..parts).map(|i| sample[i * sample.len() / parts]).collect();
+    let splitters = &splitters;
+    let dealt: Vec<Vec<Vec<T>>> = std::thread::scope(|scope| {
+        let cores: Vec<_> = items
+            .chunks(items.len().div_ceil(parts))
+            .map(|piece| {
+                scope.spawn(move || {
+                    let mut ranges = vec![Vec::with_capacity(piece.len() / parts); parts];
+                    for item in piece {
+                        // The range: how many splitters are not above the item.
+                        ranges[splitters.partition_point(|s| cmp(s, item) != std::cmp::Ordering::Greater)].push(*item);
+                    }
+                    ranges
+                })
+            })
+            .collect();
+        cores.into_iter().map(|core| core.join().expect("sort thread")).collect()
+    });
+    let mut ranges: Vec<Vec<T>> = (0..parts).map(|p| dealt.iter().flat_map(|d| d[p].iter().copied()).collect()).collect();
+    std::thread::scope(|scope| {
+        for range in &mut ranges {
+            scope.spawn(move || range.sort_by(cmp));
+        }
+    });
+    ranges
 }
 
 /// Sorts `loaded` and writes it, one contiguous range per core.
-fn write_run(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, parts: usize, writer: Option<&mut FileWriter>) -> Result<(), PipelineError> {
+fn write_run(source: &Source, shared: &Shared<'_>, loaded: Vec<RecordBatch>, parts: usize, writer: Option<&mut FileWriter>) -> Result<(), PipelineError> {
     match writer {
-        Some(writer) if !loaded.is_empty() => writer.write_runs(sorted_runs(source, schema, loaded, parts)?),
+        Some(writer) if !loaded.is_empty() => writer.write_runs(sorted_runs(source, shared, loaded, parts)?),
         _ => Ok(()),
     }
 }
 
 /// Sorts the loaded rows by the source's sort columns and cuts them into
 /// `parts` contiguous runs.
-fn sorted_runs(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, parts: usize) -> Result<Vec<BatchRun>, PipelineError> {
+fn sorted_runs(source: &Source, shared: &Shared<'_>, loaded: Vec<RecordBatch>, parts: usize) -> Result<Vec<BatchRun>, PipelineError> {
     let total: usize = loaded.iter().map(RecordBatch::num_rows).sum();
     if total == 0 {
         return Ok(Vec::new());
     }
+    let schema = loaded[0].schema();
     let columns = super::sort_columns(source);
-    let mut order: Vec<(usize, usize)> = loaded.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r))).collect();
-    if !columns.is_empty() {
+    let order: Vec<(usize, usize)> = loaded.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r))).collect();
+    let ranges: Vec<Vec<(usize, usize)>> = if columns.is_empty() {
+        order.chunks(total.div_ceil(parts.max(1))).map(<[_]>::to_vec).collect()
+    } else {
         let fields = columns.iter().map(|c| SortField::new(schema.field_with_name(c).expect("sort column").data_type().clone())).collect();
         let converter = RowConverter::new(fields).map_err(lake_error)?;
         // Each batch's sort keys, encoded on every core.
@@ -461,34 +508,37 @@ fn sorted_runs(source: &Source, schema: &SchemaRef, loaded: Vec<RecordBatch>, pa
         })?;
         let encoded: Vec<deltalake::arrow::row::Rows> = encoded.into_iter().map(|m| m.into_inner().expect("rows slot").expect("encoded")).collect();
         let key = |&(batch, row): &(usize, usize)| encoded[batch].row(row);
-        // One stable sort per core, then stable merges: rows of equal sort
-        // keys keep their file order.
-        let piece = total.div_ceil(parts.max(1));
-        std::thread::scope(|scope| {
-            for range in order.chunks_mut(piece) {
-                scope.spawn(|| range.sort_by(|a, b| key(a).cmp(&key(b))));
-            }
-        });
-        order = merge_sorted_runs(order, piece, |a, b| key(a) <= key(b));
-    }
+        // Rows of equal sort keys keep their file order.
+        sort_in_ranges(&order, parts, |a, b| key(a).cmp(&key(b)))
+    };
     let loaded = Arc::new(loaded);
-    let per_part = total.div_ceil(parts.max(1));
-    Ok(order.chunks(per_part).map(|range| Box::new(SortedRun { loaded: loaded.clone(), order: range.to_vec(), at: 0 }) as BatchRun).collect())
+    let shared_columns = Arc::new(shared.columns());
+    Ok(ranges
+        .into_iter()
+        .filter(|range| !range.is_empty())
+        .map(|order| {
+            let run = SortedRun { loaded: loaded.clone(), order, at: 0, lake_schema: shared.lake_schema.clone(), shared: shared_columns.clone() };
+            Box::new(run) as BatchRun
+        })
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::merge_sorted_runs;
+    use super::sort_in_ranges;
 
     #[test]
-    fn merging_sorted_runs_is_a_stable_sort() {
-        // (key, position in the file); runs of 3 sorted by key.
-        let items = vec![(1, 0), (2, 1), (5, 2), (1, 3), (2, 4), (3, 5), (0, 6), (2, 7)];
-        let merged = merge_sorted_runs(items.clone(), 3, |a, b| a.0 <= b.0);
-        assert_eq!(merged, vec![(0, 6), (1, 0), (1, 3), (2, 1), (2, 4), (2, 7), (3, 5), (5, 2)]);
-        let mut sorted = items;
-        sorted.sort_by_key(|i| i.0);
-        assert_eq!(merged, sorted, "the same order as one stable sort");
-        assert_eq!(merge_sorted_runs(vec![(1, 0)], 4, |a: &(i32, i32), b| a.0 <= b.0), vec![(1, 0)]);
+    fn sorting_in_ranges_is_one_stable_sort() {
+        // (key, position in the file), with many equal keys.
+        let items: Vec<(u32, usize)> = (0..10_000).map(|i| ((i as u32 * 7919) % 97, i)).collect();
+        for parts in [1, 2, 3, 8] {
+            let ranges = sort_in_ranges(&items, parts, |a, b| a.0.cmp(&b.0));
+            assert!(ranges.len() == parts && ranges.iter().all(|r| r.len() > 500), "{parts} ranges of some size");
+            let mut sorted = items.clone();
+            sorted.sort_by_key(|i| i.0);
+            assert_eq!(ranges.concat(), sorted, "the same order as one stable sort ({parts} ranges)");
+        }
+        assert_eq!(sort_in_ranges(&[(1, 0)], 4, |a: &(i32, i32), b| a.0.cmp(&b.0)).concat(), vec![(1, 0)]);
+        assert!(sort_in_ranges(&[] as &[(i32, i32)], 2, |a, b| a.0.cmp(&b.0)).is_empty());
     }
 }

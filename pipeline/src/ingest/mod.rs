@@ -235,7 +235,8 @@ impl IngestState<'_> {
             let (path, file, batch_id) = (path.to_path_buf(), file.clone(), batch_id.clone());
             tokio::task::spawn_blocking(move || {
                 let mut writer = writer;
-                let typed = file::read_and_type(source, &path, &file, &batch_id, writer.as_mut());
+                let shared = file::Shared { lake_schema: typing::schema(source), batch_id: &batch_id, file: &file };
+                let typed = file::read_and_type(source, &path, &shared, writer.as_mut());
                 typed.map(|typed| (typed, writer))
             })
         };

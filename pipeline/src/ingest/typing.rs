@@ -134,6 +134,8 @@ fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed
         // Kept even when invalid: a wrong number in a payment is evidence.
         ColumnType::Id if source.name == "subsidy_payments" => Ok(Typed::Str(values::parse_id(text).unwrap_or_else(|_| values::normalize_code(text)))),
         ColumnType::Id => values::parse_id(text).map(Typed::Str).map_err(fail("bad_id")),
+        // The allowed spelling itself, as most deliveries write it.
+        ColumnType::Enum(allowed) if allowed.contains(&text) => Ok(Typed::Str(Cow::Borrowed(text))),
         ColumnType::Enum(allowed) => {
             let value = values::clean(text);
             if allowed.contains(&value.as_ref()) {
@@ -229,7 +231,17 @@ pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, ski
                 }
             }
         };
-        match array.iter().map(Option::unwrap_or_default).enumerate().position(|cell| !unchanged(cell)) {
+        let offsets = array.value_offsets();
+        let rows = offsets.len() - 1;
+        let bytes = &array.values()[offsets[0] as usize..offsets[rows] as usize];
+        let changed = if source.columns[index].ty == ColumnType::Code && bytes.iter().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase()) {
+            // Codes in the lake's spelling throughout (checked on the bytes
+            // of the whole column at once): only the empty cells need a look.
+            (0..rows).filter(|row| offsets[*row] == offsets[*row + 1]).find(|row| !unchanged((*row, "")))
+        } else {
+            array.iter().map(Option::unwrap_or_default).enumerate().position(|cell| !unchanged(cell))
+        };
+        match changed {
             None => {
                 let filled = NullBuffer::from_iter(array.iter().map(|text| text.is_some_and(|t| !t.is_empty())));
                 let (offsets, values, _) = array.clone().into_parts();
@@ -288,6 +300,16 @@ mod tests {
         let typed = typed.as_string::<i32>();
         assert_eq!((typed.value(0), typed.value(1)), ("430223195003071233", "43022319500307123X"));
         assert!(typed.is_null(2));
+        // Codes checked on the whole column's bytes: kept, the empty
+        // required one a problem; a code with a space is typed.
+        let payment_ids = text(&["P1", "", "P3", "合计"]);
+        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip);
+        let RawColumn::Text(raw) = &payment_ids else { unreachable!() };
+        assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
+        assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "missing_required")]);
+        let accounts = text(&["6217", "6217 99", "", "合计"]);
+        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip);
+        assert_eq!((typed.as_string::<i32>().value(1), typed.is_null(2), problems.len()), ("621799", true, 0));
         // Money is always parsed; problems come back by row.
         let amounts = text(&["1,350.00", "待定", "", "合计"]);
         let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip);
