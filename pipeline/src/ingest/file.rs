@@ -28,10 +28,10 @@ use deltalake::arrow::row::{RowConverter, SortField};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use twox_hash::XxHash3_128;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use twox_hash::XxHash3_128;
 
 /// Rows per chunk handed to a typing thread.
 const CHUNK_ROWS: usize = 32 * 1024;
