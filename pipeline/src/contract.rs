@@ -88,6 +88,15 @@ impl Source {
         key.iter().copied().chain(["source_row"]).collect()
     }
 
+    /// Columns whose minimum and maximum in a file prune nothing: a
+    /// one-column key of distinct values and free text (names, positions,
+    /// summaries), in no order within a file. Their Parquet statistics are
+    /// not written; computing them was a sizable part of writing a file.
+    pub fn unordered_columns(&self) -> Vec<&'static str> {
+        let key = if self.key.len() == 1 { self.key } else { &[] };
+        key.iter().copied().chain(self.columns.iter().filter(|c| c.ty == ColumnType::Str && !key.contains(&c.name)).map(|c| c.name)).collect()
+    }
+
     /// The column with canonical name `name`.
     pub fn column(&self, name: &str) -> Option<&'static Column> {
         self.columns.iter().find(|c| c.name == name)

@@ -48,7 +48,6 @@ pub struct FileWriter {
     lake: Lake,
     name: String,
     schema: SchemaRef,
-    bloom: Vec<&'static str>,
     runtime: tokio::runtime::Handle,
     /// The table's store and writer settings, once the first run opens it.
     open: Option<(deltalake::logstore::ObjectStoreRef, WriterConfig)>,
@@ -64,11 +63,11 @@ impl FileWriter {
             let table = self.runtime.block_on(async {
                 match self.lake.table(&self.name).await? {
                     Some(table) => Ok::<_, PipelineError>(table),
-                    None => self.lake.append(&self.name, self.schema.clone(), Vec::new(), None, &self.bloom).await,
+                    None => self.lake.append(&self.name, self.schema.clone(), Vec::new(), None).await,
                 }
             })?;
             let stats = WriterStatsConfig::from_config(table.snapshot()?.snapshot().table_configuration());
-            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&self.name, &self.bloom)), None, None, stats.num_indexed_cols, stats.stats_columns);
+            let config = WriterConfig::new(self.schema.clone(), Vec::new(), Some(writer_properties(&self.name)), None, None, stats.num_indexed_cols, stats.stats_columns);
             self.open = Some((table.log_store().object_store(None), config));
         }
         let (store, config) = self.open.as_ref().expect("opened above");
@@ -181,7 +180,7 @@ impl Lake {
 
     /// Appends `batches` to table `name` (creating it with `schema`) in one
     /// commit, tagged with `app_id` when given.
-    pub async fn append(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>, app_id: Option<&str>, bloom: &[&str]) -> Result<DeltaTable, PipelineError> {
+    pub async fn append(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>, app_id: Option<&str>) -> Result<DeltaTable, PipelineError> {
         let table = match self.table(name).await? {
             Some(table) => table,
             None => {
@@ -199,7 +198,7 @@ impl Lake {
             .with_save_mode(SaveMode::Append)
             .with_table_name(name)
             .with_configuration(NEW_TABLE_PROPERTIES.iter().map(|(k, v)| (*k, Some(*v))))
-            .with_writer_properties(writer_properties(name, bloom))
+            .with_writer_properties(writer_properties(name))
             .with_commit_properties(commit)
             .await?;
         self.remember(name, &table);
@@ -209,12 +208,11 @@ impl Lake {
     /// A writer of data files for table `name`, whose files stay invisible
     /// until [`Lake::commit_files`] or [`Lake::upsert_files`] names them in
     /// one commit. Call within the async runtime.
-    pub fn file_writer(&self, name: &str, schema: SchemaRef, bloom: Vec<&'static str>) -> FileWriter {
+    pub fn file_writer(&self, name: &str, schema: SchemaRef) -> FileWriter {
         FileWriter {
             lake: self.clone(),
             name: name.to_string(),
             schema,
-            bloom,
             runtime: tokio::runtime::Handle::current(),
             open: None,
             added: Vec::new(),
@@ -227,7 +225,7 @@ impl Lake {
     pub async fn commit_files(&self, writer: FileWriter, app_id: &str) -> Result<DeltaTable, PipelineError> {
         let table = match self.table(&writer.name).await? {
             Some(table) if !writer.added.is_empty() => table,
-            _ => return self.append(&writer.name, writer.schema.clone(), Vec::new(), Some(app_id), &writer.bloom).await,
+            _ => return self.append(&writer.name, writer.schema.clone(), Vec::new(), Some(app_id)).await,
         };
         let operation = DeltaOperation::Write { mode: SaveMode::Append, partition_by: None, predicate: None };
         CommitBuilder::from(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
@@ -244,8 +242,7 @@ impl Lake {
     /// old files stay for time travel. `None` when the table does not exist.
     pub async fn optimize(&self, name: &str) -> Result<Option<Compaction>, PipelineError> {
         let Some(table) = self.table(name).await? else { return Ok(None) };
-        let bloom = crate::contract::source(name).map(|s| s.bloom_columns()).unwrap_or_default();
-        let (table, metrics) = table.optimize().with_writer_properties(writer_properties(name, &bloom)).await?;
+        let (table, metrics) = table.optimize().with_writer_properties(writer_properties(name)).await?;
         self.remember(name, &table);
         Ok(Some(Compaction { files_removed: metrics.num_files_removed, files_added: metrics.num_files_added }))
     }
@@ -295,7 +292,7 @@ impl Lake {
             .merge(source, predicate)
             .with_source_alias("source")
             .with_target_alias("target")
-            .with_writer_properties(writer_properties(&writer.name, &writer.bloom))
+            .with_writer_properties(writer_properties(&writer.name))
             .with_commit_properties(CommitProperties::default().with_application_transaction(Transaction::new(app_id, 1)))
             .when_matched_update(|u| columns.iter().fold(u, |u, c| u.update(format!("\"{c}\""), format!("source.\"{c}\""))))?
             .when_not_matched_insert(|i| columns.iter().fold(i, |i, c| i.set(format!("\"{c}\""), format!("source.\"{c}\""))))?
@@ -329,18 +326,32 @@ fn has_commit(dir: &Path) -> bool {
     })
 }
 
-/// Parquet as the rules read it: zstd, page statistics, bloom filters on the
-/// join columns; no dictionary for a source's columns of distinct values.
-fn writer_properties(table: &str, bloom: &[&str]) -> WriterProperties {
+/// Parquet as the rules read it, the same for every write of a table
+/// (ingest, merge, optimize, a run's findings): zstd, page statistics,
+/// bloom filters on the join columns; for a source, no dictionary for its
+/// columns of distinct values and no statistics where they prune nothing
+/// (see [`crate::contract::Source::unordered_columns`]).
+fn writer_properties(table: &str) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("zstd level")))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(256 * 1024));
+    let source = crate::contract::source(table);
+    let bloom = match table {
+        "findings" => vec!["village_code", "id_number"],
+        "risk_scores" => vec!["village_code"],
+        _ => source.map(|s| s.bloom_columns()).unwrap_or_default(),
+    };
     for column in bloom {
-        builder = builder.set_column_bloom_filter_enabled(ColumnPath::from(*column), true);
+        builder = builder.set_column_bloom_filter_enabled(ColumnPath::from(column), true);
     }
-    for column in crate::contract::source(table).map(|s| s.unique_columns()).unwrap_or_default() {
-        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    if let Some(source) = source {
+        for column in source.unique_columns() {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        for column in source.unordered_columns() {
+            builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+        }
     }
     builder.build()
 }
@@ -351,15 +362,27 @@ mod tests {
     use deltalake::parquet::schema::types::ColumnPath;
 
     #[test]
-    fn columns_of_distinct_values_are_written_without_a_dictionary() {
+    fn parquet_settings_follow_the_columns() {
+        use deltalake::parquet::file::properties::EnabledStatistics;
         let path = |c: &str| ColumnPath::from(c);
-        let payments = writer_properties("subsidy_payments", &["id_number"]);
+        let payments = writer_properties("subsidy_payments");
         assert!(!payments.dictionary_enabled(&path("payment_id")) && !payments.dictionary_enabled(&path("source_row")));
         assert!(payments.dictionary_enabled(&path("name")) && payments.bloom_filter_properties(&path("id_number")).is_some());
+        // Statistics where min and max prune: not on the key of distinct
+        // values nor on names; on the sort columns and the batch.
+        for unordered in ["payment_id", "name", "department"] {
+            assert_eq!(payments.statistics_enabled(&path(unordered)), EnabledStatistics::None, "{unordered}");
+        }
+        for ordered in ["village_code", "id_number", "period", "amount", "batch_id"] {
+            assert_eq!(payments.statistics_enabled(&path(ordered)), EnabledStatistics::Page, "{ordered}");
+        }
         // A key of two columns is not unique column by column.
-        let attendance = writer_properties("attendance", &[]);
+        let attendance = writer_properties("attendance");
         assert!(attendance.dictionary_enabled(&path("job_id")) && !attendance.dictionary_enabled(&path("source_row")));
-        // Tables of no source keep every dictionary.
-        assert!(writer_properties("findings", &[]).dictionary_enabled(&path("entity_key")));
+        // Tables of no source keep every dictionary and statistic; a run's
+        // findings have their own bloom filters, kept by every rewrite.
+        let findings = writer_properties("findings");
+        assert!(findings.dictionary_enabled(&path("entity_key")) && findings.statistics_enabled(&path("person_name")) == EnabledStatistics::Page);
+        assert!(findings.bloom_filter_properties(&path("id_number")).is_some() && writer_properties("risk_scores").bloom_filter_properties(&path("village_code")).is_some());
     }
 }

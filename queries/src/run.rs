@@ -165,9 +165,9 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     };
     let status = if failed.is_empty() { "ok" } else { "error" };
     let findings: usize = outcomes.iter().map(|o| o.findings).sum();
-    lake.append("findings", findings_schema(), batches, Some(&format!("xuncha-run:{run_id}")), &["village_code", "id_number"]).await?;
+    lake.append("findings", findings_schema(), batches, Some(&format!("xuncha-run:{run_id}"))).await?;
     let risk_rows = scored.len();
-    lake.append("risk_scores", scores::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}")), &["village_code"]).await?;
+    lake.append("risk_scores", scores::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}"))).await?;
     let stats = serde_json::Value::Array(
         outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error})).collect(),
     );
@@ -212,7 +212,7 @@ pub async fn record(lake: &Lake, row: &RunRow<'_>) -> Result<(), QueryError> {
             Arc::new(StringArray::from(vec![row.error])),
         ],
     )?;
-    lake.append("runs", runs_schema(), vec![batch], Some(&format!("xuncha-run:{}:{}", row.kind, row.run_id)), &[]).await?;
+    lake.append("runs", runs_schema(), vec![batch], Some(&format!("xuncha-run:{}:{}", row.kind, row.run_id))).await?;
     Ok(())
 }
 

@@ -12,6 +12,9 @@
 //!      Parquet file each, key ranges disjoint), not yet committed; the
 //!      columns every row of the file shares (batch, file) join here
 //! ```
+//! The file is hashed meanwhile on another thread; the batch id and the
+//! writer come from the caller with the hash ([`Destination`]), so rows
+//! wait for it only when a run is ready to be written.
 //! Row numbers, quarantine reasons and the first-row-wins rule are those of
 //! a one-row-at-a-time reading; only the work is spread.
 
@@ -27,7 +30,7 @@ use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::row::{RowConverter, SortField};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -44,6 +47,8 @@ const RUN_ROWS: usize = 2 * 1024 * 1024;
 /// A file's rows, typed, deduplicated and sorted.
 pub(super) struct TypedFile {
     pub(super) format: String,
+    /// The writer the rows went to, to commit (see [`Destination`]).
+    pub(super) writer: Option<FileWriter>,
     /// The key hash of every row to commit (see [`KeyHasher`]).
     pub(super) keys: KeySet,
     pub(super) quarantine: Vec<Quarantined>,
@@ -78,10 +83,16 @@ impl KeyHasher {
 
     /// The hash of each row of `columns` (the key columns, in key order;
     /// other physical string types are cast first).
-    pub(super) fn hash(&self, columns: &[ArrayRef]) -> Result<Vec<u128>, PipelineError> {
+    pub(super) fn hash(&self, columns: &[ArrayRef]) -> Result<Vec<KeyHash>, PipelineError> {
         let columns: Vec<ArrayRef> = columns.iter().zip(&self.types).map(|(c, t)| cast(c, t)).collect::<Result<_, _>>().map_err(lake_error)?;
         let rows = self.converter.convert_columns(&columns).map_err(lake_error)?;
-        Ok(rows.iter().map(|row| XxHash3_128::oneshot(row.as_ref())).collect())
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let hash = XxHash3_128::oneshot(row.as_ref());
+                KeyHash([hash as u64, (hash >> 64) as u64])
+            })
+            .collect())
     }
 
     /// The key columns of `batch`, in key order.
@@ -90,13 +101,76 @@ impl KeyHasher {
     }
 }
 
+/// The 128-bit hash of a row's key, as two words: aligned to 8 bytes, not
+/// 16 as a `u128` is, so an entry of a [`KeySet`] takes 24 bytes, not 32
+/// (half a gigabyte less for a city's file).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct KeyHash([u64; 2]);
+
+impl Hash for KeyHash {
+    /// It is a hash already: its low word serves as it is.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0]);
+    }
+}
+
 /// Key hashes, each with the row of the file that loaded it (0 for keys of
 /// earlier files): a file's map of first rows becomes, as it is, part of
 /// the table's set of keys (a city file has tens of millions).
-pub(super) type KeySet = HashMap<u128, u64, BuildHasherDefault<PreHashed>>;
+///
+/// The keys are spread over [`KeySet::PARTS`] maps by their hash: each map
+/// grows on its own, a little at a time and within the cache. One map of
+/// tens of millions of keys would stall ingest whenever it doubles, or,
+/// sized at once, fault its gigabyte in at the file's first rows.
+pub(super) struct KeySet {
+    parts: Vec<HashMap<KeyHash, u64, BuildHasherDefault<PreHashed>>>,
+}
 
-/// The hasher of maps keyed by [`KeyHasher`] hashes: they are hashes
-/// already, so their low 64 bits serve as they are.
+impl Default for KeySet {
+    fn default() -> KeySet {
+        KeySet { parts: (0..KeySet::PARTS).map(|_| HashMap::default()).collect() }
+    }
+}
+
+impl KeySet {
+    const PARTS: usize = 256;
+
+    /// The map of `key`: by the top bits of the word the maps do not hash.
+    fn part(&self, key: &KeyHash) -> usize {
+        (key.0[1] >> 56) as usize % KeySet::PARTS
+    }
+
+    pub(super) fn entry(&mut self, key: KeyHash) -> Entry<'_, KeyHash, u64> {
+        let part = self.part(&key);
+        self.parts[part].entry(key)
+    }
+
+    pub(super) fn contains(&self, key: &KeyHash) -> bool {
+        self.parts[self.part(key)].contains_key(key)
+    }
+
+    pub(super) fn keys(&self) -> impl Iterator<Item = &KeyHash> {
+        self.parts.iter().flat_map(HashMap::keys)
+    }
+
+    /// Adds the keys of `other`, map by map (the smaller joins the larger).
+    pub(super) fn extend(&mut self, other: KeySet) {
+        for (mine, theirs) in self.parts.iter_mut().zip(other.parts) {
+            if mine.len() < theirs.len() {
+                let smaller = std::mem::replace(mine, theirs);
+                mine.extend(smaller);
+            } else {
+                mine.extend(theirs);
+            }
+        }
+    }
+
+    pub(super) fn insert(&mut self, key: KeyHash, row: u64) {
+        self.entry(key).or_insert(row);
+    }
+}
+
+/// The hasher of [`KeySet`]s: it keeps the word a [`KeyHash`] gives it.
 #[derive(Default)]
 pub(super) struct PreHashed(u64);
 
@@ -111,8 +185,8 @@ impl Hasher for PreHashed {
         }
     }
 
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
@@ -142,24 +216,25 @@ struct Layout<'a> {
 /// added as the rows are written, not carried through typing and sorting.
 const SHARED_COLUMNS: [&str; 2] = ["batch_id", "source_file"];
 
-/// The [`SHARED_COLUMNS`] of one file's rows and where they go among the
-/// lake's columns.
-pub(super) struct Shared<'a> {
-    pub(super) lake_schema: SchemaRef,
-    pub(super) batch_id: &'a str,
-    pub(super) file: &'a str,
+/// The lake's columns without the [`SHARED_COLUMNS`].
+fn typed_schema(lake_schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(lake_schema.fields().iter().filter(|f| !SHARED_COLUMNS.contains(&f.name().as_str())).cloned().collect::<Vec<_>>()))
 }
 
-impl Shared<'_> {
-    /// The lake's columns without the shared ones.
-    fn typed_schema(&self) -> SchemaRef {
-        Arc::new(Schema::new(self.lake_schema.fields().iter().filter(|f| !SHARED_COLUMNS.contains(&f.name().as_str())).cloned().collect::<Vec<_>>()))
-    }
+/// The [`SHARED_COLUMNS`] of one file's rows and where they go among the
+/// lake's columns.
+struct Shared {
+    lake_schema: SchemaRef,
+    batch_id: String,
+    file: String,
+}
+
+impl Shared {
 
     /// Each shared column's position among the lake's columns, ascending,
     /// with its value repeated for a full output batch.
     fn columns(&self) -> Vec<(usize, ArrayRef)> {
-        let value = |name: &str| if name == "batch_id" { self.batch_id } else { self.file };
+        let value = |name: &str| if name == "batch_id" { self.batch_id.as_str() } else { self.file.as_str() };
         self.lake_schema
             .fields()
             .iter()
@@ -170,6 +245,70 @@ impl Shared<'_> {
     }
 }
 
+/// Where a file's rows go. It comes from the caller once the file's hash
+/// is known (the batch id is derived from it), which is computed beside
+/// the reading; the caller drops its sender instead when the same bytes
+/// were loaded before, and the reading stops.
+pub(super) struct Destination {
+    pub(super) batch_id: String,
+    /// `None` in a dry run, or when an interrupted run committed the rows
+    /// already.
+    pub(super) writer: Option<FileWriter>,
+}
+
+/// The rows' side of a [`Destination`]: waited for only when rows are
+/// ready to be written.
+struct Sink {
+    receiver: mpsc::Receiver<Destination>,
+    lake_schema: SchemaRef,
+    file: String,
+    /// Once the destination came: the shared columns and the writer.
+    ready: Option<(Shared, Option<FileWriter>)>,
+}
+
+#[derive(PartialEq)]
+enum SinkState {
+    /// No destination yet.
+    Waiting,
+    Ready,
+    /// The caller stopped the file: it was loaded before.
+    Stopped,
+}
+
+impl Sink {
+    /// Takes the destination if it came, waiting for it if `wait`.
+    fn check(&mut self, wait: bool) -> SinkState {
+        if self.ready.is_some() {
+            return SinkState::Ready;
+        }
+        let received = if wait {
+            self.receiver.recv().ok()
+        } else {
+            match self.receiver.try_recv() {
+                Ok(destination) => Some(destination),
+                Err(mpsc::TryRecvError::Empty) => return SinkState::Waiting,
+                Err(mpsc::TryRecvError::Disconnected) => None,
+            }
+        };
+        match received {
+            Some(Destination { batch_id, writer }) => {
+                let shared = Shared { lake_schema: self.lake_schema.clone(), batch_id, file: std::mem::take(&mut self.file) };
+                self.ready = Some((shared, writer));
+                SinkState::Ready
+            }
+            None => SinkState::Stopped,
+        }
+    }
+
+    /// Sorts `loaded` and writes it (once [`Sink::check`] said ready).
+    fn write(&mut self, source: &Source, loaded: Vec<RecordBatch>, parts: usize) -> Result<(), PipelineError> {
+        match &mut self.ready {
+            Some((shared, Some(writer))) if !loaded.is_empty() => writer.write_runs(sorted_runs(source, shared, loaded, parts)?),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// One chunk after typing: its loaded rows (and the raw chunk with the
 /// index of each loaded row in it, in case an earlier chunk holds the same
 /// key), its quarantine and its counts.
@@ -177,16 +316,18 @@ struct TypedChunk {
     batch: Option<RecordBatch>,
     raw: RawChunk,
     loaded: Vec<usize>,
-    keys: Vec<u128>,
+    keys: Vec<KeyHash>,
     quarantine: Vec<Quarantined>,
     rows_read: u64,
     rows_skipped: u64,
 }
 
-/// Reads a file and types its rows on every core; every `RUN_ROWS` loaded
-/// rows are sorted and handed to `writer` (none in a dry run), so memory is
-/// bounded by a run, not by the file.
-pub(super) fn read_and_type(source: &'static Source, path: &Path, shared: &Shared<'_>, mut writer: Option<&mut FileWriter>) -> Result<TypedFile, PipelineError> {
+/// Reads a file (`file`: its name in the lake) and types its rows on every
+/// core; every `RUN_ROWS` loaded rows are sorted and handed to the writer
+/// of the [`Destination`] (none in a dry run), so memory is bounded by a
+/// run, not by the file. Rows wait for the destination up to two runs;
+/// `None` when the caller stopped the file instead.
+pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, destination: mpsc::Receiver<Destination>) -> Result<Option<TypedFile>, PipelineError> {
     let (format, header, head_rest, mut rows) = super::open_rows(source, path)?;
     let missing = super::missing_required(source, &header);
     if !missing.is_empty() {
@@ -195,16 +336,17 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, shared: &Share
         return Err(PipelineError::Unreadable(why));
     }
     let map = super::mapping(source, &header);
+    let lake_schema = typing::schema(source);
     let layout = Layout {
         source,
         header: &header,
         position: (0..source.columns.len()).map(|c| map.iter().position(|m| *m == Some(c))).collect(),
         unmapped: (0..header.len()).filter(|i| map[*i].is_none()).collect(),
-        schema: shared.typed_schema(),
+        schema: typed_schema(&lake_schema),
         keys: KeyHasher::new(source)?,
     };
-    let file_bytes = std::fs::metadata(path)?.len();
-    let mut out = TypedFile { format, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut sink = Sink { receiver: destination, lake_schema, file, ready: None };
+    let mut out = TypedFile { format, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -243,7 +385,6 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, shared: &Share
         // In file order: the first row of a key wins, later ones are quarantined.
         let mut pending: BTreeMap<usize, TypedChunk> = BTreeMap::new();
         let mut next = 0;
-        let mut reserved = false;
         let mut failure = None;
         for (index, chunk) in typed_rx {
             match chunk {
@@ -256,23 +397,21 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, shared: &Share
                 }
             }
             while let Some(chunk) = pending.remove(&next) {
-                // Room for the file's keys at once, as the first chunk of
-                // known size suggests: growing a map of tens of millions of
-                // keys moves every key each time it doubles.
-                if !reserved && chunk.raw.bytes() > 0 {
-                    seen.reserve((file_bytes as f64 * chunk.raw.len() as f64 / chunk.raw.bytes() as f64) as usize);
-                    reserved = true;
-                }
                 if let Err(e) = out.take_chunk(&layout, chunk, &mut seen, &mut loaded) {
                     failure.get_or_insert(e);
                 }
                 next += 1;
             }
-            if loaded.iter().map(RecordBatch::num_rows).sum::<usize>() >= RUN_ROWS
-                && let Err(e) = write_run(source, shared, std::mem::take(&mut loaded), workers, writer.as_deref_mut())
-            {
-                failure.get_or_insert(e);
-                break;
+            let rows = loaded.iter().map(RecordBatch::num_rows).sum::<usize>();
+            match sink.check(rows >= 2 * RUN_ROWS) {
+                SinkState::Stopped => break,
+                SinkState::Ready if rows >= RUN_ROWS => {
+                    if let Err(e) = sink.write(source, std::mem::take(&mut loaded), workers) {
+                        failure.get_or_insert(e);
+                        break;
+                    }
+                }
+                SinkState::Ready | SinkState::Waiting => {}
             }
         }
         // Closing the queue stops the reader and the typing threads.
@@ -284,10 +423,14 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, shared: &Share
         }
     });
     read_result?;
+    if sink.check(true) == SinkState::Stopped {
+        return Ok(None);
+    }
+    sink.write(source, loaded, workers)?;
     out.keys = seen;
     out.quarantine.sort_by_key(|q| q.row_number);
-    write_run(source, shared, loaded, workers, writer)?;
-    Ok(out)
+    out.writer = sink.ready.and_then(|(_, writer)| writer);
+    Ok(Some(out))
 }
 
 impl TypedFile {
@@ -445,7 +588,7 @@ fn sort_in_ranges<T: Copy + Send + Sync>(items: &[T], parts: usize, cmp: impl Fn
             .chunks(items.len().div_ceil(parts))
             .map(|piece| {
                 scope.spawn(move || {
-                    let mut ranges = vec![Vec::with_capacity(piece.len() / parts); parts];
+                    let mut ranges: Vec<Vec<T>> = (0..parts).map(|_| Vec::with_capacity(piece.len() / parts)).collect();
                     for item in piece {
                         // The range: how many splitters are not above the item.
                         ranges[splitters.partition_point(|s| cmp(s, item) != std::cmp::Ordering::Greater)].push(*item);
@@ -465,17 +608,9 @@ fn sort_in_ranges<T: Copy + Send + Sync>(items: &[T], parts: usize, cmp: impl Fn
     ranges
 }
 
-/// Sorts `loaded` and writes it, one contiguous range per core.
-fn write_run(source: &Source, shared: &Shared<'_>, loaded: Vec<RecordBatch>, parts: usize, writer: Option<&mut FileWriter>) -> Result<(), PipelineError> {
-    match writer {
-        Some(writer) if !loaded.is_empty() => writer.write_runs(sorted_runs(source, shared, loaded, parts)?),
-        _ => Ok(()),
-    }
-}
-
 /// Sorts the loaded rows by the source's sort columns and cuts them into
 /// `parts` contiguous runs.
-fn sorted_runs(source: &Source, shared: &Shared<'_>, loaded: Vec<RecordBatch>, parts: usize) -> Result<Vec<BatchRun>, PipelineError> {
+fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts: usize) -> Result<Vec<BatchRun>, PipelineError> {
     let total: usize = loaded.iter().map(RecordBatch::num_rows).sum();
     if total == 0 {
         return Ok(Vec::new());

@@ -2,8 +2,10 @@
 //! the contract and committed to the lake, with bad rows in `quarantine` and
 //! one `ingest_batches` row per file.
 //!
-//! Per file: hash it; if `ingest_batches` already holds its application
-//! transaction it was loaded before and nothing happens. Otherwise find the
+//! Per file: hash it while it is read (no row is written before the hash
+//! is known); if `ingest_batches` already holds its application
+//! transaction it was loaded before: the reading stops and nothing
+//! changes. Otherwise find the
 //! header (title rows above it skipped), refuse the whole file if a required
 //! column is missing (naming the source it looks like, if another), type
 //! each row, quarantine what cannot be typed and the second of two rows with
@@ -219,29 +221,39 @@ impl IngestState<'_> {
     async fn file(&mut self, source: &'static Source, inbox: &Path, path: &Path) -> Result<FileReport, PipelineError> {
         let started = chrono::Utc::now();
         let file = relative(inbox, path);
-        let sha = sha256_file(path)?;
+        // The file is hashed and read at once: its rows wait for the hash
+        // (their batch id comes from it) only when the first of them are
+        // ready to be written, and stop if the same bytes were loaded before.
+        let hashing = tokio::task::spawn_blocking({
+            let path = path.to_path_buf();
+            move || sha256_file(&path)
+        });
+        let (destination, rows_destination) = std::sync::mpsc::sync_channel(1);
+        let typing = {
+            let (path, file) = (path.to_path_buf(), file.clone());
+            tokio::task::spawn_blocking(move || file::read_and_type(source, &path, file, rows_destination))
+        };
+        let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
+        let sha = hashing.await.map_err(joined)??;
         let app_id = format!("xuncha-ingest:{}:{sha}", source.name);
         let batch_id = hex::encode(&Sha256::digest(app_id.as_bytes())[..8]);
         let batches_table = self.lake.table("ingest_batches").await?;
         if Lake::has_transaction(batches_table.as_ref(), &app_id).await? {
+            drop(destination);
+            typing.await.map_err(joined)?.ok();
             let mut report = rejected(source.name, inbox, path, String::new());
             report.outcome = FileOutcome::AlreadyIngested;
             return Ok(report);
         }
         // Rows committed by an earlier, interrupted run are not written again.
         let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
-        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source), source.bloom_columns()));
-        let typing = {
-            let (path, file, batch_id) = (path.to_path_buf(), file.clone(), batch_id.clone());
-            tokio::task::spawn_blocking(move || {
-                let mut writer = writer;
-                let shared = file::Shared { lake_schema: typing::schema(source), batch_id: &batch_id, file: &file };
-                let typed = file::read_and_type(source, &path, &shared, writer.as_mut());
-                typed.map(|typed| (typed, writer))
-            })
-        };
-        let (typed, writer) = match typing.await.map_err(|e| PipelineError::Lake(format!("typing thread failed: {e}")))? {
-            Ok(t) => t,
+        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source)));
+        // A file rejected before its rows wanted a destination has dropped
+        // its receiver: nothing to send to.
+        destination.send(file::Destination { batch_id: batch_id.clone(), writer }).ok();
+        let typed = match typing.await.map_err(joined)? {
+            Ok(Some(typed)) => typed,
+            Ok(None) => return Err(PipelineError::Lake(format!("{file}: 读取在得到写入目标之前停止"))),
             Err(PipelineError::Unreadable(why)) => {
                 let report = rejected(source.name, inbox, path, why.clone());
                 if !self.options.dry_run {
@@ -264,7 +276,7 @@ impl IngestState<'_> {
         if self.options.dry_run {
             return Ok(report);
         }
-        match writer {
+        match typed.writer {
             Some(writer) => self.commit_rows(source, writer, typed.keys, &app_id).await?,
             // Committed by an earlier, interrupted run: reload the keys on next use.
             None => drop(self.keys.remove(source.name)),
@@ -282,15 +294,14 @@ impl IngestState<'_> {
             Some(keys) => keys,
             None => load_key_hashes(source, table.as_ref()).await?,
         };
-        if new_keys.keys().any(|k| existing.contains_key(k)) {
+        if new_keys.keys().any(|k| existing.contains(k)) {
             let columns: Vec<String> = typing::schema(source).fields().iter().map(|f| f.name().clone()).collect();
             self.lake.upsert_files(writer, source.key, &columns, app_id).await?;
         } else {
             self.lake.commit_files(writer, app_id).await?;
         }
-        // The smaller set joins the larger one.
-        let (mut keys, other) = if existing.len() >= new_keys.len() { (existing, new_keys) } else { (new_keys, existing) };
-        keys.extend(other);
+        let mut keys = existing;
+        keys.extend(new_keys);
         self.keys.insert(source.name, keys);
         Ok(())
     }
@@ -321,7 +332,7 @@ impl IngestState<'_> {
         )
         .map_err(|e| PipelineError::Lake(e.to_string()))?;
         let batches = if n == 0 { Vec::new() } else { vec![batch] };
-        self.lake.append("quarantine", quarantine_schema(), batches, Some(app_id), &[]).await?;
+        self.lake.append("quarantine", quarantine_schema(), batches, Some(app_id)).await?;
         Ok(())
     }
 
@@ -347,7 +358,7 @@ impl IngestState<'_> {
             ],
         )
         .map_err(|e| PipelineError::Lake(e.to_string()))?;
-        self.lake.append("ingest_batches", batches_schema(), vec![batch], Some(app_id), &[]).await?;
+        self.lake.append("ingest_batches", batches_schema(), vec![batch], Some(app_id)).await?;
         Ok(())
     }
 }
@@ -365,7 +376,9 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     let hasher = file::KeyHasher::new(source)?;
     let mut keys = file::KeySet::default();
     for batch in &batches {
-        keys.extend(hasher.hash(batch.columns())?.into_iter().map(|k| (k, 0)));
+        for key in hasher.hash(batch.columns())? {
+            keys.insert(key, 0);
+        }
     }
     Ok(keys)
 }

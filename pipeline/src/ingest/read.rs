@@ -127,8 +127,6 @@ impl Row for RawRow {
 #[derive(Debug)]
 pub struct RawChunk {
     numbers: Vec<u64>,
-    /// The bytes of text the rows took (CSV; 0 when not known).
-    bytes: u64,
     columns: Vec<RawColumn>,
     /// Cells past the header's width, by row index, ascending.
     overflow: Vec<(usize, Vec<RawCell>)>,
@@ -160,11 +158,6 @@ impl RawChunk {
 
     pub fn is_empty(&self) -> bool {
         self.numbers.is_empty()
-    }
-
-    /// The bytes of text the rows took (CSV; 0 when not known).
-    pub fn bytes(&self) -> u64 {
-        self.bytes
     }
 
     /// Each row's number, in order.
@@ -216,7 +209,6 @@ impl Row for ChunkRow<'_> {
 /// text columns, spreadsheet and JSON rows into columns of cells.
 struct ChunkBuilder {
     numbers: Vec<u64>,
-    bytes: u64,
     columns: ColumnsBuilder,
     overflow: Vec<(usize, Vec<RawCell>)>,
 }
@@ -229,11 +221,13 @@ enum ColumnsBuilder {
 
 impl ChunkBuilder {
     fn new(columns: ColumnsBuilder) -> ChunkBuilder {
-        ChunkBuilder { numbers: Vec::new(), bytes: 0, columns, overflow: Vec::new() }
+        ChunkBuilder { numbers: Vec::new(), columns, overflow: Vec::new() }
     }
 
-    fn text(width: usize) -> ChunkBuilder {
-        ChunkBuilder::new(ColumnsBuilder::Text((0..width).map(|_| BinaryBuilder::new()).collect()))
+    /// Text columns for `rows` rows, each sized for the bytes `sizes` says
+    /// its last chunk took (growing a buffer copies it).
+    fn text(width: usize, rows: usize, sizes: &[usize]) -> ChunkBuilder {
+        ChunkBuilder::new(ColumnsBuilder::Text((0..width).map(|i| BinaryBuilder::with_capacity(rows, sizes.get(i).map_or(1024, |size| size + size / 8))).collect()))
     }
 
     fn cells(width: usize) -> ChunkBuilder {
@@ -283,7 +277,7 @@ impl ChunkBuilder {
                 .collect::<Result<_, _>>()?,
             ColumnsBuilder::Cells(columns) => columns.into_iter().map(RawColumn::Cells).collect(),
         };
-        Ok(RawChunk { numbers: self.numbers, bytes: self.bytes, columns, overflow: self.overflow })
+        Ok(RawChunk { numbers: self.numbers, columns, overflow: self.overflow })
     }
 }
 
@@ -375,8 +369,9 @@ pub struct Rows {
 }
 
 enum RowsInner {
-    /// CSV records, each read into the one record buffer.
-    Csv { reader: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, number: u64 },
+    /// CSV records, each read into the one record buffer (`sizes`: the
+    /// bytes of each column of the last chunk).
+    Csv { reader: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, number: u64, sizes: Vec<usize> },
     Cells(RowIter),
 }
 
@@ -388,7 +383,7 @@ impl Rows {
     /// The next row on its own.
     pub fn next_row(&mut self) -> Option<Result<RawRow, PipelineError>> {
         match &mut self.inner {
-            RowsInner::Csv { reader, record, number } => match read_record(reader, record, number) {
+            RowsInner::Csv { reader, record, number, .. } => match read_record(reader, record, number) {
                 Ok(true) => {
                     let mut cells: Vec<RawCell> = match record.iter().enumerate().map(|(i, f)| text_cell(*number, i, f)).collect() {
                         Ok(cells) => cells,
@@ -411,14 +406,13 @@ impl Rows {
     /// Up to `rows` next rows as one chunk of `width` columns, or `None` at
     /// the end of the file.
     pub fn next_chunk(&mut self, width: usize, rows: usize) -> Result<Option<RawChunk>, PipelineError> {
-        let mut chunk = match self.inner {
-            RowsInner::Csv { .. } => ChunkBuilder::text(width),
+        let mut chunk = match &self.inner {
+            RowsInner::Csv { sizes, .. } => ChunkBuilder::text(width, rows, sizes),
             RowsInner::Cells(_) => ChunkBuilder::cells(width),
         };
-        let start = self.byte_position();
         while chunk.numbers.len() < rows {
             match &mut self.inner {
-                RowsInner::Csv { reader, record, number } => {
+                RowsInner::Csv { reader, record, number, .. } => {
                     if !read_record(reader, record, number)? {
                         break;
                     }
@@ -430,16 +424,10 @@ impl Rows {
                 },
             }
         }
-        chunk.bytes = self.byte_position().map_or(0, |end| end - start.unwrap_or(end));
-        if chunk.numbers.is_empty() { Ok(None) } else { chunk.finish().map(Some) }
-    }
-
-    /// How far a CSV reader has read, in bytes of text.
-    fn byte_position(&self) -> Option<u64> {
-        match &self.inner {
-            RowsInner::Csv { reader, .. } => Some(reader.position().byte()),
-            RowsInner::Cells(_) => None,
+        if let (RowsInner::Csv { sizes, .. }, ColumnsBuilder::Text(columns)) = (&mut self.inner, &chunk.columns) {
+            *sizes = columns.iter().map(|c| c.values_slice().len()).collect();
         }
+        if chunk.numbers.is_empty() { Ok(None) } else { chunk.finish().map(Some) }
     }
 }
 
@@ -464,7 +452,8 @@ fn read_record(reader: &mut csv::Reader<Box<dyn Read + Send>>, record: &mut csv:
 /// Opens a CSV file and streams its records.
 pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
     let encoding = detect_encoding(path)?;
-    let file = BufReader::with_capacity(1 << 16, File::open(path)?);
+    // The CSV reader buffers: the file is read straight into its buffer.
+    let file = File::open(path)?;
     let reader: Box<dyn Read + Send> = match encoding {
         Encoding::Utf8 | Encoding::Utf8Bom => Box::new(file),
         Encoding::Gb18030 => Box::new(DecodingReader {
@@ -476,8 +465,8 @@ pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
             eof: false,
         }),
     };
-    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
-    Ok((encoding, Rows { inner: RowsInner::Csv { reader, record: csv::ByteRecord::new(), number: 0 } }))
+    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 18).from_reader(reader);
+    Ok((encoding, Rows { inner: RowsInner::Csv { reader, record: csv::ByteRecord::new(), number: 0, sizes: Vec::new() } }))
 }
 
 /// Opens an XLSX workbook and returns the rows of its first sheet (or the
