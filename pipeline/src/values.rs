@@ -61,6 +61,32 @@ impl std::fmt::Display for Month {
     }
 }
 
+/// Whether `text` plainly starts with a character that is not white space,
+/// told by its first byte: printable ASCII, or a character from U+4000 on
+/// (Chinese and beyond; the last white space is U+3000). `false` where the
+/// byte cannot tell.
+pub fn starts_unspaced(text: &str) -> bool {
+    text.as_bytes().first().is_some_and(|b| b.is_ascii_graphic() || *b >= 0xE4)
+}
+
+/// Whether `text` plainly ends with a character that is not white space
+/// (see [`starts_unspaced`]), told by the first byte of its last character.
+fn ends_unspaced(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    match bytes.last() {
+        Some(b) if b.is_ascii() => b.is_ascii_graphic(),
+        // The lead byte of the last character: not 0b10xxxxxx.
+        Some(_) => bytes.iter().rev().take(4).find(|b| (**b as i8) >= -0x40).is_some_and(|lead| *lead >= 0xE4),
+        None => false,
+    }
+}
+
+/// `text` without white space at either end; its characters are looked at
+/// only when its first and last bytes cannot tell (most values have none).
+pub fn trim(text: &str) -> &str {
+    if starts_unspaced(text) && ends_unspaced(text) { text } else { text.trim() }
+}
+
 /// NFKC, trimmed: full-width digits, letters, spaces and punctuation become
 /// their ASCII forms before any parsing.
 pub fn clean(raw: &str) -> Cow<'_, str> {
@@ -368,6 +394,14 @@ mod tests {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance").join(file);
         let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("conformance vectors at {}: {e}", path.display()));
         reader.records().map(|r| r.expect("conformance row")).collect()
+    }
+
+    #[test]
+    fn trimming_looks_at_characters_only_where_the_ends_cannot_tell() {
+        for (text, trimmed) in [("张三", "张三"), (" 张三\u{3000}", "张三"), ("\u{3000}张三", "张三"), ("é ", "é"), ("abc", "abc"), ("a\t", "a"), ("\u{a0}x\u{2003}", "x"), ("", ""), ("  ", ""), ("𠀀", "𠀀")] {
+            assert_eq!(trim(text), trimmed, "{text:?}");
+        }
+        assert!(starts_unspaced("合计") && starts_unspaced("a") && !starts_unspaced(" a") && !starts_unspaced("é") && !starts_unspaced(""));
     }
 
     #[test]

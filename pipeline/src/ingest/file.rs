@@ -18,7 +18,7 @@
 //! Row numbers, quarantine reasons and the first-row-wins rule are those of
 //! a one-row-at-a-time reading; only the work is spread.
 
-use super::read::{RawCell, RawChunk, RawRow, Row};
+use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
 use crate::PipelineError;
 use crate::contract::Source;
@@ -474,9 +474,14 @@ impl TypedFile {
 /// Types one chunk of rows (on a typing thread), column by column.
 fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, PipelineError> {
     let source = layout.source;
-    // Blank, 合计 and signature rows are not data.
+    // Blank, 合计 and signature rows are not data; most rows plainly are,
+    // as the first bytes of their first three text cells show.
+    let leading: Vec<&StringArray> = (0..3).map_while(|c| if let Some(RawColumn::Text(text)) = raw.column(c) { Some(text) } else { None }).collect();
     let skip: Vec<bool> = (0..raw.len())
         .map(|i| {
+            if leading.len() == 3 && super::plainly_data(leading.iter().map(|column| column.value(i))) {
+                return false;
+            }
             let row = raw.row(i);
             row.is_blank() || super::is_footer(&row)
         })

@@ -21,6 +21,7 @@ pub mod typing;
 use crate::PipelineError;
 use crate::contract::{self, SOURCES, Source};
 use crate::lake::{FileWriter, Lake};
+use crate::values;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -383,16 +384,27 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     Ok(keys)
 }
 
+/// The words that start a total row.
+const TOTAL_WORDS: [&str; 3] = ["合计", "总计", "小计"];
+
 /// Whether a row is a footer or a note rather than data: 合计/总计/小计 in
 /// one of its first three filled cells, or a lone `制表人:…` line.
 fn is_footer(row: &impl Row) -> bool {
-    let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && { let t = t.trim_start(); ["合计", "总计", "小计"].iter().any(|w| t.starts_with(w)) });
+    let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && { let t = t.trim_start(); TOTAL_WORDS.iter().any(|w| t.starts_with(w)) });
     let mut filled = row.cells().filter(|c| !c.is_blank());
     let Some(first) = filled.next() else { return false };
     match filled.next() {
         None => is_total(&first) || matches!(first, Cell::Text(t) if t.contains([':', '：'])),
         Some(second) => is_total(&first) || is_total(&second) || filled.next().is_some_and(|c| is_total(&c)),
     }
+}
+
+/// Whether a row whose first three cells are `first` is plainly data, told
+/// by a look at their first bytes: each starts with a character that is
+/// neither white space nor the start of a total word, so the row is neither
+/// blank nor a footer. `false` leaves it to [`is_footer`].
+fn plainly_data<'a>(mut first: impl Iterator<Item = &'a str>) -> bool {
+    first.all(|text| values::starts_unspaced(text) && !TOTAL_WORDS.iter().any(|w| text.starts_with(w)))
 }
 
 /// Opens a file by its extension: its format, its header, the rows of its
