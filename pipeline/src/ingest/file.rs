@@ -43,6 +43,10 @@ const OUTPUT_ROWS: usize = 64 * 1024;
 /// Loaded rows sorted and written together (about 1 GiB typed): a file
 /// larger than this becomes several sorted runs of data files.
 const RUN_ROWS: usize = 2 * 1024 * 1024;
+/// Loaded rows held at most while the file's hash is still being computed
+/// (see [`Destination`]): the SHA-256 of a city's file takes a core for
+/// about three seconds, in which the other core types about this many.
+const WAIT_ROWS: usize = 4 * RUN_ROWS;
 
 /// A file's rows, typed, deduplicated and sorted.
 pub(super) struct TypedFile {
@@ -199,6 +203,21 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10); the reader
+/// and the typing threads of a file call it first. No row is written before
+/// the file's SHA-256 is known, and at equal priority the four threads
+/// reading and typing on two cores left the hash a third of a core: a
+/// city's file then waited seconds for it with one core idle. Best effort:
+/// where it fails, nothing changes.
+#[allow(unsafe_code)]
+fn yield_to_hashing() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: two system calls about the calling thread; no memory passes.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10);
+    }
+}
+
 /// What every typing thread needs to know about the file.
 struct Layout<'a> {
     source: &'static Source,
@@ -325,7 +344,7 @@ struct TypedChunk {
 /// Reads a file (`file`: its name in the lake) and types its rows on every
 /// core; every `RUN_ROWS` loaded rows are sorted and handed to the writer
 /// of the [`Destination`] (none in a dry run), so memory is bounded by a
-/// run, not by the file. Rows wait for the destination up to two runs;
+/// run, not by the file. Rows wait for the destination up to `WAIT_ROWS`;
 /// `None` when the caller stopped the file instead.
 pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, destination: mpsc::Receiver<Destination>) -> Result<Option<TypedFile>, PipelineError> {
     let (format, header, head_rest, mut rows) = super::open_rows(source, path)?;
@@ -357,6 +376,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
     let read_result = std::thread::scope(|scope| {
         let width = header.len();
         let reader = std::thread::Builder::new().name("ingest-read".into()).spawn_scoped(scope, move || -> Result<(), PipelineError> {
+            yield_to_hashing();
             // The rows read with the header come first, as a chunk of their own.
             let mut next = if head_rest.is_empty() { None } else { Some(super::read::chunk_of(head_rest, width)?) };
             let mut index = 0;
@@ -372,6 +392,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
             let typed_tx = typed_tx.clone();
             let (chunk_rx, layout) = (&chunk_rx, &layout);
             std::thread::Builder::new().name("ingest-type".into()).spawn_scoped(scope, move || {
+                yield_to_hashing();
                 loop {
                     let next = chunk_rx.lock().expect("chunk queue").as_ref().map(mpsc::Receiver::recv);
                     let Some(Ok((index, chunk))) = next else { return };
@@ -403,10 +424,10 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
                 next += 1;
             }
             let rows = loaded.iter().map(RecordBatch::num_rows).sum::<usize>();
-            match sink.check(rows >= 2 * RUN_ROWS) {
+            match sink.check(rows >= WAIT_ROWS) {
                 SinkState::Stopped => break,
                 SinkState::Ready if rows >= RUN_ROWS => {
-                    if let Err(e) = sink.write(source, std::mem::take(&mut loaded), workers) {
+                    if let Err(e) = runs_of(std::mem::take(&mut loaded)).into_iter().try_for_each(|run| sink.write(source, run, workers)) {
                         failure.get_or_insert(e);
                         break;
                     }
@@ -426,11 +447,28 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
     if sink.check(true) == SinkState::Stopped {
         return Ok(None);
     }
-    sink.write(source, loaded, workers)?;
+    runs_of(loaded).into_iter().try_for_each(|run| sink.write(source, run, workers))?;
     out.keys = seen;
     out.quarantine.sort_by_key(|q| q.row_number);
     out.writer = sink.ready.and_then(|(_, writer)| writer);
     Ok(Some(out))
+}
+
+/// `loaded` cut into runs of at least `RUN_ROWS` rows, in order (the last
+/// may be shorter): what waited for the destination is sorted and written
+/// run by run, as it would have been.
+fn runs_of(loaded: Vec<RecordBatch>) -> Vec<Vec<RecordBatch>> {
+    let mut runs = vec![Vec::new()];
+    let mut rows = 0;
+    for batch in loaded {
+        if rows >= RUN_ROWS {
+            runs.push(Vec::new());
+            rows = 0;
+        }
+        rows += batch.num_rows();
+        runs.last_mut().expect("a run").push(batch);
+    }
+    runs
 }
 
 impl TypedFile {
@@ -665,7 +703,21 @@ fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts
 
 #[cfg(test)]
 mod tests {
-    use super::sort_in_ranges;
+    use super::{RUN_ROWS, runs_of, sort_in_ranges};
+    use deltalake::arrow::array::{RecordBatch, new_null_array};
+    use deltalake::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    #[test]
+    fn rows_that_waited_are_cut_into_runs_in_order() {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Null, true)]));
+        let batch = |rows| RecordBatch::try_new(schema.clone(), vec![new_null_array(&DataType::Null, rows)]).unwrap();
+        let sizes = |runs: Vec<Vec<RecordBatch>>| runs.iter().map(|run| run.iter().map(RecordBatch::num_rows).collect()).collect::<Vec<Vec<usize>>>();
+        let half = RUN_ROWS / 2;
+        assert_eq!(sizes(runs_of(vec![batch(half), batch(half), batch(RUN_ROWS + 1), batch(3), batch(1)])), [vec![half, half], vec![RUN_ROWS + 1], vec![3, 1]]);
+        assert_eq!(sizes(runs_of(vec![batch(5)])), [vec![5]]);
+        assert_eq!(sizes(runs_of(Vec::new())), [Vec::<usize>::new()]);
+    }
 
     #[test]
     fn sorting_in_ranges_is_one_stable_sort() {
