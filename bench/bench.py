@@ -227,31 +227,38 @@ only parses and writes Parquet. Medians of several runs; peak memory is
 each process's own (wait4).
 
 How ingest works now: a reader thread parses the CSV into one Arrow
-string array per column (one record buffer reused, no allocation per row);
-every core types chunks of 32,768 rows column by column (a text column
-already in the lake's spelling, as codes, ID numbers, months and names
-mostly are, is kept as the reader's array; a code column is checked on
-its bytes all at once; plain amounts, ISO dates and allowed values spelled
-as the contract spells them skip the general parsers); one thread keeps
-the first row of each key in file order (XXH3-128 of the key, its map
-sized at once from the first chunk); the rows are sorted by the join
-columns (arrow-row keys; sampled splitters deal the rows into one range of
-keys per core, each sorted there, no serial merge); and each core writes
-its range to its own Parquet file of the one Delta commit, adding the
-columns every row of the file shares (batch, file) only then. A file is
-sorted and written in runs of 2M rows. Columns of distinct values (a
+string array per column (the file read straight into the CSV reader's
+buffer, one record buffer reused, each column sized from the last chunk,
+checked as UTF-8 a whole column at once with SIMD); every core types
+chunks of 32,768 rows column by column (a text column already in the
+lake's spelling, as codes, ID numbers, months and names mostly are, is
+kept as the reader's array; a code column is checked on its bytes all at
+once; plain amounts, ISO dates and allowed values spelled as the contract
+spells them skip the general parsers; a value's characters are looked at
+for white space, totals and blank rows only when its first bytes cannot
+tell); one thread keeps the first row of each key in file order
+(XXH3-128 of the key, in 256 maps that grow on their own); the rows are
+sorted by the join columns (arrow-row keys; sampled splitters deal the
+rows into one range of keys per core, each sorted there, no serial
+merge); and each core writes its range to its own Parquet file of the one
+Delta commit, adding the columns every row of the file shares (batch,
+file) only then. A file is sorted and written in runs of 2M rows. The
+file's SHA-256 (its identity for exactly-once loading) is computed on
+another thread while it is read; rows wait for it (their batch id comes
+from it) only when 8M of them are typed. Columns of distinct values (a
 one-column key, the source row) are written without a Parquet dictionary,
-which only filled up and was given up. The allocator asks for no
-transparent huge pages (the kernel zeroed each fresh 2 MiB page whole)
-and, in `xuncha ingest`, never hands freed memory back to the kernel
-(returned, each ~1 GiB run was faulted in and zeroed again: 12 s of
-system time at city with mimalloc's default). Where the time goes now
-(county, perf): the writers and the sort ~40% of the CPU (zstd,
-dictionaries, page statistics, bloom filters, and the sort that makes the
-rules' joins and pruning cheap), typing ~22%, the CSV reader ~19%, and
-the file's SHA-256 (its identity for exactly-once loading) ~9%, on one
-core before anything else. Peak memory is one run's typed rows plus the
-map of the file's keys.
+which only filled up and was given up; a one-column key and free text
+(names) get no page statistics, whose minimum and maximum prune nothing.
+The allocator asks for no transparent huge pages (the kernel zeroed each
+fresh 2 MiB page whole) and, in `xuncha ingest`, never hands freed memory
+back to the kernel (returned, each ~1 GiB run was faulted in and zeroed
+again: 12 s of system time at city with mimalloc's default). Where the
+time goes now (city, perf): the writers and the sort ~45% of the CPU
+(zstd, dictionaries, page statistics, bloom filters, and the sort that
+makes the rules' joins and pruning cheap), typing ~20%, the CSV reader
+~15%, the SHA-256 ~8% and the map of keys ~7% (a cache miss per row).
+Peak memory is the map of the file's keys plus one run's typed rows (or,
+at the start, the rows that wait for the hash).
 """
     rules = r.get("rules")
     if rules:
