@@ -84,8 +84,13 @@ impl Source {
     /// and the source row number. A Parquet dictionary of them only fills
     /// up and is given up, so they are written plain.
     pub fn unique_columns(&self) -> Vec<&'static str> {
-        let key = if self.key.len() == 1 { self.key } else { &[] };
-        key.iter().copied().chain(["source_row"]).collect()
+        self.distinct_key().iter().copied().chain(["source_row"]).collect()
+    }
+
+    /// The key when it is one column (its values are then distinct), else
+    /// nothing.
+    fn distinct_key(&self) -> &'static [&'static str] {
+        if self.key.len() == 1 { self.key } else { &[] }
     }
 
     /// Columns whose minimum and maximum in a file prune nothing: a
@@ -93,7 +98,7 @@ impl Source {
     /// summaries), in no order within a file. Their Parquet statistics are
     /// not written; computing them was a sizable part of writing a file.
     pub fn unordered_columns(&self) -> Vec<&'static str> {
-        let key = if self.key.len() == 1 { self.key } else { &[] };
+        let key = self.distinct_key();
         key.iter().copied().chain(self.columns.iter().filter(|c| c.ty == ColumnType::Str && !key.contains(&c.name)).map(|c| c.name)).collect()
     }
 

@@ -249,7 +249,6 @@ struct Shared {
 }
 
 impl Shared {
-
     /// Each shared column's position among the lake's columns, ascending,
     /// with its value repeated for a full output batch.
     fn columns(&self) -> Vec<(usize, ArrayRef)> {
@@ -319,12 +318,14 @@ impl Sink {
         }
     }
 
-    /// Sorts `loaded` and writes it (once [`Sink::check`] said ready).
+    /// Sorts `loaded` and writes it run by run ([`runs_of`]), once
+    /// [`Sink::check`] said ready.
     fn write(&mut self, source: &Source, loaded: Vec<RecordBatch>, parts: usize) -> Result<(), PipelineError> {
-        match &mut self.ready {
-            Some((shared, Some(writer))) if !loaded.is_empty() => writer.write_runs(sorted_runs(source, shared, loaded, parts)?),
-            _ => Ok(()),
+        let Some((shared, Some(writer))) = &mut self.ready else { return Ok(()) };
+        for run in runs_of(loaded).into_iter().filter(|run| !run.is_empty()) {
+            writer.write_runs(sorted_runs(source, shared, run, parts)?)?;
         }
+        Ok(())
     }
 }
 
@@ -427,7 +428,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
             match sink.check(rows >= WAIT_ROWS) {
                 SinkState::Stopped => break,
                 SinkState::Ready if rows >= RUN_ROWS => {
-                    if let Err(e) = runs_of(std::mem::take(&mut loaded)).into_iter().try_for_each(|run| sink.write(source, run, workers)) {
+                    if let Err(e) = sink.write(source, std::mem::take(&mut loaded), workers) {
                         failure.get_or_insert(e);
                         break;
                     }
@@ -447,7 +448,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
     if sink.check(true) == SinkState::Stopped {
         return Ok(None);
     }
-    runs_of(loaded).into_iter().try_for_each(|run| sink.write(source, run, workers))?;
+    sink.write(source, loaded, workers)?;
     out.keys = seen;
     out.quarantine.sort_by_key(|q| q.row_number);
     out.writer = sink.ready.and_then(|(_, writer)| writer);

@@ -384,13 +384,15 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     Ok(keys)
 }
 
-/// The words that start a total row.
-const TOTAL_WORDS: [&str; 3] = ["合计", "总计", "小计"];
+/// Whether `text` starts with a word of a total row: 合计, 总计 or 小计.
+fn starts_with_total(text: &str) -> bool {
+    ["合计", "总计", "小计"].iter().any(|w| text.starts_with(w))
+}
 
 /// Whether a row is a footer or a note rather than data: 合计/总计/小计 in
 /// one of its first three filled cells, or a lone `制表人:…` line.
 fn is_footer(row: &impl Row) -> bool {
-    let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && { let t = t.trim_start(); TOTAL_WORDS.iter().any(|w| t.starts_with(w)) });
+    let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && starts_with_total(t.trim_start()));
     let mut filled = row.cells().filter(|c| !c.is_blank());
     let Some(first) = filled.next() else { return false };
     match filled.next() {
@@ -404,7 +406,7 @@ fn is_footer(row: &impl Row) -> bool {
 /// neither white space nor the start of a total word, so the row is neither
 /// blank nor a footer. `false` leaves it to [`is_footer`].
 fn plainly_data<'a>(mut first: impl Iterator<Item = &'a str>) -> bool {
-    first.all(|text| values::starts_unspaced(text) && !TOTAL_WORDS.iter().any(|w| text.starts_with(w)))
+    first.all(|text| values::starts_unspaced(text) && !starts_with_total(text))
 }
 
 /// Opens a file by its extension: its format, its header, the rows of its
