@@ -27,7 +27,7 @@ use deltalake::protocol::DeltaOperation;
 use deltalake::datafusion::prelude::{ParquetReadOptions, SessionContext};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::Transaction;
-use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::basic::{Compression, Encoding, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
@@ -349,6 +349,9 @@ fn writer_properties(table: &str) -> WriterProperties {
         for column in source.unique_columns() {
             builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
         }
+        // A file's row numbers, in the sort's order: runs of small steps,
+        // a few bits each rather than eight bytes.
+        builder = builder.set_column_encoding(ColumnPath::from("source_row"), Encoding::DELTA_BINARY_PACKED);
         for column in source.unordered_columns() {
             builder = builder.set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
         }
@@ -367,6 +370,7 @@ mod tests {
         let path = |c: &str| ColumnPath::from(c);
         let payments = writer_properties("subsidy_payments");
         assert!(!payments.dictionary_enabled(&path("payment_id")) && !payments.dictionary_enabled(&path("source_row")));
+        assert_eq!(payments.encoding(&path("source_row")), Some(deltalake::parquet::basic::Encoding::DELTA_BINARY_PACKED));
         assert!(payments.dictionary_enabled(&path("name")) && payments.bloom_filter_properties(&path("id_number")).is_some());
         // Statistics where min and max prune: not on the key of distinct
         // values nor on names; on the sort columns and the batch.

@@ -23,7 +23,7 @@ use super::typing::{self, RowProblem};
 use crate::PipelineError;
 use crate::contract::Source;
 use crate::lake::{BatchRun, FileWriter};
-use deltalake::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
+use deltalake::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
 use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
 use deltalake::arrow::error::ArrowError;
@@ -68,10 +68,11 @@ pub(super) struct Quarantined {
     pub(super) problem: RowProblem,
 }
 
-/// Hashes the key columns of rows to 128 bits (XXH3) through their arrow-row
-/// encoding: exact for every type, and wide enough that two keys of a
-/// city's data never share a hash in practice. Used for duplicates within a
-/// file and for keys already in the table.
+/// Hashes the key columns of rows (XXH3-128, kept to 96 bits) through their
+/// arrow-row encoding, or a one-text-column key through its bytes: exact
+/// for every type, and wide enough that two keys of a city's data never
+/// share a hash in practice. Used for duplicates within a file and for keys
+/// already in the table.
 pub(super) struct KeyHasher {
     converter: RowConverter,
     types: Vec<DataType>,
@@ -89,14 +90,15 @@ impl KeyHasher {
     /// other physical string types are cast first).
     pub(super) fn hash(&self, columns: &[ArrayRef]) -> Result<Vec<KeyHash>, PipelineError> {
         let columns: Vec<ArrayRef> = columns.iter().zip(&self.types).map(|(c, t)| cast(c, t)).collect::<Result<_, _>>().map_err(lake_error)?;
+        if let [column] = columns.as_slice()
+            && let Some(text) = column.as_string_opt::<i32>()
+        {
+            // A key of one text column is its bytes (a missing value hashed
+            // with another seed): no row encoding to build.
+            return Ok(text.iter().map(|value| KeyHash::of(value.map_or_else(|| XxHash3_128::oneshot_with_seed(1, &[]), |v| XxHash3_128::oneshot(v.as_bytes())))).collect());
+        }
         let rows = self.converter.convert_columns(&columns).map_err(lake_error)?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let hash = XxHash3_128::oneshot(row.as_ref());
-                KeyHash([hash as u64, (hash >> 64) as u64])
-            })
-            .collect())
+        Ok(rows.iter().map(|row| KeyHash::of(XxHash3_128::oneshot(row.as_ref()))).collect())
     }
 
     /// The key columns of `batch`, in key order.
@@ -105,29 +107,38 @@ impl KeyHasher {
     }
 }
 
-/// The 128-bit hash of a row's key, as two words: aligned to 8 bytes, not
-/// 16 as a `u128` is, so an entry of a [`KeySet`] takes 24 bytes, not 32
-/// (half a gigabyte less for a city's file).
+/// 96 bits of the hash of a row's key, as three 4-byte words, so that an
+/// entry of a [`KeySet`] (hash and row) takes 16 bytes: a city's file has
+/// tens of millions of keys, and 32-byte entries (a `u128` and a `u64`)
+/// took a gigabyte more. Two keys of 10^8 share 96 bits with a chance
+/// of about 10^-13.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) struct KeyHash([u64; 2]);
+pub(super) struct KeyHash([u32; 3]);
+
+impl KeyHash {
+    fn of(hash: u128) -> KeyHash {
+        KeyHash([hash as u32, (hash >> 32) as u32, (hash >> 96) as u32])
+    }
+}
 
 impl Hash for KeyHash {
-    /// It is a hash already: its low word serves as it is.
+    /// It is a hash already: its low two words serve as they are.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.0[0]);
+        state.write_u64(u64::from(self.0[0]) | u64::from(self.0[1]) << 32);
     }
 }
 
 /// Key hashes, each with the row of the file that loaded it (0 for keys of
-/// earlier files): a file's map of first rows becomes, as it is, part of
-/// the table's set of keys (a city file has tens of millions).
+/// earlier files; a file of more than `u32::MAX` rows is refused): a file's
+/// map of first rows becomes, as it is, part of the table's set of keys (a
+/// city file has tens of millions).
 ///
 /// The keys are spread over [`KeySet::PARTS`] maps by their hash: each map
 /// grows on its own, a little at a time and within the cache. One map of
 /// tens of millions of keys would stall ingest whenever it doubles, or,
 /// sized at once, fault its gigabyte in at the file's first rows.
 pub(super) struct KeySet {
-    parts: Vec<HashMap<KeyHash, u64, BuildHasherDefault<PreHashed>>>,
+    parts: Vec<HashMap<KeyHash, u32, BuildHasherDefault<PreHashed>>>,
 }
 
 impl Default for KeySet {
@@ -141,10 +152,10 @@ impl KeySet {
 
     /// The map of `key`: by the top bits of the word the maps do not hash.
     fn part(&self, key: &KeyHash) -> usize {
-        (key.0[1] >> 56) as usize % KeySet::PARTS
+        (key.0[2] >> 24) as usize % KeySet::PARTS
     }
 
-    pub(super) fn entry(&mut self, key: KeyHash) -> Entry<'_, KeyHash, u64> {
+    pub(super) fn entry(&mut self, key: KeyHash) -> Entry<'_, KeyHash, u32> {
         let part = self.part(&key);
         self.parts[part].entry(key)
     }
@@ -169,7 +180,7 @@ impl KeySet {
         }
     }
 
-    pub(super) fn insert(&mut self, key: KeyHash, row: u64) {
+    pub(super) fn insert(&mut self, key: KeyHash, row: u32) {
         self.entry(key).or_insert(row);
     }
 }
@@ -497,7 +508,8 @@ impl TypedFile {
                 }
                 Entry::Vacant(slot) => {
                     keep.push(true);
-                    slot.insert(raw.number());
+                    let number = u32::try_from(raw.number()).map_err(|_| PipelineError::Unreadable(format!("文件超过 {} 行,请拆分后重新报送", u32::MAX)))?;
+                    slot.insert(number);
                 }
             }
         }
