@@ -14,6 +14,7 @@
 
 mod file;
 pub mod read;
+mod records;
 #[cfg(test)]
 mod tests;
 pub mod typing;

@@ -8,6 +8,7 @@
 //! in the first megabyte, else GB18030 (a superset of GBK). Decoding streams,
 //! so a large file is never held in memory.
 
+use super::records::{self, CsvRecords};
 use crate::PipelineError;
 use crate::contract::Source;
 use deltalake::arrow::array::{Array, BinaryArray, BinaryBuilder, StringArray};
@@ -234,17 +235,25 @@ impl ChunkBuilder {
         ChunkBuilder::new(ColumnsBuilder::Cells(vec![Vec::new(); width]))
     }
 
-    fn push_record(&mut self, number: u64, record: &csv::ByteRecord) -> Result<(), PipelineError> {
+    /// Reads the next CSV record into the text columns (a short record's
+    /// missing fields empty); `false` at the end of the file.
+    fn read_record(&mut self, records: &mut CsvRecords, number: &mut u64) -> Result<bool, PipelineError> {
         let ColumnsBuilder::Text(columns) = &mut self.columns else { unreachable!("CSV records go to text columns") };
-        self.numbers.push(number);
-        for (i, column) in columns.iter_mut().enumerate() {
-            column.append_value(record.get(i).unwrap_or_default());
+        let mut rest: Vec<Vec<u8>> = Vec::new();
+        let read = records.read(|i, field| match columns.get_mut(i) {
+            Some(column) => column.append_value(field),
+            None => rest.push(field.to_vec()),
+        });
+        let Some(fields) = read.map_err(|e| records::unreadable(*number + 1, &e))? else { return Ok(false) };
+        *number += 1;
+        columns.iter_mut().skip(fields).for_each(|column| column.append_value(b""));
+        self.numbers.push(*number);
+        if !rest.is_empty() {
+            let width = columns.len();
+            let cells = rest.iter().enumerate().map(|(k, field)| text_cell(*number, width + k, field)).collect::<Result<_, _>>()?;
+            self.overflow.push((self.numbers.len() - 1, cells));
         }
-        if record.len() > columns.len() {
-            let rest = (columns.len()..record.len()).map(|i| text_cell(number, i, &record[i])).collect::<Result<_, _>>()?;
-            self.overflow.push((self.numbers.len() - 1, rest));
-        }
-        Ok(())
+        Ok(true)
     }
 
     fn push_row(&mut self, row: RawRow) {
@@ -386,9 +395,8 @@ pub struct Rows {
 }
 
 enum RowsInner {
-    /// CSV records, each read into the one record buffer (`sizes`: the
-    /// bytes of each column of the last chunk).
-    Csv { reader: csv::Reader<Box<dyn Read + Send>>, record: csv::ByteRecord, number: u64, sizes: Vec<usize> },
+    /// CSV records (`sizes`: the bytes of each column of the last chunk).
+    Csv { records: CsvRecords, number: u64, sizes: Vec<usize> },
     Cells(RowIter),
 }
 
@@ -400,22 +408,24 @@ impl Rows {
     /// The next row on its own.
     pub fn next_row(&mut self) -> Option<Result<RawRow, PipelineError>> {
         match &mut self.inner {
-            RowsInner::Csv { reader, record, number, .. } => match read_record(reader, record, number) {
-                Ok(true) => {
-                    let mut cells: Vec<RawCell> = match record.iter().enumerate().map(|(i, f)| text_cell(*number, i, f)).collect() {
-                        Ok(cells) => cells,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    if *number == 1
-                        && let Some(RawCell::Text(first)) = cells.first_mut()
-                    {
-                        *first = first.trim_start_matches('\u{feff}').to_string();
-                    }
-                    Some(Ok(RawRow::new(*number, cells)))
+            RowsInner::Csv { records, number, .. } => {
+                let mut cells = Vec::new();
+                match records.read(|i, field| cells.push(text_cell(*number + 1, i, field))) {
+                    Ok(Some(_)) => *number += 1,
+                    Ok(None) => return None,
+                    Err(e) => return Some(Err(records::unreadable(*number + 1, &e))),
                 }
-                Ok(false) => None,
-                Err(e) => Some(Err(e)),
-            },
+                let mut cells: Vec<RawCell> = match cells.into_iter().collect() {
+                    Ok(cells) => cells,
+                    Err(e) => return Some(Err(e)),
+                };
+                if *number == 1
+                    && let Some(RawCell::Text(first)) = cells.first_mut()
+                {
+                    *first = first.trim_start_matches('\u{feff}').to_string();
+                }
+                Some(Ok(RawRow::new(*number, cells)))
+            }
             RowsInner::Cells(rows) => rows.next(),
         }
     }
@@ -429,11 +439,10 @@ impl Rows {
         };
         while chunk.numbers.len() < rows {
             match &mut self.inner {
-                RowsInner::Csv { reader, record, number, .. } => {
-                    if !read_record(reader, record, number)? {
+                RowsInner::Csv { records, number, .. } => {
+                    if !chunk.read_record(records, number)? {
                         break;
                     }
-                    chunk.push_record(*number, record)?;
                 }
                 RowsInner::Cells(iter) => match iter.next() {
                     Some(row) => chunk.push_row(row?),
@@ -457,19 +466,10 @@ pub fn chunk_of(rows: Vec<RawRow>, width: usize) -> Result<RawChunk, PipelineErr
     chunk.finish()
 }
 
-/// Reads the next CSV record into `record`; `false` at the end.
-fn read_record(reader: &mut csv::Reader<Box<dyn Read + Send>>, record: &mut csv::ByteRecord, number: &mut u64) -> Result<bool, PipelineError> {
-    let more = reader.read_byte_record(record).map_err(|e| PipelineError::Unreadable(format!("第 {} 行无法按 CSV 读取: {e}", *number + 1)))?;
-    if more {
-        *number += 1;
-    }
-    Ok(more)
-}
-
 /// Opens a CSV file and streams its records.
 pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
     let encoding = detect_encoding(path)?;
-    // The CSV reader buffers: the file is read straight into its buffer.
+    // The records' buffer is the only one: the file is read straight into it.
     let file = File::open(path)?;
     let reader: Box<dyn Read + Send> = match encoding {
         Encoding::Utf8 | Encoding::Utf8Bom => Box::new(file),
@@ -482,8 +482,7 @@ pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
             eof: false,
         }),
     };
-    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 18).from_reader(reader);
-    Ok((encoding, Rows { inner: RowsInner::Csv { reader, record: csv::ByteRecord::new(), number: 0, sizes: Vec::new() } }))
+    Ok((encoding, Rows { inner: RowsInner::Csv { records: CsvRecords::new(reader), number: 0, sizes: Vec::new() } }))
 }
 
 /// Opens an XLSX workbook and returns the rows of its first sheet (or the

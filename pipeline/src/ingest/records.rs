@@ -1,0 +1,275 @@
+//! CSV records off a byte stream, for the reader of delivered files.
+//!
+//! Most lines of a department's export hold no quote: such a line is
+//! scanned 16 bytes at a time for its commas and its end (vector compares),
+//! several times faster than a byte-at-a-time state machine. A line with a quote or a stray carriage
+//! return (a quoted field, an embedded newline, an old Mac line end) is
+//! read by `csv_core`, the state machine under the `csv` crate, from the
+//! same buffer. Both give the records the `csv` crate gives with its
+//! defaults (comma, double quotes, any of CR, LF, CRLF ending a record,
+//! blank lines skipped, records of any length): a test compares them.
+
+use crate::PipelineError;
+use csv_core::ReadRecordResult;
+use std::io::Read;
+
+/// Bytes read from the stream at a time (the buffer grows for a longer record).
+const BUFFER_BYTES: usize = 1 << 18;
+
+pub(super) struct CsvRecords {
+    input: Box<dyn Read + Send>,
+    buffer: Vec<u8>,
+    /// The unread bytes are `buffer[start..end]`.
+    start: usize,
+    end: usize,
+    eof: bool,
+    core: csv_core::Reader,
+    /// A record `csv_core` reads: its fields' bytes and where each ends.
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    /// Where the commas of a plain line are.
+    commas: Vec<usize>,
+}
+
+/// What the front of the unread bytes holds.
+enum Scan {
+    /// A line with no quote and no stray CR, `length` bytes before its
+    /// line end (LF or CRLF); its commas are noted.
+    Line { length: usize, consumed: usize },
+    /// A record for `csv_core`: a quote or a CR not before LF.
+    Quoted,
+    /// No line end yet (or a CR last, its LF maybe still unread).
+    Unfinished,
+}
+
+/// Bit i of the first mask set where `block[i]` is a comma, of the second
+/// where it is a line end (LF, CR) or a quote: two vector compares each.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn masks(block: &[u8; 16]) -> (u32, u32) {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    // SAFETY: SSE2 is part of every x86-64 processor, and the load reads
+    // the 16 bytes `block` holds (unaligned loads are allowed).
+    unsafe {
+        let bytes = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
+        let equal = |byte: u8| _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
+        let special = _mm_or_si128(_mm_or_si128(equal(b'\n'), equal(b'\r')), equal(b'"'));
+        (_mm_movemask_epi8(equal(b',')) as u32, _mm_movemask_epi8(special) as u32)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn masks(block: &[u8; 16]) -> (u32, u32) {
+    block.iter().enumerate().fold((0, 0), |(commas, special), (i, b)| (commas | u32::from(*b == b',') << i, special | u32::from(matches!(b, b'\n' | b'\r' | b'"')) << i))
+}
+
+/// Scans the line at the front of `bytes` 16 bytes at a time, noting its
+/// commas in `commas`.
+fn scan_line(bytes: &[u8], commas: &mut Vec<usize>) -> Scan {
+    let end_of_line = |at: usize| match bytes[at] {
+        b'\n' => Scan::Line { length: at, consumed: at + 1 },
+        b'\r' if bytes.get(at + 1) == Some(&b'\n') => Scan::Line { length: at, consumed: at + 2 },
+        b'\r' if at + 1 == bytes.len() => Scan::Unfinished,
+        _ => Scan::Quoted,
+    };
+    commas.clear();
+    let mut base = 0;
+    for block in bytes.chunks_exact(16) {
+        let (mut found, special) = masks(block.try_into().expect("16 bytes"));
+        if special != 0 {
+            found &= (1 << special.trailing_zeros()) - 1;
+        }
+        while found != 0 {
+            commas.push(base + found.trailing_zeros() as usize);
+            found &= found - 1;
+        }
+        if special != 0 {
+            return end_of_line(base + special.trailing_zeros() as usize);
+        }
+        base += 16;
+    }
+    for at in base..bytes.len() {
+        match bytes[at] {
+            b',' => commas.push(at),
+            b'\n' | b'\r' | b'"' => return end_of_line(at),
+            _ => {}
+        }
+    }
+    Scan::Unfinished
+}
+
+impl CsvRecords {
+    pub(super) fn new(input: Box<dyn Read + Send>) -> CsvRecords {
+        CsvRecords { input, buffer: vec![0; BUFFER_BYTES], start: 0, end: 0, eof: false, core: csv_core::Reader::new(), fields: vec![0; 1024], ends: vec![0; 64], commas: Vec::new() }
+    }
+
+    /// Reads the next record, handing each field with its index to `field`;
+    /// returns how many fields it had, or `None` at the end of the stream.
+    pub(super) fn read(&mut self, mut field: impl FnMut(usize, &[u8])) -> std::io::Result<Option<usize>> {
+        loop {
+            let unread = &self.buffer[self.start..self.end];
+            let (length, consumed) = match scan_line(unread, &mut self.commas) {
+                Scan::Line { length, consumed } => (length, consumed),
+                Scan::Quoted => return self.read_quoted(field),
+                Scan::Unfinished if !self.eof => {
+                    self.fill()?;
+                    continue;
+                }
+                Scan::Unfinished if unread.is_empty() => return Ok(None),
+                // The last line, with no line end after it.
+                Scan::Unfinished if unread.last() != Some(&b'\r') => (unread.len(), unread.len()),
+                Scan::Unfinished => return self.read_quoted(field),
+            };
+            let line = &unread[..length];
+            self.start += consumed;
+            if line.is_empty() {
+                continue;
+            }
+            let mut from = 0;
+            for (index, &comma) in self.commas.iter().enumerate() {
+                field(index, &line[from..comma]);
+                from = comma + 1;
+            }
+            field(self.commas.len(), &line[from..]);
+            return Ok(Some(self.commas.len() + 1));
+        }
+    }
+
+    /// Reads the next record with `csv_core`.
+    fn read_quoted(&mut self, mut field: impl FnMut(usize, &[u8])) -> std::io::Result<Option<usize>> {
+        let (mut written, mut ended) = (0, 0);
+        loop {
+            let (result, read, wrote, ends) = self.core.read_record(&self.buffer[self.start..self.end], &mut self.fields[written..], &mut self.ends[ended..]);
+            self.start += read;
+            written += wrote;
+            ended += ends;
+            match result {
+                // At the end of the stream, an empty input tells csv_core so.
+                ReadRecordResult::InputEmpty if !self.eof => self.fill()?,
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull => self.fields.resize(self.fields.len() * 2, 0),
+                ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
+                ReadRecordResult::Record => {
+                    let mut from = 0;
+                    for (index, &to) in self.ends[..ended].iter().enumerate() {
+                        field(index, &self.fields[from..to]);
+                        from = to;
+                    }
+                    return Ok(Some(ended));
+                }
+                ReadRecordResult::End => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads more of the stream behind the unread bytes (moved to the front;
+    /// the buffer doubles when they fill it).
+    fn fill(&mut self) -> std::io::Result<()> {
+        self.buffer.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        if self.end == self.buffer.len() {
+            self.buffer.resize(self.buffer.len() * 2, 0);
+        }
+        let read = self.input.read(&mut self.buffer[self.end..])?;
+        self.end += read;
+        self.eof = read == 0;
+        Ok(())
+    }
+}
+
+/// Fails a read of a CSV file, naming the record that could not be read.
+pub(super) fn unreadable(number: u64, e: &std::io::Error) -> PipelineError {
+    PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CsvRecords;
+
+    /// The records of `bytes` as the `csv` crate reads them.
+    fn by_csv_crate(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+        reader.byte_records().map(|r| r.unwrap().iter().map(<[u8]>::to_vec).collect()).collect()
+    }
+
+    /// The records of `bytes` as [`CsvRecords`] reads them, fed `step`
+    /// bytes per read.
+    fn by_records(bytes: &[u8], step: usize) -> Vec<Vec<Vec<u8>>> {
+        struct Trickle(Vec<u8>, usize);
+        impl std::io::Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(buf.len()).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
+        }
+        let mut records = CsvRecords::new(Box::new(Trickle(bytes.to_vec(), step)));
+        let mut all = Vec::new();
+        loop {
+            let mut fields = Vec::new();
+            match records.read(|i, f| {
+                assert_eq!(i, fields.len(), "fields in order");
+                fields.push(f.to_vec());
+            }) {
+                Ok(Some(n)) => {
+                    assert_eq!(n, fields.len());
+                    all.push(fields);
+                }
+                Ok(None) => return all,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn records_are_those_the_csv_crate_reads() {
+        let cases: &[&[u8]] = &[
+            b"a,b,c\n1,2,3\n",
+            b"a,b\r\n1,2\r\n",
+            b"a,b\n\n\r\n1,2",
+            b"a,b\r1,2\r",
+            b"a,\"b,c\",d\n\"x\ny\",2\n3,4\n",
+            b"a,\"he said \"\"hi\"\"\",c\r\n1,2,3",
+            b"a,b\"c,d\n1,2\n",
+            b",\n,,\n\"\"\n",
+            "名称,金额\n张三,1.50\n\"李,四\",2\n".as_bytes(),
+            b"\r\n\r\n",
+            b"",
+            b"\"unterminated,1\n2,3",
+            b"a\r\r\nb\n",
+        ];
+        for case in cases {
+            for step in [1, 2, 3, 7, 4096] {
+                assert_eq!(by_records(case, step), by_csv_crate(case), "{:?}, {step} bytes a read", String::from_utf8_lossy(case));
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_longer_than_the_buffer_is_read_whole() {
+        let long = "x".repeat(3 * super::BUFFER_BYTES);
+        let text = format!("a,{long}\n\"{long}\",b\n");
+        assert_eq!(by_records(text.as_bytes(), 1 << 20), by_csv_crate(text.as_bytes()));
+    }
+
+    #[test]
+    fn random_mixes_of_quotes_and_line_ends_read_alike() {
+        // A fixed pseudo-random sequence over the bytes that matter.
+        let alphabet = b"ab,\"\r\n ";
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            let len = (state % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            assert_eq!(by_records(&bytes, 3), by_csv_crate(&bytes), "{:?}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
