@@ -71,7 +71,7 @@ pub fn starts_unspaced(text: &str) -> bool {
 
 /// Whether `text` plainly ends with a character that is not white space
 /// (see [`starts_unspaced`]), told by the first byte of its last character.
-fn ends_unspaced(text: &str) -> bool {
+pub fn ends_unspaced(text: &str) -> bool {
     let bytes = text.as_bytes();
     match bytes.last() {
         Some(b) if b.is_ascii() => b.is_ascii_graphic(),
@@ -351,13 +351,18 @@ pub fn upgrade_legacy_id(id15: &str) -> Option<String> {
     Some(format!("{body}{}", id_check_digit(&body)?))
 }
 
+/// Whether `bytes` have the shape of an ID number as the lake writes it:
+/// 17 digits, then a digit or `X` (the check digit is not verified here).
+pub fn is_canonical_id_shape(bytes: &[u8]) -> bool {
+    bytes.len() == 18 && bytes[..17].iter().all(u8::is_ascii_digit) && (bytes[17].is_ascii_digit() || bytes[17] == b'X')
+}
+
 /// Parses an ID number as delivered: spaces removed, `x` upper-cased, the
 /// 15-digit form upgraded. A wrong check digit is kept (a rule flags it); a
 /// value that is not an ID number at all is an error.
 pub fn parse_id(raw: &str) -> Result<Cow<'_, str>, String> {
     let s = normalize_code(raw);
-    let bytes = s.as_bytes();
-    if s.len() == 18 && bytes[..17].iter().all(u8::is_ascii_digit) && (bytes[17].is_ascii_digit() || bytes[17] == b'X') {
+    if is_canonical_id_shape(s.as_bytes()) {
         return Ok(s);
     }
     if let Some(upgraded) = upgrade_legacy_id(&s)
