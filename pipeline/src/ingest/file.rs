@@ -594,7 +594,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
 struct SortedRun {
     loaded: Arc<Vec<RecordBatch>>,
     /// (batch, row) of each row of the range, in sorted order.
-    order: Vec<(usize, usize)>,
+    order: Vec<(u32, u32)>,
     at: usize,
     lake_schema: SchemaRef,
     /// The shared columns, see [`Shared::columns`].
@@ -609,10 +609,10 @@ impl Iterator for SortedRun {
         if self.at == end {
             return None;
         }
-        let rows = &self.order[self.at..end];
+        let rows: Vec<(usize, usize)> = self.order[self.at..end].iter().map(|&(b, r)| (b as usize, r as usize)).collect();
         self.at = end;
         let batches: Vec<&RecordBatch> = self.loaded.iter().collect();
-        let typed = match interleave_record_batch(&batches, rows) {
+        let typed = match interleave_record_batch(&batches, &rows) {
             Ok(typed) => typed,
             Err(e) => return Some(Err(lake_error(e))),
         };
@@ -629,7 +629,7 @@ impl Iterator for SortedRun {
 /// core a piece) into the ranges, then each range is sorted. Items of
 /// equal keys land in one range in item order, so the ranges one after the
 /// other are one stable sort, with no serial merge at the end.
-fn sort_in_ranges<T: Copy + Send + Sync>(items: &[T], parts: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Vec<Vec<T>> {
+fn sort_in_ranges<T: Copy + Send + Sync>(items: Vec<T>, parts: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Sync) -> Vec<Vec<T>> {
     let parts = parts.max(1);
     if items.is_empty() {
         return Vec::new();
@@ -639,7 +639,7 @@ fn sort_in_ranges<T: Copy + Send + Sync>(items: &[T], parts: usize, cmp: impl Fn
     sample.sort_by(cmp);
     let splitters: Vec<T> = (1..parts).map(|i| sample[i * sample.len() / parts]).collect();
     let splitters = &splitters;
-    let dealt: Vec<Vec<Vec<T>>> = std::thread::scope(|scope| {
+    let mut dealt: Vec<Vec<Vec<T>>> = std::thread::scope(|scope| {
         let cores: Vec<_> = items
             .chunks(items.len().div_ceil(parts))
             .map(|piece| {
@@ -655,7 +655,17 @@ fn sort_in_ranges<T: Copy + Send + Sync>(items: &[T], parts: usize, cmp: impl Fn
             .collect();
         cores.into_iter().map(|core| core.join().expect("sort thread")).collect()
     });
-    let mut ranges: Vec<Vec<T>> = (0..parts).map(|p| dealt.iter().flat_map(|d| d[p].iter().copied()).collect()).collect();
+    drop(items);
+    // Each piece is freed once moved: at most one copy of the items more.
+    let mut ranges: Vec<Vec<T>> = (0..parts)
+        .map(|p| {
+            let mut range = Vec::with_capacity(dealt.iter().map(|d| d[p].len()).sum());
+            for pieces in &mut dealt {
+                range.append(&mut std::mem::take(&mut pieces[p]));
+            }
+            range
+        })
+        .collect();
     std::thread::scope(|scope| {
         for range in &mut ranges {
             scope.spawn(move || range.sort_by(cmp));
@@ -673,8 +683,8 @@ fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts
     }
     let schema = loaded[0].schema();
     let columns = super::sort_columns(source);
-    let order: Vec<(usize, usize)> = loaded.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r))).collect();
-    let ranges: Vec<Vec<(usize, usize)>> = if columns.is_empty() {
+    let ranges: Vec<Vec<(u32, u32)>> = if columns.is_empty() {
+        let order: Vec<(u32, u32)> = loaded.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows() as u32).map(move |r| (b as u32, r))).collect();
         order.chunks(total.div_ceil(parts.max(1))).map(<[_]>::to_vec).collect()
     } else {
         let fields = columns.iter().map(|c| SortField::new(schema.field_with_name(c).expect("sort column").data_type().clone())).collect();
@@ -698,9 +708,12 @@ fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts
             handles.into_iter().try_for_each(|h| h.join().expect("sort thread"))
         })?;
         let encoded: Vec<deltalake::arrow::row::Rows> = encoded.into_iter().map(|m| m.into_inner().expect("rows slot").expect("encoded")).collect();
-        let key = |&(batch, row): &(usize, usize)| encoded[batch].row(row);
+        // Each row's encoded key beside it: a comparison reads the two
+        // keys' bytes, not first their batches' offsets.
+        let keyed: Vec<(&[u8], u32, u32)> = encoded.iter().enumerate().flat_map(|(b, rows)| rows.iter().enumerate().map(move |(r, row)| (row.data(), b as u32, r as u32))).collect();
         // Rows of equal sort keys keep their file order.
-        sort_in_ranges(&order, parts, |a, b| key(a).cmp(&key(b)))
+        let ranges = sort_in_ranges(keyed, parts, |a, b| a.0.cmp(b.0));
+        ranges.into_iter().map(|range| range.into_iter().map(|(_, b, r)| (b, r)).collect()).collect()
     };
     let loaded = Arc::new(loaded);
     let shared_columns = Arc::new(shared.columns());
@@ -737,13 +750,13 @@ mod tests {
         // (key, position in the file), with many equal keys.
         let items: Vec<(u32, usize)> = (0..10_000).map(|i| ((i as u32 * 7919) % 97, i)).collect();
         for parts in [1, 2, 3, 8] {
-            let ranges = sort_in_ranges(&items, parts, |a, b| a.0.cmp(&b.0));
+            let ranges = sort_in_ranges(items.clone(), parts, |a, b| a.0.cmp(&b.0));
             assert!(ranges.len() == parts && ranges.iter().all(|r| r.len() > 500), "{parts} ranges of some size");
             let mut sorted = items.clone();
             sorted.sort_by_key(|i| i.0);
             assert_eq!(ranges.concat(), sorted, "the same order as one stable sort ({parts} ranges)");
         }
-        assert_eq!(sort_in_ranges(&[(1, 0)], 4, |a: &(i32, i32), b| a.0.cmp(&b.0)).concat(), vec![(1, 0)]);
-        assert!(sort_in_ranges(&[] as &[(i32, i32)], 2, |a, b| a.0.cmp(&b.0)).is_empty());
+        assert_eq!(sort_in_ranges(vec![(1, 0)], 4, |a: &(i32, i32), b| a.0.cmp(&b.0)).concat(), vec![(1, 0)]);
+        assert!(sort_in_ranges(Vec::<(i32, i32)>::new(), 2, |a, b| a.0.cmp(&b.0)).is_empty());
     }
 }
