@@ -226,39 +226,46 @@ keeps bad rows in quarantine and commits a Delta transaction; DuckDB's COPY
 only parses and writes Parquet. Medians of several runs; peak memory is
 each process's own (wait4).
 
-How ingest works now: a reader thread parses the CSV into one Arrow
-string array per column (the file read straight into the CSV reader's
-buffer, one record buffer reused, each column sized from the last chunk,
-checked as UTF-8 a whole column at once with SIMD); every core types
-chunks of 32,768 rows column by column (a text column already in the
-lake's spelling, as codes, ID numbers, months and names mostly are, is
-kept as the reader's array; a code column is checked on its bytes all at
-once; plain amounts, ISO dates and allowed values spelled as the contract
-spells them skip the general parsers; a value's characters are looked at
-for white space, totals and blank rows only when its first bytes cannot
-tell); one thread keeps the first row of each key in file order
-(XXH3-128 of the key, in 256 maps that grow on their own); the rows are
-sorted by the join columns (arrow-row keys; sampled splitters deal the
-rows into one range of keys per core, each sorted there, no serial
-merge); and each core writes its range to its own Parquet file of the one
+How ingest works now: a reader thread splits the CSV into one Arrow
+string array per column: a line with no quote is scanned 16 bytes at a
+time for its commas and its end (SSE2 compares), a quoted record is read
+by csv_core (the `csv` crate's state machine) from the same buffer, both
+giving the records the `csv` crate gives (a unit test compares them on
+random mixes of quotes and line ends); each column is sized from the last
+chunk and checked as UTF-8 a whole column at once with SIMD. Every core
+types chunks of 32,768 rows column by column: a value is first checked
+for being in the lake's spelling from its bytes alone (codes, ID numbers,
+months, allowed values, names with no white space around them) and typed
+in full only otherwise; a text column kept whole stays the reader's
+array; plain amounts and ISO dates skip the general parsers; a row's
+characters are looked at for totals and blank rows only when its first
+bytes cannot tell. One thread keeps the first row of each key in file
+order (96 bits of XXH3-128 and the row in 16-byte entries, in 256 maps
+that grow on their own; a one-column text key is hashed from its bytes).
+The rows are sorted by the join columns (arrow-row keys, each beside its
+row so that a comparison reads only the two keys; sampled splitters deal
+the rows into one range of keys per core, each sorted there, no serial
+merge), and each core writes its range to its own Parquet file of the one
 Delta commit, adding the columns every row of the file shares (batch,
 file) only then. A file is sorted and written in runs of 2M rows. The
 file's SHA-256 (its identity for exactly-once loading) is computed on
 another thread while it is read; rows wait for it (their batch id comes
 from it) only when 8M of them are typed. Columns of distinct values (a
 one-column key, the source row) are written without a Parquet dictionary,
-which only filled up and was given up; a one-column key and free text
-(names) get no page statistics, whose minimum and maximum prune nothing.
-The allocator asks for no transparent huge pages (the kernel zeroed each
-fresh 2 MiB page whole) and, in `xuncha ingest`, never hands freed memory
-back to the kernel (returned, each ~1 GiB run was faulted in and zeroed
-again: 12 s of system time at city with mimalloc's default). Where the
-time goes now (city, perf): the writers and the sort ~45% of the CPU
-(zstd, dictionaries, page statistics, bloom filters, and the sort that
-makes the rules' joins and pruning cheap), typing ~20%, the CSV reader
-~15%, the SHA-256 ~8% and the map of keys ~7% (a cache miss per row).
-Peak memory is the map of the file's keys plus one run's typed rows (or,
-at the start, the rows that wait for the hash).
+which only filled up and was given up, the source row delta-encoded; a
+one-column key and free text (names) get no page statistics, whose
+minimum and maximum prune nothing. The allocator asks for no transparent
+huge pages (the kernel zeroed each fresh 2 MiB page whole) and, in
+`xuncha ingest`, never hands freed memory back to the kernel (returned,
+each ~1 GiB run was faulted in and zeroed again: 12 s of system time at
+city with mimalloc's default). Where the time goes now (city, perf): the
+Parquet writers about a third of the CPU (zstd ~10%, dictionaries and
+page statistics of the text columns, bloom filters), typing ~15%, the CSV
+reader ~12%, the map of keys ~10% (a cache miss per row), the SHA-256 ~9%,
+the sort ~6%; system time (page faults, reading the file twice: once to
+hash it) varies on this VM from 2.5 to 10 s a run. Peak memory is the map
+of the file's keys plus one run's typed rows (or, at the start, the rows
+that wait for the hash).
 """
     rules = r.get("rules")
     if rules:
