@@ -396,7 +396,7 @@ pub struct Rows {
 
 enum RowsInner {
     /// CSV records (`sizes`: the bytes of each column of the last chunk).
-    Csv { records: CsvRecords, number: u64, sizes: Vec<usize> },
+    Csv { records: Box<CsvRecords>, number: u64, sizes: Vec<usize> },
     Cells(RowIter),
 }
 
@@ -482,7 +482,7 @@ pub fn csv_rows(path: &Path) -> Result<(Encoding, Rows), PipelineError> {
             eof: false,
         }),
     };
-    Ok((encoding, Rows { inner: RowsInner::Csv { records: CsvRecords::new(reader), number: 0, sizes: Vec::new() } }))
+    Ok((encoding, Rows { inner: RowsInner::Csv { records: Box::new(CsvRecords::new(reader)), number: 0, sizes: Vec::new() } }))
 }
 
 /// Opens an XLSX workbook and returns the rows of its first sheet (or the

@@ -88,8 +88,8 @@ fn scan_line(bytes: &[u8], commas: &mut Vec<usize>) -> Scan {
         }
         base += 16;
     }
-    for at in base..bytes.len() {
-        match bytes[at] {
+    for (at, byte) in bytes.iter().enumerate().skip(base) {
+        match byte {
             b',' => commas.push(at),
             b'\n' | b'\r' | b'"' => return end_of_line(at),
             _ => {}
