@@ -71,7 +71,7 @@ pub fn starts_unspaced(text: &str) -> bool {
 
 /// Whether `text` plainly ends with a character that is not white space
 /// (see [`starts_unspaced`]), told by the first byte of its last character.
-pub fn ends_unspaced(text: &str) -> bool {
+fn ends_unspaced(text: &str) -> bool {
     let bytes = text.as_bytes();
     match bytes.last() {
         Some(b) if b.is_ascii() => b.is_ascii_graphic(),
@@ -81,10 +81,16 @@ pub fn ends_unspaced(text: &str) -> bool {
     }
 }
 
+/// Whether `text` plainly has no white space at either end, told by its
+/// first and last characters' lead bytes (most values: see [`trim`]).
+pub fn is_plainly_trimmed(text: &str) -> bool {
+    starts_unspaced(text) && ends_unspaced(text)
+}
+
 /// `text` without white space at either end; its characters are looked at
 /// only when its first and last bytes cannot tell (most values have none).
 pub fn trim(text: &str) -> &str {
-    if starts_unspaced(text) && ends_unspaced(text) { text } else { text.trim() }
+    if is_plainly_trimmed(text) { text } else { text.trim() }
 }
 
 /// NFKC, trimmed: full-width digits, letters, spaces and punctuation become
@@ -303,9 +309,15 @@ pub fn parse_bool(raw: &str) -> Result<bool, String> {
     }
 }
 
+/// Whether `bytes` are all printable ASCII with no lower case: a code (or
+/// the bytes of many) already in the lake's spelling.
+pub fn is_canonical_code(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase())
+}
+
 /// Normalizes a code: NFKC, no white space, upper case.
 pub fn normalize_code(raw: &str) -> Cow<'_, str> {
-    if raw.bytes().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase()) {
+    if is_canonical_code(raw.as_bytes()) {
         return Cow::Borrowed(raw);
     }
     if raw.is_ascii() {

@@ -214,8 +214,8 @@ impl ColumnBuilder {
 fn types_to_itself(ty: ColumnType, text: &str) -> bool {
     let bytes = text.as_bytes();
     match ty {
-        ColumnType::Str => values::starts_unspaced(text) && values::ends_unspaced(text),
-        ColumnType::Code => !bytes.is_empty() && bytes.iter().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase()),
+        ColumnType::Str => values::is_plainly_trimmed(text),
+        ColumnType::Code => !bytes.is_empty() && values::is_canonical_code(bytes),
         ColumnType::Month => values::is_canonical_month(text),
         ColumnType::Enum(allowed) => allowed.contains(&text),
         ColumnType::Id => values::is_canonical_id_shape(bytes),
@@ -255,7 +255,7 @@ pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, ski
         let offsets = array.value_offsets();
         let rows = offsets.len() - 1;
         let bytes = &array.values()[offsets[0] as usize..offsets[rows] as usize];
-        let changed = if source.columns[index].ty == ColumnType::Code && bytes.iter().all(|b| b.is_ascii_graphic() && !b.is_ascii_lowercase()) {
+        let changed = if source.columns[index].ty == ColumnType::Code && values::is_canonical_code(bytes) {
             // Codes in the lake's spelling throughout (checked on the bytes
             // of the whole column at once): only the empty cells need a look.
             (0..rows).filter(|row| offsets[*row] == offsets[*row + 1]).find(|row| !unchanged((*row, "")))
