@@ -247,7 +247,9 @@ row so that a comparison reads only the two keys; sampled splitters deal
 the rows into one range of keys per core, each sorted there, no serial
 merge), and each core writes its range to its own Parquet file of the one
 Delta commit, adding the columns every row of the file shares (batch,
-file) only then. A file is sorted and written in runs of 2M rows. The
+file) only then. A file is sorted and written in runs of 2M rows, on a
+thread of its own while the next run is read and typed (the writers'
+work and the reading's fill each other's idle cores). The
 file's SHA-256 (its identity for exactly-once loading) is computed on
 another thread while it is read; rows wait for it (their batch id comes
 from it) only when 8M of them are typed. Columns of distinct values (a

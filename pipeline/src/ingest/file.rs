@@ -5,7 +5,8 @@
 //!  array) ──► N typing threads, column by column (a text column already in
 //!  the lake's spelling is kept as it is) ── typed chunks ──►
 //!  this thread, in file order: the second row of a key goes to quarantine
-//!  every RUN_ROWS rows, and at the end:
+//!  every RUN_ROWS rows, and at the end ──► the writing thread, which works
+//!  on one run while the next is read and typed:
 //!  ──► sort keys (arrow-row) per chunk; splitters deal the rows into one
 //!      range of keys per core, each sorted there (stable, no merge)
 //!  ──► N contiguous ranges of the sorted rows, one per writer thread (one
@@ -287,12 +288,27 @@ pub(super) struct Destination {
 
 /// The rows' side of a [`Destination`]: waited for only when rows are
 /// ready to be written.
-struct Sink {
+struct Sink<'scope> {
     receiver: mpsc::Receiver<Destination>,
     lake_schema: SchemaRef,
     file: String,
-    /// Once the destination came: the shared columns and the writer.
-    ready: Option<(Shared, Option<FileWriter>)>,
+    /// Once the destination came: the thread that sorts and writes runs.
+    writing: Option<Writing<'scope>>,
+}
+
+/// The thread that sorts and writes a file's runs one at a time, while the
+/// next run is read and typed: the writers' work and the reading's fill
+/// each other's idle cores. It hands the writer back at the end.
+struct Writing<'scope> {
+    runs: mpsc::SyncSender<Vec<RecordBatch>>,
+    thread: std::thread::ScopedJoinHandle<'scope, Result<Option<FileWriter>, PipelineError>>,
+}
+
+impl Writing<'_> {
+    fn join(self) -> Result<Option<FileWriter>, PipelineError> {
+        drop(self.runs);
+        self.thread.join().unwrap_or_else(|_| Err(PipelineError::Lake("写入数据文件的线程意外中止".into())))
+    }
 }
 
 #[derive(PartialEq)]
@@ -304,37 +320,48 @@ enum SinkState {
     Stopped,
 }
 
-impl Sink {
-    /// Takes the destination if it came, waiting for it if `wait`.
-    fn check(&mut self, wait: bool) -> SinkState {
-        if self.ready.is_some() {
-            return SinkState::Ready;
+impl<'scope> Sink<'scope> {
+    /// Takes the destination if it came (waiting for it if `wait`) and
+    /// starts the thread that writes its runs.
+    fn check(&mut self, scope: &'scope std::thread::Scope<'scope, '_>, source: &'static Source, parts: usize, wait: bool) -> Result<SinkState, PipelineError> {
+        if self.writing.is_some() {
+            return Ok(SinkState::Ready);
         }
         let received = if wait {
             self.receiver.recv().ok()
         } else {
             match self.receiver.try_recv() {
                 Ok(destination) => Some(destination),
-                Err(mpsc::TryRecvError::Empty) => return SinkState::Waiting,
+                Err(mpsc::TryRecvError::Empty) => return Ok(SinkState::Waiting),
                 Err(mpsc::TryRecvError::Disconnected) => None,
             }
         };
-        match received {
-            Some(Destination { batch_id, writer }) => {
-                let shared = Shared { lake_schema: self.lake_schema.clone(), values: [batch_id, std::mem::take(&mut self.file)] };
-                self.ready = Some((shared, writer));
-                SinkState::Ready
+        let Some(Destination { batch_id, mut writer }) = received else { return Ok(SinkState::Stopped) };
+        let shared = Shared { lake_schema: self.lake_schema.clone(), values: [batch_id, std::mem::take(&mut self.file)] };
+        // No run waits in the channel: one is written, the next gathered.
+        let (runs, to_write) = mpsc::sync_channel::<Vec<RecordBatch>>(0);
+        let thread = std::thread::Builder::new().name("ingest-write".into()).spawn_scoped(scope, move || {
+            for run in to_write {
+                // In a dry run the rows go nowhere.
+                if let Some(writer) = &mut writer {
+                    writer.write_runs(sorted_runs(source, &shared, run, parts)?)?;
+                }
             }
-            None => SinkState::Stopped,
-        }
+            Ok(writer)
+        })?;
+        self.writing = Some(Writing { runs, thread });
+        Ok(SinkState::Ready)
     }
 
-    /// Sorts `loaded` and writes it run by run ([`runs_of`]), once
-    /// [`Sink::check`] said ready.
-    fn write(&mut self, source: &Source, loaded: Vec<RecordBatch>, parts: usize) -> Result<(), PipelineError> {
-        let Some((shared, Some(writer))) = &mut self.ready else { return Ok(()) };
+    /// Hands `loaded` run by run ([`runs_of`]) to the writing thread, once
+    /// [`Sink::check`] said ready; waits while it writes the run before.
+    fn write(&mut self, loaded: Vec<RecordBatch>) -> Result<(), PipelineError> {
+        let writing = self.writing.as_ref().expect("a destination");
         for run in runs_of(loaded).into_iter().filter(|run| !run.is_empty()) {
-            writer.write_runs(sorted_runs(source, shared, run, parts)?)?;
+            if writing.runs.send(run).is_err() {
+                // The thread stopped on an error, which its result holds.
+                return self.writing.take().expect("a destination").join().map(drop);
+            }
         }
         Ok(())
     }
@@ -354,9 +381,10 @@ struct TypedChunk {
 }
 
 /// Reads a file (`file`: its name in the lake) and types its rows on every
-/// core; every `RUN_ROWS` loaded rows are sorted and handed to the writer
-/// of the [`Destination`] (none in a dry run), so memory is bounded by a
-/// run, not by the file. Rows wait for the destination up to `WAIT_ROWS`;
+/// core; every `RUN_ROWS` loaded rows go to a thread that sorts them and
+/// hands them to the writer of the [`Destination`] (none in a dry run)
+/// while the next run is read, so memory is bounded by two runs, not by
+/// the file. Rows wait for the destination up to `WAIT_ROWS`;
 /// `None` when the caller stopped the file instead.
 pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, destination: mpsc::Receiver<Destination>) -> Result<Option<TypedFile>, PipelineError> {
     let (format, header, head_rest, mut rows) = super::open_rows(source, path)?;
@@ -376,7 +404,6 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
         schema: typed_schema(&lake_schema),
         keys: KeyHasher::new(source)?,
     };
-    let mut sink = Sink { receiver: destination, lake_schema, file, ready: None };
     let mut out = TypedFile { format, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
@@ -385,7 +412,8 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
     let mut loaded: Vec<RecordBatch> = Vec::new();
     // The first row of each key kept: the file's keys.
     let mut seen = KeySet::default();
-    let read_result = std::thread::scope(|scope| {
+    let written = std::thread::scope(|scope| -> Result<Option<Option<FileWriter>>, PipelineError> {
+        let mut sink = Sink { receiver: destination, lake_schema, file, writing: None };
         let width = header.len();
         let reader = std::thread::Builder::new().name("ingest-read".into()).spawn_scoped(scope, move || -> Result<(), PipelineError> {
             yield_to_hashing();
@@ -436,33 +464,38 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
                 next += 1;
             }
             let rows = loaded.iter().map(RecordBatch::num_rows).sum::<usize>();
-            match sink.check(rows >= WAIT_ROWS) {
-                SinkState::Stopped => break,
-                SinkState::Ready if rows >= RUN_ROWS => {
-                    if let Err(e) = sink.write(source, std::mem::take(&mut loaded), workers) {
+            match sink.check(scope, source, workers, rows >= WAIT_ROWS) {
+                Ok(SinkState::Stopped) => break,
+                Ok(SinkState::Ready) if rows >= RUN_ROWS => {
+                    if let Err(e) = sink.write(std::mem::take(&mut loaded)) {
                         failure.get_or_insert(e);
                         break;
                     }
                 }
-                SinkState::Ready | SinkState::Waiting => {}
+                Ok(SinkState::Ready | SinkState::Waiting) => {}
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    break;
+                }
             }
         }
         // Closing the queue stops the reader and the typing threads.
         chunk_rx.lock().expect("chunk queue").take();
         let read = reader.join().expect("reader thread");
-        match failure {
-            Some(e) => Err(e),
-            None => read,
+        if let Some(e) = failure {
+            return Err(e);
         }
+        read?;
+        if sink.check(scope, source, workers, true)? == SinkState::Stopped {
+            return Ok(None);
+        }
+        sink.write(std::mem::take(&mut loaded))?;
+        sink.writing.take().map_or(Ok(None), Writing::join).map(Some)
     });
-    read_result?;
-    if sink.check(true) == SinkState::Stopped {
-        return Ok(None);
-    }
-    sink.write(source, loaded, workers)?;
+    let Some(writer) = written? else { return Ok(None) };
     out.keys = seen;
     out.quarantine.sort_by_key(|q| q.row_number);
-    out.writer = sink.ready.and_then(|(_, writer)| writer);
+    out.writer = writer;
     Ok(Some(out))
 }
 
