@@ -192,12 +192,8 @@ def write_results():
     """RESULTS.md from every scale measured (bench/results/<scale>.json)."""
     runs = [json.loads(f.read_text()) for scale in SCALES if (f := Path(__file__).parent / "results" / f"{scale}.json").exists()]
     text = f"# Benchmark results\n\nWritten by `bench/run <scale>` from bench/results/*.json. Machine: {runs[-1]['cores']} cores, {runs[-1]['machine']}.\n"
-    gens = ""
-    for scale in SCALES:
-        f = Path(runs[-1]["cache_root"]) / scale / "gen.json"
-        if f.exists():
-            g = json.loads(f.read_text())
-            gens += f"| `gen --scale {scale}` | {g['seconds']:.1f} s | {g['peak_mib']:.0f} MiB |\n"
+    # Each scale's own record: its generated inbox may be gone from the cache.
+    gens = "".join(f"| `gen --scale {r['scale']}` | {r['gen']['seconds']:.1f} s | {r['gen']['peak_mib']:.0f} MiB |\n" for r in runs if r.get("gen"))
     text += f"\n## Generator\n\n| command | wall | peak memory |\n|---|---|---|\n{gens}"
     if len(runs) > 1:
         text += "\n## Growth with scale\n\n| scale | payment rows | ingest s | s per million rows | rule suite s (xuncha) | rule suite s (DuckDB) | `xuncha run` peak MiB |\n|---|---|---|---|---|---|---|\n"
