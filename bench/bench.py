@@ -7,15 +7,17 @@
 3. The dashboard under load (wrk from Debian, bench/percentiles.lua): the
    overview, a village profile and a findings list at 1, 10 and 50
    connections, p50/p95/p99 and requests/s, on a lake of the whole inbox.
-Each measurement is the median of several runs; peak RSS from /usr/bin/time
-or resource.getrusage of the child.
+Each measurement is the median of several runs; peak RSS and CPU time from
+the child's own wait4. The two ingests run in turns (xuncha, DuckDB, xuncha,
+...), so that a slow spell of a shared machine falls on both.
 """
 import argparse, json, os, platform, shutil, statistics, subprocess, sys, time
 from pathlib import Path
 
 def measure(cmd, env=None, check=True):
-    """Wall seconds and peak RSS (MiB) of one command, from its own wait4
-    (with check=False a failure returns its output instead of stopping)."""
+    """Wall seconds, peak RSS (MiB), output and CPU seconds (user + system)
+    of one command, from its own wait4 (with check=False a failure returns
+    its output instead of stopping)."""
     import tempfile
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
@@ -28,11 +30,14 @@ def measure(cmd, env=None, check=True):
         stdout, stderr = out.read(), err.read()
     if child.returncode != 0 and check:
         sys.exit(f"failed: {' '.join(map(str, cmd))}\n{stdout[-2000:]}\n{stderr[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, stdout
+    return wall, usage.ru_maxrss / 1024, stdout, usage.ru_utime + usage.ru_stime
 
-def median_of(runs, fn):
-    results = [fn() for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+def summary(results):
+    """Median, fastest and slowest wall time, median CPU time and the
+    highest peak memory of several runs of one command."""
+    walls = [r[0] for r in results]
+    return {"s": statistics.median(walls), "min_s": min(walls), "max_s": max(walls),
+            "cpu_s": statistics.median(r[3] for r in results), "peak_mib": max(r[1] for r in results)}
 
 def main():
     ap = argparse.ArgumentParser()
@@ -40,6 +45,7 @@ def main():
     ap.add_argument("--scale", default="county")
     ap.add_argument("--cache", required=True)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only-ingest", action="store_true", help="measure the ingest only; keep the other figures of the last run")
     a = ap.parse_args()
     cache = Path(a.cache) / a.scale
     inbox = cache / "inbox"
@@ -48,7 +54,7 @@ def main():
     # 1. gen (once; cached)
     if not (inbox / "answer_key.csv").exists():
         shutil.rmtree(inbox, ignore_errors=True)
-        wall, rss, _ = measure([a.xuncha, "gen", "--scale", a.scale, "--seed", "2026", "--out", str(inbox)])
+        wall, rss, _, _ = measure([a.xuncha, "gen", "--scale", a.scale, "--seed", "2026", "--out", str(inbox)])
         (cache / "gen.json").write_text(json.dumps({"seconds": wall, "peak_mib": rss}))
     results["gen"] = json.loads((cache / "gen.json").read_text())
 
@@ -81,12 +87,17 @@ def main():
                   "c.execute(f\"COPY (SELECT * FROM read_csv('{sys.argv[1]}', header=true)) TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)\")")
         return measure([sys.executable, "-c", script, str(big), str(out), str(os.cpu_count())])
 
-    ours_s, ours_rss = median_of(a.runs, ours)
-    duck_s, duck_rss = median_of(a.runs, duck)
-    results["ingest"] = {"xuncha_s": ours_s, "xuncha_peak_mib": ours_rss, "duckdb_s": duck_s, "duckdb_peak_mib": duck_rss, "ratio": ours_s / duck_s}
-    results["rules"] = rules(a, cache, inbox)
-    results["load"] = load(a, cache, inbox)
+    pairs = [(ours(), duck()) for _ in range(a.runs)]
+    mine, theirs = summary([p[0] for p in pairs]), summary([p[1] for p in pairs])
+    results["ingest"] = {"xuncha_s": mine["s"], "xuncha_peak_mib": mine["peak_mib"], "duckdb_s": theirs["s"], "duckdb_peak_mib": theirs["peak_mib"],
+                         "ratio": mine["s"] / theirs["s"], "runs": a.runs, "xuncha": mine, "duckdb": theirs}
     saved = Path(__file__).parent / "results" / f"{a.scale}.json"
+    if a.only_ingest and saved.exists():
+        last = json.loads(saved.read_text())
+        results["rules"], results["load"] = last["rules"], last["load"]
+    else:
+        results["rules"] = rules(a, cache, inbox)
+        results["load"] = load(a, cache, inbox)
     saved.parent.mkdir(exist_ok=True)
     saved.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     write_results()
@@ -114,7 +125,7 @@ def rules(a, cache, inbox):
     as_of = re.search(r"参考日 (\d{4}-\d{2}-\d{2})", first).group(1)
     def run_once(config=None):
         cmd = [a.xuncha, "--lake", str(lake)] + (["--config", str(config)] if config else []) + ["run", "--as-of", as_of]
-        wall, rss, out = measure(cmd, check=config is None)
+        wall, rss, out, _ = measure(cmd, check=config is None)
         per_rule = {m.group(1): int(m.group(3)) / 1000 for m in re.finditer(r"^\s+(\S+)\s+(\d+) 条\s+(\d+) ms", out, re.M)}
         run_id = re.search(r"运行 (\S+) ", out).group(1)
         failed = [m.group(1) for m in re.finditer(r"^\s+(\S+)\s+出错: (Resources exhausted)?", out, re.M)]
@@ -126,7 +137,7 @@ def rules(a, cache, inbox):
     bound = {i: subprocess.run([a.xuncha, "--lake", str(lake), "rules", "--show", i, "--as-of", as_of], capture_output=True, text=True, check=True).stdout for i in ids}
     work = Path(tempfile.mkdtemp())
     (work / "rules.json").write_text(json.dumps(bound))
-    _, duck_rss, _ = measure([sys.executable, str(Path(__file__).parent / "duckdb" / "run_rules.py"), str(lake), str(work / "rules.json"),
+    _, duck_rss, _, _ = measure([sys.executable, str(Path(__file__).parent / "duckdb" / "run_rules.py"), str(lake), str(work / "rules.json"),
                               str(os.cpu_count()), str(a.runs), str(work / "duck.json")])
     duck = json.loads((work / "duck.json").read_text())
     csv_out = subprocess.run([a.xuncha, "--lake", str(lake), "sql", f"SELECT rule_id, entity_key FROM findings WHERE run_id = '{runs[-1][3]}'", "--format", "csv"],
@@ -209,18 +220,25 @@ def section(r):
     """The figures of one scale."""
     i = r["ingest"]
     verdict = "met" if i["ratio"] <= 1.25 else "missed"
+    def runs(side):
+        """Wall time, with the fastest and slowest run and the CPU time where recorded."""
+        d = i.get(side)
+        spread = f" (median of {i['runs']}: {d['min_s']:.2f}–{d['max_s']:.2f}), CPU {d['cpu_s']:.1f} s" if d else ""
+        return f"{i[side + '_s']:.2f} s{spread}, peak {i[side + '_peak_mib']:.0f} MiB"
     text = f"""
 ## Scale: {r['scale']}
 
 | measurement | xuncha | DuckDB | ratio (xuncha ÷ DuckDB) | target |
 |---|---|---|---|---|
-| ingest {r['payments_rows']:,} payment rows (one UTF-8 CSV) | {i['xuncha_s']:.2f} s, peak {i['xuncha_peak_mib']:.0f} MiB | {i['duckdb_s']:.2f} s, peak {i['duckdb_peak_mib']:.0f} MiB | {i['ratio']:.2f}× | ≤ 1.25× ({verdict}) |
+| ingest {r['payments_rows']:,} payment rows (one UTF-8 CSV) | {runs('xuncha')} | {runs('duckdb')} | {i['ratio']:.2f}× | ≤ 1.25× ({verdict}) |
 
 Reading: xuncha's ingest types every cell by the contract (dates in every
 department spelling, exact decimals, ID upgrade), checks keys for duplicates,
 keeps bad rows in quarantine and commits a Delta transaction; DuckDB's COPY
-only parses and writes Parquet. Medians of several runs; peak memory is
-each process's own (wait4).
+only parses and writes Parquet. Medians of several runs, the two taking
+turns (in brackets the fastest and the slowest run: on a shared virtual
+machine the same run varies by a quarter); CPU time (user + system) and
+peak memory are each process's own (wait4).
 
 How ingest works now: a reader thread splits the CSV into one Arrow
 string array per column: a line with no quote is scanned 16 bytes at a
@@ -261,9 +279,11 @@ Parquet writers about a third of the CPU (zstd ~10%, dictionaries and
 page statistics of the text columns, bloom filters), typing ~15%, the CSV
 reader ~12%, the map of keys ~10% (a cache miss per row), the SHA-256 ~9%,
 the sort ~6%; system time (page faults, reading the file twice: once to
-hash it) varies on this VM from 2.5 to 10 s a run. Peak memory is the map
-of the file's keys plus one run's typed rows (or, at the start, the rows
-that wait for the hash).
+hash it) varies on this VM from 2.5 to 18 s a run with the same page
+faults (first touches of fresh memory cost the most: 1.3 to 4.6 s of
+system time for 3 GB in a bare C loop). Peak memory is the map of the
+file's keys plus one run's typed rows (or, at the start, the rows that
+wait for the hash).
 """
     rules = r.get("rules")
     if rules:
