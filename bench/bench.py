@@ -49,7 +49,7 @@ def main():
     a = ap.parse_args()
     cache = Path(a.cache) / a.scale
     inbox = cache / "inbox"
-    results = {"scale": a.scale, "cores": os.cpu_count(), "machine": platform.platform(), "cache_root": a.cache}
+    results = {"scale": a.scale, "cores": os.cpu_count(), "machine": platform.platform()}
 
     # 1. gen (once; cached)
     if not (inbox / "answer_key.csv").exists():
@@ -221,10 +221,9 @@ def section(r):
     i = r["ingest"]
     verdict = "met" if i["ratio"] <= 1.25 else "missed"
     def runs(side):
-        """Wall time, with the fastest and slowest run and the CPU time where recorded."""
-        d = i.get(side)
-        spread = f" (median of {i['runs']}: {d['min_s']:.2f}–{d['max_s']:.2f}), CPU {d['cpu_s']:.1f} s" if d else ""
-        return f"{i[side + '_s']:.2f} s{spread}, peak {i[side + '_peak_mib']:.0f} MiB"
+        """Median wall time, the fastest and slowest run, CPU time and peak memory."""
+        d = i[side]
+        return f"{d['s']:.2f} s (median of {i['runs']}: {d['min_s']:.2f}–{d['max_s']:.2f}), CPU {d['cpu_s']:.1f} s, peak {d['peak_mib']:.0f} MiB"
     text = f"""
 ## Scale: {r['scale']}
 

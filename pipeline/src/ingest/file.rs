@@ -490,7 +490,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
             return Ok(None);
         }
         sink.write(std::mem::take(&mut loaded))?;
-        sink.writing.take().map_or(Ok(None), Writing::join).map(Some)
+        sink.writing.take().expect("started by check").join().map(Some)
     });
     let Some(writer) = written? else { return Ok(None) };
     out.keys = seen;
