@@ -269,7 +269,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, rules_dir: config.rules.dir.clone(), ..SessionOptions::default() };
     match cli.command {
         Command::Gen { scale, seed, out } => gen_command(scale, seed, &out),
-        Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, dry_run),
+        Command::Ingest { inbox, dry_run } => ingest_command(&open_lake()?, &inbox, IngestOptions { dry_run, config: config.ingest.clone() }),
         Command::Optimize { tables } => optimize_command(&open_lake()?, tables),
         Command::Vacuum { tables, retain_hours, dry_run } => vacuum_command(&open_lake()?, tables, retain_hours, dry_run),
         Command::Run { as_of, rules } => {
@@ -425,7 +425,7 @@ fn demo(lake: &Lake, config: &Config, session_options: SessionOptions, inbox: &P
         generated.path().to_path_buf()
     };
     let rt = runtime()?;
-    let reports = rt.block_on(ingest(lake, &inbox, &IngestOptions { dry_run: false }))?;
+    let reports = rt.block_on(ingest(lake, &inbox, &IngestOptions { dry_run: false, config: config.ingest.clone() }))?;
     let loaded: u64 = reports.iter().filter(|r| matches!(r.outcome, FileOutcome::Loaded)).map(|r| r.rows_loaded).sum();
     println!("样例数据入库: {} 个文件, 新入库 {loaded} 行", reports.len());
     let has_run = lake.tables()?.iter().any(|t| t == "runs");
@@ -554,30 +554,39 @@ fn optimize_command(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ingest_command(lake: &Lake, inbox: &Path, dry_run: bool) -> anyhow::Result<()> {
-    let reports = runtime()?.block_on(ingest(lake, inbox, &IngestOptions { dry_run }))?;
-    let (mut loaded, mut quarantined, mut rejected, mut skipped) = (0u64, 0u64, 0usize, 0usize);
+fn ingest_command(lake: &Lake, inbox: &Path, options: IngestOptions) -> anyhow::Result<()> {
+    let reports = runtime()?.block_on(ingest(lake, inbox, &options))?;
+    let (mut loaded, mut quarantined, mut rejected, mut skipped, mut unread) = (0u64, 0u64, 0usize, 0usize, 0usize);
     for r in &reports {
+        let file = r.shown_file();
         match &r.outcome {
             FileOutcome::Loaded => {
-                println!("入库 {:<56} {:<18} 读取 {:>8} 行  入库 {:>8}  隔离 {:>5}", r.file, r.format, r.rows_read, r.rows_loaded, r.rows_quarantined);
+                println!("入库 {file:<56} {:<18} 读取 {:>8} 行  入库 {:>8}  隔离 {:>5}", r.format, r.rows_read, r.rows_loaded, r.rows_quarantined);
                 loaded += r.rows_loaded;
                 quarantined += r.rows_quarantined;
             }
             FileOutcome::AlreadyIngested => {
-                println!("跳过 {:<56} 同一文件(内容哈希相同)已入库", r.file);
+                println!("跳过 {file:<56} 同一文件(内容哈希相同)已入库");
                 skipped += 1;
             }
             FileOutcome::Rejected(why) => {
-                println!("拒收 {:<56} {why}", r.file);
+                println!("拒收 {file:<56} {why}");
                 rejected += 1;
             }
+            FileOutcome::Skipped(why) => {
+                println!("未读 {file:<56} {why}");
+                unread += 1;
+            }
+        }
+        for note in &r.notes {
+            println!("     提示: {note}");
         }
     }
     println!(
-        "{}{} 个文件: 入库 {loaded} 行, 隔离 {quarantined} 行, 拒收 {rejected} 个文件, 跳过 {skipped} 个已入库文件",
-        if dry_run { "[试运行,未写入] " } else { "" },
-        reports.len()
+        "{}{} 个文件: 入库 {loaded} 行, 隔离 {quarantined} 行, 拒收 {rejected} 个文件, 跳过 {skipped} 个已入库文件{}",
+        if options.dry_run { "[试运行,未写入] " } else { "" },
+        reports.len(),
+        if unread > 0 { format!(", {unread} 个未读取(原因见上)") } else { String::new() }
     );
     if rejected > 0 {
         anyhow::bail!("{rejected} 个文件被拒收,未入库(原因见上)");

@@ -93,7 +93,7 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
             if files.is_empty() {
                 return Ok(None);
             }
-            let reports = ingest_files(lake, inbox, &files, &IngestOptions::default()).await?;
+            let reports = ingest_files(lake, inbox, &files, &IngestOptions { dry_run: false, config: config.ingest.clone() }).await?;
             let today = chrono::Local::now().date_naive();
             let (mut loaded, mut rejected) = (0u64, 0usize);
             for (file, report) in files.iter().zip(&reports) {
@@ -102,6 +102,8 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
                         rejected += 1;
                         schedule::file_away(inbox, file, today, Some(why))?;
                     }
+                    // Gone already: nothing to file away.
+                    FileOutcome::Skipped(_) => {}
                     _ => {
                         loaded += report.rows_loaded;
                         schedule::file_away(inbox, file, today, None)?;

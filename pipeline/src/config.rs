@@ -29,6 +29,8 @@
 //! session_ttl_secs = 28800    # a login lasts 8 hours without activity
 //! max_rows = 5000             # SQL console: rows shown or downloaded
 //! console_slots = 2           # SQL console: queries running at once
+//! [ingest.money_ceilings]     # an amount above its column's ceiling is quarantined (yuan)
+//! "subsidy_payments.amount" = 1000000
 //! ```
 
 use crate::PipelineError;
@@ -49,6 +51,42 @@ pub struct Config {
     pub server: ServerConfig,
     /// Scheduled jobs (see `schedule`).
     pub schedule: crate::schedule::ScheduleConfig,
+    pub ingest: IngestConfig,
+}
+
+/// What ingest accepts beyond the contract's types.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// `"source.column"` → the largest amount (yuan, either sign) a
+    /// department could mean in that money column; a larger one is
+    /// quarantined as `bad_money`. Overrides [`DEFAULT_MONEY_CEILINGS`].
+    pub money_ceilings: std::collections::BTreeMap<String, u64>,
+}
+
+/// The shipped ceilings: no single livelihood payment reaches a million
+/// yuan (the largest, 危房改造, is tens of thousands), nor a welfare job's
+/// monthly wage a hundred thousand. Other money columns are bounded only
+/// by what Decimal(18,2) holds.
+pub const DEFAULT_MONEY_CEILINGS: &[(&str, u64)] = &[("subsidy_payments.amount", 1_000_000), ("welfare_jobs.monthly_wage", 100_000)];
+
+impl IngestConfig {
+    /// The ceiling of money column `column` of `source`, if it has one.
+    pub fn money_ceiling(&self, source: &str, column: &str) -> Option<u64> {
+        let key = format!("{source}.{column}");
+        self.money_ceilings.get(&key).copied().or_else(|| DEFAULT_MONEY_CEILINGS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+    }
+
+    /// Every key names a money column of the contract.
+    fn check(&self) -> Result<(), String> {
+        for key in self.money_ceilings.keys() {
+            let column = key.split_once('.').and_then(|(s, c)| crate::contract::source(s)?.column(c));
+            if !column.is_some_and(|c| c.ty == crate::contract::ColumnType::Money) {
+                return Err(format!("[ingest.money_ceilings] 中的「{key}」不是金额列(应写成 \"数据源.列名\",如 \"subsidy_payments.amount\")"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Dashboard limits.
@@ -164,7 +202,9 @@ impl Config {
 
     /// Parses the text of a `xuncha.toml`.
     pub fn parse(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.ingest.check()?;
+        Ok(config)
     }
 }
 
@@ -182,6 +222,18 @@ mod tests {
         let c = Config::parse("[risk]\nhigh_share = 0.2\n[risk.weights]\npetitions_per_1000 = 0.5\n").unwrap();
         assert_eq!(c.risk.weights["petitions_per_1000"], 0.5);
         assert_eq!(c.risk.medium_share, 0.35);
+    }
+
+    #[test]
+    fn money_ceilings_override_the_defaults_and_name_money_columns_only() {
+        let c = Config::parse("[ingest.money_ceilings]\n\"contracts.amount\" = 5000000\n").unwrap();
+        assert_eq!(c.ingest.money_ceiling("contracts", "amount"), Some(5_000_000));
+        assert_eq!(c.ingest.money_ceiling("subsidy_payments", "amount"), Some(1_000_000), "a default kept");
+        assert_eq!(Config::default().ingest.money_ceiling("finance_vouchers", "amount"), None);
+        for bad in ["\"contracts.title\" = 1", "\"nowhere.amount\" = 1", "amount = 1"] {
+            let e = Config::parse(&format!("[ingest.money_ceilings]\n{bad}\n")).unwrap_err();
+            assert!(e.contains("不是金额列"), "{bad}: {e}");
+        }
     }
 
     #[test]

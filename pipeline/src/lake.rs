@@ -15,6 +15,12 @@
 //! (or a re-delivery of the same bytes) finds it done and writes nothing
 //! twice: exactly once per table per file. Orphan Parquet files left by a
 //! killed writer are never referenced and are cleaned by `VACUUM`.
+//!
+//! The check "is this transaction in the table already?" and the commit
+//! that adds it are two steps, so two ingests must not interleave them: an
+//! ingest holds the lake's writer lock (`_xuncha/ingest.lock`, see
+//! [`Lake::ingest_lock`]) from its first check to its last commit. The
+//! lock is the operating system's (flock): a killed ingest releases it.
 
 use crate::PipelineError;
 use deltalake::arrow::array::RecordBatch;
@@ -22,6 +28,7 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::{Action, Add};
 use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::operations::write::SchemaMode;
 use deltalake::operations::write::configs::WriterStatsConfig;
 use deltalake::protocol::DeltaOperation;
 use deltalake::datafusion::prelude::{ParquetReadOptions, SessionContext};
@@ -112,7 +119,29 @@ impl From<DeltaTableError> for PipelineError {
     }
 }
 
+/// The lake's writer lock, held while an ingest checks and commits.
+#[derive(Debug)]
+pub struct IngestLock {
+    _file: std::fs::File,
+}
+
 impl Lake {
+    /// Takes the lake's writer lock for an ingest, waiting (with a line on
+    /// standard error) while another process or job holds it.
+    pub async fn ingest_lock(&self) -> Result<IngestLock, PipelineError> {
+        let dir = self.root.join("_xuncha");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("ingest.lock");
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(IngestLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => eprintln!("另一个入库正在写入这个数据湖({}),等它完成后再继续…", self.root.display()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await.map_err(|e| PipelineError::Lake(format!("waiting for the ingest lock: {e}")))??;
+        Ok(IngestLock { _file: locked })
+    }
+
     /// Opens (creating if needed) the lake at `root`.
     pub fn open(root: &Path) -> Result<Lake, PipelineError> {
         std::fs::create_dir_all(root)?;
@@ -188,13 +217,20 @@ impl Lake {
                 DeltaTable::try_from_url(self.url(name)?).await?
             }
         };
+        let width = schema.fields().len();
         let batches = if batches.is_empty() { vec![RecordBatch::new_empty(schema)] } else { batches };
         let mut commit = CommitProperties::default();
         if let Some(app_id) = app_id {
             commit = commit.with_application_transaction(Transaction::new(app_id, 1));
         }
-        let table = table
-            .write(batches)
+        // A table written before a column was added to its schema gains it.
+        let columns = table.snapshot().map(|s| s.schema().fields().count()).unwrap_or(usize::MAX);
+        let gains_columns = columns < width;
+        let mut write = table.write(batches);
+        if gains_columns {
+            write = write.with_schema_mode(SchemaMode::Merge);
+        }
+        let table = write
             .with_save_mode(SaveMode::Append)
             .with_table_name(name)
             .with_configuration(NEW_TABLE_PROPERTIES.iter().map(|(k, v)| (*k, Some(*v))))

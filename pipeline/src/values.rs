@@ -93,6 +93,34 @@ pub fn trim(text: &str) -> &str {
     if is_plainly_trimmed(text) { text } else { text.trim() }
 }
 
+/// The first `chars` characters of `text`, and when it is longer, how
+/// many characters it has in all: every message that quotes a delivered
+/// value or file name is bounded this way (a cell can hold megabytes).
+/// Control characters (a line break in a file name) are shown escaped.
+pub fn excerpt(text: &str, chars: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for c in text.chars() {
+        if count < chars {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        count += 1;
+    }
+    if count > chars {
+        out.push_str(&format!("…(共 {count} 个字符)"));
+    }
+    out
+}
+
+/// A delivered value quoted in a message: at most 200 characters.
+pub fn quoted(text: &str) -> String {
+    format!("「{}」", excerpt(text, 200))
+}
+
 /// NFKC, trimmed: full-width digits, letters, spaces and punctuation become
 /// their ASCII forms before any parsing.
 pub fn clean(raw: &str) -> Cow<'_, str> {
@@ -128,7 +156,7 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
         return Ok(date);
     }
     let s = clean(raw);
-    let fail = || Err(format!("「{s}」不是有效日期(应为 2024-03-05、2024/3/5、2024年3月5日 等)"));
+    let fail = || Err(format!("{}不是有效日期(应为 2024-03-05、2024/3/5、2024年3月5日 等)", quoted(&s)));
     if s.is_empty() {
         return fail();
     }
@@ -178,7 +206,7 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
 /// full date (its month).
 pub fn parse_month(raw: &str) -> Result<Month, String> {
     let s = clean(raw);
-    let fail = || Err(format!("「{s}」不是有效月份(应为 2024-03、202403、2024年3月 等)"));
+    let fail = || Err(format!("{}不是有效月份(应为 2024-03、202403、2024年3月 等)", quoted(&s)));
     if s.chars().all(|c| c.is_ascii_digit()) {
         return match s.len() {
             6 => s[0..4].parse().ok().zip(s[4..6].parse().ok()).and_then(|(y, m)| Month::new(y, m)).map_or_else(fail, Ok),
@@ -215,7 +243,7 @@ pub fn parse_money(raw: &str) -> Result<Decimal, String> {
         return Ok(value);
     }
     let s = clean(raw);
-    let fail = || Err(format!("「{s}」不是有效金额(应为数字,如 1,350.00 或 430元)"));
+    let fail = || Err(format!("{}不是有效金额(应为数字,如 1,350.00 或 430元)", quoted(&s)));
     let body = s.strip_suffix('元').unwrap_or(&s).trim();
     let body = body.strip_prefix('¥').unwrap_or(body).trim();
     if body.is_empty() {
@@ -240,13 +268,22 @@ pub fn parse_money(raw: &str) -> Result<Decimal, String> {
         return fail();
     }
     let text = format!("{sign}{}{}", int_part.replace(',', ""), frac_part.map(|f| format!(".{f}")).unwrap_or_default());
-    let mut value: Decimal = text.parse().or_else(|_| fail())?;
+    let value: Decimal = text.parse().or_else(|_| fail())?;
+    exact_money(value).map_err(|why| format!("{}{why}", quoted(&s)))
+}
+
+/// The largest amount the lake's money type, Decimal(18,2), holds.
+pub const MONEY_MAX: Decimal = Decimal::from_parts(0xA763_FFFF, 0x0DE0_B6B3, 0, false, 2);
+
+/// `value` at two decimals, if it has no more (trailing zeros aside) and
+/// fits Decimal(18,2): never rounded, never wrapped.
+fn exact_money(mut value: Decimal) -> Result<Decimal, String> {
+    value = value.normalize();
     if value.scale() > 2 {
-        let rounded = value.round_dp(2);
-        if rounded != value {
-            return Err(format!("「{s}」的金额超过两位小数"));
-        }
-        value = rounded;
+        return Err("的金额超过两位小数(金额只能精确到分)".into());
+    }
+    if value.abs() > MONEY_MAX {
+        return Err(format!("超出了金额能保存的范围(最多 16 位整数,即 {MONEY_MAX} 元);是否把身份证号、账号等填进了金额列?"));
     }
     value.rescale(2);
     Ok(value)
@@ -277,18 +314,33 @@ fn plain_money(s: &str) -> Option<Decimal> {
     Some(Decimal::new(if negative { -cents } else { cents }, 2))
 }
 
-/// Money from an XLSX number cell: a float, rounded to the cent.
+/// Money from an XLSX number cell, as Excel shows it: to 15 significant
+/// digits (so the float noise of a formula, 129.00000000000003, is 129.00),
+/// and then exactly as [`parse_money`] takes text: more than two decimals
+/// or an amount beyond Decimal(18,2) is refused, never rounded.
 pub fn money_from_f64(value: f64) -> Result<Decimal, String> {
-    let mut d = Decimal::from_f64_retain(value).ok_or_else(|| format!("「{value}」不是有效金额"))?.round_dp(2);
-    d.rescale(2);
-    Ok(d)
+    let shown = format!("{value:.14e}");
+    let fail = || format!("「{value}」不是有效金额");
+    if !value.is_finite() {
+        return Err(fail());
+    }
+    let decimal = Decimal::from_scientific(&shown).map_err(|_| format!("「{value}」超出了金额能保存的范围(最多 16 位整数,即 {MONEY_MAX} 元)"))?;
+    exact_money(decimal).map_err(|why| format!("「{value}」{why}"))
 }
 
-/// Parses a decimal such as a share ratio (`35.5`, `35.5%`).
+/// The largest value of the lake's exact decimal type, Decimal(18,4).
+const DECIMAL_MAX: Decimal = Decimal::from_parts(0xA763_FFFF, 0x0DE0_B6B3, 0, false, 4);
+
+/// Parses a decimal such as a share ratio (`35.5`, `35.5%`): at most four
+/// decimals and within Decimal(18,4), never rounded.
 pub fn parse_decimal(raw: &str) -> Result<Decimal, String> {
     let s = clean(raw);
     let body = s.strip_suffix('%').unwrap_or(&s).replace(',', "");
-    body.trim().parse::<Decimal>().map_err(|_| format!("「{s}」不是有效数字"))
+    let value = body.trim().parse::<Decimal>().map_err(|_| format!("{}不是有效数字", quoted(&s)))?.normalize();
+    if value.scale() > 4 || value.abs() > DECIMAL_MAX {
+        return Err(format!("{}超出了能精确保存的范围(最多四位小数、14 位整数)", quoted(&s)));
+    }
+    Ok(value)
 }
 
 /// Parses a whole number (thousands separators allowed; `12.0` from a
@@ -296,7 +348,7 @@ pub fn parse_decimal(raw: &str) -> Result<Decimal, String> {
 pub fn parse_int(raw: &str) -> Result<i64, String> {
     let s = clean(raw).replace(',', "");
     let s = s.strip_suffix(".0").unwrap_or(&s);
-    s.parse::<i64>().map_err(|_| format!("「{s}」不是整数"))
+    s.parse::<i64>().map_err(|_| format!("{}不是整数", quoted(s)))
 }
 
 /// Parses yes/no: `是/否`, `Y/N`, `1/0`, `true/false` (any case).
@@ -305,7 +357,7 @@ pub fn parse_bool(raw: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
         "是" | "y" | "yes" | "1" | "true" => Ok(true),
         "否" | "n" | "no" | "0" | "false" => Ok(false),
-        _ => Err(format!("「{s}」不是是/否(应为 是/否、Y/N、1/0 或 true/false)")),
+        _ => Err(format!("{}不是是/否(应为 是/否、Y/N、1/0 或 true/false)", quoted(&s))),
     }
 }
 
@@ -382,7 +434,7 @@ pub fn parse_id(raw: &str) -> Result<Cow<'_, str>, String> {
     {
         return Ok(Cow::Owned(upgraded));
     }
-    Err(format!("「{}」不是身份号码(应为 18 位,或 15 位旧号)", raw.trim()))
+    Err(format!("{}不是身份号码(应为 18 位,或 15 位旧号)", quoted(raw.trim())))
 }
 
 /// The name normalization of CONTRACT §3: NFKC, no white space, and every

@@ -1,7 +1,9 @@
 //! xuncha's integration tests, in one binary (linking is slow on 2 cores):
 //! the real `xuncha` binary, real Delta tables, real DataFusion, real peers.
 
+mod badinput;
 mod common;
+mod concurrency;
 mod generator;
 mod ingest;
 mod ids;

@@ -24,6 +24,8 @@ use super::typing::{self, RowProblem};
 use crate::PipelineError;
 use crate::contract::Source;
 use crate::lake::{BatchRun, FileWriter};
+use crate::values;
+use rust_decimal::Decimal;
 use deltalake::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
 use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
@@ -53,6 +55,8 @@ const WAIT_ROWS: usize = 4 * RUN_ROWS;
 /// A file's rows, typed, deduplicated and sorted.
 pub(super) struct TypedFile {
     pub(super) format: String,
+    /// What the report says about the file (see `Opened::notes`).
+    pub(super) notes: Vec<String>,
     /// The writer the rows went to, to commit (see [`Destination`]).
     pub(super) writer: Option<FileWriter>,
     /// The key hash of every row to commit (see [`KeyHasher`]).
@@ -242,6 +246,8 @@ struct Layout<'a> {
     /// The lake's columns but the [`SHARED_COLUMNS`]: those of a typed chunk.
     schema: SchemaRef,
     keys: KeyHasher,
+    /// For each contract column, the largest amount it takes, if bounded.
+    ceilings: Vec<Option<Decimal>>,
 }
 
 /// Lake columns whose value is the same in every row of a file: they are
@@ -386,11 +392,11 @@ struct TypedChunk {
 /// while the next run is read, so memory is bounded by two runs, not by
 /// the file. Rows wait for the destination up to `WAIT_ROWS`;
 /// `None` when the caller stopped the file instead.
-pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, destination: mpsc::Receiver<Destination>) -> Result<Option<TypedFile>, PipelineError> {
-    let (format, header, head_rest, mut rows) = super::open_rows(source, path)?;
+pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, ceilings: Vec<Option<Decimal>>, destination: mpsc::Receiver<Destination>) -> Result<Option<TypedFile>, PipelineError> {
+    let super::Opened { format, header, head_rest, mut rows, notes } = super::open_rows(source, path)?;
     let missing = super::missing_required(source, &header);
     if !missing.is_empty() {
-        let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), header.join(", "));
+        let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), values::excerpt(&header.join(", "), 300));
         why.push_str(&super::looks_like(source, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
         return Err(PipelineError::Unreadable(why));
     }
@@ -403,8 +409,9 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
         unmapped: (0..header.len()).filter(|i| map[*i].is_none()).collect(),
         schema: typed_schema(&lake_schema),
         keys: KeyHasher::new(source)?,
+        ceilings,
     };
-    let mut out = TypedFile { format, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { format, notes, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -574,7 +581,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     // The problems of each row, in column order.
     let mut problems: BTreeMap<usize, Vec<RowProblem>> = BTreeMap::new();
     for (c, position) in layout.position.iter().enumerate() {
-        let (column, found) = typing::type_column(source, c, position.and_then(|p| raw.column(p)), &skip);
+        let (column, found) = typing::type_column(source, c, position.and_then(|p| raw.column(p)), &skip, layout.ceilings[c]);
         columns.push(column);
         for (row, problem) in found {
             problems.entry(row).or_default().push(problem);

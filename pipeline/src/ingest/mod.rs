@@ -2,17 +2,28 @@
 //! the contract and committed to the lake, with bad rows in `quarantine` and
 //! one `ingest_batches` row per file.
 //!
-//! Per file: hash it while it is read (no row is written before the hash
-//! is known); if `ingest_batches` already holds its application
-//! transaction it was loaded before: the reading stops and nothing
-//! changes. Otherwise find the
+//! One ingest writes to a lake at a time (the lake's writer lock, held from
+//! the first check to the last commit). Per file: hash it while it is read
+//! (no row is written before the hash is known); if its rows and its
+//! `ingest_batches` row hold its application transaction it was loaded
+//! before: the reading stops and nothing changes. Otherwise find the
 //! header (title rows above it skipped), refuse the whole file if a required
 //! column is missing (naming the source it looks like, if another), type
 //! each row, quarantine what cannot be typed and the second of two rows with
 //! one key, then commit (see [`crate::lake`]): a plain append when no key is
 //! already in the table, else a merge that replaces the earlier rows.
+//!
+//! The promise, file by file: rows read = rows loaded + rows quarantined;
+//! a value is loaded exactly as the file says or held in quarantine with a
+//! reason (an amount beyond Decimal(18,2) or its column's ceiling, a
+//! formula without a result, a number that lost digits); a file that cannot
+//! be read (see [`read`]) is rejected alone, recorded as rejected, and read
+//! again when delivered again; an I/O error on a file rejects that file,
+//! not the delivery; every message is bounded and names the row.
 
 mod file;
+#[cfg(test)]
+mod properties;
 pub mod read;
 mod records;
 #[cfg(test)]
@@ -39,10 +50,12 @@ use std::sync::Arc;
 pub enum FileOutcome {
     /// Typed and committed (or, in a dry run, would be).
     Loaded,
-    /// The same bytes were ingested before: nothing changed.
+    /// The same bytes were loaded before: nothing changed.
     AlreadyIngested,
     /// The file could not be read as its source; nothing of it landed.
     Rejected(String),
+    /// Not read, and why (a hidden file, a sub-folder, an Office lock file).
+    Skipped(String),
 }
 
 /// The report line of one file.
@@ -58,6 +71,16 @@ pub struct FileReport {
     /// Blank, 合计 and signature rows, which are not data.
     pub rows_skipped: u64,
     pub outcome: FileOutcome,
+    /// What a person should know about a loaded file (sheets not read).
+    pub notes: Vec<String>,
+}
+
+impl FileReport {
+    /// The file's name as a report line shows it: bounded, with control
+    /// characters (a line break in a name) escaped.
+    pub fn shown_file(&self) -> String {
+        values::excerpt(&self.file, 200)
+    }
 }
 
 /// Options of an ingest run.
@@ -65,6 +88,8 @@ pub struct FileReport {
 pub struct IngestOptions {
     /// Read and type everything, commit nothing.
     pub dry_run: bool,
+    /// `[ingest]` of `xuncha.toml`.
+    pub config: crate::config::IngestConfig,
 }
 
 /// Ingests every file under the inbox's source folders, in source order and
@@ -90,6 +115,11 @@ pub async fn ingest(lake: &Lake, inbox: &Path, options: &IngestOptions) -> Resul
         let folder = inbox.join(source.name);
         if folder.is_dir() {
             files.extend(delivered_files(&folder)?);
+            for (entry, why) in not_delivered(&folder)? {
+                let mut report = rejected(source.name, inbox, &entry, String::new());
+                report.outcome = FileOutcome::Skipped(why);
+                reports.push(report);
+            }
         }
     }
     reports.extend(ingest_files(lake, inbox, &files, options).await?);
@@ -99,6 +129,9 @@ pub async fn ingest(lake: &Lake, inbox: &Path, options: &IngestOptions) -> Resul
 /// Ingests the given files of an inbox's source folders, in the order given
 /// (the scheduler passes only the files that are complete).
 pub async fn ingest_files(lake: &Lake, inbox: &Path, files: &[PathBuf], options: &IngestOptions) -> Result<Vec<FileReport>, PipelineError> {
+    // One ingest writes to a lake at a time: each file's check that it was
+    // not loaded before, and the keys it replaces, hold until its commits.
+    let _writing = if options.dry_run || files.is_empty() { None } else { Some(lake.ingest_lock().await?) };
     let mut state = IngestState { lake, options, keys: HashMap::new() };
     let mut reports = Vec::new();
     for file in files {
@@ -120,14 +153,47 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
 /// The files a department delivered into a folder: not hidden, not Office
 /// lock files, not markers or notes the scheduler writes.
 pub fn delivered_files(folder: &Path) -> Result<Vec<PathBuf>, PipelineError> {
+    Ok(sorted_entries(folder)?.into_iter().filter(|p| p.is_file() && not_read(p).is_none() && !is_marker(p)).collect())
+}
+
+/// The entries of a source folder that are not read, and why, for the
+/// report (markers the scheduler writes are left out).
+fn not_delivered(folder: &Path) -> Result<Vec<(PathBuf, String)>, PipelineError> {
     Ok(sorted_entries(folder)?
         .into_iter()
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            !(name.starts_with('.') || name.starts_with("~$") || name.ends_with(".done") || name.ends_with(".reason.txt") || name.ends_with(".tmp") || name.ends_with(".part"))
+        .filter(|p| !is_marker(p))
+        .filter_map(|p| {
+            let why = if p.is_dir() {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let folder = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                Some(format!("子文件夹中的文件不会读取;请把要入库的文件直接放在 {folder}/ 下(子文件夹「{}」)", values::excerpt(&name, 60)))
+            } else {
+                not_read(&p)
+            };
+            why.map(|why| (p, why))
         })
         .collect())
+}
+
+/// Why a delivered file is not read, if it is not.
+fn not_read(path: &Path) -> Option<String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name.starts_with("~$") {
+        Some("Excel/WPS 打开文件时留下的临时锁文件,不是数据,未读取".into())
+    } else if name.starts_with('.') {
+        Some("文件名以「.」开头,被视为隐藏文件,未读取;如需入库,请去掉文件名开头的「.」".into())
+    } else if name.ends_with(".tmp") || name.ends_with(".part") {
+        Some("文件名以 .tmp 或 .part 结尾,是尚未传完的临时文件,未读取".into())
+    } else {
+        None
+    }
+}
+
+/// Whether a file is one the scheduler's hand-over writes beside the
+/// deliveries (`x.csv.done`, `x.csv.reason.txt`).
+fn is_marker(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.ends_with(".done") || name.ends_with(".reason.txt")
 }
 
 fn relative(inbox: &Path, file: &Path) -> String {
@@ -143,7 +209,8 @@ fn rejected(source: &str, inbox: &Path, file: &Path, why: String) -> FileReport 
         rows_loaded: 0,
         rows_quarantined: 0,
         rows_skipped: 0,
-        outcome: FileOutcome::Rejected(why),
+        outcome: FileOutcome::Rejected(values::excerpt(&why, 1000)),
+        notes: Vec::new(),
     }
 }
 
@@ -194,6 +261,7 @@ pub fn batches_schema() -> SchemaRef {
         Field::new("started_at", ts.clone(), false),
         Field::new("finished_at", ts, false),
         Field::new("error", DataType::Utf8, true),
+        Field::new("notes", DataType::Utf8, true),
     ]))
 }
 
@@ -233,14 +301,33 @@ impl IngestState<'_> {
         let (destination, rows_destination) = std::sync::mpsc::sync_channel(1);
         let typing = {
             let (path, file) = (path.to_path_buf(), file.clone());
-            tokio::task::spawn_blocking(move || file::read_and_type(source, &path, file, rows_destination))
+            let ceilings = source.columns.iter().map(|c| self.options.config.money_ceiling(source.name, c.name).map(rust_decimal::Decimal::from)).collect();
+            tokio::task::spawn_blocking(move || file::read_and_type(source, &path, file, ceilings, rows_destination))
         };
         let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
-        let sha = hashing.await.map_err(joined)??;
+        let sha = match hashing.await.map_err(joined)? {
+            Ok(sha) => sha,
+            Err(e) => {
+                drop(destination);
+                typing.await.map_err(joined)?.ok();
+                let mut report = rejected(source.name, inbox, path, format!("无法读取文件: {e}"));
+                if matches!(&e, PipelineError::Io(io) if io.kind() == std::io::ErrorKind::NotFound) {
+                    // Taken away meanwhile (another ingest's scheduler archived it).
+                    report.outcome = FileOutcome::Skipped("文件在读取前已被移走(可能已被另一个入库或调度器归档),未读取".into());
+                }
+                return Ok(report);
+            }
+        };
+        // A file's commits carry its application transaction: loaded when
+        // both its rows and its ingest_batches row hold it. A rejection is
+        // recorded under a transaction of its own, so that the same bytes
+        // are read again (a mapping may have been added since).
         let app_id = format!("xuncha-ingest:{}:{sha}", source.name);
+        let rejected_id = format!("xuncha-reject:{}:{sha}", source.name);
         let batch_id = hex::encode(&Sha256::digest(app_id.as_bytes())[..8]);
         let batches_table = self.lake.table("ingest_batches").await?;
-        if Lake::has_transaction(batches_table.as_ref(), &app_id).await? {
+        let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
+        if rows_done && Lake::has_transaction(batches_table.as_ref(), &app_id).await? {
             drop(destination);
             typing.await.map_err(joined)?.ok();
             let mut report = rejected(source.name, inbox, path, String::new());
@@ -248,7 +335,6 @@ impl IngestState<'_> {
             return Ok(report);
         }
         // Rows committed by an earlier, interrupted run are not written again.
-        let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
         let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source)));
         // A file rejected before its rows wanted a destination has dropped
         // its receiver: nothing to send to.
@@ -256,13 +342,10 @@ impl IngestState<'_> {
         let typed = match typing.await.map_err(joined)? {
             Ok(Some(typed)) => typed,
             Ok(None) => return Err(PipelineError::Lake(format!("{file}: 读取在得到写入目标之前停止"))),
-            Err(PipelineError::Unreadable(why)) => {
-                let report = rejected(source.name, inbox, path, why.clone());
-                if !self.options.dry_run {
-                    self.record_batch(&report, &batch_id, &sha, &app_id, started, Some(why)).await?;
-                }
-                return Ok(report);
-            }
+            // The file's own fault, or its bytes unreadable: it alone is rejected.
+            Err(PipelineError::Unreadable(why)) => return self.reject(source, inbox, path, why, (&batch_id, &sha, &rejected_id), started).await,
+            Err(PipelineError::Io(e)) => return self.reject(source, inbox, path, format!("读取文件时出错: {e}"), (&batch_id, &sha, &rejected_id), started).await,
+            Err(PipelineError::Csv(e)) => return self.reject(source, inbox, path, format!("无法按 CSV 读取: {e}"), (&batch_id, &sha, &rejected_id), started).await,
             Err(other) => return Err(other),
         };
         let report = FileReport {
@@ -274,6 +357,7 @@ impl IngestState<'_> {
             rows_quarantined: typed.quarantine.len() as u64,
             rows_skipped: typed.rows_skipped,
             outcome: FileOutcome::Loaded,
+            notes: typed.notes.clone(),
         };
         if self.options.dry_run {
             return Ok(report);
@@ -285,6 +369,21 @@ impl IngestState<'_> {
         }
         self.commit_quarantine(source, &file, typed.quarantine, &batch_id, &app_id).await?;
         self.record_batch(&report, &batch_id, &sha, &app_id, started, None).await?;
+        Ok(report)
+    }
+
+    /// Rejects a file (`ids`: its batch id, hash and rejection transaction),
+    /// recording the rejection once per content; a later delivery of the
+    /// same bytes says it was rejected before.
+    async fn reject(&self, source: &Source, inbox: &Path, path: &Path, why: String, ids: (&str, &str, &str), started: chrono::DateTime<chrono::Utc>) -> Result<FileReport, PipelineError> {
+        let (batch_id, sha, rejected_id) = ids;
+        let before = Lake::has_transaction(self.lake.table("ingest_batches").await?.as_ref(), rejected_id).await?;
+        let why = if before { format!("此前已拒收,这次仍无法入库: {why}") } else { why };
+        let report = rejected(source.name, inbox, path, why);
+        if !self.options.dry_run && !before {
+            let FileOutcome::Rejected(why) = &report.outcome else { unreachable!("a rejection") };
+            self.record_batch(&report, batch_id, sha, rejected_id, started, Some(why.clone())).await?;
+        }
         Ok(report)
     }
 
@@ -357,6 +456,7 @@ impl IngestState<'_> {
                 ts(started),
                 ts(chrono::Utc::now()),
                 Arc::new(StringArray::from(vec![error])),
+                Arc::new(StringArray::from(vec![(!report.notes.is_empty()).then(|| report.notes.join(";"))])),
             ],
         )
         .map_err(|e| PipelineError::Lake(e.to_string()))?;
@@ -410,21 +510,36 @@ fn plainly_data<'a>(mut first: impl Iterator<Item = &'a str>) -> bool {
     first.all(|text| values::starts_unspaced(text) && !starts_with_total(text))
 }
 
-/// Opens a file by its extension: its format, its header, the rows of its
-/// head below the header (read while looking for it) and the rest.
-fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, Vec<RawRow>, Rows), PipelineError> {
+/// A delivered file opened and its header found.
+struct Opened {
+    format: String,
+    header: Vec<String>,
+    /// The rows of its head below the header (read while looking for it).
+    head_rest: Vec<RawRow>,
+    /// The rest of the rows.
+    rows: Rows,
+    /// What the report should say about the file (other sheets not read).
+    notes: Vec<String>,
+}
+
+/// Opens a file by its extension and finds its header.
+fn open_rows(source: &Source, path: &Path) -> Result<Opened, PipelineError> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let (format, mut rows) = match ext.as_str() {
+    let (format, mut rows, notes) = match ext.as_str() {
         "csv" | "txt" => {
             let (encoding, rows) = read::csv_rows(path)?;
-            (format!("CSV {}", encoding.label()), rows)
+            (format!("CSV {}", encoding.label()), rows, Vec::new())
         }
-        "xlsx" | "xlsm" | "xls" => (ext.to_uppercase(), Rows::cells(read::xlsx_rows(path, None)?)),
+        "xlsx" | "xlsm" => {
+            let (rows, notes) = read::xlsx_rows(path, None)?;
+            (ext.to_uppercase(), Rows::cells(rows), notes)
+        }
+        "xls" => return Err(PipelineError::Unreadable("不支持旧版 Excel 97-2003 格式(.xls);请在 Excel/WPS 中另存为 .xlsx 后重新报送".into())),
         "jsonl" | "ndjson" | "json" => {
             let (keys, rows) = read::jsonl_rows(path)?;
-            return Ok(("JSON Lines".to_string(), keys, Vec::new(), Rows::cells(rows)));
+            return Ok(Opened { format: "JSON Lines".to_string(), header: keys, head_rest: Vec::new(), rows: Rows::cells(rows), notes: Vec::new() });
         }
-        other => return Err(PipelineError::Unreadable(format!("不支持的文件类型「.{other}」(应为 CSV、XLSX 或 JSON Lines)"))),
+        other => return Err(PipelineError::Unreadable(format!("不支持的文件类型「.{}」(应为 CSV、XLSX 或 JSON Lines)", values::excerpt(other, 20)))),
     };
     // Look for the header among the first rows.
     let mut head: Vec<RawRow> = Vec::new();
@@ -434,12 +549,30 @@ fn open_rows(source: &Source, path: &Path) -> Result<(String, Vec<String>, Vec<R
         head.push(row?);
     }
     let Some(at) = read::find_header(source, &head) else {
-        let first = head.iter().find(|r| !r.is_blank()).map(|r| r.cells().map(|c| c.text()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-        return Err(PipelineError::Unreadable(format!("在前 30 行中找不到「{}」({}) 的表头;第一行是: {first}{}", source.title, source.name, looks_like(source, &head))));
+        rows.check_head_text()?;
+        let first = head.iter().find(|r| !r.is_blank());
+        let shown = first.map(|r| r.cells().take(30).map(|c| c.text()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        let tabs = if first.is_some_and(|r| r.width() == 1 && r.cells().any(|c| matches!(c, Cell::Text(t) if t.contains('\t')))) {
+            "。这一行用制表符分隔,像是 Excel「Unicode 文本」或 TSV:请另存为「CSV(逗号分隔)」或 XLSX"
+        } else {
+            ""
+        };
+        return Err(PipelineError::Unreadable(format!(
+            "在前 30 行中找不到「{}」({}) 的表头;第一行是: {}{tabs}{}",
+            source.title,
+            source.name,
+            values::excerpt(&shown, 200),
+            looks_like(source, &head)
+        )));
     };
     let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
-    let rest = head.split_off(at + 1);
-    Ok((format, header, rest, rows))
+    rows.name_columns(&header);
+    rows.check_head_text()?;
+    let head_rest = head.split_off(at + 1);
+    for row in &head_rest {
+        row.check_quoted_lines(header.len())?;
+    }
+    Ok(Opened { format, header, head_rest, rows, notes })
 }
 
 /// " — 看起来是 X 的文件" when another source's header fits the first rows.

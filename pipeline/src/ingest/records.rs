@@ -8,6 +8,13 @@
 //! same buffer. Both give the records the `csv` crate gives with its
 //! defaults (comma, double quotes, any of CR, LF, CRLF ending a record,
 //! blank lines skipped, records of any length): a test compares them.
+//!
+//! Two kinds of record are not taken, and the file is rejected naming the
+//! record: one longer than [`MAX_RECORD_BYTES`] (a file without line ends,
+//! or not text at all), and one whose quoted field never closes or spans
+//! more than [`MAX_QUOTED_LINE_BREAKS`] line breaks: a quote opened by
+//! mistake swallows the rows after it into one cell, and those rows would
+//! vanish while the file seemed to load.
 
 use crate::PipelineError;
 use csv_core::ReadRecordResult;
@@ -15,6 +22,14 @@ use std::io::Read;
 
 /// Bytes read from the stream at a time (the buffer grows for a longer record).
 const BUFFER_BYTES: usize = 1 << 18;
+
+/// The longest record taken (a cell of a department's table is at most a
+/// few kilobytes of notes).
+pub(super) const MAX_RECORD_BYTES: usize = 4 << 20;
+
+/// The most line breaks one quoted field may hold (a note typed on a few
+/// lines has a handful).
+pub(super) const MAX_QUOTED_LINE_BREAKS: usize = 20;
 
 pub(super) struct CsvRecords {
     input: Box<dyn Read + Send>,
@@ -29,6 +44,8 @@ pub(super) struct CsvRecords {
     ends: Vec<usize>,
     /// Where the commas of a plain line are.
     commas: Vec<usize>,
+    /// The line breaks inside the quoted fields of the last record.
+    quoted_breaks: usize,
 }
 
 /// What the front of the unread bytes holds.
@@ -100,12 +117,13 @@ fn scan_line(bytes: &[u8], commas: &mut Vec<usize>) -> Scan {
 
 impl CsvRecords {
     pub(super) fn new(input: Box<dyn Read + Send>) -> CsvRecords {
-        CsvRecords { input, buffer: vec![0; BUFFER_BYTES], start: 0, end: 0, eof: false, core: csv_core::Reader::new(), fields: vec![0; 1024], ends: vec![0; 64], commas: Vec::new() }
+        CsvRecords { input, buffer: vec![0; BUFFER_BYTES], start: 0, end: 0, eof: false, core: csv_core::Reader::new(), fields: vec![0; 1024], ends: vec![0; 64], commas: Vec::new(), quoted_breaks: 0 }
     }
 
     /// Reads the next record, handing each field with its index to `field`;
     /// returns how many fields it had, or `None` at the end of the stream.
     pub(super) fn read(&mut self, mut field: impl FnMut(usize, &[u8])) -> std::io::Result<Option<usize>> {
+        self.quoted_breaks = 0;
         loop {
             let unread = &self.buffer[self.start..self.end];
             let (length, consumed) = match scan_line(unread, &mut self.commas) {
@@ -135,14 +153,21 @@ impl CsvRecords {
         }
     }
 
-    /// Reads the next record with `csv_core`.
+    /// Reads the next record with `csv_core`, checking its quoted fields
+    /// (see the module's documentation).
     fn read_quoted(&mut self, mut field: impl FnMut(usize, &[u8])) -> std::io::Result<Option<usize>> {
         let (mut written, mut ended) = (0, 0);
+        // The record's bytes as they stand in the file.
+        let mut raw: Vec<u8> = Vec::new();
         loop {
             let (result, read, wrote, ends) = self.core.read_record(&self.buffer[self.start..self.end], &mut self.fields[written..], &mut self.ends[ended..]);
+            raw.extend_from_slice(&self.buffer[self.start..self.start + read]);
             self.start += read;
             written += wrote;
             ended += ends;
+            if raw.len() > MAX_RECORD_BYTES {
+                return Err(too_long());
+            }
             match result {
                 // At the end of the stream, an empty input tells csv_core so.
                 ReadRecordResult::InputEmpty if !self.eof => self.fill()?,
@@ -150,6 +175,7 @@ impl CsvRecords {
                 ReadRecordResult::OutputFull => self.fields.resize(self.fields.len() * 2, 0),
                 ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 ReadRecordResult::Record => {
+                    self.quoted_breaks = quoted_breaks(&raw).map_err(std::io::Error::other)?;
                     let mut from = 0;
                     for (index, &to) in self.ends[..ended].iter().enumerate() {
                         field(index, &self.fields[from..to]);
@@ -162,12 +188,22 @@ impl CsvRecords {
         }
     }
 
+    /// The line breaks inside the quoted fields of the record last read: a
+    /// quote left open by mistake makes a record of several lines, which
+    /// the reader checks against the header's width.
+    pub(super) fn quoted_breaks(&self) -> usize {
+        self.quoted_breaks
+    }
+
     /// Reads more of the stream behind the unread bytes (moved to the front;
     /// the buffer doubles when they fill it).
     fn fill(&mut self) -> std::io::Result<()> {
         self.buffer.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
+        if self.end > MAX_RECORD_BYTES {
+            return Err(too_long());
+        }
         if self.end == self.buffer.len() {
             self.buffer.resize(self.buffer.len() * 2, 0);
         }
@@ -178,9 +214,55 @@ impl CsvRecords {
     }
 }
 
+fn too_long() -> std::io::Error {
+    std::io::Error::other(format!("这一行超过 {} MB 仍未结束,不像是表格数据(文件是否缺少换行,或根本不是 CSV?)", MAX_RECORD_BYTES >> 20))
+}
+
+/// The line breaks inside the quoted fields of a record (its bytes as in
+/// the file), or what is wrong with its quoting: a quoted field that never
+/// closes, or quoted fields that span more than [`MAX_QUOTED_LINE_BREAKS`]
+/// line breaks. Follows `csv_core`: a quote opens a quoted field only at
+/// the start of a field, and `""` inside one is a quote.
+fn quoted_breaks(raw: &[u8]) -> Result<usize, String> {
+    let (mut field, mut at_start, mut quoted, mut breaks) = (0usize, true, false, 0usize);
+    let mut i = 0;
+    while i < raw.len() {
+        let b = raw[i];
+        if quoted {
+            match b {
+                b'"' if raw.get(i + 1) == Some(&b'"') => i += 1,
+                b'"' => quoted = false,
+                b'\n' => breaks += 1,
+                b'\r' if raw.get(i + 1) != Some(&b'\n') => breaks += 1,
+                _ => {}
+            }
+            if breaks > MAX_QUOTED_LINE_BREAKS {
+                return Err(format!("第 {} 列处的引号内跨越了超过 {MAX_QUOTED_LINE_BREAKS} 个换行:这一行某一格的引号多半没有闭合,吞掉了其后的行;请检查引号后重新导出", field + 1));
+            }
+        } else {
+            match b {
+                b'"' if at_start => quoted = true,
+                b',' => {
+                    field += 1;
+                    at_start = true;
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            at_start = false;
+        }
+        i += 1;
+    }
+    if quoted {
+        return Err(format!("第 {} 列以引号开头,但直到文件末尾引号都没有闭合(其后 {breaks} 个换行都被并入了这一格);请检查这一格的引号后重新导出", field + 1));
+    }
+    Ok(breaks)
+}
+
 /// Fails a read of a CSV file, naming the record that could not be read.
 pub(super) fn unreadable(number: u64, e: &std::io::Error) -> PipelineError {
-    PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e}"))
+    PipelineError::Unreadable(format!("第 {number} 行无法按 CSV 读取: {e};整份文件未入库"))
 }
 
 #[cfg(test)]
@@ -196,6 +278,13 @@ mod tests {
     /// The records of `bytes` as [`CsvRecords`] reads them, fed `step`
     /// bytes per read.
     fn by_records(bytes: &[u8], step: usize) -> Vec<Vec<Vec<u8>>> {
+        let (records, error) = records_until_error(bytes, step);
+        assert!(error.is_none(), "{error:?}");
+        records
+    }
+
+    /// The records read, and the error that stopped the reading, if one did.
+    fn records_until_error(bytes: &[u8], step: usize) -> (Vec<Vec<Vec<u8>>>, Option<String>) {
         struct Trickle(Vec<u8>, usize);
         impl std::io::Read for Trickle {
             fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -217,8 +306,8 @@ mod tests {
                     assert_eq!(n, fields.len());
                     all.push(fields);
                 }
-                Ok(None) => return all,
-                Err(e) => panic!("{e}"),
+                Ok(None) => return (all, None),
+                Err(e) => return (all, Some(e.to_string())),
             }
         }
     }
@@ -237,7 +326,6 @@ mod tests {
             "名称,金额\n张三,1.50\n\"李,四\",2\n".as_bytes(),
             b"\r\n\r\n",
             b"",
-            b"\"unterminated,1\n2,3",
             b"a\r\r\nb\n",
         ];
         for case in cases {
@@ -269,7 +357,32 @@ mod tests {
                     alphabet[(state % alphabet.len() as u64) as usize]
                 })
                 .collect();
-            assert_eq!(by_records(&bytes, 3), by_csv_crate(&bytes), "{:?}", String::from_utf8_lossy(&bytes));
+            let expected = by_csv_crate(&bytes);
+            match records_until_error(&bytes, 3) {
+                (records, None) => assert_eq!(records, expected, "{:?}", String::from_utf8_lossy(&bytes)),
+                // Only a last record whose quote never closes is refused.
+                (records, Some(e)) => {
+                    assert!(e.contains("直到文件末尾") && records.len() + 1 == expected.len(), "{e}: {:?}", String::from_utf8_lossy(&bytes));
+                    assert_eq!(records[..], expected[..records.len()]);
+                }
+            }
         }
+    }
+
+    #[test]
+    fn a_quote_that_never_closes_or_swallows_many_lines_is_refused() {
+        let (records, e) = records_until_error(b"a,b\n1,\"unterminated\n2,3\n4,5\n", 7);
+        assert_eq!(records.len(), 1);
+        assert!(e.unwrap().contains("第 2 列以引号开头,但直到文件末尾引号都没有闭合(其后 3 个换行"));
+        let swallowed = format!("a,b\n1,\"x\n{}2,\"y\"\n", "3,4\n".repeat(25));
+        let (records, e) = records_until_error(swallowed.as_bytes(), 4096);
+        assert!(records.len() == 1 && e.unwrap().contains("超过 20 个换行"));
+        // A note on a few lines, quotes inside quotes, a quote mid-field: fine.
+        let fine = "a,b\n\"第一行\n第二行\n第三行\",\"他说\"\"好\"\"\"\n5\",6\n";
+        assert_eq!(by_records(fine.as_bytes(), 3), by_csv_crate(fine.as_bytes()));
+        // A record that never ends is refused once it passes the limit.
+        let endless = vec![b'x'; super::MAX_RECORD_BYTES + 10];
+        let (records, e) = records_until_error(&endless, 1 << 20);
+        assert!(records.is_empty() && e.unwrap().contains("MB 仍未结束"));
     }
 }

@@ -88,7 +88,8 @@ impl std::fmt::Display for Typed<'_> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowProblem {
     /// `missing_required`, `bad_date`, `bad_month`, `bad_money`, `bad_int`,
-    /// `bad_bool`, `bad_enum`, `bad_id`, `bad_decimal`, `duplicate_key`.
+    /// `bad_bool`, `bad_enum`, `bad_id`, `bad_code`, `bad_decimal`,
+    /// `bad_formula`, `duplicate_key`.
     pub kind: &'static str,
     pub column: Option<&'static str>,
     pub reason: String,
@@ -106,6 +107,16 @@ pub fn type_cell<'a>(source: &Source, index: usize, cell: Cell<'a>) -> Result<Ty
         return if column.required { Err(problem("missing_required", "为必填项,但为空".into())) } else { Ok(Typed::Null) };
     }
     match (column.ty, cell) {
+        (_, Cell::Formula(formula)) => Err(problem(
+            "bad_formula",
+            format!("是公式 ={},但文件中没有保存它的计算结果;请在 Excel/WPS 中打开这份文件、保存后重新报送", values::excerpt(formula, 100)),
+        )),
+        // A spreadsheet number holds 15 significant digits: an ID number or
+        // an account typed as a number has lost its last digits already.
+        (ColumnType::Id | ColumnType::Code, Cell::Number(n)) if n.abs() >= 1e15 => Err(problem(
+            if column.ty == ColumnType::Id { "bad_id" } else { "bad_code" },
+            format!("「{}」在表格中存成了数字,超过 15 位的数字已丢失末尾几位;请把这一列设为「文本」格式、重新录入后报送", Cell::Number(n).text()),
+        )),
         (ColumnType::Date, Cell::Serial(n) | Cell::Number(n)) => {
             values::excel_serial_date(n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期")))
         }
@@ -142,9 +153,27 @@ fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed
             if allowed.contains(&value.as_ref()) {
                 Ok(Typed::Str(value))
             } else {
-                Err(("bad_enum", format!("「{value}」不在允许值之内(应为 {})", allowed.join(" / "))))
+                Err(("bad_enum", format!("{}不在允许值之内(应为 {})", values::quoted(&value), allowed.join(" / "))))
             }
         }
+    }
+}
+
+/// `value`, if it is not an amount above `ceiling` (either sign).
+fn within_ceiling<'a>(source: &Source, index: usize, value: Typed<'a>, ceiling: Option<Decimal>) -> Result<Typed<'a>, RowProblem> {
+    match (&value, ceiling) {
+        (Typed::Money(amount), Some(ceiling)) if amount.abs() > ceiling => {
+            let column = &source.columns[index];
+            Err(RowProblem {
+                kind: "bad_money",
+                column: Some(column.name),
+                reason: format!(
+                    "列「{}」({}) 「{amount}」超过了这一列的上限 {ceiling} 元,不像是真实金额(是否填错了列?);如确属实,请在 xuncha.toml 的 [ingest.money_ceilings] 中调高 \"{}.{}\"",
+                    column.header, column.name, source.name, column.name
+                ),
+            })
+        }
+        _ => Ok(value),
     }
 }
 
@@ -231,7 +260,7 @@ fn types_to_itself(ty: ColumnType, text: &str) -> bool {
 /// A text column whose every value types to itself (the lake's own
 /// spelling, as most deliveries write it) is returned as the very array the
 /// reader filled, its empty strings made null: no value is copied.
-pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, skip: &[bool]) -> (ArrayRef, Vec<(usize, RowProblem)>) {
+pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, skip: &[bool], ceiling: Option<Decimal>) -> (ArrayRef, Vec<(usize, RowProblem)>) {
     let data_type = arrow_type(source.columns[index].ty);
     let mut problems = Vec::new();
     let mut first_changed = 0;
@@ -284,7 +313,8 @@ pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, ski
             });
             continue;
         }
-        match if skipped { Ok(Typed::Null) } else { type_cell(source, index, cell) } {
+        let typed = if skipped { Ok(Typed::Null) } else { type_cell(source, index, cell) };
+        match typed.and_then(|value| within_ceiling(source, index, value, ceiling)) {
             Ok(value) => builder.push(&value),
             Err(problem) => {
                 builder.push(&Typed::Null);
@@ -333,34 +363,73 @@ mod tests {
         let skip = [false, false, false, true];
         // Clean text, an empty cell, and a 合计 row that is skipped: the very array.
         let departments = text(&["攸县民政局", "攸县人社局", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip);
+        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip, None);
         let RawColumn::Text(raw) = &departments else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
         assert!(problems.is_empty() && typed.is_null(2) && typed.as_string::<i32>().value(1) == "攸县人社局");
         // An ID number that needs cleaning: typed from there on, the rows before kept.
         let ids = text(&["430223195003071233", " 43022319500307123x", "", "合计"]);
-        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip);
+        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip, None);
         let typed = typed.as_string::<i32>();
         assert_eq!((typed.value(0), typed.value(1)), ("430223195003071233", "43022319500307123X"));
         assert!(typed.is_null(2));
         // Codes checked on the whole column's bytes: kept, the empty
         // required one a problem; a code with a space is typed.
         let payment_ids = text(&["P1", "", "P3", "合计"]);
-        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip);
+        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip, None);
         let RawColumn::Text(raw) = &payment_ids else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "missing_required")]);
         let accounts = text(&["6217", "6217 99", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip);
+        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip, None);
         assert_eq!((typed.as_string::<i32>().value(1), typed.is_null(2), problems.len()), ("621799", true, 0));
         // Money is always parsed; problems come back by row.
         let amounts = text(&["1,350.00", "待定", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip);
+        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip, None);
         assert_eq!(typed.as_primitive::<deltalake::arrow::datatypes::Decimal128Type>().value(0), 135_000);
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "bad_money"), (2, "missing_required")]);
         // A column the file lacks is null throughout.
-        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip);
+        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip, None);
         assert_eq!((typed.null_count(), problems.len()), (4, 0));
+    }
+
+    #[test]
+    fn an_amount_that_does_not_fit_or_passes_its_ceiling_is_quarantined_never_wrapped() {
+        use deltalake::arrow::array::AsArray;
+        use deltalake::arrow::datatypes::Decimal128Type;
+        let pay = source("subsidy_payments").unwrap();
+        let amount = pay.column_index("amount").unwrap();
+        let cells = RawColumn::Text(deltalake::arrow::array::StringArray::from(vec![
+            "430224198505202854", "6217002870012345678", "99999999999999999.99", "9999999999999999.99", "1000000.01", "1000000", "-1000000.01",
+        ]));
+        let skip = [false; 7];
+        let ceiling = Some(Decimal::from(1_000_000));
+        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, ceiling);
+        let rows: Vec<usize> = problems.iter().map(|(row, p)| {
+            assert_eq!(p.kind, "bad_money");
+            *row
+        }).collect();
+        assert_eq!(rows, [0, 1, 2, 3, 4, 6], "beyond Decimal(18,2) or the ceiling");
+        assert!(problems[0].1.reason.contains("430224198505202854") && problems[0].1.reason.contains("范围"), "{}", problems[0].1.reason);
+        assert!(problems[4].1.reason.contains("上限 1000000") && problems[4].1.reason.contains("subsidy_payments.amount"), "{}", problems[4].1.reason);
+        assert_eq!(typed.as_primitive::<Decimal128Type>().value(5), 100_000_000);
+        // Without a ceiling the largest amount the type holds is kept exactly.
+        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, None);
+        assert_eq!(problems.len(), 3);
+        assert_eq!(typed.as_primitive::<Decimal128Type>().value(3), 999_999_999_999_999_999);
+        // A spreadsheet's float: as Excel shows it, never rounded beyond.
+        assert_eq!(type_cell(pay, amount, Cell::Number(129.00000000000003)).unwrap(), Typed::Money("129.00".parse().unwrap()));
+        assert_eq!(type_cell(pay, amount, Cell::Number(1350.125)).unwrap_err().kind, "bad_money");
+        assert_eq!(type_cell(pay, amount, Cell::Number(1e20)).unwrap_err().kind, "bad_money");
+        assert_eq!(type_cell(pay, amount, Cell::Text("1e20")).unwrap_err().kind, "bad_money");
+        // An ID number stored as a spreadsheet number lost its last digits.
+        let id = pay.column_index("id_number").unwrap();
+        assert_eq!(type_cell(pay, id, Cell::Number(430223197405287618.0)).unwrap_err().kind, "bad_id");
+        let account = pay.column_index("bank_account").unwrap();
+        assert_eq!(type_cell(pay, account, Cell::Number(6217002870012345678.0)).unwrap_err().kind, "bad_code");
+        assert_eq!(type_cell(pay, account, Cell::Number(621700287.0)).unwrap(), Typed::Str(Cow::Owned("621700287".into())));
+        let e = type_cell(pay, pay.column_index("name").unwrap(), Cell::Formula("A1&B1")).unwrap_err();
+        assert!(e.kind == "bad_formula" && e.reason.contains("=A1&B1"), "{e:?}");
     }
 
     #[test]
