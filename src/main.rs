@@ -217,7 +217,8 @@ enum ReportKind {
 
 #[derive(Debug, Subcommand)]
 enum AuditAction {
-    /// Check that no entry was changed, deleted or reordered (exit 1 if one was).
+    /// Check that no entry was changed, deleted, reordered or cut off and
+    /// that the log was not rebuilt (exit 1 if so).
     Verify,
     /// Print the entries, oldest first.
     List,
@@ -234,9 +235,26 @@ enum UserAction {
         /// Only this county, town or village (12-digit code).
         #[arg(long)]
         scope: Option<String>,
+        /// May take full identities from the SQL console in bulk (daily cap:
+        /// [server] bulk_identity_daily_rows); audited.
+        #[arg(long)]
+        bulk_identity: bool,
     },
-    /// Set a user's password (from XUNCHA_PASSWORD or asked for).
+    /// Set a user's password (from XUNCHA_PASSWORD or asked for); their sessions end.
     Passwd { name: String },
+    /// Change a user's role, scope or bulk identity; their sessions end.
+    Set {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// A 12-digit county, town or village code, or `all` for everything.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long)]
+        bulk_identity: Option<bool>,
+    },
+    /// Remove a user; their sessions end.
+    Remove { name: String },
     /// List users.
     List,
 }
@@ -258,8 +276,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The async runtime; its workers get 8 MiB stacks (DataFusion's plans and
+/// expressions are walked recursively; the SQL guard bounds their depth).
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(8 << 20).build()?)
+}
+
+/// Who runs this command, for the audit log (`xuncha sql` by the OS user).
+fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).map_or_else(|_| "命令行".to_string(), |u| format!("{u}(命令行)"))
 }
 
 fn run_cli(cli: Cli) -> anyhow::Result<()> {
@@ -350,7 +375,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { action } => {
-            let log = xuncha_dashboard::audit::AuditLog::of_lake(open_lake()?.root());
+            let log = xuncha_dashboard::audit::AuditLog::open(open_lake()?.root(), config.server.audit_anchor_dir.as_deref());
             match action {
                 AuditAction::Verify => match log.verify()? {
                     Ok(n) => println!("审计日志校验通过: {n} 条记录"),
@@ -367,13 +392,14 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::User { action } => user_command(&xuncha_dashboard::users::UserStore::of_lake(open_lake()?.root()), action),
         Command::Sql { query, format, out, at, versions } => {
             let lake = open_lake()?;
+            let audit = xuncha_dashboard::audit::AuditLog::open(lake.root(), config.server.audit_anchor_dir.as_deref());
             let timeout = Duration::from_secs(config.engine.query_timeout_secs);
             let options = SessionOptions { as_of_time: at, table_versions: versions, ..session_options };
             let rt = runtime()?;
             let ctx = rt.block_on(session(&lake, &options))?;
             match query {
-                Some(q) => rt.block_on(sql_once(&ctx, &q, format, out.as_deref(), timeout)),
-                None => shell(&rt, &ctx, &lake_path, timeout),
+                Some(q) => rt.block_on(sql_once(&ctx, &audit, &q, format, out.as_deref(), timeout)),
+                None => shell(&rt, &ctx, &audit, &lake_path, timeout),
             }
         }
     }
@@ -408,7 +434,8 @@ fn gen_command(scale: Scale, seed: u64, out: &Path) -> anyhow::Result<()> {
 
 fn dashboard_state(lake: Lake, config: &Config, session_options: SessionOptions) -> std::sync::Arc<xuncha_dashboard::AppState> {
     let limits = xuncha_dashboard::limits(&config.engine, &config.server);
-    xuncha_dashboard::AppState::new(lake, session_options, config.report.clone(), limits)
+    let audit = xuncha_dashboard::audit::AuditLog::open(lake.root(), config.server.audit_anchor_dir.as_deref());
+    xuncha_dashboard::AppState::new(lake, session_options, config.report.clone(), limits, audit)
 }
 
 /// `xuncha demo`: ingest the sample inbox (a no-op when already loaded), run
@@ -475,10 +502,23 @@ fn read_password() -> anyhow::Result<String> {
 
 fn user_command(store: &xuncha_dashboard::users::UserStore, action: UserAction) -> anyhow::Result<()> {
     match action {
-        UserAction::Add { name, role, scope } => {
+        UserAction::Add { name, role, scope, bulk_identity } => {
             let role = role.parse()?;
             store.put(&name, role, scope, &read_password()?, false)?;
+            if bulk_identity {
+                store.update(&name, None, None, Some(true))?;
+            }
             println!("已添加用户 {name}");
+        }
+        UserAction::Set { name, role, scope, bulk_identity } => {
+            let role = role.map(|r| r.parse()).transpose()?;
+            let scope = scope.map(|s| if s == "all" { None } else { Some(s) });
+            store.update(&name, role, scope, bulk_identity)?;
+            println!("已修改用户 {name};其已登录的会话随即失效");
+        }
+        UserAction::Remove { name } => {
+            store.remove(&name)?;
+            println!("已删除用户 {name};其已登录的会话随即失效");
         }
         UserAction::Passwd { name } => {
             store.set_password(&name, &read_password()?)?;
@@ -486,7 +526,7 @@ fn user_command(store: &xuncha_dashboard::users::UserStore, action: UserAction) 
         }
         UserAction::List => {
             for u in store.list()? {
-                println!("{:<16} {:<8} {}", u.name, u.role.label(), u.scope.as_deref().unwrap_or("全部"));
+                println!("{:<16} {:<8} {:<14} {}", u.name, u.role.label(), u.scope.as_deref().unwrap_or("全部"), if u.bulk_identity { "完整身份" } else { "" });
             }
         }
     }
@@ -594,11 +634,14 @@ fn ingest_command(lake: &Lake, inbox: &Path, options: IngestOptions) -> anyhow::
     Ok(())
 }
 
-async fn sql_once(ctx: &datafusion::prelude::SessionContext, sql: &str, format: Format, out: Option<&Path>, timeout: Duration) -> anyhow::Result<()> {
+/// Runs one query from the command line; audited before it runs, like the console's.
+async fn sql_once(ctx: &datafusion::prelude::SessionContext, audit: &xuncha_dashboard::audit::AuditLog, sql: &str, format: Format, out: Option<&Path>, timeout: Duration) -> anyhow::Result<()> {
     if format == Format::Parquet && out.is_none() {
         anyhow::bail!("--format parquet 需要 --out FILE");
     }
-    let (schema, batches) = guard::query(ctx, sql, timeout, None).await?;
+    let target = out.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
+    audit.record(&os_user(), "sql_cli", &format!("[{format:?} → {target}] {}", sql.trim())).context("审计日志写入失败,未执行")?;
+    let (schema, batches) = guard::query(ctx, sql, &guard::QueryLimits { timeout, max_rows: None, max_bytes: None }).await?;
     match out {
         Some(path) => output::write(format, &schema, &batches, std::io::BufWriter::new(std::fs::File::create(path)?))?,
         None => {
@@ -630,7 +673,7 @@ impl std::io::Write for PipedStdout {
 }
 
 /// The interactive shell: history, `\d`, `\d TABLE`, `\q`.
-fn shell(rt: &tokio::runtime::Runtime, ctx: &datafusion::prelude::SessionContext, lake: &Path, timeout: Duration) -> anyhow::Result<()> {
+fn shell(rt: &tokio::runtime::Runtime, ctx: &datafusion::prelude::SessionContext, audit: &xuncha_dashboard::audit::AuditLog, lake: &Path, timeout: Duration) -> anyhow::Result<()> {
     let mut editor = rustyline::DefaultEditor::new()?;
     let history = lake.join(".xuncha_history");
     let _ = editor.load_history(&history);
@@ -668,7 +711,7 @@ fn shell(rt: &tokio::runtime::Runtime, ctx: &datafusion::prelude::SessionContext
         if trimmed.ends_with(';') {
             let sql = std::mem::take(&mut buffer);
             let _ = editor.add_history_entry(sql.trim());
-            if let Err(e) = rt.block_on(sql_once(ctx, &sql, Format::Table, None, timeout)) {
+            if let Err(e) = rt.block_on(sql_once(ctx, audit, &sql, Format::Table, None, timeout)) {
                 eprintln!("错误: {}", format!("{e:#}").lines().next().unwrap_or_default());
             }
         }

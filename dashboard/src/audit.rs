@@ -1,14 +1,26 @@
-//! The audit log: every login, SQL query, export, reveal and report download,
-//! appended to `<lake>/_xuncha/audit.jsonl`. Each entry carries the hash of
-//! the one before and its own hash over both, so editing, deleting or
-//! reordering any line breaks the chain, and `verify` says where.
+//! The audit log: every login, SQL query (dashboard and command line),
+//! export, evidence view, reveal and report download, appended to
+//! `<lake>/_xuncha/audit.jsonl`.
+//!
+//! Each entry carries the hash of the one before and its own hash over
+//! both, so editing, deleting or reordering a line breaks the chain. A chain
+//! alone cannot tell that its last lines were cut off, or that someone
+//! deleted entries and computed the chain again; so every append also
+//! writes an **anchor** kept outside the lake — the last entry's number and
+//! hash, signed (HMAC-SHA256) with a key that lives only beside the anchor
+//! (`[server] audit_anchor_dir`, by default `~/.local/state/xuncha`). One
+//! who can write the lake but not that folder can neither shorten the log
+//! nor rebuild it without `verify` saying so.
+//!
+//! Appends from several processes (the server, `xuncha sql`) are serialized
+//! by an exclusive lock on the log file, so the chain never forks.
 
 use crate::DashboardError;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// One audited event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,43 +45,70 @@ impl Entry {
     }
 }
 
-/// The log file; appends are serialized.
+/// The last entry's number and hash, signed with the anchor key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Anchor {
+    seq: u64,
+    hash: String,
+    mac: String,
+}
+
+/// The longest detail kept for one entry (a console query is at most 64 KiB).
+const MAX_DETAIL_BYTES: usize = 72 * 1024;
+
+/// The log file and its anchor.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    last: Mutex<Option<(u64, String)>>,
+    anchor_dir: PathBuf,
 }
 
 impl AuditLog {
-    /// The audit log of the lake at `lake_root`.
-    pub fn of_lake(lake_root: &Path) -> AuditLog {
-        AuditLog { path: lake_root.join("_xuncha").join("audit.jsonl"), last: Mutex::new(None) }
+    /// The audit log of the lake at `lake_root`, anchored in `anchor_dir`
+    /// (default: the user's state folder), in a sub-folder named after the
+    /// lake's path.
+    pub fn open(lake_root: &Path, anchor_dir: Option<&Path>) -> AuditLog {
+        let base = anchor_dir.map(Path::to_path_buf).unwrap_or_else(default_anchor_dir);
+        let lake = std::fs::canonicalize(lake_root).unwrap_or_else(|_| lake_root.to_path_buf());
+        let id = hex::encode(Sha256::digest(lake.to_string_lossy().as_bytes()));
+        AuditLog { path: lake_root.join("_xuncha").join("audit.jsonl"), anchor_dir: base.join(format!("audit-{}", &id[..16])) }
     }
 
-    /// Appends an event (flushed and synced before returning).
+    /// Where the anchor and its key are.
+    pub fn anchor_dir(&self) -> &Path {
+        &self.anchor_dir
+    }
+
+    /// Appends an event (synced, and the anchor moved, before returning).
     pub fn record(&self, user: &str, action: &str, detail: &str) -> Result<(), DashboardError> {
-        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.is_none() {
-            *last = Some(self.entries()?.last().map_or((0, String::new()), |e| (e.seq, e.hash.clone())));
-        }
-        let (seq, prev_hash) = last.clone().expect("loaded above");
+        std::fs::create_dir_all(self.path.parent().expect("audit.jsonl has a folder"))?;
+        let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
+        file.lock()?;
+        let (seq, prev_hash) = last_entry(&mut file)?.map_or((0, String::new()), |e| (e.seq, e.hash));
+        let detail = if detail.len() > MAX_DETAIL_BYTES {
+            let mut end = MAX_DETAIL_BYTES;
+            while !detail.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…(共 {} 字节)", &detail[..end], detail.len())
+        } else {
+            detail.to_string()
+        };
         let mut entry = Entry {
             seq: seq + 1,
             at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
             user: user.to_string(),
             action: action.to_string(),
-            detail: detail.to_string(),
+            detail,
             prev_hash,
             hash: String::new(),
         };
         entry.hash = entry.digest();
-        std::fs::create_dir_all(self.path.parent().expect("audit.jsonl has a folder"))?;
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
         let mut line = serde_json::to_string(&entry).map_err(|e| DashboardError::Usage(e.to_string()))?;
         line.push('\n');
         file.write_all(line.as_bytes())?;
         file.sync_data()?;
-        *last = Some((entry.seq, entry.hash));
+        self.write_anchor(entry.seq, &entry.hash)?;
         Ok(())
     }
 
@@ -86,7 +125,8 @@ impl AuditLog {
             .collect()
     }
 
-    /// `Ok(n)` when all `n` entries chain; otherwise the first broken entry.
+    /// `Ok(n)` when all `n` entries chain and end where the anchor says;
+    /// otherwise what is wrong.
     pub fn verify(&self) -> Result<Result<usize, String>, DashboardError> {
         let entries = match self.entries() {
             Ok(entries) => entries,
@@ -99,31 +139,174 @@ impl AuditLog {
             }
             prev = e.hash.clone();
         }
-        Ok(Ok(entries.len()))
+        let anchor = match self.read_anchor()? {
+            Some(anchor) => anchor,
+            None if entries.is_empty() => return Ok(Ok(0)),
+            None => return Ok(Err(format!("找不到审计日志的锚点({}):无法确认日志未被截断或重建", self.anchor_dir.display()))),
+        };
+        if anchor.mac != self.sign(anchor.seq, &anchor.hash)? {
+            return Ok(Err("锚点签名不符:锚点文件被改动".into()));
+        }
+        let held = entries.len() as u64;
+        let anchored = usize::try_from(anchor.seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| entries.get(i));
+        match anchored {
+            _ if held < anchor.seq => Ok(Err(format!("日志只有 {held} 条,锚点记录到第 {} 条:末尾的记录被删除(截断)", anchor.seq))),
+            Some(e) if e.hash != anchor.hash => Ok(Err(format!("第 {} 条记录与锚点不符:日志被删改后重新计算了哈希链", anchor.seq))),
+            // One entry past the anchor: a crash between the append and the anchor's update.
+            _ if held > anchor.seq + 1 => Ok(Err(format!("锚点之后还有 {} 条记录:它们不是本系统写入的", held - anchor.seq))),
+            _ => Ok(Ok(entries.len())),
+        }
     }
+
+    fn key(&self) -> Result<Vec<u8>, DashboardError> {
+        let path = self.anchor_dir.join("key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => hex::decode(text.trim()).map_err(|e| DashboardError::Usage(format!("审计锚点密钥 {} 已损坏: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.anchor_dir)?;
+                let key = crate::auth::token();
+                write_private(&path, key.as_bytes())?;
+                Ok(hex::decode(key).expect("a token is hex"))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn sign(&self, seq: u64, hash: &str) -> Result<String, DashboardError> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key()?).expect("HMAC takes any key length");
+        mac.update(format!("{seq}\0{hash}").as_bytes());
+        Ok(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    fn read_anchor(&self) -> Result<Option<Anchor>, DashboardError> {
+        match std::fs::read_to_string(self.anchor_dir.join("anchor.json")) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).map_err(|e| DashboardError::Usage(format!("审计锚点无法解析: {e}")))?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write_anchor(&self, seq: u64, hash: &str) -> Result<(), DashboardError> {
+        let anchor = Anchor { seq, hash: hash.to_string(), mac: self.sign(seq, hash)? };
+        let temp = self.anchor_dir.join("anchor.json.tmp");
+        write_private(&temp, &serde_json::to_vec(&anchor).map_err(|e| DashboardError::Usage(e.to_string()))?)?;
+        std::fs::rename(&temp, self.anchor_dir.join("anchor.json"))?;
+        Ok(())
+    }
+}
+
+/// `$XDG_STATE_HOME/xuncha`, or `~/.local/state/xuncha`.
+fn default_anchor_dir() -> PathBuf {
+    match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(state) => PathBuf::from(state).join("xuncha"),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/state/xuncha"),
+    }
+}
+
+/// Writes a file only its owner can read, synced.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DashboardError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// The log's last entry, read from its end.
+fn last_entry(file: &mut std::fs::File) -> Result<Option<Entry>, DashboardError> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start))?;
+        let mut tail = Vec::new();
+        Read::by_ref(file).take(len - start).read_to_end(&mut tail)?;
+        let text = String::from_utf8_lossy(&tail);
+        let body = text.trim_end_matches('\n');
+        match body.rfind('\n') {
+            Some(i) => return parse_line(&body[i + 1..]).map(Some),
+            None if start == 0 => return if body.is_empty() { Ok(None) } else { parse_line(body).map(Some) },
+            None => window *= 4,
+        }
+    }
+}
+
+fn parse_line(line: &str) -> Result<Entry, DashboardError> {
+    serde_json::from_str(line).map_err(|e| DashboardError::Usage(format!("审计日志最后一行无法解析,未写入新记录: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn log_in(dir: &Path) -> AuditLog {
+        AuditLog::open(dir, Some(&dir.join("anchor")))
+    }
+
     #[test]
-    fn the_chain_verifies_and_any_edit_breaks_it() {
+    fn the_chain_verifies_and_any_edit_cut_or_rebuild_breaks_it() {
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::of_lake(dir.path());
-        for i in 0..5 {
+        let log = log_in(dir.path());
+        for i in 0..60 {
             log.record("wang", "sql", &format!("SELECT {i}")).unwrap();
         }
-        assert_eq!(log.verify().unwrap(), Ok(5));
+        assert_eq!(log.verify().unwrap(), Ok(60));
         // A second handle continues the same chain.
-        AuditLog::of_lake(dir.path()).record("li", "login", "").unwrap();
-        assert_eq!(log.verify().unwrap(), Ok(6));
+        log_in(dir.path()).record("li", "login", "").unwrap();
+        assert_eq!(log.verify().unwrap(), Ok(61));
         let path = dir.path().join("_xuncha/audit.jsonl");
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace("SELECT 2", "SELECT 9")).unwrap();
-        assert!(log.verify().unwrap().unwrap_err().contains("第 3 条"));
         let lines: Vec<&str> = text.lines().collect();
-        std::fs::write(&path, [lines[0], lines[2]].join("\n")).unwrap();
-        assert!(log.verify().unwrap().is_err(), "a deleted line is found");
+
+        std::fs::write(&path, text.replace("SELECT 2\"", "SELECT 9\"")).unwrap();
+        assert!(log.verify().unwrap().unwrap_err().contains("第 3 条"), "an edit");
+        std::fs::write(&path, [lines[0], lines[2]].join("\n") + "\n").unwrap();
+        assert!(log.verify().unwrap().is_err(), "a deleted line");
+        std::fs::write(&path, [lines[1], lines[0]].join("\n") + "\n").unwrap();
+        assert!(log.verify().unwrap().is_err(), "a reordering");
+        std::fs::write(&path, lines[..11].join("\n") + "\n").unwrap();
+        assert!(log.verify().unwrap().unwrap_err().contains("截断"), "the last 50 lines cut off");
+
+        // Delete entries 5..=9 and compute the chain again: every line is
+        // consistent, but the head no longer matches the anchor.
+        let mut rebuilt: Vec<Entry> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).filter(|e: &Entry| !(5..=9).contains(&e.seq)).collect();
+        let mut prev = String::new();
+        for (i, e) in rebuilt.iter_mut().enumerate() {
+            e.seq = i as u64 + 1;
+            e.prev_hash = prev.clone();
+            e.hash = e.digest();
+            prev = e.hash.clone();
+        }
+        std::fs::write(&path, rebuilt.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect::<String>()).unwrap();
+        assert!(log.verify().unwrap().is_err(), "a rebuilt chain");
+
+        // A forged anchor (without the key) is found too.
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(log.verify().unwrap(), Ok(61));
+        let anchor_path = log.anchor_dir().join("anchor.json");
+        let mut anchor: Anchor = serde_json::from_str(&std::fs::read_to_string(&anchor_path).unwrap()).unwrap();
+        anchor.seq = 11;
+        std::fs::write(&anchor_path, serde_json::to_vec(&anchor).unwrap()).unwrap();
+        assert!(log.verify().unwrap().unwrap_err().contains("签名"));
+    }
+
+    #[test]
+    fn appends_from_many_threads_keep_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let root = dir.path().to_path_buf();
+                s.spawn(move || {
+                    let log = log_in(&root);
+                    for i in 0..25 {
+                        log.record(&format!("u{t}"), "sql", &format!("SELECT {i}")).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(log_in(dir.path()).verify().unwrap(), Ok(100));
     }
 }

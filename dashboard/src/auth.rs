@@ -1,16 +1,29 @@
 //! Login, logout, the session cookie and CSRF.
 //!
 //! A login sets `xuncha_session` (random 256-bit token; HttpOnly,
-//! SameSite=Strict, expiring) and gives the session a CSRF token that every
-//! POST form carries and every POST handler checks. The login form itself
-//! is protected by a double-submit cookie. Five failed logins for a name
-//! lock it for 15 minutes. Sessions slide: each request extends them.
+//! SameSite=Strict, `Secure` over TLS, expiring) and gives the session a
+//! CSRF token that every POST form carries and every POST handler checks.
+//! The login form itself is protected by a double-submit cookie.
+//!
+//! - Five failed logins for a name lock it for 15 minutes. The attempt is
+//!   counted *before* the password is checked, under one lock, so a burst
+//!   of parallel guesses gets five tries, not forty.
+//! - Sessions slide (each request extends them) up to an absolute limit,
+//!   and end at once when the user's password, role or scope changes or
+//!   the user is removed: every request compares the session's user with
+//!   the stored one.
+//! - After login the browser goes only to a path this app serves (`next`
+//!   is parsed; `//host`, `/\host`, control characters go to `/`).
+//! - A user name longer than 64 characters is refused unread, and failed
+//!   logins are audited at most [`AUDITED_FAILURES_PER_MINUTE`] a minute
+//!   (the rest counted in one entry), so nobody can fill the disk through
+//!   the login form.
 
 use crate::layout::{self, error_page};
 use crate::state::{AppState, LoginSession};
 use crate::users::Role;
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -25,6 +38,90 @@ const SESSION_COOKIE: &str = "xuncha_session";
 const LOGIN_COOKIE: &str = "xuncha_login";
 const MAX_FAILURES: u32 = 5;
 const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// Failed or locked logins written to the audit log per minute at most.
+pub(crate) const AUDITED_FAILURES_PER_MINUTE: u32 = 30;
+/// Names whose failures are remembered at most (an attacker trying random
+/// names cannot grow the table without bound).
+const MAX_TRACKED_NAMES: usize = 10_000;
+/// Paths a login may go on to: the app's own pages.
+const NEXT_PATHS: &[&str] = &["/p/", "/sql", "/finding/", "/admin/", "/export/", "/report/"];
+
+/// Failed logins by name, and the audit budget for them.
+#[derive(Debug, Default)]
+pub(crate) struct Failures {
+    /// Name → (failures counted, time of the last).
+    by_name: std::collections::HashMap<String, (u32, Instant)>,
+    /// The current minute's audited failures, and those left unaudited.
+    audit_window: Option<(Instant, u32, u32)>,
+}
+
+impl Failures {
+    /// Counts an attempt for `name` before its password is checked; `false`
+    /// when the name is locked.
+    fn reserve(&mut self, name: &str, now: Instant) -> bool {
+        if self.by_name.len() >= MAX_TRACKED_NAMES {
+            self.by_name.retain(|_, (_, last)| now.duration_since(*last) < LOCKOUT);
+        }
+        if self.by_name.len() >= MAX_TRACKED_NAMES && !self.by_name.contains_key(name) {
+            // Every slot holds a live lock: count this name with the oldest.
+            if let Some(oldest) = self.by_name.iter().min_by_key(|(_, (_, last))| *last).map(|(k, _)| k.clone()) {
+                self.by_name.remove(&oldest);
+            }
+        }
+        let entry = self.by_name.entry(name.to_string()).or_insert((0, now));
+        if now.duration_since(entry.1) >= LOCKOUT {
+            *entry = (0, now);
+        }
+        if entry.0 >= MAX_FAILURES {
+            return false;
+        }
+        *entry = (entry.0 + 1, now);
+        true
+    }
+
+    /// A successful login clears its name.
+    fn clear(&mut self, name: &str) {
+        self.by_name.remove(name);
+    }
+
+    /// Whether this failure may be audited; when a new minute starts after
+    /// some were not, their count to write first.
+    fn audit_budget(&mut self, now: Instant) -> (bool, Option<u32>) {
+        let (start, audited, skipped) = self.audit_window.get_or_insert((now, 0, 0));
+        let mut overflow = None;
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            overflow = (*skipped > 0).then_some(*skipped);
+            (*start, *audited, *skipped) = (now, 0, 0);
+        }
+        if *audited < AUDITED_FAILURES_PER_MINUTE {
+            *audited += 1;
+            (true, overflow)
+        } else {
+            *skipped += 1;
+            (false, overflow)
+        }
+    }
+}
+
+/// Where to go after login: `next` if it is a path this app serves, else `/`.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
+    let Some(next) = next else { return "/".into() };
+    let decoded: String = url::form_urlencoded::parse(format!("x={}", next.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let suspicious = |t: &str| !t.starts_with('/') || t.starts_with("//") || t.chars().any(|c| c == '\\' || c.is_control());
+    if next.len() > 2048 || suspicious(next) || suspicious(&decoded) {
+        return "/".into();
+    }
+    match next.parse::<axum::http::uri::PathAndQuery>() {
+        Ok(pq) if pq.path() == "/" || NEXT_PATHS.iter().any(|p| pq.path().starts_with(p)) => pq.as_str().to_string(),
+        _ => "/".into(),
+    }
+}
+
+/// Whether cookies for this request must carry `Secure`.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.limits.secure_cookies
+        || (state.limits.trust_forwarded_proto && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
+}
 
 /// A random 256-bit token as hex.
 pub(crate) fn token() -> String {
@@ -65,15 +162,26 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         let to_login = || Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response();
         let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else { return Err(to_login()) };
-        let mut logins = state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        logins.retain(|_, s| s.expires > now);
-        match logins.get_mut(&token) {
-            Some(session) => {
-                session.expires = now + state.limits.session_ttl;
-                Ok(Auth(session.clone()))
+        let session = {
+            let mut logins = state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            logins.retain(|_, s| s.expires > now && s.ends > now);
+            match logins.get_mut(&token) {
+                Some(session) => {
+                    session.expires = now + state.limits.session_ttl;
+                    session.clone()
+                }
+                None => return Err(to_login()),
             }
-            None => Err(to_login()),
+        };
+        // The user as stored now: a changed password, role or scope, or a
+        // removal, ends the session.
+        match state.users.get(&session.user.name) {
+            Ok(Some(stored)) if stored == session.user => Ok(Auth(session)),
+            _ => {
+                state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&token);
+                Err(to_login())
+            }
         }
     }
 }
@@ -84,10 +192,10 @@ pub(crate) struct LoginQuery {
 }
 
 /// The login form.
-pub(crate) async fn login_page(jar: CookieJar, axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
+pub(crate) async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap, jar: CookieJar, axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
     let form_token = token();
-    let cookie = Cookie::build((LOGIN_COOKIE, form_token.clone())).http_only(true).same_site(SameSite::Strict).path("/login").build();
-    (jar.add(cookie), login_form(&form_token, q.next.as_deref().unwrap_or("/"), None)).into_response()
+    let cookie = Cookie::build((LOGIN_COOKIE, form_token.clone())).http_only(true).secure(secure(&state, &headers)).same_site(SameSite::Strict).path("/login").build();
+    (jar.add(cookie), login_form(&form_token, &safe_next(q.next.as_deref()), None)).into_response()
 }
 
 fn login_form(form_token: &str, next: &str, error: Option<&str>) -> maud::Markup {
@@ -116,29 +224,26 @@ pub(crate) struct LoginForm {
 }
 
 /// Checks the password; on success starts a session.
-pub(crate) async fn login(State(state): State<Arc<AppState>>, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+pub(crate) async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
     let expected = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
-    let next = form.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
+    let next = safe_next(form.next.as_deref());
+    let secure = secure(&state, &headers);
     let retry = |message: &str, status: StatusCode| {
         let form_token = token();
-        let cookie = Cookie::build((LOGIN_COOKIE, form_token.clone())).http_only(true).same_site(SameSite::Strict).path("/login").build();
+        let cookie = Cookie::build((LOGIN_COOKIE, form_token.clone())).http_only(true).secure(secure).same_site(SameSite::Strict).path("/login").build();
         (status, jar.clone().add(cookie), login_form(&form_token, &next, Some(message))).into_response()
     };
+    if form.username.chars().count() > crate::users::MAX_NAME_CHARS || form.username.chars().any(char::is_control) {
+        return retry("用户名无效。", StatusCode::BAD_REQUEST);
+    }
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.form_token.as_bytes()) {
         return retry("登录表单已失效,请重新输入。", StatusCode::FORBIDDEN);
     }
     let now = Instant::now();
-    {
-        let mut failures = state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((count, since)) = failures.get(&form.username).copied() {
-            if now.duration_since(since) > LOCKOUT {
-                failures.remove(&form.username);
-            } else if count >= MAX_FAILURES {
-                drop(failures);
-                let _ = state.audit.record(&form.username, "login_locked", "连续登录失败,已锁定");
-                return retry("登录失败次数过多,请 15 分钟后再试。", StatusCode::TOO_MANY_REQUESTS);
-            }
-        }
+    let admitted = state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).reserve(&form.username, now);
+    if !admitted {
+        audit_failure(&state, &form.username, "login_locked", "连续登录失败,已锁定", now);
+        return retry("登录失败次数过多,请 15 分钟后再试。", StatusCode::TOO_MANY_REQUESTS);
     }
     let user = match tokio::task::spawn_blocking({
         let state = state.clone();
@@ -152,23 +257,30 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, jar: CookieJar, Fo
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "登录出错", &e.to_string()),
     };
     let Some(user) = user else {
-        let mut failures = state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = failures.entry(form.username.clone()).or_insert((0, now));
-        entry.0 += 1;
-        drop(failures);
-        let _ = state.audit.record(&form.username, "login_failed", "");
+        audit_failure(&state, &form.username, "login_failed", "", now);
         return retry("用户名或密码错误。", StatusCode::UNAUTHORIZED);
     };
-    state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&user.name);
+    state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear(&user.name);
     let session_token = token();
     let _ = state.audit.record(&user.name, "login", user.role.label());
     state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(
         session_token.clone(),
-        LoginSession { user, csrf: token(), expires: now + state.limits.session_ttl },
+        LoginSession { user, csrf: token(), expires: now + state.limits.session_ttl, ends: now + state.limits.session_max },
     );
-    let max_age = cookie::time::Duration::seconds(i64::try_from(state.limits.session_ttl.as_secs()).unwrap_or(i64::MAX));
-    let cookie = Cookie::build((SESSION_COOKIE, session_token)).http_only(true).same_site(SameSite::Strict).path("/").max_age(max_age).build();
+    let max_age = cookie::time::Duration::seconds(i64::try_from(state.limits.session_ttl.min(state.limits.session_max).as_secs()).unwrap_or(i64::MAX));
+    let cookie = Cookie::build((SESSION_COOKIE, session_token)).http_only(true).secure(secure).same_site(SameSite::Strict).path("/").max_age(max_age).build();
     (jar.remove(Cookie::build(LOGIN_COOKIE).path("/login")).add(cookie), Redirect::to(&next)).into_response()
+}
+
+/// Audits a failed or locked login within the per-minute budget.
+fn audit_failure(state: &AppState, name: &str, action: &str, detail: &str, now: Instant) {
+    let (audit, skipped) = state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).audit_budget(now);
+    if let Some(n) = skipped {
+        let _ = state.audit.record("-", "login_failures_unaudited", &format!("上一分钟另有 {n} 次失败或锁定的登录超出审计速率,未逐条记录"));
+    }
+    if audit {
+        let _ = state.audit.record(name, action, detail);
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -186,6 +298,40 @@ pub(crate) async fn logout(State(state): State<Arc<AppState>>, auth: Auth, jar: 
     }
     let _ = state.audit.record(&auth.0.user.name, "logout", "");
     (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_only_a_path_this_app_serves() {
+        for evil in ["//evil.example", "/\\evil.example", "/%09/evil.example", "/\t/evil.example", "https://evil.example", "/p/x\r\nSet-Cookie: a=b", "/%2F%2Fevil.example", "/%5Cevil.example", "evil", "/unknown"] {
+            assert_eq!(safe_next(Some(evil)), "/", "{evil:?}");
+        }
+        for good in ["/", "/p/overview", "/p/findings?rule=deceased_paid&town=430223101000", "/sql", "/finding/r/deceased_paid/0123456789abcdef0123"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn attempts_are_counted_before_the_check_and_the_audit_is_budgeted() {
+        let mut f = Failures::default();
+        let now = Instant::now();
+        assert_eq!((0..40).filter(|_| f.reserve("leader", now)).count(), 5, "a burst gets five tries");
+        assert!(!f.reserve("leader", now + Duration::from_secs(60)), "locked");
+        assert!(f.reserve("leader", now + LOCKOUT + Duration::from_secs(1)), "unlocked after the lockout");
+        f.clear("leader");
+        assert!(f.reserve("leader", now));
+        let audited = (0..100).filter(|_| f.audit_budget(now).0).count();
+        assert_eq!(audited, AUDITED_FAILURES_PER_MINUTE as usize);
+        assert_eq!(f.audit_budget(now + Duration::from_secs(61)), (true, Some(70)), "the next minute says how many went unaudited");
+        for i in 0..(MAX_TRACKED_NAMES + 50) {
+            f.reserve(&format!("n{i}"), now);
+        }
+        assert!(f.by_name.len() <= MAX_TRACKED_NAMES, "random names cannot grow the table");
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,10 +1,17 @@
 //! The analysts' and admins' pages: the SQL console (same read-only guard
-//! as `xuncha sql`, the user's scope, a time limit, a row cap, at most a few
-//! queries at once), a finding's evidence with an audited reveal, the users
-//! list and the audit log with its chain check.
+//! as `xuncha sql`, the user's scope, a time limit, a row and byte cap, at
+//! most a few queries at once), a finding's evidence with an audited
+//! reveal, the users list and the audit log with its chain check.
+//!
+//! Identity in bulk: the console shows ID numbers, names, accounts and
+//! birth dates masked, as every page does. A user granted bulk identity
+//! (`xuncha user set NAME --bulk-identity true`) gets them in full, up to
+//! `[server] bulk_identity_daily_rows` rows a day; each such result is
+//! audited with its count, and past the cap results are masked again.
 
 use crate::auth::Auth;
-use crate::layout::{self, error_page, mask_json};
+use crate::layout::{self, error_page};
+use crate::mask;
 use crate::state::{AppState, LoginSession, Purpose};
 use crate::users::Role;
 use axum::Form;
@@ -18,6 +25,8 @@ use std::time::Duration;
 use xuncha_queries::output::{self, Format};
 use xuncha_queries::table::{TextTable, quote};
 use xuncha_queries::{catalog, guard};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 
 /// `GET /sql`: the console with the table list.
 pub(crate) async fn sql_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
@@ -43,6 +52,10 @@ async fn console_body(state: &AppState, session: &LoginSession, sql: &str, resul
                 button type="submit" name="format" value="csv" { "下载 CSV" } " "
                 button type="submit" name="format" value="parquet" { "下载 Parquet" }
                 span.note { " 只读;最多显示 " (state.limits.max_rows) " 行;超过 " (state.limits.query_timeout.as_secs()) " 秒自动取消。每次查询都记入审计日志。" }
+                span.note {
+                    @if session.user.bulk_identity { " 您可查看完整身份信息,每日最多 " (state.limits.bulk_identity_daily_rows) " 行。" }
+                    @else { " 身份证号、姓名、账号、出生日期均已脱敏。" }
+                }
             }
         }
         (result)
@@ -77,11 +90,12 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
     };
     let result = async {
         let ctx = state.context_for(session.user.scope.as_deref(), Purpose::Console).await?;
-        let (schema, batches) = guard::query(&ctx, &form.sql, state.limits.query_timeout, Some(state.limits.max_rows)).await?;
-        Ok::<_, crate::DashboardError>((schema, batches))
+        let limits = guard::QueryLimits { timeout: state.limits.query_timeout, max_rows: Some(state.limits.max_rows), max_bytes: Some(state.limits.max_result_bytes) };
+        let (schema, batches) = guard::query(&ctx, &form.sql, &limits).await?;
+        identity_policy(&state, &session, schema, batches)
     }
     .await;
-    let (schema, batches) = match result {
+    let ((schema, batches), policy_note) = match result {
         Ok(r) => r,
         Err(e) => {
             let message = e.to_string();
@@ -103,11 +117,37 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
                 Ok(t) => t,
                 Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "结果无法显示", &e.to_string()),
             };
-            let note = format!("{} 行{}", table.rows.len(), if table.rows.len() >= state.limits.max_rows { "(已截断)" } else { "" });
+            let note = format!("{} 行{}{policy_note}", table.rows.len(), if table.rows.len() >= state.limits.max_rows { "(已截断)" } else { "" });
             let body = console_body(&state, &session, &form.sql, html! { p.note { (note) } (layout::table(&table, &[], false, None, None)) }).await;
             layout::page(&session, "/sql", "SQL 控制台(只读)", body)
         }
     }
+}
+
+/// Masks a console result unless the user may see identities in bulk and
+/// has rows left today; the note says which happened.
+fn identity_policy(state: &AppState, session: &LoginSession, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<((SchemaRef, Vec<RecordBatch>), String), crate::DashboardError> {
+    let arrow = |e: datafusion::arrow::error::ArrowError| crate::DashboardError::Usage(e.to_string());
+    if session.user.bulk_identity {
+        let rows = mask::rows_with_identities(&batches).map_err(arrow)?;
+        let today = chrono::Local::now().date_naive();
+        let mut taken = state.identity_rows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        taken.retain(|(_, day), _| *day == today);
+        let used = taken.entry((session.user.name.clone(), today)).or_insert(0);
+        if rows == 0 {
+            return Ok(((schema, batches), String::new()));
+        }
+        if *used + rows <= state.limits.bulk_identity_daily_rows {
+            *used += rows;
+            let left = state.limits.bulk_identity_daily_rows - *used;
+            drop(taken);
+            state.audit.record(&session.user.name, "sql_identity", &format!("{rows} 行含完整身份信息;今日余 {left} 行"))?;
+            return Ok(((schema, batches), format!(";含完整身份信息 {rows} 行(已记入审计,今日还可查看 {left} 行)")));
+        }
+        let masked = mask::batches(&schema, &batches).map_err(arrow)?;
+        return Ok((masked, format!(";今日完整身份信息额度({} 行)不足,本次结果已脱敏", state.limits.bulk_identity_daily_rows)));
+    }
+    Ok((mask::batches(&schema, &batches).map_err(arrow)?, String::new()))
 }
 
 /// The digest that stands for an entity key in links and forms.
@@ -138,9 +178,9 @@ pub(crate) async fn finding_detail(state: &AppState, session: &LoginSession, run
         return Err(error_page(StatusCode::NOT_FOUND, "没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };
     let cell = |name: &str| found.index(name).map_or(String::new(), |i| row[i].clone());
-    let shown = |name: &str| if reveal { cell(name) } else { layout::mask_cell(name, &cell(name)) };
+    let shown = |name: &str| if reveal { cell(name) } else { mask::cell(name, &cell(name)) };
     let evidence = serde_json::from_str::<serde_json::Value>(&cell("evidence")).unwrap_or(serde_json::Value::Null);
-    let evidence = if reveal { evidence } else { mask_json(None, evidence) };
+    let evidence = if reveal { evidence } else { mask::json(None, evidence) };
     Ok(html! {
         table {
             tbody {
@@ -236,10 +276,10 @@ pub(crate) async fn users_page(State(state): State<Arc<AppState>>, auth: Auth) -
     };
     let body = html! {
         table {
-            thead { tr { th { "用户名" } th { "角色" } th { "范围" } } }
-            tbody { @for u in &users { tr { td { (u.name) } td { (u.role.label()) } td { (u.scope.as_deref().unwrap_or("全部")) } } } }
+            thead { tr { th { "用户名" } th { "角色" } th { "范围" } th { "控制台完整身份信息" } } }
+            tbody { @for u in &users { tr { td { (u.name) } td { (u.role.label()) } td { (u.scope.as_deref().unwrap_or("全部")) } td { (if u.bulk_identity { "允许(每日限额)" } else { "脱敏" }) } } } }
         }
-        p.note { "用户在服务器上用命令管理:xuncha user add 名称 --role leader|analyst|admin [--scope 区划代码];xuncha user passwd 名称。" }
+        p.note { "用户在服务器上用命令管理:xuncha user add 名称 --role leader|analyst|admin [--scope 区划代码] [--bulk-identity];xuncha user passwd 名称;xuncha user set 名称 [--role …] [--scope …|all] [--bulk-identity true|false];xuncha user remove 名称。修改或删除后,该用户已登录的会话随即失效。" }
     };
     layout::page(session, "/admin/users", "用户", body)
 }

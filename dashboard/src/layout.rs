@@ -1,5 +1,5 @@
 //! The page frame (navigation by role, the user and logout), tables with
-//! masking and CSV links, error pages, and the one stylesheet, embedded.
+//! masking (see `mask`) and CSV links, error pages, and the one stylesheet, embedded.
 
 use crate::state::LoginSession;
 use crate::users::Role;
@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use xuncha_queries::table::TextTable;
-use xuncha_queries::udf::{mask_id, mask_name};
+use crate::mask;
 
 const CSS: &str = include_str!("app.css");
 
@@ -97,51 +97,27 @@ pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Resp
     (status, bare(title, html! { h1 { (title) } p.error { (message) } p { a href="/" { "返回首页" } } })).into_response()
 }
 
+/// A request the extractors refused (too large, a form that does not parse)
+/// answers in plain English text; it becomes a Chinese error page with the
+/// same status.
+pub(crate) async fn rejection_in_chinese(response: Response) -> Response {
+    let plain = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
+    if !plain {
+        return response;
+    }
+    let message = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => "提交的内容超过上限(表单 64 KiB,SQL 控制台 256 KiB),未处理。",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "表单内容不完整或格式不对,请刷新页面后重试。",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "请求类型不对:请从页面上的表单提交。",
+        StatusCode::METHOD_NOT_ALLOWED => "不支持这种请求方式。",
+        _ => return response,
+    };
+    error_page(response.status(), "请求无法处理", message)
+}
+
 /// What a panic becomes: a 500 page, never a dropped connection.
 pub(crate) fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。")
-}
-
-/// Columns that hold a person's name.
-const NAME_COLUMNS: &[&str] = &["name", "person_name", "owner_name", "legal_rep_name", "accused_name", "holder_name", "姓名"];
-
-/// Whether a value looks like a citizen ID number (15 or 18 characters).
-pub(crate) fn looks_like_id(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    (bytes.len() == 18 && bytes[..17].iter().all(u8::is_ascii_digit) && (bytes[17].is_ascii_digit() || bytes[17] == b'X'))
-        || (bytes.len() == 15 && bytes.iter().all(u8::is_ascii_digit))
-}
-
-/// Masks a cell by its column: ID numbers anywhere, names in name columns.
-pub(crate) fn mask_cell(column: &str, value: &str) -> String {
-    if looks_like_id(value) {
-        mask_id(value)
-    } else if value.contains('|') && value.split('|').any(looks_like_id) {
-        value.split('|').map(|part| if looks_like_id(part) { mask_id(part) } else { part.to_string() }).collect::<Vec<_>>().join("|")
-    } else if NAME_COLUMNS.contains(&column) && !value.is_empty() {
-        mask_name(value)
-    } else if value.starts_with('{') || value.starts_with('[') {
-        serde_json::from_str::<serde_json::Value>(value).map_or_else(|_| value.to_string(), |v| mask_json(None, v).to_string())
-    } else {
-        value.to_string()
-    }
-}
-
-/// Masks ID numbers and personal names inside evidence JSON.
-pub(crate) fn mask_json(key: Option<&str>, value: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::String(s) if looks_like_id(&s) => Value::String(mask_id(&s)),
-        Value::String(s) if key.is_some_and(|k| NAME_COLUMNS.contains(&k) || k.ends_with("person_name") || k == "counterparty_name" && looks_like_person(&s)) => Value::String(mask_name(&s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| mask_json(key, v)).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| { let masked = mask_json(Some(&k), v); (k, masked) }).collect()),
-        other => other,
-    }
-}
-
-/// A counterparty that is a person (a short name, not a company).
-fn looks_like_person(name: &str) -> bool {
-    name.chars().count() <= 4 && !["公司", "合作社", "厂", "店", "部", "社", "中心"].iter().any(|w| name.contains(w))
 }
 
 /// Where a table row's first cell links to, if anywhere.
@@ -161,7 +137,7 @@ pub(crate) fn table(t: &TextTable, headers: &[(&str, &str)], masked: bool, expor
                     @for row in &t.rows {
                         tr {
                             @for (i, cell) in row.iter().enumerate() {
-                                @let shown = if masked { mask_cell(&t.columns[i], cell) } else { cell.clone() };
+                                @let shown = if masked { mask::cell(&t.columns[i], cell) } else { cell.clone() };
                                 @let href = if i == 0 { link.and_then(|f| f(row)) } else { None };
                                 td { @if let Some(h) = href { a href=(h) { (shown) } } @else { (shown) } }
                             }
@@ -184,31 +160,13 @@ pub(crate) fn tiles(items: &[(String, String)]) -> Markup {
     html! { div.tiles { @for (label, value) in items { div.tile { div.value { (value) } div.label { (label) } } } } }
 }
 
-/// CSV of a table, masked as on screen (UTF-8 with BOM, for Excel; CRLF).
+/// CSV of a table, masked as on screen (UTF-8 with BOM, for Excel; CRLF;
+/// cells that a spreadsheet would run as formulas neutralized).
 pub(crate) fn masked_csv(t: &TextTable) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer("\u{feff}".as_bytes().to_vec());
-    out.write_record(&t.columns)?;
+    out.write_record(t.columns.iter().map(|c| xuncha_queries::output::inert_cell(c).into_owned()))?;
     for row in &t.rows {
-        out.write_record(row.iter().enumerate().map(|(i, v)| mask_cell(&t.columns[i], v)))?;
+        out.write_record(row.iter().enumerate().map(|(i, v)| xuncha_queries::output::inert_cell(&mask::cell(&t.columns[i], v)).into_owned()))?;
     }
     out.into_inner().map_err(|e| e.into_error().into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_and_names_are_masked_in_cells_and_evidence() {
-        assert_eq!(mask_cell("id_number", "43022319800101123X"), "430223********123X");
-        assert_eq!(mask_cell("anything", "430223198001011234"), "430223********1234");
-        assert_eq!(mask_cell("person_name", "欧阳明"), "欧阳*");
-        assert_eq!(mask_cell("entity_key", "43022319800101123X|低保|2026-05"), "430223********123X|低保|2026-05");
-        assert_eq!(mask_cell("village_name", "长坪村"), "长坪村");
-        let evidence = r#"{"name":"张三","members":[{"id_number":"43022319800101123X","person_name":"李四"}],"counterparty_name":"王五","amount":"300.00"}"#;
-        let masked = mask_cell("evidence", evidence);
-        assert!(!masked.contains("张三") && !masked.contains("李四") && !masked.contains("王五") && !masked.contains("19800101"), "{masked}");
-        assert!(masked.contains("300.00"));
-        assert_eq!(mask_json(Some("counterparty_name"), serde_json::json!("株洲市某建筑有限公司")), serde_json::json!("株洲市某建筑有限公司"));
-    }
 }

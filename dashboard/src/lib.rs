@@ -2,9 +2,15 @@
 //!
 //! Server-rendered zh-CN pages (maud) with plotters SVG charts and every
 //! asset compiled into the binary; login with argon2id passwords, roles
-//! (领导 / 分析员 / 管理员) and per-user scopes; masking of ID numbers and
-//! names; a hash-chained audit log of logins, queries, exports and reveals.
-//! Pages read the lake through the query layer only.
+//! (领导 / 分析员 / 管理员) and per-user scopes; masking of ID numbers,
+//! names, accounts and birth dates; a hash-chained, anchored audit log of
+//! logins, queries, exports, evidence views and reveals. Pages read the
+//! lake through the query layer only.
+//!
+//! Every response carries a content security policy (nothing from another
+//! origin, no framing), `nosniff`, `no-referrer` and, unless it is an
+//! asset, `Cache-Control: no-store`. Connections that do not finish their
+//! request headers within [`HEADER_READ_TIMEOUT`] are closed.
 
 pub mod audit;
 mod auth;
@@ -12,6 +18,7 @@ pub mod charts;
 mod console;
 pub mod jobs;
 mod layout;
+mod mask;
 mod pages;
 pub mod report;
 mod state;
@@ -21,11 +28,15 @@ pub use state::{AppState, Limits};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use xuncha_pipeline::config::{EngineConfig, ServerConfig};
 
@@ -48,6 +59,17 @@ impl From<datafusion::error::DataFusionError> for DashboardError {
     }
 }
 
+/// The largest request body (a form), and the SQL console's.
+const MAX_BODY: usize = 64 * 1024;
+const MAX_CONSOLE_BODY: usize = 256 * 1024;
+
+/// A connection must have sent its request headers within this.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the pages may load: their own stylesheet and images, inline SVG
+/// styles; no scripts from anywhere else, no plugins, no framing.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// The application's routes.
 pub fn router(state: Arc<AppState>) -> Router {
     let request_timeout = state.limits.request_timeout;
@@ -60,16 +82,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/finding/{run_id}/{rule_id}/{entity_key}", get(pages::finding))
         .route("/reveal", post(console::reveal))
         .route("/report/common-issues.{ext}", get(pages::report_download))
-        .route("/sql", get(console::sql_page).post(console::sql_run))
+        // A statement may be 64 KiB, three times that once form-encoded.
+        .route("/sql", get(console::sql_page).post(console::sql_run).layer(DefaultBodyLimit::max(MAX_CONSOLE_BODY)))
         .route("/admin/audit", get(console::audit_page))
         .route("/admin/users", get(console::users_page))
         .route("/assets/app.css", get(layout::stylesheet))
         .route("/assets/icon.svg", get(layout::icon))
         .route("/favicon.ico", get(layout::icon))
         .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(layout::rejection_in_chinese))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::custom(layout::panic_page))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")))
         .with_state(state)
 }
 
@@ -78,10 +108,38 @@ pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> Result<(), Dashboa
     serve_until(state, addr, shutdown()).await
 }
 
-/// Serves until `stop` resolves.
+/// Serves until `stop` resolves, then lets open requests finish (up to the
+/// request time limit).
+///
+/// The accept loop is hyper's own rather than `axum::serve`, which sets no
+/// timer and so no header-read timeout: a client sending one header byte
+/// every few seconds (slowloris) held its connection for as long as it liked.
 pub async fn serve_until(state: Arc<AppState>, addr: SocketAddr, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), DashboardError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| DashboardError::Usage(format!("无法监听 {addr}: {e}")))?;
-    axum::serve(listener, router(state)).with_graceful_shutdown(stop).await?;
+    let drain = state.limits.request_timeout;
+    let service = TowerToHyperService::new(router(state));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Out of file descriptors, or a connection reset before
+                    // it was accepted: wait a moment, keep serving.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    let _ = tokio::time::timeout(drain, graceful.shutdown()).await;
     Ok(())
 }
 
@@ -108,7 +166,12 @@ pub fn limits(engine: &EngineConfig, server: &ServerConfig) -> Limits {
         query_timeout,
         request_timeout: query_timeout + Duration::from_secs(5),
         max_rows: server.max_rows.max(1),
+        max_result_bytes: server.max_result_mb.max(1) << 20,
         session_ttl: Duration::from_secs(server.session_ttl_secs),
+        session_max: Duration::from_secs(server.session_max_secs),
         console_slots: server.console_slots.max(1),
+        secure_cookies: server.secure_cookies,
+        trust_forwarded_proto: server.trust_forwarded_proto,
+        bulk_identity_daily_rows: server.bulk_identity_daily_rows,
     }
 }

@@ -59,6 +59,22 @@ impl Filters {
         Ok(())
     }
 
+    /// Refuses a town or village filter outside the user's scope (rather
+    /// than running queries that can only come back empty or fail).
+    fn within(&self, scope: Option<&str>) -> Result<(), String> {
+        let Some(scope) = scope.and_then(|s| xuncha_queries::scope::scope_prefix(s).ok()) else { return Ok(()) };
+        for (value, what) in [(&self.town, "乡镇"), (&self.village, "村")] {
+            if let Ok(Some(code)) = Self::code(value, what)
+                && let Ok(prefix) = xuncha_queries::scope::scope_prefix(&code)
+                && !prefix.starts_with(&scope)
+                && !scope.starts_with(&prefix)
+            {
+                return Err(format!("{what}「{code}」不在您的范围内。"));
+            }
+        }
+        Ok(())
+    }
+
     /// `AND column LIKE 'town%'` for the town filter.
     fn place(&self, column: &str) -> String {
         match Self::code(&self.town, "").ok().flatten() {
@@ -532,6 +548,9 @@ pub(crate) async fn page(State(state): State<Arc<AppState>>, auth: Auth, Path(na
     if let Err(message) = filters.validate() {
         return error_page(StatusCode::BAD_REQUEST, "筛选条件有误", &message);
     }
+    if let Err(message) = filters.within(session.user.scope.as_deref()) {
+        return error_page(StatusCode::NOT_FOUND, "不在您的范围内", &message);
+    }
     let qs = filters.query_string();
     let scope = session.user.scope.as_deref();
     let key = format!("{name}?{qs}");
@@ -720,6 +739,9 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     if let Err(message) = filters.validate() {
         return error_page(StatusCode::BAD_REQUEST, "筛选条件有误", &message);
     }
+    if let Err(message) = filters.within(session.user.scope.as_deref()) {
+        return error_page(StatusCode::NOT_FOUND, "不在您的范围内", &message);
+    }
     let Some(p) = panels(&page, &filters).and_then(|ps| ps.into_iter().find(|p| p.id == id)) else { return not_found().await };
     let ctx = match state.context(session.user.scope.as_deref()).await {
         Ok(ctx) => ctx,
@@ -739,11 +761,14 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     }
 }
 
-/// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked).
-/// The entity key (often an ID number) never appears in a URL: the link
-/// carries its digest instead.
+/// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked;
+/// the view is audited). The entity key (often an ID number) never appears
+/// in a URL: the link carries its digest instead.
 pub(crate) async fn finding(State(state): State<Arc<AppState>>, auth: Auth, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Response {
     let session = &auth.0;
+    if let Err(e) = state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{digest}")) {
+        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未显示", &e.to_string());
+    }
     match crate::console::finding_detail(&state, session, &run_id, &rule_id, &digest, false).await {
         Ok(markup) => layout::page(session, "/p/findings", "比对发现详情", markup),
         Err(response) => response,

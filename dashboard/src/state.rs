@@ -23,18 +23,33 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Rows shown or exported from the SQL console.
     pub max_rows: usize,
-    /// A login lasts this long without activity.
+    /// The SQL console's result size in memory.
+    pub max_result_bytes: usize,
+    /// A login lasts this long without activity …
     pub session_ttl: Duration,
+    /// … and this long at most.
+    pub session_max: Duration,
     /// Console queries running at once; more wait their turn briefly, then are refused.
     pub console_slots: usize,
+    /// Session cookies always carry `Secure`.
+    pub secure_cookies: bool,
+    /// `X-Forwarded-Proto: https` from a reverse proxy makes them `Secure`.
+    pub trust_forwarded_proto: bool,
+    /// Console rows with full ID numbers a bulk-identity user may take per day.
+    pub bulk_identity_daily_rows: usize,
 }
 
 /// A logged-in user's session.
 #[derive(Debug, Clone)]
 pub(crate) struct LoginSession {
+    /// The user as they were at login: a request finds the session ended
+    /// once the stored user differs (password, role, scope changed, or removed).
     pub user: crate::users::User,
     pub csrf: String,
+    /// When it ends without activity (slides with each request) …
     pub expires: Instant,
+    /// … and when it ends in any case.
+    pub ends: Instant,
 }
 
 pub(crate) type Fingerprint = Vec<(String, Option<SystemTime>)>;
@@ -59,7 +74,9 @@ pub struct AppState {
     pub report: ReportConfig,
     pub limits: Limits,
     pub(crate) logins: Mutex<HashMap<String, LoginSession>>,
-    pub(crate) failures: Mutex<HashMap<String, (u32, Instant)>>,
+    pub(crate) failures: Mutex<crate::auth::Failures>,
+    /// Console rows with full ID numbers taken today, by user.
+    pub(crate) identity_rows: Mutex<HashMap<(String, chrono::NaiveDate), usize>>,
     pub(crate) console: Semaphore,
     contexts: tokio::sync::Mutex<ContextCache>,
     pages: Mutex<PageCache>,
@@ -72,18 +89,19 @@ type PageCache = HashMap<(Option<String>, String), (Fingerprint, Arc<str>)>;
 const MAX_CACHED_PAGES: usize = 512;
 
 impl AppState {
-    /// State for the lake, with the given session options and limits.
-    pub fn new(lake: Lake, session_options: SessionOptions, report: ReportConfig, limits: Limits) -> Arc<AppState> {
+    /// State for the lake, with the given session options, limits and audit log.
+    pub fn new(lake: Lake, session_options: SessionOptions, report: ReportConfig, limits: Limits, audit: AuditLog) -> Arc<AppState> {
         Arc::new(AppState {
             users: UserStore::of_lake(lake.root()),
-            audit: AuditLog::of_lake(lake.root()),
+            audit,
             console: Semaphore::new(limits.console_slots),
             lake,
             session_options,
             report,
             limits,
             logins: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
+            failures: Mutex::new(crate::auth::Failures::default()),
+            identity_rows: Mutex::new(HashMap::new()),
             contexts: tokio::sync::Mutex::new(HashMap::new()),
             pages: Mutex::new(HashMap::new()),
         })

@@ -50,6 +50,10 @@ pub struct User {
     pub role: Role,
     /// A county, town or village code: the user sees only its rows.
     pub scope: Option<String>,
+    /// May take full ID numbers and names from the SQL console in bulk
+    /// (up to the daily cap); everyone else gets them masked there.
+    #[serde(default)]
+    pub bulk_identity: bool,
     pub password_hash: String,
 }
 
@@ -81,21 +85,22 @@ impl UserStore {
 
     /// Adds a user, or replaces one of the same name when `replace` is set.
     pub fn put(&self, name: &str, role: Role, scope: Option<String>, password: &str, replace: bool) -> Result<(), DashboardError> {
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.') {
-            return Err(DashboardError::Usage("用户名只能包含字母、数字、_、-、.".into()));
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.') {
+            return Err(DashboardError::Usage(format!("用户名只能包含字母、数字、_、-、.,最长 {MAX_NAME_CHARS} 个字符")));
         }
         if password.chars().count() < 8 {
             return Err(DashboardError::Usage("密码至少 8 个字符".into()));
         }
         if let Some(code) = &scope {
-            xuncha_queries::session::scope_prefix(code)?;
+            xuncha_queries::scope::scope_prefix(code)?;
         }
         let mut users = self.list()?;
         if !replace && users.iter().any(|u| u.name == name) {
             return Err(DashboardError::Usage(format!("用户「{name}」已存在;改密码请用 xuncha user passwd")));
         }
+        let bulk_identity = users.iter().find(|u| u.name == name).is_some_and(|u| u.bulk_identity);
         users.retain(|u| u.name != name);
-        users.push(User { name: name.to_string(), role, scope, password_hash: hash(password)? });
+        users.push(User { name: name.to_string(), role, scope, bulk_identity, password_hash: hash(password)? });
         users.sort_by(|a, b| a.name.cmp(&b.name));
         self.save(&users)
     }
@@ -104,6 +109,31 @@ impl UserStore {
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), DashboardError> {
         let user = self.get(name)?.ok_or_else(|| DashboardError::Usage(format!("没有用户「{name}」")))?;
         self.put(name, user.role, user.scope, password, true)
+    }
+
+    /// Changes a user's role, scope (`Some(None)`: everything) or bulk
+    /// identity; their open sessions end (see `auth`).
+    pub fn update(&self, name: &str, role: Option<Role>, scope: Option<Option<String>>, bulk_identity: Option<bool>) -> Result<(), DashboardError> {
+        let mut users = self.list()?;
+        let user = users.iter_mut().find(|u| u.name == name).ok_or_else(|| DashboardError::Usage(format!("没有用户「{name}」")))?;
+        if let Some(Some(code)) = &scope {
+            xuncha_queries::scope::scope_prefix(code)?;
+        }
+        user.role = role.unwrap_or(user.role);
+        user.scope = scope.unwrap_or_else(|| user.scope.clone());
+        user.bulk_identity = bulk_identity.unwrap_or(user.bulk_identity);
+        self.save(&users)
+    }
+
+    /// Removes a user; their open sessions end.
+    pub fn remove(&self, name: &str) -> Result<(), DashboardError> {
+        let mut users = self.list()?;
+        let before = users.len();
+        users.retain(|u| u.name != name);
+        if users.len() == before {
+            return Err(DashboardError::Usage(format!("没有用户「{name}」")));
+        }
+        self.save(&users)
     }
 
     /// The user, if `password` is theirs.
@@ -126,6 +156,9 @@ impl UserStore {
         Ok(())
     }
 }
+
+/// The longest user name (a login form with a longer one is refused unread).
+pub const MAX_NAME_CHARS: usize = 64;
 
 /// An argon2id hash (PHC string) with a random salt.
 fn hash(password: &str) -> Result<String, DashboardError> {
@@ -152,5 +185,13 @@ mod tests {
         assert!(store.verify("wang", "battery staple").unwrap().is_some());
         assert!(store.put("li", Role::Leader, None, "short", false).unwrap_err().to_string().contains("8"));
         assert!(store.put("li", Role::Leader, Some("4302".into()), "long enough", false).is_err());
+        assert!(store.put(&"x".repeat(65), Role::Leader, None, "long enough", false).is_err(), "names are bounded");
+        store.update("wang", Some(Role::Leader), Some(None), Some(true)).unwrap();
+        let wang = store.get("wang").unwrap().unwrap();
+        assert_eq!((wang.role, wang.scope, wang.bulk_identity), (Role::Leader, None, true));
+        store.set_password("wang", "third password").unwrap();
+        assert!(store.get("wang").unwrap().unwrap().bulk_identity, "a new password keeps the grant");
+        store.remove("wang").unwrap();
+        assert!(store.get("wang").unwrap().is_none() && store.remove("wang").is_err());
     }
 }

@@ -89,18 +89,47 @@ impl IngestConfig {
     }
 }
 
-/// Dashboard limits.
+/// Dashboard limits and security settings.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    /// A login ends after this long without a request …
     pub session_ttl_secs: u64,
+    /// … and after this long in any case.
+    pub session_max_secs: u64,
+    /// Rows shown or exported by the SQL console.
     pub max_rows: usize,
+    /// The SQL console's result size in memory, in MiB.
+    pub max_result_mb: usize,
+    /// Console queries running at once.
     pub console_slots: usize,
+    /// Session cookies carry `Secure` (serve over TLS, or behind a TLS proxy).
+    pub secure_cookies: bool,
+    /// A request with `X-Forwarded-Proto: https` (from a trusted reverse
+    /// proxy) gets a `Secure` cookie even without `secure_cookies`.
+    pub trust_forwarded_proto: bool,
+    /// Rows with full ID numbers a bulk-identity user may take from the SQL
+    /// console per day; beyond it the console masks as for everyone else.
+    pub bulk_identity_daily_rows: usize,
+    /// Where the audit log's anchor and key are kept: outside the lake, so
+    /// that one who can write the lake cannot cut or rebuild the log unseen
+    /// (default: `$XDG_STATE_HOME/xuncha` or `~/.local/state/xuncha`).
+    pub audit_anchor_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { session_ttl_secs: 8 * 3600, max_rows: 5_000, console_slots: 2 }
+        ServerConfig {
+            session_ttl_secs: 8 * 3600,
+            session_max_secs: 12 * 3600,
+            max_rows: 5_000,
+            max_result_mb: 32,
+            console_slots: 2,
+            secure_cookies: false,
+            trust_forwarded_proto: false,
+            bulk_identity_daily_rows: 2_000,
+            audit_anchor_dir: None,
+        }
     }
 }
 

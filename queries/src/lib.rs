@@ -5,6 +5,7 @@
 //! Data flows one way: the lake in, findings and answers out; the dashboard
 //! and reports read only what this crate exposes.
 
+pub mod bounded;
 pub mod catalog;
 #[cfg(test)]
 mod golden;
@@ -13,6 +14,7 @@ pub mod output;
 pub mod plan;
 pub mod rules;
 pub mod run;
+pub mod scope;
 pub mod scores;
 pub mod session;
 pub mod table;
@@ -39,6 +41,9 @@ pub enum QueryError {
     /// The process's memory grew past the cap while an analyst's query ran.
     #[error("内存不足:查询运行中进程内存增长 {grown_mib} MiB,超过上限 {cap_mib} MiB(内存池的两倍),已取消。请缩小范围(加 WHERE 条件、减少分组)后重试")]
     OutOfMemory { grown_mib: usize, cap_mib: usize },
+    /// An analyst's result grew past the byte cap.
+    #[error("结果过大:超过 {cap_mib} MiB,已停止。请只选需要的列、加 WHERE 条件或 LIMIT,或用命令行 xuncha sql --out 导出")]
+    ResultTooLarge { cap_mib: usize },
     #[error("{0}")]
     Usage(String),
 }

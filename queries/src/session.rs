@@ -10,7 +10,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use chrono::{DateTime, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
-use datafusion::logical_expr::{JoinType, col, lit};
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -171,7 +170,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
                 ctx.register_table(name.as_str(), provider)?;
             }
         }
-        Some(code) => register_scoped(&ctx, providers, &scope_prefix(code)?).await?,
+        Some(code) => crate::scope::register_scoped(&ctx, providers, &crate::scope::scope_prefix(code)?).await?,
     }
     ctx.register_table("rule_catalogue", Arc::new(rule_catalogue(&catalogue(options.rules_dir.as_deref())?)?))?;
     for (name, sql) in VIEWS {
@@ -204,73 +203,6 @@ fn rule_catalogue(rules: &[Rule]) -> Result<MemTable, QueryError> {
         ],
     )?;
     Ok(MemTable::try_new(schema, vec![vec![batch]])?)
-}
-
-/// How a table is cut down to a scope.
-enum ScopeBy {
-    /// Rows whose division-code column starts with the scope's prefix.
-    Code(&'static str),
-    /// Rows whose `column` appears in `via.via_column` (already scoped).
-    Via { column: &'static str, via: &'static str, via_column: &'static str },
-    /// Not about any place (no personal data): visible whole.
-    Whole,
-}
-
-/// Every table's scoping, in an order where `Via` tables come after their `via`.
-const SCOPING: &[(&str, ScopeBy)] = &[
-    ("divisions", ScopeBy::Code("code")),
-    ("population", ScopeBy::Code("village_code")),
-    ("subsidy_payments", ScopeBy::Code("village_code")),
-    ("welfare_jobs", ScopeBy::Code("village_code")),
-    ("petitions", ScopeBy::Code("village_code")),
-    ("finance_vouchers", ScopeBy::Code("village_code")),
-    ("contracts", ScopeBy::Code("village_code")),
-    ("businesses", ScopeBy::Code("village_code")),
-    ("cadres", ScopeBy::Code("org_code")),
-    ("inspections", ScopeBy::Code("target_code")),
-    ("problems", ScopeBy::Code("target_code")),
-    ("findings", ScopeBy::Code("village_code")),
-    ("risk_scores", ScopeBy::Code("village_code")),
-    ("deaths", ScopeBy::Via { column: "id_number", via: "population", via_column: "id_number" }),
-    ("social_insurance", ScopeBy::Via { column: "id_number", via: "population", via_column: "id_number" }),
-    ("vehicles", ScopeBy::Via { column: "owner_id_number", via: "population", via_column: "id_number" }),
-    ("business_people", ScopeBy::Via { column: "credit_code", via: "businesses", via_column: "credit_code" }),
-    ("attendance", ScopeBy::Via { column: "job_id", via: "welfare_jobs", via_column: "job_id" }),
-    ("runs", ScopeBy::Whole),
-    ("ingest_batches", ScopeBy::Whole),
-];
-
-/// The code prefix of a county (6 digits), town (9) or village (12) code.
-pub fn scope_prefix(code: &str) -> Result<String, QueryError> {
-    if code.len() != 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(QueryError::Usage(format!("范围「{code}」应为 12 位区划代码(县、乡镇或村)")));
-    }
-    Ok(if code.ends_with("000000") {
-        code[..6].to_string()
-    } else if code.ends_with("000") {
-        code[..9].to_string()
-    } else {
-        code.to_string()
-    })
-}
-
-/// Registers each table as its rows within `prefix`; tables not listed in
-/// `SCOPING` (quarantine's raw rows) are not registered at all.
-async fn register_scoped(ctx: &SessionContext, providers: Vec<(String, Arc<dyn TableProvider>)>, prefix: &str) -> Result<(), QueryError> {
-    for (name, scoping) in SCOPING {
-        let Some((_, provider)) = providers.iter().find(|(n, _)| n == name) else { continue };
-        let frame = ctx.read_table(provider.clone())?;
-        let scoped = match scoping {
-            ScopeBy::Code(column) => frame.filter(col(*column).like(lit(format!("{prefix}%"))))?,
-            ScopeBy::Via { column, via, via_column } => {
-                let keys = ctx.table(*via).await?.select_columns(&[via_column])?;
-                frame.join(keys, JoinType::LeftSemi, &[column], &[via_column], None)?
-            }
-            ScopeBy::Whole => frame,
-        };
-        ctx.register_table(*name, scoped.into_view())?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

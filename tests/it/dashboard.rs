@@ -16,7 +16,7 @@ pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,
     pub(crate) passwords: BTreeMap<String, String>,
-    lake: PathBuf,
+    pub(crate) lake: PathBuf,
 }
 
 impl Drop for Server {
@@ -62,13 +62,13 @@ pub(crate) fn client() -> Client {
 }
 
 /// A logged-in browser: its session cookie and CSRF token.
-struct Login {
-    cookie: String,
-    csrf: String,
-    set_cookie: String,
+pub(crate) struct Login {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
+    pub(crate) set_cookie: String,
 }
 
-fn form_token(client: &Client, base: &str) -> (String, String) {
+pub(crate) fn form_token(client: &Client, base: &str) -> (String, String) {
     let page = client.get(format!("{base}/login")).send().unwrap();
     let cookie = page.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
     let body = page.text().unwrap();
@@ -88,7 +88,7 @@ pub(crate) fn session_set_cookie(response: &Response) -> String {
     response.headers().get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).find(|v| v.starts_with("xuncha_session=")).expect("a session cookie")
 }
 
-fn login(server: &Server, user: &str) -> Login {
+pub(crate) fn login(server: &Server, user: &str) -> Login {
     let response = try_login(&server.base, user, &server.passwords[user]);
     assert_eq!(response.status(), 303, "{user} logs in");
     let set_cookie = session_set_cookie(&response);
@@ -98,11 +98,11 @@ fn login(server: &Server, user: &str) -> Login {
     Login { cookie, csrf, set_cookie }
 }
 
-fn get(server: &Server, login: &Login, path: &str) -> Response {
+pub(crate) fn get(server: &Server, login: &Login, path: &str) -> Response {
     client().get(format!("{}{path}", server.base)).header(COOKIE, &login.cookie).send().unwrap()
 }
 
-fn post(server: &Server, login: &Login, path: &str, form: &[(&str, &str)]) -> Response {
+pub(crate) fn post(server: &Server, login: &Login, path: &str, form: &[(&str, &str)]) -> Response {
     client().post(format!("{}{path}", server.base)).header(COOKIE, &login.cookie).form(form).send().unwrap()
 }
 

@@ -11,5 +11,6 @@ mod report;
 mod rules;
 mod schedule;
 mod scores;
+mod security;
 mod browser;
 mod dashboard;

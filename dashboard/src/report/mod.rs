@@ -12,7 +12,7 @@ mod docx;
 pub(crate) mod render;
 
 use crate::DashboardError;
-use crate::layout::mask_cell;
+use crate::mask;
 use crate::pages::DONE;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
@@ -202,8 +202,8 @@ async fn cases(ctx: &SessionContext, topic: &str, problem_filter: &str, findings
         ),
     )
     .await?;
-    let mut out: Vec<String> = problems.rows.iter().map(|r| format!("{}:{}(涉及金额 {},{})", r[0], mask_cell("description", &r[1]), yuan(&r[2]), r[3])).collect();
-    out.extend(found.rows.iter().map(|r| format!("{}:大数据比对发现「{}」,对象 {},所属期 {},涉及金额 {}", r[0], r[1], mask_cell("person_name", &r[2]), r[4], yuan(&r[3]))));
+    let mut out: Vec<String> = problems.rows.iter().map(|r| format!("{}:{}(涉及金额 {},{})", r[0], mask::cell("description", &r[1]), yuan(&r[2]), r[3])).collect();
+    out.extend(found.rows.iter().map(|r| format!("{}:大数据比对发现「{}」,对象 {},所属期 {},涉及金额 {}", r[0], r[1], mask::cell("person_name", &r[2]), r[4], yuan(&r[3]))));
     Ok(out)
 }
 

@@ -482,7 +482,7 @@ struct Utf8Evidence {
 
 fn utf8_evidence(bytes: &[u8], whole: bool) -> Utf8Evidence {
     let mut evidence = Utf8Evidence { two_byte: 0, longer: 0, faults: 0 };
-    let mut count = |valid: &[u8], evidence: &mut Utf8Evidence| {
+    let count = |valid: &[u8], evidence: &mut Utf8Evidence| {
         for b in valid {
             match b {
                 0xC0..=0xDF => evidence.two_byte += 1,
