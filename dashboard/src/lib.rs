@@ -16,7 +16,6 @@ pub mod audit;
 mod auth;
 pub mod charts;
 mod console;
-pub mod jobs;
 mod layout;
 mod mask;
 mod pages;
@@ -38,7 +37,7 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use xuncha_pipeline::config::{EngineConfig, ServerConfig};
+use xuncha_core::config::{EngineConfig, ServerConfig};
 
 /// Everything that can go wrong in the dashboard.
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +45,7 @@ pub enum DashboardError {
     #[error(transparent)]
     Query(#[from] xuncha_queries::QueryError),
     #[error(transparent)]
-    Pipeline(#[from] xuncha_pipeline::PipelineError),
+    Core(#[from] xuncha_core::CoreError),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("{0}")]

@@ -198,15 +198,20 @@ pub(crate) fn looks_like_id(value: &str) -> bool {
         || (bytes.len() == 15 && bytes.iter().all(u8::is_ascii_digit))
 }
 
-/// An account: the first and last four digits (all stars when short).
-fn mask_account(value: &str) -> String {
+/// The first `head` and last `tail` characters with stars between (all
+/// stars when the value is too short to keep anything).
+fn keep_ends(value: &str, head: usize, tail: usize) -> String {
     let chars: Vec<char> = value.chars().filter(|c| !c.is_whitespace()).collect();
-    if chars.len() < 10 {
+    if chars.len() < head + tail + 2 {
         return "*".repeat(chars.len());
     }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 8))
+    let (first, last): (String, String) = (chars[..head].iter().collect(), chars[chars.len() - tail..].iter().collect());
+    format!("{first}{}{last}", "*".repeat(chars.len() - head - tail))
+}
+
+/// An account: the first and last four digits.
+fn mask_account(value: &str) -> String {
+    keep_ends(value, 4, 4)
 }
 
 /// A birth date: the year only.
@@ -219,13 +224,7 @@ fn mask_birth_date(value: &str) -> String {
 
 /// A phone number: the first three and last four digits.
 fn mask_phone(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() < 8 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}{}{tail}", "*".repeat(chars.len() - 7))
+    keep_ends(value, 3, 4)
 }
 
 /// Free text with every ID number, mobile number and account inside it

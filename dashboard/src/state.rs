@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
-use xuncha_pipeline::config::ReportConfig;
-use xuncha_pipeline::lake::Lake;
+use xuncha_core::config::ReportConfig;
+use xuncha_core::lake::Lake;
 use xuncha_queries::session::{SessionOptions, session};
 
 /// Limits that keep one request from hurting the others.

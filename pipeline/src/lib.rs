@@ -1,21 +1,20 @@
-//! xuncha's pipeline: the data contract as data, typing of department
-//! values, ingest of an inbox into the Delta lake (`xuncha ingest`), and the
-//! synthetic inbox generator (`xuncha gen`), and the scheduler's timing and
-//! inbox hand-over (`xuncha schedule`).
+//! xuncha's pipeline: department files in, lake tables out. Reading each
+//! delivered file (CSV in any encoding, XLSX, JSON Lines), typing its values
+//! by the contract, quarantining what does not fit, and committing each file
+//! exactly once (`xuncha ingest`); and the scheduler's inbox hand-over:
+//! when a file is complete, and where it goes after (`xuncha schedule`).
 //!
-//! Data flows one way: inbox → pipeline → lake → queries.
+//! Data flows one way: inbox → pipeline → lake → queries. The contract, the
+//! value rules and the lake handle are `xuncha_core`'s.
 
-pub mod config;
-pub mod contract;
 pub mod ingest;
-pub mod lake;
 pub mod schedule;
-pub mod synth;
-pub mod values;
 
 /// Everything that can go wrong in the pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    #[error(transparent)]
+    Core(#[from] xuncha_core::CoreError),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("CSV error: {0}")]
@@ -27,4 +26,10 @@ pub enum PipelineError {
     Unreadable(String),
     #[error("lake error: {0}")]
     Lake(String),
+}
+
+impl From<deltalake::DeltaTableError> for PipelineError {
+    fn from(e: deltalake::DeltaTableError) -> Self {
+        PipelineError::Lake(e.to_string())
+    }
 }

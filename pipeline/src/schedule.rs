@@ -31,83 +31,13 @@
 //! ```
 
 use crate::PipelineError;
+use xuncha_core::config::{Action, JobConfig, ScheduleConfig};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
-
-/// The `[schedule]` section.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct ScheduleConfig {
-    pub timezone: String,
-    /// A file is complete when its size and time have not changed for this long
-    /// (or when a `<file>.done` marker sits beside it).
-    pub settle_secs: u64,
-    pub jobs: Vec<JobConfig>,
-}
-
-impl Default for ScheduleConfig {
-    fn default() -> Self {
-        ScheduleConfig { timezone: "Asia/Shanghai".into(), settle_secs: 10, jobs: Vec::new() }
-    }
-}
-
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Load the complete files of an inbox, then archive or reject them.
-    Ingest,
-    /// Run the rules and risk scores.
-    Run,
-    /// Write the common-issue report into a folder.
-    Report,
-    /// Compact every table's small files (`xuncha optimize`), then delete
-    /// the files no version of the last `retain_hours` reads (`xuncha vacuum`).
-    Maintain,
-}
-
-/// One `[[schedule.jobs]]` entry.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct JobConfig {
-    pub name: String,
-    pub cron: String,
-    pub action: Action,
-    pub inbox: Option<PathBuf>,
-    /// Only these sources of the inbox (all when empty).
-    #[serde(default)]
-    pub sources: Vec<String>,
-    /// After an ingest that loaded rows, run the rules and scores too.
-    #[serde(default = "yes")]
-    pub then_run: bool,
-    /// Report folder (report jobs).
-    pub out: Option<PathBuf>,
-    #[serde(default = "three")]
-    pub retries: u32,
-    #[serde(default = "minute")]
-    pub retry_backoff_secs: u64,
-    /// Maintain jobs: keep the files the versions of this many hours read.
-    #[serde(default = "week_hours")]
-    pub retain_hours: u32,
-}
-
-fn yes() -> bool {
-    true
-}
-fn three() -> u32 {
-    3
-}
-fn week_hours() -> u32 {
-    168
-}
-fn minute() -> u64 {
-    60
-}
 
 /// A job with its parsed schedule.
 #[derive(Debug, Clone)]
@@ -240,7 +170,7 @@ impl Settler {
     /// a `.done` marker beside them, or size and time unchanged for `settle`.
     pub fn complete(&mut self, inbox: &Path, sources: &[String], settle: Duration, now: SystemTime) -> Result<Vec<PathBuf>, PipelineError> {
         let mut out = Vec::new();
-        for source in crate::contract::SOURCES.iter().filter(|s| sources.is_empty() || sources.iter().any(|w| w == s.name)) {
+        for source in xuncha_core::contract::SOURCES.iter().filter(|s| sources.is_empty() || sources.iter().any(|w| w == s.name)) {
             let folder = inbox.join(source.name);
             if !folder.is_dir() {
                 continue;

@@ -4,7 +4,7 @@
 use crate::QueryError;
 use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::prelude::SessionContext;
-use xuncha_pipeline::contract;
+use xuncha_core::contract;
 
 /// Titles of the tables beside the sources.
 const OTHER_TABLES: &[(&str, &str)] = &[

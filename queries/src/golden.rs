@@ -10,7 +10,7 @@ use datafusion::arrow::util::display::array_value_to_string;
 use std::collections::BTreeSet;
 use std::path::Path;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
-use xuncha_pipeline::lake::Lake;
+use xuncha_core::lake::Lake;
 
 async fn check(fixture: &Path) -> Result<(), String> {
     let rule = fixture.file_name().unwrap().to_string_lossy().into_owned();

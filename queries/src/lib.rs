@@ -28,7 +28,7 @@ pub enum QueryError {
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error(transparent)]
-    Pipeline(#[from] xuncha_pipeline::PipelineError),
+    Core(#[from] xuncha_core::CoreError),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     #[error("rule error: {0}")]
@@ -50,6 +50,6 @@ pub enum QueryError {
 
 impl From<deltalake::DeltaTableError> for QueryError {
     fn from(e: deltalake::DeltaTableError) -> Self {
-        QueryError::Pipeline(e.into())
+        QueryError::Core(e.into())
     }
 }

@@ -37,9 +37,9 @@ use crate::QueryError;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::Path;
-use xuncha_pipeline::config::Thresholds;
-use xuncha_pipeline::contract::RULE_IDS;
-use xuncha_pipeline::values::Month;
+use xuncha_core::config::Thresholds;
+use xuncha_core::contract::RULE_IDS;
+use xuncha_core::values::Month;
 
 /// Every `queries/rules/*.sql` file, embedded by `build.rs` as (id, text).
 pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));

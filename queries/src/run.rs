@@ -19,10 +19,10 @@ use datafusion::prelude::SessionContext;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use xuncha_pipeline::config::{Config, RiskConfig, Thresholds};
+use xuncha_core::config::{Config, RiskConfig, Thresholds};
 use crate::scores;
 use datafusion::datasource::MemTable;
-use xuncha_pipeline::lake::Lake;
+use xuncha_core::lake::Lake;
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -113,7 +113,7 @@ pub async fn default_as_of(ctx: &SessionContext) -> Result<NaiveDate, QueryError
         .transpose()?
         .and_then(|a| a.as_any().downcast_ref::<StringArray>().filter(|a| !a.is_null(0)).map(|a| a.value(0).to_string()))
         .ok_or_else(|| QueryError::Usage("subsidy_payments 为空,无法确定参考日;请用 --as-of YYYY-MM-DD 指定".into()))?;
-    let month = xuncha_pipeline::values::parse_month(&latest).map_err(QueryError::Usage)?;
+    let month = xuncha_core::values::parse_month(&latest).map_err(QueryError::Usage)?;
     Ok(month.last_day())
 }
 

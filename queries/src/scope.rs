@@ -26,42 +26,29 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, ReplaceChildrenOptions};
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
+use xuncha_core::contract::{SOURCES, Scope};
 
-/// How a table is cut down to a scope.
-enum ScopeBy {
-    /// Rows whose division-code column starts with the scope's prefix.
-    Code(&'static str),
-    /// Rows whose `column` appears in `via.via_column` (already scoped).
-    Via { column: &'static str, via: &'static str, via_column: &'static str },
+/// How one table of a scoped session is cut down.
+enum Scoping {
+    /// Its rows in scope (the contract's `Scope` of a source).
+    Rows(Scope),
     /// Not about any place: every row, with these columns (counts and
     /// messages about the whole county) emptied.
     Redacted(&'static [&'static str]),
 }
 
-/// Every table's scoping, in an order where `Via` tables come after their
-/// `via`. A table not listed is not in a scoped session at all.
-const SCOPING: &[(&str, ScopeBy)] = &[
-    ("divisions", ScopeBy::Code("code")),
-    ("population", ScopeBy::Code("village_code")),
-    ("subsidy_payments", ScopeBy::Code("village_code")),
-    ("welfare_jobs", ScopeBy::Code("village_code")),
-    ("petitions", ScopeBy::Code("village_code")),
-    ("finance_vouchers", ScopeBy::Code("village_code")),
-    ("contracts", ScopeBy::Code("village_code")),
-    ("businesses", ScopeBy::Code("village_code")),
-    ("cadres", ScopeBy::Code("org_code")),
-    ("inspections", ScopeBy::Code("target_code")),
-    ("problems", ScopeBy::Code("target_code")),
-    ("findings", ScopeBy::Code("village_code")),
-    ("risk_scores", ScopeBy::Code("village_code")),
-    ("deaths", ScopeBy::Via { column: "id_number", via: "population", via_column: "id_number" }),
-    ("social_insurance", ScopeBy::Via { column: "id_number", via: "population", via_column: "id_number" }),
-    ("vehicles", ScopeBy::Via { column: "owner_id_number", via: "population", via_column: "id_number" }),
-    ("business_people", ScopeBy::Via { column: "credit_code", via: "businesses", via_column: "credit_code" }),
-    ("attendance", ScopeBy::Via { column: "job_id", via: "welfare_jobs", via_column: "job_id" }),
-    ("runs", ScopeBy::Redacted(&["findings_rows", "risk_score_rows", "rule_stats", "error"])),
-    ("ingest_batches", ScopeBy::Redacted(&["rows_read", "rows_loaded", "rows_quarantined", "rows_skipped", "error", "notes"])),
-];
+/// Every table's scoping: the sources as the contract says (in contract
+/// order, where a `Via` table follows the one it goes through), then the
+/// tables `xuncha run` and ingest write. A table not listed is not in a
+/// scoped session at all (the quarantine's raw rows).
+fn scoping() -> impl Iterator<Item = (&'static str, Scoping)> {
+    SOURCES.iter().map(|s| (s.name, Scoping::Rows(s.scope))).chain([
+        ("findings", Scoping::Rows(Scope::Code("village_code"))),
+        ("risk_scores", Scoping::Rows(Scope::Code("village_code"))),
+        ("runs", Scoping::Redacted(&["findings_rows", "risk_score_rows", "rule_stats", "error"])),
+        ("ingest_batches", Scoping::Redacted(&["rows_read", "rows_loaded", "rows_quarantined", "rows_skipped", "error", "notes"])),
+    ])
+}
 
 /// The code prefix of a county (6 digits), town (9) or village (12) code.
 pub fn scope_prefix(code: &str) -> Result<String, QueryError> {
@@ -77,19 +64,19 @@ pub fn scope_prefix(code: &str) -> Result<String, QueryError> {
     })
 }
 
-/// Registers each table as its rows within `prefix`; tables not listed in
-/// `SCOPING` (quarantine's raw rows) are not registered at all.
+/// Registers each table as its rows within `prefix`; tables without a
+/// scoping (the quarantine's raw rows) are not registered at all.
 pub(crate) async fn register_scoped(ctx: &SessionContext, providers: Vec<(String, Arc<dyn TableProvider>)>, prefix: &str) -> Result<(), QueryError> {
-    for (name, scoping) in SCOPING {
+    for (name, scoping) in scoping() {
         let Some((_, provider)) = providers.iter().find(|(n, _)| n == name) else { continue };
         let frame = ctx.read_table(provider.clone())?;
         let scoped: Arc<dyn TableProvider> = match scoping {
-            ScopeBy::Code(column) => ScopedTable::new(frame.filter(col(*column).like(lit(format!("{prefix}%"))))?.into_unoptimized_plan()),
-            ScopeBy::Via { column, via, via_column } => {
-                let keys = ctx.table(*via).await?.select_columns(&[via_column])?;
+            Scoping::Rows(Scope::Code(column)) => ScopedTable::new(frame.filter(col(column).like(lit(format!("{prefix}%"))))?.into_unoptimized_plan()),
+            Scoping::Rows(Scope::Via { column, via, via_column }) => {
+                let keys = ctx.table(via).await?.select_columns(&[via_column])?;
                 ScopedTable::new(frame.join(keys, JoinType::LeftSemi, &[column], &[via_column], None)?.into_unoptimized_plan())
             }
-            ScopeBy::Redacted(hidden) => {
+            Scoping::Redacted(hidden) => {
                 let columns: Vec<Expr> = frame
                     .schema()
                     .fields()
@@ -99,7 +86,7 @@ pub(crate) async fn register_scoped(ctx: &SessionContext, providers: Vec<(String
                 frame.select(columns)?.into_view()
             }
         };
-        ctx.register_table(*name, scoped)?;
+        ctx.register_table(name, scoped)?;
     }
     Ok(())
 }
@@ -204,6 +191,17 @@ impl ExecutionPlan for ScopeBarrier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_table_goes_through_a_table_scoped_before_it() {
+        let order: Vec<&str> = scoping().map(|(name, _)| name).collect();
+        for (i, (name, scoping)) in scoping().enumerate() {
+            if let Scoping::Rows(Scope::Via { via, .. }) = scoping {
+                assert!(order[..i].contains(&via), "{name} is scoped through {via}, which must come first");
+            }
+        }
+        assert!(SOURCES.iter().all(|s| order.contains(&s.name)));
+    }
 
     #[test]
     fn scope_prefixes_by_level() {

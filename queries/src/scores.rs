@@ -19,7 +19,7 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRe
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use xuncha_pipeline::config::RiskConfig;
+use xuncha_core::config::RiskConfig;
 
 /// The indicators' SQL; `${as_of}` and `${year_ago}` are bound per run.
 pub const INDICATORS_SQL: &str = include_str!("../scores/risk_indicators.sql");

@@ -16,9 +16,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use xuncha_pipeline::contract::SOURCES;
-use xuncha_pipeline::ingest::typing;
-use xuncha_pipeline::lake::Lake;
+use xuncha_core::contract::SOURCES;
+use xuncha_core::lake::Lake;
 
 /// How to build a session.
 #[derive(Debug, Clone)]
@@ -161,7 +160,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         providers.push((name.clone(), table.table_provider().await?));
     }
     for source in SOURCES.iter().filter(|s| !present.iter().any(|p| p == s.name)) {
-        let schema = typing::schema(source);
+        let schema = xuncha_core::contract::schema(source);
         providers.push((source.name.to_string(), Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
     }
     match &options.scope {

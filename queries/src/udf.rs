@@ -21,7 +21,7 @@ use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
-use xuncha_pipeline::values::{self, Month};
+use xuncha_core::values::{self, Month};
 
 
 /// The text argument as a view array: lake text columns are views already

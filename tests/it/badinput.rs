@@ -147,7 +147,7 @@ fn touched(mut case: Case, rows: Vec<u64>, check: fn(&[Vec<String>])) -> Case {
 
 /// A contract column's value in a row of [`lake_rows`], by name.
 fn column(source: &str, row: &[String], name: &str) -> String {
-    let at = xuncha_pipeline::contract::source(source).unwrap().column_index(name).map_or_else(|| if name == "extra" { row.len() - 2 } else { panic!("{name}") }, |i| i);
+    let at = xuncha_core::contract::source(source).unwrap().column_index(name).map_or_else(|| if name == "extra" { row.len() - 2 } else { panic!("{name}") }, |i| i);
     row[at].clone()
 }
 
@@ -157,7 +157,7 @@ fn lake_rows(lake: &Path, source: &str, file: &str) -> BTreeMap<String, Vec<Stri
     if !lake.join(source).join("_delta_log").is_dir() {
         return BTreeMap::new();
     }
-    let contract = xuncha_pipeline::contract::source(source).unwrap();
+    let contract = xuncha_core::contract::source(source).unwrap();
     let columns: Vec<String> = contract.columns.iter().map(|c| format!("CAST(\"{}\" AS VARCHAR)", c.name)).chain(["extra".into(), "CAST(source_row AS VARCHAR)".into(), "source_file".into()]).collect();
     rows(lake, &format!("SELECT {} FROM {source}", columns.join(", ")))
         .into_iter()
@@ -233,7 +233,7 @@ fn run(case: Case) {
     let context = format!("{}: {}\n{stdout}{}", case.name, case.file, String::from_utf8_lossy(&out.stderr));
     assert!(started.elapsed().as_secs() < 60, "{context}: took {:?}", started.elapsed());
     let source = case.file.split('/').next().unwrap();
-    let shown = xuncha_pipeline::values::excerpt(case.file.trim_end_matches('/'), 200);
+    let shown = xuncha_core::values::excerpt(case.file.trim_end_matches('/'), 200);
     let line = stdout.lines().find(|l| l.contains(&shown)).unwrap_or_else(|| panic!("{context}: no report line for the file"));
     for piece in &case.report {
         assert!(stdout.contains(piece), "{context}: the report should say {piece:?}");

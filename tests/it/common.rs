@@ -63,7 +63,7 @@ pub(crate) fn read_csv(path: &Path) -> Vec<Vec<String>> {
 pub(crate) fn query(lake: &Path, sql: &str) -> Vec<RecordBatch> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(async {
-        let lake = xuncha_pipeline::lake::Lake::open(lake).expect("lake");
+        let lake = xuncha_core::lake::Lake::open(lake).expect("lake");
         let ctx = xuncha_queries::session::session(&lake, &xuncha_queries::session::SessionOptions::default()).await.expect("session");
         ctx.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).collect().await.expect("collect")
     })
@@ -110,5 +110,5 @@ pub(crate) fn python3() -> Command {
 /// Every valid citizen ID number in a text (a run of exactly 18 digits, or
 /// 17 and an X, that passes the GB 11643 check).
 pub(crate) fn full_ids(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == 'X')).filter(|s| s.len() == 18 && xuncha_pipeline::values::id_valid(s)).map(String::from).collect()
+    text.split(|c: char| !(c.is_ascii_digit() || c == 'X')).filter(|s| s.len() == 18 && xuncha_core::values::id_valid(s)).map(String::from).collect()
 }

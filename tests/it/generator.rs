@@ -59,7 +59,7 @@ fn the_answer_key_covers_every_rule_at_sample_scale() {
     for row in &key {
         *per_rule.entry(row[0].clone()).or_default() += 1;
     }
-    for rule in xuncha_pipeline::contract::RULE_IDS {
+    for rule in xuncha_core::contract::RULE_IDS {
         let n = per_rule.get(*rule).copied().unwrap_or(0);
         assert!(n >= 3, "{rule}: {n} entities");
     }

@@ -5,7 +5,7 @@
 //! for those only the birth date is compared.
 
 use crate::common::python3;
-use xuncha_pipeline::values::{id_check_digit, id_valid};
+use xuncha_core::values::{id_check_digit, id_valid};
 
 /// A small deterministic generator (xorshift) so the inputs are the same on
 /// every run.

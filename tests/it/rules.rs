@@ -12,7 +12,7 @@ fn findings_match_answer_key(scale: &'static str) {
     let key: BTreeSet<(String, String)> = read_csv(&generated(scale).join("answer_key.csv")).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     let found: BTreeSet<(String, String)> = rows(lake, "SELECT rule_id, entity_key FROM latest_findings").into_iter().map(|r| (r[0].clone(), r[1].clone())).collect();
     let mut report = BTreeMap::new();
-    for rule in xuncha_pipeline::contract::RULE_IDS {
+    for rule in xuncha_core::contract::RULE_IDS {
         let want: BTreeSet<_> = key.iter().filter(|(r, _)| r == rule).collect();
         let got: BTreeSet<_> = found.iter().filter(|(r, _)| r == rule).collect();
         if want != got {
@@ -103,7 +103,9 @@ fn sql_refuses_everything_but_reading() {
     xuncha_ok(&["--lake", dir.to_str().unwrap(), "ingest", generated("sample").to_str().unwrap()]);
     let lake = dir.as_path();
     let before = versions(lake);
-    let lake_files_before = count_files(lake);
+    // Files of the lake's tables (the audit log under `_xuncha/` records each attempt).
+    let table_files = || count_files(lake) - count_files(&lake.join("_xuncha"));
+    let lake_files_before = table_files();
     for statement in REFUSED {
         let out = xuncha(&["--lake", lake.to_str().unwrap(), "sql", statement]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -113,7 +115,9 @@ fn sql_refuses_everything_but_reading() {
     }
     assert!(REFUSED.len() >= 50);
     assert_eq!(versions(lake), before, "no table changed");
-    assert_eq!(count_files(lake), lake_files_before, "no file appeared in the lake");
+    assert_eq!(table_files(), lake_files_before, "no file appeared in the lake's tables");
+    let audited = std::fs::read_to_string(lake.join("_xuncha/audit.jsonl")).unwrap_or_default();
+    assert!(audited.matches("\"action\":\"sql_cli\"").count() >= REFUSED.len(), "every attempt is in the audit log");
     for leaked in ["/tmp/xuncha-refused.csv", "/tmp/xuncha-refused.parquet", "/tmp/xuncha-refused.json"] {
         assert!(!Path::new(leaked).exists(), "{leaked} was written");
     }

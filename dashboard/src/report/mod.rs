@@ -16,7 +16,7 @@ use crate::mask;
 use crate::pages::DONE;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
-use xuncha_pipeline::config::ReportConfig;
+use xuncha_core::config::ReportConfig;
 use xuncha_queries::table::{TextTable, quote};
 
 pub use render::{Format, write};

@@ -22,9 +22,9 @@
 use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
 use crate::PipelineError;
-use crate::contract::Source;
-use crate::lake::{BatchRun, FileWriter};
-use crate::values;
+use xuncha_core::contract::Source;
+use xuncha_core::lake::{BatchRun, FileWriter};
+use xuncha_core::values;
 use rust_decimal::Decimal;
 use deltalake::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
 use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
@@ -86,7 +86,7 @@ pub(super) struct KeyHasher {
 
 impl KeyHasher {
     pub(super) fn new(source: &Source) -> Result<KeyHasher, PipelineError> {
-        let schema = typing::schema(source);
+        let schema = xuncha_core::contract::schema(source);
         let types: Vec<DataType> = source.key.iter().map(|k| schema.field_with_name(k).expect("key column").data_type().clone()).collect();
         let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect()).map_err(lake_error)?;
         Ok(KeyHasher { converter, types })
@@ -401,7 +401,7 @@ pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, 
         return Err(PipelineError::Unreadable(why));
     }
     let map = super::mapping(source, &header);
-    let lake_schema = typing::schema(source);
+    let lake_schema = xuncha_core::contract::schema(source);
     let layout = Layout {
         source,
         header: &header,
@@ -642,7 +642,7 @@ struct SortedRun {
 }
 
 impl Iterator for SortedRun {
-    type Item = Result<RecordBatch, PipelineError>;
+    type Item = Result<RecordBatch, xuncha_core::CoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let end = (self.at + OUTPUT_ROWS).min(self.order.len());
@@ -654,13 +654,13 @@ impl Iterator for SortedRun {
         let batches: Vec<&RecordBatch> = self.loaded.iter().collect();
         let typed = match interleave_record_batch(&batches, &rows) {
             Ok(typed) => typed,
-            Err(e) => return Some(Err(lake_error(e))),
+            Err(e) => return Some(Err(xuncha_core::CoreError::Lake(e.to_string()))),
         };
         let mut columns = typed.columns().to_vec();
         for (position, value) in self.shared.iter() {
             columns.insert(*position, value.slice(0, rows.len()));
         }
-        Some(RecordBatch::try_new(self.lake_schema.clone(), columns).map_err(lake_error))
+        Some(RecordBatch::try_new(self.lake_schema.clone(), columns).map_err(|e| xuncha_core::CoreError::Lake(e.to_string())))
     }
 }
 
@@ -722,7 +722,7 @@ fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts
         return Ok(Vec::new());
     }
     let schema = loaded[0].schema();
-    let columns = super::sort_columns(source);
+    let columns = source.sort;
     let ranges: Vec<Vec<(u32, u32)>> = if columns.is_empty() {
         let order: Vec<(u32, u32)> = loaded.iter().enumerate().flat_map(|(b, batch)| (0..batch.num_rows() as u32).map(move |r| (b as u32, r))).collect();
         order.chunks(total.div_ceil(parts.max(1))).map(<[_]>::to_vec).collect()

@@ -10,7 +10,7 @@
 //! header (title rows above it skipped), refuse the whole file if a required
 //! column is missing (naming the source it looks like, if another), type
 //! each row, quarantine what cannot be typed and the second of two rows with
-//! one key, then commit (see [`crate::lake`]): a plain append when no key is
+//! one key, then commit (see [`xuncha_core::lake`]): a plain append when no key is
 //! already in the table, else a merge that replaces the earlier rows.
 //!
 //! The promise, file by file: rows read = rows loaded + rows quarantined;
@@ -31,9 +31,9 @@ mod tests;
 pub mod typing;
 
 use crate::PipelineError;
-use crate::contract::{self, SOURCES, Source};
-use crate::lake::{FileWriter, Lake};
-use crate::values;
+use xuncha_core::contract::{self, SOURCES, Source};
+use xuncha_core::lake::{FileWriter, Lake};
+use xuncha_core::values;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -89,7 +89,7 @@ pub struct IngestOptions {
     /// Read and type everything, commit nothing.
     pub dry_run: bool,
     /// `[ingest]` of `xuncha.toml`.
-    pub config: crate::config::IngestConfig,
+    pub config: xuncha_core::config::IngestConfig,
 }
 
 /// Ingests every file under the inbox's source folders, in source order and
@@ -244,42 +244,6 @@ pub fn quarantine_schema() -> SchemaRef {
     ]))
 }
 
-/// The schema of `ingest_batches`.
-pub fn batches_schema() -> SchemaRef {
-    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-    Arc::new(Schema::new(vec![
-        Field::new("batch_id", DataType::Utf8, false),
-        Field::new("source", DataType::Utf8, false),
-        Field::new("file", DataType::Utf8, false),
-        Field::new("sha256", DataType::Utf8, false),
-        Field::new("format", DataType::Utf8, false),
-        Field::new("rows_read", DataType::Int64, false),
-        Field::new("rows_loaded", DataType::Int64, false),
-        Field::new("rows_quarantined", DataType::Int64, false),
-        Field::new("rows_skipped", DataType::Int64, false),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("started_at", ts.clone(), false),
-        Field::new("finished_at", ts, false),
-        Field::new("error", DataType::Utf8, true),
-        Field::new("notes", DataType::Utf8, true),
-    ]))
-}
-
-/// Columns each source's Parquet files are sorted by (the joins of the rules).
-fn sort_columns(source: &Source) -> &'static [&'static str] {
-    match source.name {
-        "population" => &["village_code", "household_id"],
-        "subsidy_payments" => &["village_code", "id_number", "period"],
-        "deaths" | "vehicles" | "social_insurance" => &[],
-        "cadres" => &["org_code", "id_number"],
-        "attendance" => &["job_id", "month"],
-        "petitions" => &["village_code", "received_date"],
-        "finance_vouchers" => &["village_code", "voucher_date"],
-        "contracts" => &["village_code", "signed_date"],
-        _ => &[],
-    }
-}
-
 struct IngestState<'a> {
     lake: &'a Lake,
     options: &'a IngestOptions,
@@ -335,7 +299,7 @@ impl IngestState<'_> {
             return Ok(report);
         }
         // Rows committed by an earlier, interrupted run are not written again.
-        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, typing::schema(source)));
+        let writer = (!self.options.dry_run && !rows_done).then(|| self.lake.file_writer(source.name, xuncha_core::contract::schema(source)));
         // A file rejected before its rows wanted a destination has dropped
         // its receiver: nothing to send to.
         destination.send(file::Destination { batch_id: batch_id.clone(), writer }).ok();
@@ -396,7 +360,7 @@ impl IngestState<'_> {
             None => load_key_hashes(source, table.as_ref()).await?,
         };
         if new_keys.keys().any(|k| existing.contains(k)) {
-            let columns: Vec<String> = typing::schema(source).fields().iter().map(|f| f.name().clone()).collect();
+            let columns: Vec<String> = xuncha_core::contract::schema(source).fields().iter().map(|f| f.name().clone()).collect();
             self.lake.upsert_files(writer, source.key, &columns, app_id).await?;
         } else {
             self.lake.commit_files(writer, app_id).await?;
@@ -441,7 +405,7 @@ impl IngestState<'_> {
         let status = if error.is_some() { "rejected" } else { "loaded" };
         let ts = |t: chrono::DateTime<chrono::Utc>| Arc::new(TimestampMicrosecondArray::from(vec![t.timestamp_micros()]).with_timezone("UTC"));
         let batch = RecordBatch::try_new(
-            batches_schema(),
+            xuncha_core::contract::ingest_batches_schema(),
             vec![
                 Arc::new(StringArray::from(vec![batch_id])),
                 Arc::new(StringArray::from(vec![report.source.as_str()])),
@@ -460,7 +424,7 @@ impl IngestState<'_> {
             ],
         )
         .map_err(|e| PipelineError::Lake(e.to_string()))?;
-        self.lake.append("ingest_batches", batches_schema(), vec![batch], Some(app_id)).await?;
+        self.lake.append("ingest_batches", xuncha_core::contract::ingest_batches_schema(), vec![batch], Some(app_id)).await?;
         Ok(())
     }
 }

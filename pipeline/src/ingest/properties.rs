@@ -10,7 +10,7 @@
 use super::read::{self, Cell, RawCell, Row};
 use super::typing::type_cell;
 use super::*;
-use crate::values::{self, MONEY_MAX};
+use xuncha_core::values::{self, MONEY_MAX};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -101,7 +101,7 @@ proptest! {
     /// within Decimal(18,2); a float as Excel shows it.
     #[test]
     fn typing_any_text_is_exact_or_explained(text in "[-+0-9,.元¥ １２e]{0,24}", float in any::<f64>()) {
-        for s in crate::contract::SOURCES {
+        for s in xuncha_core::contract::SOURCES {
             for index in 0..s.columns.len() {
                 let _ = type_cell(s, index, Cell::Text(&text));
                 let _ = type_cell(s, index, Cell::Number(float));

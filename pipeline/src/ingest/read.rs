@@ -23,8 +23,8 @@
 
 use super::records::{self, CsvRecords};
 use crate::PipelineError;
-use crate::values;
-use crate::contract::Source;
+use xuncha_core::values;
+use xuncha_core::contract::Source;
 use deltalake::arrow::array::{Array, BinaryArray, BinaryBuilder, StringArray};
 use std::fs::File;
 use std::io::{self, BufReader, Read};

@@ -3,13 +3,13 @@
 //! value and what was expected).
 
 use super::read::{Cell, RawColumn};
-use crate::contract::{ColumnType, Source};
-use crate::values::{self, Month};
+use xuncha_core::contract::{ColumnType, Source, arrow_type};
+use xuncha_core::values::{self, Month};
 use chrono::{Datelike, NaiveDate};
 use deltalake::arrow::array::{ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder};
 use deltalake::arrow::buffer::BooleanBuffer;
 use deltalake::arrow::compute::nullif;
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use deltalake::arrow::datatypes::DataType;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -17,30 +17,6 @@ use std::sync::Arc;
 
 /// Columns every source table has beside the contract's.
 pub const LINEAGE_COLUMNS: &[&str] = &["extra", "batch_id", "source_file", "source_row"];
-
-/// The Arrow type of a contract column.
-pub fn arrow_type(ty: ColumnType) -> DataType {
-    match ty {
-        ColumnType::Int => DataType::Int64,
-        ColumnType::Date => DataType::Date32,
-        ColumnType::Money => DataType::Decimal128(18, 2),
-        ColumnType::Decimal => DataType::Decimal128(18, 4),
-        ColumnType::Bool => DataType::Boolean,
-        ColumnType::Str | ColumnType::Code | ColumnType::Id | ColumnType::Month | ColumnType::Enum(_) => DataType::Utf8,
-    }
-}
-
-/// The lake schema of a source: its columns, then `extra` (JSON of the
-/// columns the contract does not name), `batch_id`, and where each row came
-/// from (`source_file`, `source_row`).
-pub fn schema(source: &Source) -> SchemaRef {
-    let mut fields: Vec<Field> = source.columns.iter().map(|c| Field::new(c.name, arrow_type(c.ty), !c.required)).collect();
-    fields.push(Field::new("extra", DataType::Utf8, true));
-    fields.push(Field::new("batch_id", DataType::Utf8, false));
-    fields.push(Field::new("source_file", DataType::Utf8, false));
-    fields.push(Field::new("source_row", DataType::Int64, false));
-    Arc::new(Schema::new(fields))
-}
 
 /// One typed value; text borrows from its row when typing did not change it.
 #[derive(Debug, Clone, PartialEq)]
@@ -328,7 +304,7 @@ pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, ski
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::source;
+    use xuncha_core::contract::source;
 
     fn cell(s: &str) -> Cell<'_> {
         Cell::Text(s)

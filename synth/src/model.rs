@@ -2,7 +2,7 @@
 //! its cells in contract column order. The oracle reads these rows; the
 //! renderer turns their cells into department spellings.
 
-use crate::values::Month;
+use xuncha_core::values::Month;
 use chrono::NaiveDate;
 
 /// One canonical cell value before a department spells it.

@@ -4,6 +4,8 @@
 //! Ingest, the generator, `xuncha sql`'s `\d` and the dashboard all read this
 //! one registry, so a column is described in exactly one place.
 
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 /// How one cell of a column is typed (CONTRACT §1 "Types").
@@ -72,6 +74,20 @@ pub struct Source {
     pub key: &'static [&'static str],
     /// Columns in contract order.
     pub columns: &'static [Column],
+    /// Columns its Parquet files are sorted by (the joins of the rules; empty:
+    /// file order).
+    pub sort: &'static [&'static str],
+    /// How a scoped user's session cuts it down to their county, town or village.
+    pub scope: Scope,
+}
+
+/// How a table is cut down to a scope (a county, town or village code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Rows whose division-code column starts with the scope's prefix.
+    Code(&'static str),
+    /// Rows whose `column` appears in `via.via_column` (a table scoped itself).
+    Via { column: &'static str, via: &'static str, via_column: &'static str },
 }
 
 impl Source {
@@ -209,6 +225,8 @@ pub static SOURCES: &[Source] = &[
             col("population", "户籍人口", Int, false),
             col("households", "户数", Int, false),
         ],
+        sort: &[],
+        scope: Scope::Code("code"),
     },
     Source {
         name: "population",
@@ -225,6 +243,8 @@ pub static SOURCES: &[Source] = &[
             col("status", "人口状态", Enum(&["正常", "死亡", "迁出"]), true),
             col("status_date", "状态变更日期", Date, false),
         ],
+        sort: &["village_code", "household_id"],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "deaths",
@@ -236,6 +256,8 @@ pub static SOURCES: &[Source] = &[
             col("death_date", "死亡日期", Date, true),
             col("source", "数据来源", Enum(DEATH_SOURCES), true),
         ],
+        sort: &[],
+        scope: Scope::Via { column: "id_number", via: "population", via_column: "id_number" },
     },
     Source {
         name: "cadres",
@@ -251,6 +273,8 @@ pub static SOURCES: &[Source] = &[
             col("start_date", "任职开始日期", Date, true),
             col("end_date", "任职结束日期", Date, false),
         ],
+        sort: &["org_code", "id_number"],
+        scope: Scope::Code("org_code"),
     },
     Source {
         name: "subsidy_payments",
@@ -268,6 +292,8 @@ pub static SOURCES: &[Source] = &[
             col("paid_date", "发放日期", Date, false),
             col("department", "发放部门", Str, false),
         ],
+        sort: &["village_code", "id_number", "period"],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "welfare_jobs",
@@ -283,6 +309,8 @@ pub static SOURCES: &[Source] = &[
             col("end_date", "离岗日期", Date, false),
             col("monthly_wage", "月补贴标准(元)", Money, false),
         ],
+        sort: &[],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "attendance",
@@ -294,6 +322,8 @@ pub static SOURCES: &[Source] = &[
             col("days_required", "应出勤天数", Int, true),
             col("days_present", "实际出勤天数", Int, true),
         ],
+        sort: &["job_id", "month"],
+        scope: Scope::Via { column: "job_id", via: "welfare_jobs", via_column: "job_id" },
     },
     Source {
         name: "social_insurance",
@@ -307,6 +337,8 @@ pub static SOURCES: &[Source] = &[
             col("month", "缴费月份", Month, true),
             col("insurance_type", "险种", Enum(&["职工养老", "失业", "工伤", "医疗"]), true),
         ],
+        sort: &[],
+        scope: Scope::Via { column: "id_number", via: "population", via_column: "id_number" },
     },
     Source {
         name: "vehicles",
@@ -320,6 +352,8 @@ pub static SOURCES: &[Source] = &[
             col("register_date", "初次登记日期", Date, true),
             col("status", "状态", Enum(&["正常", "注销", "报废"]), true),
         ],
+        sort: &[],
+        scope: Scope::Via { column: "owner_id_number", via: "population", via_column: "id_number" },
     },
     Source {
         name: "businesses",
@@ -335,6 +369,8 @@ pub static SOURCES: &[Source] = &[
             col("status", "登记状态", Enum(&["存续", "注销", "吊销"]), true),
             col("village_code", "住所所在村(社区)代码", Code, false),
         ],
+        sort: &[],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "business_people",
@@ -347,6 +383,8 @@ pub static SOURCES: &[Source] = &[
             col("role", "角色", Enum(&["股东", "董事", "监事", "高管"]), true),
             col("share_ratio", "持股比例", Decimal, false),
         ],
+        sort: &[],
+        scope: Scope::Via { column: "credit_code", via: "businesses", via_column: "credit_code" },
     },
     Source {
         name: "petitions",
@@ -366,6 +404,8 @@ pub static SOURCES: &[Source] = &[
             col("closed_date", "办结日期", Date, false),
             col("satisfaction", "群众评价", Enum(SATISFACTIONS), false),
         ],
+        sort: &["village_code", "received_date"],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "finance_vouchers",
@@ -383,6 +423,8 @@ pub static SOURCES: &[Source] = &[
             col("approver", "审批人", Str, false),
             col("summary", "摘要", Str, false),
         ],
+        sort: &["village_code", "voucher_date"],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "contracts",
@@ -399,6 +441,8 @@ pub static SOURCES: &[Source] = &[
             col("signed_date", "签订日期", Date, true),
             col("procurement", "采购方式", Enum(PROCUREMENTS), true),
         ],
+        sort: &["village_code", "signed_date"],
+        scope: Scope::Code("village_code"),
     },
     Source {
         name: "inspections",
@@ -416,6 +460,8 @@ pub static SOURCES: &[Source] = &[
             col("start_date", "进驻日期", Date, true),
             col("end_date", "结束日期", Date, false),
         ],
+        sort: &[],
+        scope: Scope::Code("target_code"),
     },
     Source {
         name: "problems",
@@ -439,6 +485,8 @@ pub static SOURCES: &[Source] = &[
             col("funds_recovered", "挽回(追回)金额(元)", Money, false),
             col("systems_established", "建章立制数", Int, false),
         ],
+        sort: &[],
+        scope: Scope::Code("target_code"),
     },
 ];
 
@@ -470,8 +518,70 @@ pub fn header_key(header: &str) -> String {
     key
 }
 
+/// The Arrow type of a contract column.
+pub fn arrow_type(ty: ColumnType) -> DataType {
+    match ty {
+        ColumnType::Int => DataType::Int64,
+        ColumnType::Date => DataType::Date32,
+        ColumnType::Money => DataType::Decimal128(18, 2),
+        ColumnType::Decimal => DataType::Decimal128(18, 4),
+        ColumnType::Bool => DataType::Boolean,
+        ColumnType::Str | ColumnType::Code | ColumnType::Id | ColumnType::Month | ColumnType::Enum(_) => DataType::Utf8,
+    }
+}
+
+/// The lake schema of a source: its columns, then `extra` (JSON of the
+/// columns the contract does not name), `batch_id`, and where each row came
+/// from (`source_file`, `source_row`).
+pub fn schema(source: &Source) -> SchemaRef {
+    let mut fields: Vec<Field> = source.columns.iter().map(|c| Field::new(c.name, arrow_type(c.ty), !c.required)).collect();
+    fields.push(Field::new("extra", DataType::Utf8, true));
+    fields.push(Field::new("batch_id", DataType::Utf8, false));
+    fields.push(Field::new("source_file", DataType::Utf8, false));
+    fields.push(Field::new("source_row", DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// The schema of `ingest_batches`.
+pub fn ingest_batches_schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("batch_id", DataType::Utf8, false),
+        Field::new("source", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("format", DataType::Utf8, false),
+        Field::new("rows_read", DataType::Int64, false),
+        Field::new("rows_loaded", DataType::Int64, false),
+        Field::new("rows_quarantined", DataType::Int64, false),
+        Field::new("rows_skipped", DataType::Int64, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("started_at", ts.clone(), false),
+        Field::new("finished_at", ts, false),
+        Field::new("error", DataType::Utf8, true),
+        Field::new("notes", DataType::Utf8, true),
+    ]))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_source_sorts_and_scopes_by_columns_it_has() {
+        for source in SOURCES {
+            for column in source.sort {
+                assert!(source.column(column).is_some(), "{}: sorts by unknown {column}", source.name);
+            }
+            match source.scope {
+                Scope::Code(column) => assert!(source.column(column).is_some_and(|c| c.ty == ColumnType::Code), "{}: scoped by {column}", source.name),
+                Scope::Via { column, via, via_column } => {
+                    assert!(source.column(column).is_some(), "{}: scoped through unknown {column}", source.name);
+                    let through = super::source(via).unwrap_or_else(|| panic!("{}: scoped through unknown source {via}", source.name));
+                    assert!(through.column(via_column).is_some() && !matches!(through.scope, Scope::Via { .. }), "{}: {via}.{via_column}", source.name);
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -97,7 +97,7 @@ pub(crate) fn misspell(name: &str, rng: &mut impl Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::normalize_name;
+    use xuncha_core::values::normalize_name;
     use rand::SeedableRng;
 
     #[test]

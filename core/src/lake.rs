@@ -22,7 +22,7 @@
 //! [`Lake::ingest_lock`]) from its first check to its last commit. The
 //! lock is the operating system's (flock): a killed ingest releases it.
 
-use crate::PipelineError;
+use crate::CoreError;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex};
 use url::Url;
 
 /// A run of record batches produced as they are written.
-pub type BatchRun = Box<dyn Iterator<Item = Result<RecordBatch, PipelineError>> + Send>;
+pub type BatchRun = Box<dyn Iterator<Item = Result<RecordBatch, CoreError>> + Send>;
 
 /// Writes Parquet data files for one table, each run on its own thread, and
 /// keeps their `add` actions for the one commit that makes them visible.
@@ -64,12 +64,12 @@ pub struct FileWriter {
 impl FileWriter {
     /// Writes each run to its own data file, in parallel; blocks until done.
     /// Call from a thread outside the async runtime (e.g. `spawn_blocking`).
-    pub fn write_runs(&mut self, runs: Vec<BatchRun>) -> Result<(), PipelineError> {
+    pub fn write_runs(&mut self, runs: Vec<BatchRun>) -> Result<(), CoreError> {
         if self.open.is_none() {
             // A new table gets its first commit (schema only) now.
             let table = self.runtime.block_on(async {
                 match self.lake.table(&self.name).await? {
-                    Some(table) => Ok::<_, PipelineError>(table),
+                    Some(table) => Ok::<_, CoreError>(table),
                     None => self.lake.append(&self.name, self.schema.clone(), Vec::new(), None).await,
                 }
             })?;
@@ -79,7 +79,7 @@ impl FileWriter {
         }
         let (store, config) = self.open.as_ref().expect("opened above");
         let runtime = &self.runtime;
-        let results: Vec<Result<Vec<Add>, PipelineError>> = std::thread::scope(|scope| {
+        let results: Vec<Result<Vec<Add>, CoreError>> = std::thread::scope(|scope| {
             let writers: Vec<_> = runs
                 .into_iter()
                 .map(|run| {
@@ -95,7 +95,7 @@ impl FileWriter {
                     })
                 })
                 .collect();
-            writers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(PipelineError::Lake("a Parquet writer thread panicked".into())))).collect()
+            writers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(CoreError::Lake("a Parquet writer thread panicked".into())))).collect()
         });
         for adds in results {
             self.added.extend(adds?);
@@ -113,9 +113,9 @@ pub struct Lake {
     opened: Arc<Mutex<HashMap<String, DeltaTable>>>,
 }
 
-impl From<DeltaTableError> for PipelineError {
+impl From<DeltaTableError> for CoreError {
     fn from(e: DeltaTableError) -> Self {
-        PipelineError::Lake(e.to_string())
+        CoreError::Lake(e.to_string())
     }
 }
 
@@ -128,7 +128,7 @@ pub struct IngestLock {
 impl Lake {
     /// Takes the lake's writer lock for an ingest, waiting (with a line on
     /// standard error) while another process or job holds it.
-    pub async fn ingest_lock(&self) -> Result<IngestLock, PipelineError> {
+    pub async fn ingest_lock(&self) -> Result<IngestLock, CoreError> {
         let dir = self.root.join("_xuncha");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("ingest.lock");
@@ -138,12 +138,12 @@ impl Lake {
             Err(std::fs::TryLockError::WouldBlock) => eprintln!("另一个入库正在写入这个数据湖({}),等它完成后再继续…", self.root.display()),
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         }
-        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await.map_err(|e| PipelineError::Lake(format!("waiting for the ingest lock: {e}")))??;
+        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await.map_err(|e| CoreError::Lake(format!("waiting for the ingest lock: {e}")))??;
         Ok(IngestLock { _file: locked })
     }
 
     /// Opens (creating if needed) the lake at `root`.
-    pub fn open(root: &Path) -> Result<Lake, PipelineError> {
+    pub fn open(root: &Path) -> Result<Lake, CoreError> {
         std::fs::create_dir_all(root)?;
         Ok(Lake { root: root.canonicalize()?, opened: Arc::default() })
     }
@@ -154,13 +154,13 @@ impl Lake {
     }
 
     /// The URL of table `name`.
-    pub fn url(&self, name: &str) -> Result<Url, PipelineError> {
+    pub fn url(&self, name: &str) -> Result<Url, CoreError> {
         let dir = self.root.join(name);
-        Url::from_directory_path(&dir).map_err(|()| PipelineError::Lake(format!("not a usable path: {}", dir.display())))
+        Url::from_directory_path(&dir).map_err(|()| CoreError::Lake(format!("not a usable path: {}", dir.display())))
     }
 
     /// Names of the Delta tables present.
-    pub fn tables(&self) -> Result<Vec<String>, PipelineError> {
+    pub fn tables(&self) -> Result<Vec<String>, CoreError> {
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&self.root)? {
             let entry = entry?;
@@ -175,7 +175,7 @@ impl Lake {
     /// Table `name` at its latest version, or `None` if it does not exist
     /// yet (no folder, or a log without a commit: a writer killed while
     /// creating the table leaves only its temporary commit file).
-    pub async fn table(&self, name: &str) -> Result<Option<DeltaTable>, PipelineError> {
+    pub async fn table(&self, name: &str) -> Result<Option<DeltaTable>, CoreError> {
         if !has_commit(&self.root.join(name)) {
             return Ok(None);
         }
@@ -201,7 +201,7 @@ impl Lake {
     }
 
     /// Whether `table` already holds the commit tagged `app_id`.
-    pub async fn has_transaction(table: Option<&DeltaTable>, app_id: &str) -> Result<bool, PipelineError> {
+    pub async fn has_transaction(table: Option<&DeltaTable>, app_id: &str) -> Result<bool, CoreError> {
         let Some(table) = table else { return Ok(false) };
         let state = table.snapshot()?;
         Ok(state.transaction_version(table.log_store().as_ref(), app_id).await?.is_some())
@@ -209,7 +209,7 @@ impl Lake {
 
     /// Appends `batches` to table `name` (creating it with `schema`) in one
     /// commit, tagged with `app_id` when given.
-    pub async fn append(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>, app_id: Option<&str>) -> Result<DeltaTable, PipelineError> {
+    pub async fn append(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>, app_id: Option<&str>) -> Result<DeltaTable, CoreError> {
         let table = match self.table(name).await? {
             Some(table) => table,
             None => {
@@ -258,7 +258,7 @@ impl Lake {
     /// Commits the files `writer` wrote as one append tagged with `app_id`
     /// (for a file with no rows to load, an empty commit, creating the table
     /// if it is new).
-    pub async fn commit_files(&self, writer: FileWriter, app_id: &str) -> Result<DeltaTable, PipelineError> {
+    pub async fn commit_files(&self, writer: FileWriter, app_id: &str) -> Result<DeltaTable, CoreError> {
         let table = match self.table(&writer.name).await? {
             Some(table) if !writer.added.is_empty() => table,
             _ => return self.append(&writer.name, writer.schema.clone(), Vec::new(), Some(app_id)).await,
@@ -268,7 +268,7 @@ impl Lake {
             .with_actions(writer.added.into_iter().map(Action::Add).collect())
             .build(Some(table.snapshot()?), table.log_store(), operation)
             .await?;
-        self.table(&writer.name).await?.ok_or_else(|| PipelineError::Lake(format!("table {} vanished after its commit", writer.name)))
+        self.table(&writer.name).await?.ok_or_else(|| CoreError::Lake(format!("table {} vanished after its commit", writer.name)))
     }
 
     /// Rewrites the small data files of table `name` into few large ones
@@ -276,7 +276,7 @@ impl Lake {
     /// Every delivered file adds its own small files, and every query pays a
     /// file open for each. The rows and their versions do not change; the
     /// old files stay for time travel. `None` when the table does not exist.
-    pub async fn optimize(&self, name: &str) -> Result<Option<Compaction>, PipelineError> {
+    pub async fn optimize(&self, name: &str) -> Result<Option<Compaction>, CoreError> {
         let Some(table) = self.table(name).await? else { return Ok(None) };
         let (table, metrics) = table.optimize().with_writer_properties(writer_properties(name)).await?;
         self.remember(name, &table);
@@ -290,7 +290,7 @@ impl Lake {
     /// with a `retain` of zero the files of an ingest still running are
     /// deleted too. Returns the files deleted (in a dry run, those that
     /// would be), or `None` when the table does not exist.
-    pub async fn vacuum(&self, name: &str, retain: chrono::Duration, dry_run: bool) -> Result<Option<Vec<String>>, PipelineError> {
+    pub async fn vacuum(&self, name: &str, retain: chrono::Duration, dry_run: bool) -> Result<Option<Vec<String>>, CoreError> {
         let Some(table) = self.table(name).await? else { return Ok(None) };
         let vacuum = |table: DeltaTable, dry_run: bool| {
             table
@@ -315,11 +315,11 @@ impl Lake {
     /// files `writer` wrote (read back as the merge's source, then left
     /// unreferenced for `VACUUM`) and inserts the rest, in one commit tagged
     /// with `app_id`.
-    pub async fn upsert_files(&self, writer: FileWriter, key: &[&str], columns: &[String], app_id: &str) -> Result<DeltaTable, PipelineError> {
+    pub async fn upsert_files(&self, writer: FileWriter, key: &[&str], columns: &[String], app_id: &str) -> Result<DeltaTable, CoreError> {
         let name = writer.name.as_str();
-        let table = self.table(name).await?.ok_or_else(|| PipelineError::Lake(format!("table {name} does not exist")))?;
+        let table = self.table(name).await?.ok_or_else(|| CoreError::Lake(format!("table {name} does not exist")))?;
         let ctx = SessionContext::new();
-        let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
+        let err = |e: deltalake::datafusion::error::DataFusionError| CoreError::Lake(e.to_string());
         let folder = self.root.join(name);
         let paths: Vec<String> = writer.added.iter().map(|add| folder.join(&add.path).to_string_lossy().into_owned()).collect();
         let source = ctx.read_parquet(paths, ParquetReadOptions::default()).await.map_err(err)?;

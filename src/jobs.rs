@@ -10,36 +10,37 @@
 //! job compacts and vacuums every table; since jobs never overlap, it never
 //! deletes the files of a scheduled ingest under way.
 
-use crate::{AppState, DashboardError};
+use anyhow::anyhow;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use xuncha_pipeline::config::Config;
+use xuncha_core::config::Config;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest_files};
-use xuncha_pipeline::lake::Lake;
-use xuncha_pipeline::schedule::{self, Action, Job, Planner, SchedulerLock, Settler};
+use xuncha_core::lake::Lake;
+use xuncha_core::config::Action;
+use xuncha_pipeline::schedule::{self, Job, Planner, SchedulerLock, Settler};
 use xuncha_queries::run::{RunOptions, RunRow, new_run_id, record, run};
 use xuncha_queries::session::{SessionOptions, session};
 use xuncha_queries::table::TextTable;
 
 /// Runs the scheduler (and the dashboard when `serve` is given) until stopped.
-pub async fn schedule(lake: Lake, config: Config, session_options: SessionOptions, serve: Option<(Arc<AppState>, SocketAddr)>) -> Result<(), DashboardError> {
+pub(crate) async fn schedule(lake: Lake, config: Config, session_options: SessionOptions, serve: Option<(Arc<xuncha_dashboard::AppState>, SocketAddr)>) -> anyhow::Result<()> {
     let _lock = SchedulerLock::acquire(lake.root())?;
     let (tz, jobs) = schedule::jobs(&config.schedule)?;
     if jobs.is_empty() {
-        return Err(DashboardError::Usage("xuncha.toml 中没有 [[schedule.jobs]];示例见 README 的「定时任务」一节".into()));
+        return Err(anyhow!("xuncha.toml 中没有 [[schedule.jobs]];示例见 README 的「定时任务」一节"));
     }
     let last = last_runs(&lake, &session_options).await;
     let mut planner = Planner::new(tz, jobs, Utc::now(), &last);
     let mut settler = Settler::default();
-    let stop = crate::shutdown();
+    let stop = xuncha_dashboard::shutdown();
     tokio::pin!(stop);
     let server = async {
         match serve {
-            Some((state, addr)) => crate::serve_until(state, addr, std::future::pending()).await,
+            Some((state, addr)) => xuncha_dashboard::serve_until(state, addr, std::future::pending()).await,
             None => std::future::pending().await,
         }
     };
@@ -68,7 +69,7 @@ pub async fn schedule(lake: Lake, config: Config, session_options: SessionOption
         let wait = planner.next_due().map_or(Duration::from_secs(1), |next| (next - Utc::now()).to_std().unwrap_or_default()).min(Duration::from_secs(1));
         tokio::select! {
             () = &mut stop => return Ok(()),
-            result = &mut server => return result,
+            result = &mut server => return Ok(result?),
             () = tokio::time::sleep(wait) => {}
         }
     }
@@ -84,7 +85,7 @@ async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, Dat
 }
 
 /// One job run; its summary as JSON, or `None` when an ingest found no complete file.
-async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions, job: &Job, settler: &mut Settler) -> Result<Option<String>, DashboardError> {
+async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions, job: &Job, settler: &mut Settler) -> anyhow::Result<Option<String>> {
     let run_options = || RunOptions::configured(config, session_options.clone());
     match job.config.action {
         Action::Ingest => {
@@ -121,7 +122,7 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
         Action::Run => {
             let report = run(lake, &run_options()).await?;
             if report.status != "ok" {
-                return Err(DashboardError::Usage(format!("运行 {} 有规则出错", report.run_id)));
+                return Err(anyhow!("运行 {} 有规则出错", report.run_id));
             }
             Ok(Some(serde_json::json!({ "run_id": report.run_id, "findings": report.findings, "risk_scores": report.risk_scores }).to_string()))
         }
@@ -138,10 +139,10 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
             let out = job.config.out.as_deref().expect("checked when parsed");
             std::fs::create_dir_all(out)?;
             let ctx = session(lake, session_options).await?;
-            let built = crate::report::build(&ctx, &crate::report::ReportOptions::default(), &config.report).await?;
+            let built = xuncha_dashboard::report::build(&ctx, &xuncha_dashboard::report::ReportOptions::default(), &config.report).await?;
             let stem = format!("共性问题专题报告-{}", built.as_of);
-            for (format, ext) in [(crate::report::Format::Html, "html"), (crate::report::Format::Docx, "docx")] {
-                crate::report::write(&built, format, &out.join(format!("{stem}.{ext}")))?;
+            for (format, ext) in [(xuncha_dashboard::report::Format::Html, "html"), (xuncha_dashboard::report::Format::Docx, "docx")] {
+                xuncha_dashboard::report::write(&built, format, &out.join(format!("{stem}.{ext}")))?;
             }
             Ok(Some(serde_json::json!({ "report": Path::new(out).join(&stem).display().to_string(), "common_topics": built.common().count() }).to_string()))
         }

@@ -9,8 +9,8 @@
 //! line number.
 
 use super::model::Val;
-use crate::contract::{Column, ColumnType, Source};
-use crate::values::Month;
+use xuncha_core::contract::{Column, ColumnType, Source};
+use xuncha_core::values::Month;
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 use rand::seq::IndexedRandom;
@@ -394,7 +394,7 @@ impl SourceFile {
                 Val::Id(id) => {
                     let born_early = id.len() == 18 && id[6..10].parse::<i32>().is_ok_and(|y| y < 1960);
                     let mut text = match legacy_form(id) {
-                        Some(old) if born_early && st.legacy_share > 0.0 && crate::values::id_valid(id) && rng.random_bool(st.legacy_share) => old,
+                        Some(old) if born_early && st.legacy_share > 0.0 && xuncha_core::values::id_valid(id) && rng.random_bool(st.legacy_share) => old,
                         _ => id.clone(),
                     };
                     if st.lower_x {
@@ -503,7 +503,7 @@ mod tests {
         for cents in [0, 5, 43000, 135_000, 123_456_789, -5000] {
             for style in MONEY_STYLES {
                 let text = money_text(cents, *style);
-                let parsed = crate::values::parse_money(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+                let parsed = xuncha_core::values::parse_money(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
                 assert_eq!(parsed.mantissa() as i64, cents, "{text}");
             }
         }
@@ -513,23 +513,23 @@ mod tests {
     fn date_and_month_spellings_parse_back() {
         let d = NaiveDate::from_ymd_opt(2024, 3, 5).unwrap();
         for style in DATE_STYLES {
-            assert_eq!(crate::values::parse_date(&date_text(d, *style)).unwrap(), d);
+            assert_eq!(xuncha_core::values::parse_date(&date_text(d, *style)).unwrap(), d);
         }
         let m = Month::new(2024, 3).unwrap();
         for style in MONTH_STYLES {
-            assert_eq!(crate::values::parse_month(&month_text(m, *style)).unwrap(), m);
+            assert_eq!(xuncha_core::values::parse_month(&month_text(m, *style)).unwrap(), m);
         }
     }
 
     #[test]
     fn legacy_ids_upgrade_back() {
         let id = "430223194806150715";
-        assert_eq!(crate::values::parse_id(&legacy_form(id).unwrap()).unwrap(), id);
+        assert_eq!(xuncha_core::values::parse_id(&legacy_form(id).unwrap()).unwrap(), id);
     }
 
     #[test]
     fn headers_in_every_style_match_their_column() {
-        for source in crate::contract::SOURCES {
+        for source in xuncha_core::contract::SOURCES {
             for style in HEADER_STYLES {
                 for (i, column) in source.columns.iter().enumerate() {
                     let h = header_text(column, *style);

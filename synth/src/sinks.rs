@@ -8,8 +8,8 @@
 
 use super::model::Val;
 use super::render::{FileStyle, Format, Out, SourceFile};
-use crate::contract::{ColumnType, Source};
-use crate::values::id_check_digit;
+use xuncha_core::contract::{ColumnType, Source};
+use xuncha_core::values::id_check_digit;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -131,7 +131,7 @@ impl Sinks {
         w.flush()?;
         let mut w = csv::Writer::from_path(self.inbox.join("expected_counts.csv"))?;
         w.write_record(["source", "rows"])?;
-        for s in crate::contract::SOURCES {
+        for s in xuncha_core::contract::SOURCES {
             w.write_record([s.name, &self.good_rows.get(s.name).copied().unwrap_or(0).to_string()])?;
         }
         w.flush()?;
@@ -186,7 +186,7 @@ pub(crate) fn fresh_id(serial: u64) -> String {
 /// Which cell to spoil for a kind of mistake, and the text to put there
 /// (`None`: leave it empty).
 fn spoil_cell(source: &Source, kind: &str, rng: &mut ChaCha8Rng) -> (usize, Option<&'static str>) {
-    let pick = |rng: &mut ChaCha8Rng, f: &dyn Fn(&crate::contract::Column) -> bool| -> usize {
+    let pick = |rng: &mut ChaCha8Rng, f: &dyn Fn(&xuncha_core::contract::Column) -> bool| -> usize {
         let candidates: Vec<usize> = source.columns.iter().enumerate().filter(|(_, c)| f(c)).map(|(i, _)| i).collect();
         *candidates.choose(rng).expect("a column of that kind")
     };

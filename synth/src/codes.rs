@@ -2,7 +2,7 @@
 //! social credit codes with their GB 32100 check character, bank card numbers
 //! with a Luhn digit, and licence plates.
 
-use crate::values::id_check_digit;
+use xuncha_core::values::id_check_digit;
 use chrono::NaiveDate;
 use rand::Rng;
 use std::collections::HashSet;
@@ -120,7 +120,7 @@ mod tests {
         let mut seen = HashSet::new();
         for i in 0..900 {
             let id = ids.person_id(&mut rng, "430223", birth, i % 2 == 0);
-            assert!(crate::values::id_valid(&id), "{id}");
+            assert!(xuncha_core::values::id_valid(&id), "{id}");
             assert_eq!(id.as_bytes()[16] % 2 == 1, i % 2 == 0, "sex digit of {id}");
             assert!(seen.insert(id));
         }

@@ -71,9 +71,8 @@ mod render;
 mod sinks;
 mod village;
 
-use crate::PipelineError;
-use crate::contract::{self, Source};
-use crate::values::Month;
+use xuncha_core::contract::{self, Source};
+use xuncha_core::values::Month;
 use chrono::{Duration, NaiveDate};
 use codes::IdAllocator;
 use model::*;
@@ -87,6 +86,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use village::{Agency, Firm, FirmKind, VillageBuilder, VillageContext, problem_row};
 
+/// Everything that can go wrong while generating.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("CSV error: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("{0}")]
+    Config(String),
+}
 
 /// How big a world to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +109,13 @@ pub enum Scale {
 }
 
 impl std::str::FromStr for Scale {
-    type Err = PipelineError;
-    fn from_str(s: &str) -> Result<Scale, PipelineError> {
+    type Err = SynthError;
+    fn from_str(s: &str) -> Result<Scale, SynthError> {
         match s {
             "sample" => Ok(Scale::Sample),
             "county" => Ok(Scale::County),
             "city" => Ok(Scale::City),
-            other => Err(PipelineError::Config(format!("unknown scale {other:?}: expected sample, county or city"))),
+            other => Err(SynthError::Config(format!("unknown scale {other:?}: expected sample, county or city"))),
         }
     }
 }
@@ -151,7 +160,7 @@ pub struct GenSummary {
     pub as_of: Option<NaiveDate>,
 }
 
-use crate::contract::RULE_IDS;
+use xuncha_core::contract::RULE_IDS;
 
 const COUNTIES: &[(&str, &str)] = &[("430223", "攸县"), ("430224", "茶陵县"), ("430225", "炎陵县"), ("430281", "醴陵市"), ("430212", "渌口区"), ("430211", "天元区")];
 const TOWN_STEMS: &[&str] = &[
@@ -201,7 +210,7 @@ struct Generator {
 }
 
 /// Generates the inbox described by `config` and its expectation files.
-pub fn generate(config: &GenConfig) -> Result<GenSummary, PipelineError> {
+pub fn generate(config: &GenConfig) -> Result<GenSummary, SynthError> {
     let params = config.scale.params();
     let last = last_month();
     let months: Vec<Month> = (0..params.months).map(|i| last.plus(i - params.months + 1)).collect();
@@ -240,13 +249,13 @@ impl Generator {
         ChaCha8Rng::seed_from_u64(derive_seed(self.seed, name))
     }
 
-    fn emit(&mut self, source: &str, stem: &str, title: &str, formats: &[Format], row: &impl Row) -> Result<(), PipelineError> {
+    fn emit(&mut self, source: &str, stem: &str, title: &str, formats: &[Format], row: &impl Row) -> Result<(), SynthError> {
         let formats = if self.sample { ALL } else { formats };
         self.sinks.emit(src(source), stem, title, formats, row.cells())?;
         Ok(())
     }
 
-    fn county(&mut self, index: usize) -> Result<(), PipelineError> {
+    fn county(&mut self, index: usize) -> Result<(), SynthError> {
         let (code, name) = COUNTIES[index];
         let mut rng = self.rng(code);
         let county = County { code, name, firms: self.firms(&mut rng, code, name)?, agencies: self.agencies(code, name) };
@@ -388,7 +397,7 @@ impl Generator {
         round_dates: &[(NaiveDate, NaiveDate)],
         divisions: &[Division],
         inspections: &mut Vec<Inspection>,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<(), SynthError> {
         let towns: Vec<&Division> = divisions.iter().filter(|d| d.level == "乡镇").collect();
         let mut problems = VillageData::default();
         for (r, round_id) in round_ids.iter().enumerate() {
@@ -432,7 +441,7 @@ impl Generator {
     }
 
     /// County firms villages deal with, registered as businesses too.
-    fn firms(&mut self, rng: &mut ChaCha8Rng, code: &str, name: &str) -> Result<Vec<Firm>, PipelineError> {
+    fn firms(&mut self, rng: &mut ChaCha8Rng, code: &str, name: &str) -> Result<Vec<Firm>, SynthError> {
         let count = 12 + self.params.towns * self.params.villages_per_town / 6;
         let mut firms = Vec::new();
         for i in 0..count {
@@ -476,7 +485,7 @@ impl Generator {
     }
 
     /// Writes one village's rows and adds its answers to the key.
-    fn village(&mut self, v: &VillageData, county: &str, town: &str, town_name: &str) -> Result<(), PipelineError> {
+    fn village(&mut self, v: &VillageData, county: &str, town: &str, town_name: &str) -> Result<(), SynthError> {
         for b in &v.businesses {
             self.businesses.add(b, &v.business_people);
         }
@@ -539,7 +548,7 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::{id_birth_date, id_valid};
+    use xuncha_core::values::{id_birth_date, id_valid};
     use chrono::Datelike;
 
     fn world(plants: &[&'static str], seed: u64) -> VillageData {

@@ -9,7 +9,7 @@ use super::codes::IdAllocator;
 use super::model::*;
 use super::names;
 use super::oracle::{SPLIT_LIMIT_CENTS, SPLIT_WINDOW_DAYS, TRAVEL_KEYWORDS};
-use crate::values::Month;
+use xuncha_core::values::Month;
 use chrono::{Datelike, Duration, Months, NaiveDate};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;

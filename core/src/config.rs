@@ -33,7 +33,7 @@
 //! "subsidy_payments.amount" = 1000000
 //! ```
 
-use crate::PipelineError;
+use crate::CoreError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +50,7 @@ pub struct Config {
     pub report: ReportConfig,
     pub server: ServerConfig,
     /// Scheduled jobs (see `schedule`).
-    pub schedule: crate::schedule::ScheduleConfig,
+    pub schedule: ScheduleConfig,
     pub ingest: IngestConfig,
 }
 
@@ -221,9 +221,9 @@ impl Default for EngineConfig {
 
 impl Config {
     /// Reads `path`, or the defaults when it does not exist.
-    pub fn load(path: &Path) -> Result<Config, PipelineError> {
+    pub fn load(path: &Path) -> Result<Config, CoreError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text).map_err(|e| PipelineError::Config(format!("{}: {e}", path.display()))),
+            Ok(text) => Self::parse(&text).map_err(|e| CoreError::Config(format!("{}: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(e.into()),
         }
@@ -235,6 +235,76 @@ impl Config {
         config.ingest.check()?;
         Ok(config)
     }
+}
+
+/// The `[schedule]` section.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    pub timezone: String,
+    /// A file is complete when its size and time have not changed for this long
+    /// (or when a `<file>.done` marker sits beside it).
+    pub settle_secs: u64,
+    pub jobs: Vec<JobConfig>,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig { timezone: "Asia/Shanghai".into(), settle_secs: 10, jobs: Vec::new() }
+    }
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Load the complete files of an inbox, then archive or reject them.
+    Ingest,
+    /// Run the rules and risk scores.
+    Run,
+    /// Write the common-issue report into a folder.
+    Report,
+    /// Compact every table's small files (`xuncha optimize`), then delete
+    /// the files no version of the last `retain_hours` reads (`xuncha vacuum`).
+    Maintain,
+}
+
+/// One `[[schedule.jobs]]` entry.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub name: String,
+    pub cron: String,
+    pub action: Action,
+    pub inbox: Option<PathBuf>,
+    /// Only these sources of the inbox (all when empty).
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// After an ingest that loaded rows, run the rules and scores too.
+    #[serde(default = "yes")]
+    pub then_run: bool,
+    /// Report folder (report jobs).
+    pub out: Option<PathBuf>,
+    #[serde(default = "three")]
+    pub retries: u32,
+    #[serde(default = "minute")]
+    pub retry_backoff_secs: u64,
+    /// Maintain jobs: keep the files the versions of this many hours read.
+    #[serde(default = "week_hours")]
+    pub retain_hours: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+fn three() -> u32 {
+    3
+}
+fn week_hours() -> u32 {
+    168
+}
+fn minute() -> u64 {
+    60
 }
 
 #[cfg(test)]

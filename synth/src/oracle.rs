@@ -8,7 +8,7 @@
 //! The key lists every entity that meets a condition, planted or not.
 
 use super::model::*;
-use crate::values::{Month, id_valid, normalize_name};
+use xuncha_core::values::{Month, id_valid, normalize_name};
 use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeSet, HashMap, HashSet};
 

@@ -1,0 +1,230 @@
+//! The command line's arguments: every command and its options (clap).
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use xuncha_queries::output::Format;
+use xuncha_synth::Scale;
+
+/// 巡察大数据比对与整改跟踪平台
+#[derive(Debug, Parser)]
+#[command(name = "xuncha", version, about)]
+pub(crate) struct Cli {
+    /// The lake folder (also XUNCHA_LAKE, or `lake` in xuncha.toml; default ./lake).
+    #[arg(long, global = true, env = "XUNCHA_LAKE")]
+    pub(crate) lake: Option<PathBuf>,
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "xuncha.toml")]
+    pub(crate) config: PathBuf,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write a synthetic inbox with its answer key and expected quarantine.
+    Gen {
+        /// sample (1 county, 40 villages), county (~250 villages) or city (~1,500 villages).
+        #[arg(long, default_value = "sample")]
+        scale: Scale,
+        /// Same seed, same bytes.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Folder to write the inbox into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load every file of an inbox's source folders into the lake.
+    Ingest {
+        /// The inbox: one sub-folder per source (population/, subsidy_payments/, …).
+        inbox: PathBuf,
+        /// Read and type everything, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Compact each table's small data files (every delivered file adds its
+    /// own) into a few large ones, so that every query opens fewer files.
+    /// Rows and versions are unchanged; old files stay for time travel.
+    Optimize {
+        /// Only these tables (default: every table of the lake).
+        tables: Vec<String>,
+    },
+    /// Delete the data files no recent version reads (replaced by optimize
+    /// or an upsert, or never committed: a killed ingest's writes). Time
+    /// travel to versions older than the retention fails afterwards.
+    Vacuum {
+        /// Only these tables (default: every table of the lake).
+        tables: Vec<String>,
+        /// Keep every file that a version of the last N hours reads
+        /// (default: Delta's 168 hours, 7 days). 0 deletes every file the
+        /// current version does not read, including those of an ingest
+        /// running at that moment: use it only when nothing else runs.
+        #[arg(long, default_value_t = 168)]
+        retain_hours: u32,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run the cross-matching rules into `findings` (and a `runs` row).
+    Run {
+        /// Reference date (default: the last day of the latest payment period).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only these rules, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        rules: Vec<String>,
+    },
+    /// The rule catalogue: every rule with its title, severity, sector and
+    /// topic; `--show ID` prints the rule's SQL as it runs (thresholds of
+    /// xuncha.toml and the reference date filled in).
+    Rules {
+        /// Print this rule's SQL, placeholders filled in.
+        #[arg(long)]
+        show: Option<String>,
+        /// Reference date for --show (default: as `run`).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// The inspection plan: villages not yet inspected in a term, riskiest first, in proposed rounds.
+    Plan {
+        /// The term (届次), e.g. 十三届; default: the latest term inspected.
+        #[arg(long)]
+        term: Option<String>,
+        /// Villages per proposed round (default: what the rounds left need).
+        #[arg(long)]
+        per_round: Option<usize>,
+    },
+    /// The dashboard and its pages.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
+    /// The embedded default: a lake from data-samples/, every rule and score, demo logins, the dashboard.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The sample inbox (generated identically when the folder is missing).
+        #[arg(long, default_value = "data-samples")]
+        inbox: PathBuf,
+        /// Build the lake and print the logins, but do not serve.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Run the scheduled jobs of xuncha.toml [schedule] until stopped (Ctrl-C / SIGTERM).
+    Schedule {
+        /// Also serve the dashboard at this address.
+        #[arg(long)]
+        serve: Option<std::net::SocketAddr>,
+    },
+    /// Thematic reports: `report common-issues`.
+    Report {
+        #[command(subcommand)]
+        kind: ReportKind,
+    },
+    /// The audit log: `audit verify` checks its hash chain, `audit list` prints it.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Dashboard users: add, passwd, list.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Read-only SQL over every lake table; without a query, an interactive shell.
+    ///
+    /// Functions: id_valid(id), id_birth_date(id), id_gender(id), id_region(id),
+    /// age_on(birth_date, day), norm_name(name), mask_id(id), mask_name(name),
+    /// month_start(period), month_end(period), hash64(a, b, ...). Views: villages, death_dates,
+    /// latest_findings, latest_risk_scores.
+    Sql {
+        /// The query (one SELECT / WITH / EXPLAIN statement).
+        query: Option<String>,
+        /// table, csv, json (JSON Lines) or parquet (needs --out).
+        #[arg(long, default_value = "table")]
+        format: Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Read the tables as they were at this time (RFC 3339), to reproduce old findings.
+        #[arg(long)]
+        at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Read a table at a Delta version, TABLE=VERSION (repeatable; versions
+        /// are in `ingest_batches`, `runs` and each table's _delta_log).
+        #[arg(long = "version", value_name = "TABLE=VERSION", value_parser = table_version)]
+        versions: Vec<(String, u64)>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportKind {
+    /// 共性问题专题报告: topics found in many towns, ranked, with cases, charts and tables.
+    CommonIssues {
+        /// Only this sector (行业领域), e.g. 民政.
+        #[arg(long, conflicts_with = "topic")]
+        sector: Option<String>,
+        /// Only this topic (问题类别), e.g. 低保.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Count problems found and findings made up to this day.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// html (one file), md (charts as SVG files beside it) or docx.
+        #[arg(long, default_value = "html")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditAction {
+    /// Check that no entry was changed, deleted, reordered or cut off and
+    /// that the log was not rebuilt (exit 1 if so).
+    Verify,
+    /// Print the entries, oldest first.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserAction {
+    /// Add a user; the password is read from XUNCHA_PASSWORD or asked for.
+    Add {
+        name: String,
+        /// leader (aggregates, masked), analyst (details, SQL) or admin (users, audit).
+        #[arg(long)]
+        role: String,
+        /// Only this county, town or village (12-digit code).
+        #[arg(long)]
+        scope: Option<String>,
+        /// May take full identities from the SQL console in bulk (daily cap:
+        /// [server] bulk_identity_daily_rows); audited.
+        #[arg(long)]
+        bulk_identity: bool,
+    },
+    /// Set a user's password (from XUNCHA_PASSWORD or asked for); their sessions end.
+    Passwd { name: String },
+    /// Change a user's role, scope or bulk identity; their sessions end.
+    Set {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// A 12-digit county, town or village code, or `all` for everything.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long)]
+        bulk_identity: Option<bool>,
+    },
+    /// Remove a user; their sessions end.
+    Remove { name: String },
+    /// List users.
+    List,
+}
+
+/// `findings=3` as (table, version).
+fn table_version(text: &str) -> Result<(String, u64), String> {
+    let (table, version) = text.split_once('=').ok_or_else(|| format!("「{text}」应写成 表名=版本号,如 findings=3"))?;
+    let version = version.trim().parse::<u64>().map_err(|_| format!("「{version}」不是版本号"))?;
+    Ok((table.trim().to_string(), version))
+}

@@ -1,0 +1,114 @@
+//! The commands that write the lake: `gen` (a synthetic inbox), `ingest`,
+//! `optimize` and `vacuum`.
+
+use crate::{Ctx, runtime};
+use anyhow::Context;
+use std::path::Path;
+use xuncha_core::lake::Lake;
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
+use xuncha_synth::{GenConfig, Scale, generate};
+
+/// `xuncha gen`.
+pub(crate) fn generate_inbox(scale: Scale, seed: u64, out: &Path) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let summary = generate(&GenConfig { scale, seed, out: out.to_path_buf() }).with_context(|| format!("generating into {}", out.display()))?;
+    println!(
+        "生成完成: {} 个村, {} 人, {} 行坏数据, 参考日期 {}, 用时 {:.1}s",
+        summary.villages,
+        summary.people,
+        summary.bad_rows,
+        summary.as_of.map(|d| d.to_string()).unwrap_or_default(),
+        started.elapsed().as_secs_f64()
+    );
+    for (source, rows) in &summary.rows {
+        println!("  {source:<18} {rows:>10} 行");
+    }
+    for (rule, n) in &summary.answer_key {
+        println!("  答案 {rule:<32} {n:>6}");
+    }
+    Ok(())
+}
+
+/// `xuncha ingest`.
+pub(crate) fn ingest_inbox(ctx: &Ctx, inbox: &Path, dry_run: bool) -> anyhow::Result<()> {
+    ingest_command(&ctx.open_lake()?, inbox, IngestOptions { dry_run, config: ctx.config.ingest.clone() })
+}
+
+fn ingest_command(lake: &Lake, inbox: &Path, options: IngestOptions) -> anyhow::Result<()> {
+    let reports = runtime()?.block_on(ingest(lake, inbox, &options))?;
+    let (mut loaded, mut quarantined, mut rejected, mut skipped, mut unread) = (0u64, 0u64, 0usize, 0usize, 0usize);
+    for r in &reports {
+        let file = r.shown_file();
+        match &r.outcome {
+            FileOutcome::Loaded => {
+                println!("入库 {file:<56} {:<18} 读取 {:>8} 行  入库 {:>8}  隔离 {:>5}", r.format, r.rows_read, r.rows_loaded, r.rows_quarantined);
+                loaded += r.rows_loaded;
+                quarantined += r.rows_quarantined;
+            }
+            FileOutcome::AlreadyIngested => {
+                println!("跳过 {file:<56} 同一文件(内容哈希相同)已入库");
+                skipped += 1;
+            }
+            FileOutcome::Rejected(why) => {
+                println!("拒收 {file:<56} {why}");
+                rejected += 1;
+            }
+            FileOutcome::Skipped(why) => {
+                println!("未读 {file:<56} {why}");
+                unread += 1;
+            }
+        }
+        for note in &r.notes {
+            println!("     提示: {note}");
+        }
+    }
+    println!(
+        "{}{} 个文件: 入库 {loaded} 行, 隔离 {quarantined} 行, 拒收 {rejected} 个文件, 跳过 {skipped} 个已入库文件{}",
+        if options.dry_run { "[试运行,未写入] " } else { "" },
+        reports.len(),
+        if unread > 0 { format!(", {unread} 个未读取(原因见上)") } else { String::new() }
+    );
+    if rejected > 0 {
+        anyhow::bail!("{rejected} 个文件被拒收,未入库(原因见上)");
+    }
+    Ok(())
+}
+
+/// The tables a maintenance command works on: those named, every one of
+/// them checked before any table is touched, or else every table.
+fn maintained_tables(lake: &Lake, tables: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let present = lake.tables()?;
+    if let Some(unknown) = tables.iter().find(|t| !present.contains(t)) {
+        anyhow::bail!("湖中没有表「{unknown}」(有: {})", present.join("、"));
+    }
+    Ok(if tables.is_empty() { present } else { tables })
+}
+
+pub(crate) fn vacuum(lake: &Lake, tables: Vec<String>, retain_hours: u32, dry_run: bool) -> anyhow::Result<()> {
+    let names = maintained_tables(lake, tables)?;
+    let runtime = runtime()?;
+    let retain = chrono::Duration::hours(i64::from(retain_hours));
+    let (mut total, verb) = (0, if dry_run { "可删除" } else { "已删除" });
+    for name in names {
+        let Some(files) = runtime.block_on(lake.vacuum(&name, retain, dry_run))? else {
+            anyhow::bail!("表「{name}」在清理时已不存在");
+        };
+        println!("清理 {name:<20} {verb} {} 个不再读取的文件", files.len());
+        total += files.len();
+    }
+    println!("共{verb} {total} 个文件(保留最近 {retain_hours} 小时内各版本读取的文件){}", if dry_run { ";预演,未删除" } else { "" });
+    Ok(())
+}
+
+pub(crate) fn optimize(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
+    let names = maintained_tables(lake, tables)?;
+    let runtime = runtime()?;
+    for name in names {
+        match runtime.block_on(lake.optimize(&name))? {
+            Some(c) if c.files_removed > 0 => println!("整理 {name:<20} {} 个小文件 -> {} 个文件", c.files_removed, c.files_added),
+            Some(_) => println!("整理 {name:<20} 无需整理"),
+            None => anyhow::bail!("表「{name}」在整理时已不存在"),
+        }
+    }
+    Ok(())
+}
