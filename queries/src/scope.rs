@@ -71,10 +71,10 @@ pub(crate) async fn register_scoped(ctx: &SessionContext, providers: Vec<(String
         let Some((_, provider)) = providers.iter().find(|(n, _)| n == name) else { continue };
         let frame = ctx.read_table(provider.clone())?;
         let scoped: Arc<dyn TableProvider> = match scoping {
-            Scoping::Rows(Scope::Code(column)) => ScopedTable::new(frame.filter(col(column).like(lit(format!("{prefix}%"))))?.into_unoptimized_plan()),
+            Scoping::Rows(Scope::Code(column)) => ScopedTable::over(frame.filter(col(column).like(lit(format!("{prefix}%"))))?.into_unoptimized_plan()),
             Scoping::Rows(Scope::Via { column, via, via_column }) => {
                 let keys = ctx.table(via).await?.select_columns(&[via_column])?;
-                ScopedTable::new(frame.join(keys, JoinType::LeftSemi, &[column], &[via_column], None)?.into_unoptimized_plan())
+                ScopedTable::over(frame.join(keys, JoinType::LeftSemi, &[column], &[via_column], None)?.into_unoptimized_plan())
             }
             Scoping::Redacted(hidden) => {
                 let columns: Vec<Expr> = frame
@@ -100,7 +100,7 @@ struct ScopedTable {
 }
 
 impl ScopedTable {
-    fn new(plan: LogicalPlan) -> Arc<dyn TableProvider> {
+    fn over(plan: LogicalPlan) -> Arc<dyn TableProvider> {
         let schema = plan.schema().inner().clone();
         Arc::new(ScopedTable { plan, schema })
     }

@@ -147,7 +147,7 @@ fn touched(mut case: Case, rows: Vec<u64>, check: fn(&[Vec<String>])) -> Case {
 
 /// A contract column's value in a row of [`lake_rows`], by name.
 fn column(source: &str, row: &[String], name: &str) -> String {
-    let at = xuncha_core::contract::source(source).unwrap().column_index(name).map_or_else(|| if name == "extra" { row.len() - 2 } else { panic!("{name}") }, |i| i);
+    let at = xuncha_core::contract::source(source).unwrap().column_index(name).unwrap_or_else(|| if name == "extra" { row.len() - 2 } else { panic!("{name}") });
     row[at].clone()
 }
 
