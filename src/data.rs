@@ -5,7 +5,7 @@ use crate::{Ctx, runtime};
 use anyhow::Context;
 use std::path::Path;
 use xuncha_core::lake::Lake;
-use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest};
 use xuncha_synth::{GenConfig, Scale, generate};
 
 /// `xuncha gen`.
@@ -36,40 +36,31 @@ pub(crate) fn ingest_inbox(ctx: &Ctx, inbox: &Path, dry_run: bool) -> anyhow::Re
 
 fn ingest_command(lake: &Lake, inbox: &Path, options: IngestOptions) -> anyhow::Result<()> {
     let reports = runtime()?.block_on(ingest(lake, inbox, &options))?;
-    let (mut loaded, mut quarantined, mut rejected, mut skipped, mut unread) = (0u64, 0u64, 0usize, 0usize, 0usize);
     for r in &reports {
         let file = r.shown_file();
         match &r.outcome {
-            FileOutcome::Loaded => {
-                println!("入库 {file:<56} {:<18} 读取 {:>8} 行  入库 {:>8}  隔离 {:>5}", r.format, r.rows_read, r.rows_loaded, r.rows_quarantined);
-                loaded += r.rows_loaded;
-                quarantined += r.rows_quarantined;
-            }
-            FileOutcome::AlreadyIngested => {
-                println!("跳过 {file:<56} 同一文件(内容哈希相同)已入库");
-                skipped += 1;
-            }
-            FileOutcome::Rejected(why) => {
-                println!("拒收 {file:<56} {why}");
-                rejected += 1;
-            }
-            FileOutcome::Skipped(why) => {
-                println!("未读 {file:<56} {why}");
-                unread += 1;
-            }
+            FileOutcome::Loaded => println!("入库 {file:<56} {:<18} 读取 {:>8} 行  入库 {:>8}  隔离 {:>5}", r.format, r.rows_read, r.rows_loaded, r.rows_quarantined),
+            FileOutcome::AlreadyIngested => println!("跳过 {file:<56} 同一文件(内容哈希相同)已入库"),
+            FileOutcome::Rejected(why) => println!("拒收 {file:<56} {why}"),
+            FileOutcome::Skipped(why) => println!("未读 {file:<56} {why}"),
         }
         for note in &r.notes {
             println!("     提示: {note}");
         }
     }
+    let t = Tally::of(&reports);
     println!(
-        "{}{} 个文件: 入库 {loaded} 行, 隔离 {quarantined} 行, 拒收 {rejected} 个文件, 跳过 {skipped} 个已入库文件{}",
+        "{}{} 个文件: 入库 {} 行, 隔离 {} 行, 拒收 {} 个文件, 跳过 {} 个已入库文件{}",
         if options.dry_run { "[试运行,未写入] " } else { "" },
         reports.len(),
-        if unread > 0 { format!(", {unread} 个未读取(原因见上)") } else { String::new() }
+        t.rows_loaded,
+        t.rows_quarantined,
+        t.files_rejected,
+        t.files_already_loaded,
+        if t.files_unread > 0 { format!(", {} 个未读取(原因见上)", t.files_unread) } else { String::new() }
     );
-    if rejected > 0 {
-        anyhow::bail!("{rejected} 个文件被拒收,未入库(原因见上)");
+    if t.files_rejected > 0 {
+        anyhow::bail!("{} 个文件被拒收,未入库(原因见上)", t.files_rejected);
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use xuncha_core::config::Config;
-use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest_files};
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest_files};
 use xuncha_core::lake::Lake;
 use xuncha_core::config::Action;
 use xuncha_pipeline::schedule::{self, Job, Planner, SchedulerLock, Settler};
@@ -96,23 +96,17 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
             }
             let reports = ingest_files(lake, inbox, &files, &IngestOptions { dry_run: false, config: config.ingest.clone() }).await?;
             let today = chrono::Local::now().date_naive();
-            let (mut loaded, mut rejected) = (0u64, 0usize);
             for (file, report) in files.iter().zip(&reports) {
                 match &report.outcome {
-                    FileOutcome::Rejected(why) => {
-                        rejected += 1;
-                        schedule::file_away(inbox, file, today, Some(why))?;
-                    }
+                    FileOutcome::Rejected(why) => schedule::file_away(inbox, file, today, Some(why))?,
                     // Gone already: nothing to file away.
-                    FileOutcome::Skipped(_) => {}
-                    _ => {
-                        loaded += report.rows_loaded;
-                        schedule::file_away(inbox, file, today, None)?;
-                    }
-                }
+                    FileOutcome::Skipped(_) => continue,
+                    _ => schedule::file_away(inbox, file, today, None)?,
+                };
             }
-            let mut summary = serde_json::json!({ "files": files.len(), "rows_loaded": loaded, "files_rejected": rejected });
-            if loaded > 0 && job.config.then_run {
+            let tally = Tally::of(&reports);
+            let mut summary = serde_json::json!({ "files": files.len(), "rows_loaded": tally.rows_loaded, "files_rejected": tally.files_rejected });
+            if tally.rows_loaded > 0 && job.config.then_run {
                 let report = run(lake, &run_options()).await?;
                 summary["run_id"] = report.run_id.into();
                 summary["findings"] = report.findings.into();

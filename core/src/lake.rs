@@ -172,6 +172,20 @@ impl Lake {
         Ok(names)
     }
 
+    /// Each table with the time of its log folder, which changes with every
+    /// commit: equal fingerprints, equal lake. What the dashboard caches its
+    /// sessions and pages by.
+    pub fn fingerprint(&self) -> Result<Vec<(String, Option<std::time::SystemTime>)>, CoreError> {
+        Ok(self
+            .tables()?
+            .into_iter()
+            .map(|t| {
+                let modified = std::fs::metadata(self.root.join(&t).join("_delta_log")).and_then(|m| m.modified()).ok();
+                (t, modified)
+            })
+            .collect())
+    }
+
     /// Table `name` at its latest version, or `None` if it does not exist
     /// yet (no folder, or a log without a commit: a writer killed while
     /// creating the table leaves only its temporary commit file).

@@ -151,16 +151,8 @@ impl AppState {
         body
     }
 
-    /// Each table's log folder time: it changes with every commit.
+    /// The lake's state (see `Lake::fingerprint`).
     pub(crate) fn fingerprint(&self) -> Result<Fingerprint, DashboardError> {
-        Ok(self
-            .lake
-            .tables()?
-            .into_iter()
-            .map(|t| {
-                let modified = std::fs::metadata(self.lake.root().join(&t).join("_delta_log")).and_then(|m| m.modified()).ok();
-                (t, modified)
-            })
-            .collect())
+        Ok(self.lake.fingerprint()?)
     }
 }

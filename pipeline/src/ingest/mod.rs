@@ -83,6 +83,36 @@ impl FileReport {
     }
 }
 
+/// What a delivery came to, counted once for the command line and the scheduler.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub rows_loaded: u64,
+    pub rows_quarantined: u64,
+    pub files_rejected: usize,
+    /// Files loaded before (same content).
+    pub files_already_loaded: usize,
+    /// Files not read (hidden, locks, temporary, gone).
+    pub files_unread: usize,
+}
+
+impl Tally {
+    /// The counts of `reports`.
+    pub fn of(reports: &[FileReport]) -> Tally {
+        reports.iter().fold(Tally::default(), |mut t, r| {
+            match &r.outcome {
+                FileOutcome::Loaded => {
+                    t.rows_loaded += r.rows_loaded;
+                    t.rows_quarantined += r.rows_quarantined;
+                }
+                FileOutcome::AlreadyIngested => t.files_already_loaded += 1,
+                FileOutcome::Rejected(_) => t.files_rejected += 1,
+                FileOutcome::Skipped(_) => t.files_unread += 1,
+            }
+            t
+        })
+    }
+}
+
 /// Options of an ingest run.
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
