@@ -1,7 +1,6 @@
-//! The analysts' and admins' pages: the SQL console (same read-only guard
-//! as `xuncha sql`, the user's scope, a time limit, a row and byte cap, at
-//! most a few queries at once), a finding's evidence with an audited
-//! reveal, the users list and the audit log with its chain check.
+//! The SQL console, for analysts: the same read-only guard as `xuncha sql`,
+//! the user's scope, a time limit, a row and byte cap, at most a few
+//! queries at once; every query audited before it runs.
 //!
 //! Identity in bulk: the console shows ID numbers, names, accounts and
 //! birth dates masked, as every page does. A user granted bulk identity
@@ -23,7 +22,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use xuncha_queries::output::{self, Format};
-use xuncha_queries::table::{TextTable, quote};
+use xuncha_queries::table::TextTable;
 use xuncha_queries::{catalog, guard};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -148,138 +147,4 @@ fn identity_policy(state: &AppState, session: &LoginSession, schema: SchemaRef, 
         return Ok((masked, format!(";今日完整身份信息额度({} 行)不足,本次结果已脱敏", state.limits.bulk_identity_daily_rows)));
     }
     Ok((mask::batches(&schema, &batches).map_err(arrow)?, String::new()))
-}
-
-/// The digest that stands for an entity key in links and forms.
-pub(crate) fn key_digest(entity_key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(entity_key.as_bytes()))[..DIGEST_LEN].to_string()
-}
-
-const DIGEST_LEN: usize = 20;
-
-/// A finding's page body (found by the digest of its entity key); `reveal`
-/// shows IDs and names in full.
-pub(crate) async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, digest: &str, reveal: bool) -> Result<Markup, Response> {
-    if digest.len() != DIGEST_LEN || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(error_page(StatusCode::NOT_FOUND, "没有这条比对发现", "链接不完整。"));
-    }
-    let ctx = state.context(session.user.scope.as_deref()).await.map_err(|e| error_page(StatusCode::INTERNAL_SERVER_ERROR, "无法读取数据湖", &e.to_string()))?;
-    let sql = format!(
-        "SELECT f.rule_id, r.title, f.severity, v.town_name, v.village_name, f.village_code, f.entity_key, f.person_name, f.id_number, f.period, f.amount, f.as_of, f.evidence, r.description \
-         FROM findings f LEFT JOIN rule_catalogue r ON r.rule_id = f.rule_id LEFT JOIN villages v ON v.village_code = f.village_code \
-         WHERE f.run_id = {} AND f.rule_id = {} AND left(encode(sha256(f.entity_key), 'hex'), {DIGEST_LEN}) = {} LIMIT 1",
-        quote(run_id),
-        quote(rule_id),
-        quote(&digest.to_ascii_lowercase())
-    );
-    let found = TextTable::query(&ctx, &sql).await.map_err(|e| error_page(StatusCode::INTERNAL_SERVER_ERROR, "查询出错", &e.to_string()))?;
-    let Some(row) = found.rows.first() else {
-        return Err(error_page(StatusCode::NOT_FOUND, "没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
-    };
-    let cell = |name: &str| found.index(name).map_or(String::new(), |i| row[i].clone());
-    let shown = |name: &str| if reveal { cell(name) } else { mask::cell(name, &cell(name)) };
-    let evidence = serde_json::from_str::<serde_json::Value>(&cell("evidence")).unwrap_or(serde_json::Value::Null);
-    let evidence = if reveal { evidence } else { mask::json(None, evidence) };
-    Ok(html! {
-        table {
-            tbody {
-                tr { th { "规则" } td { (cell("title")) "(" (cell("rule_id")) ")" } }
-                tr { th { "含义" } td { (cell("description")) } }
-                tr { th { "严重程度" } td { (cell("severity")) } }
-                tr { th { "村(社区)" } td { a href=(format!("/p/village?village={}", cell("village_code"))) { (cell("town_name")) (cell("village_name")) } } }
-                tr { th { "对象" } td { (shown("entity_key")) } }
-                tr { th { "姓名" } td { (shown("person_name")) } }
-                tr { th { "身份证号" } td { (shown("id_number")) } }
-                tr { th { "所属期" } td { (cell("period")) } }
-                tr { th { "涉及金额(元)" } td { (cell("amount")) } }
-                tr { th { "参考日" } td { (cell("as_of")) } }
-            }
-        }
-        h2 { "证据(核查时逐项比对原始数据)" }
-        pre.evidence { (serde_json::to_string_pretty(&evidence).unwrap_or_default()) }
-        @if !reveal && session.user.role >= Role::Analyst {
-            form method="post" action="/reveal" {
-                input type="hidden" name="csrf" value=(session.csrf);
-                input type="hidden" name="run_id" value=(run_id);
-                input type="hidden" name="rule_id" value=(rule_id);
-                input type="hidden" name="key" value=(digest);
-                button type="submit" { "显示完整身份信息(将记入审计日志)" }
-            }
-        }
-        @if reveal { p.note { "完整信息已显示,本次查看已记入审计日志。" } }
-    })
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct RevealForm {
-    csrf: String,
-    run_id: String,
-    rule_id: String,
-    key: String,
-}
-
-/// `POST /reveal`: one finding unmasked, for analysts; audited first.
-pub(crate) async fn reveal(State(state): State<Arc<AppState>>, auth: Auth, Form(form): Form<RevealForm>) -> Response {
-    let session = match auth.require(Role::Analyst) {
-        Ok(s) => s.clone(),
-        Err(r) => return *r,
-    };
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return *r;
-    }
-    if let Err(e) = state.audit.record(&session.user.name, "reveal", &format!("{}/{}/{}", form.run_id, form.rule_id, form.key)) {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未显示", &e.to_string());
-    }
-    match finding_detail(&state, &session, &form.run_id, &form.rule_id, &form.key, true).await {
-        Ok(markup) => layout::page(&session, "/p/findings", "比对发现详情(完整信息)", markup),
-        Err(r) => r,
-    }
-}
-
-/// `/admin/audit`: the latest entries and the chain check.
-pub(crate) async fn audit_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
-    let session = match auth.require(Role::Admin) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let (entries, verdict) = match (state.audit.entries(), state.audit.verify()) {
-        (Ok(e), Ok(v)) => (e, v),
-        (Err(e), _) | (_, Err(e)) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志无法读取", &e.to_string()),
-    };
-    let body = html! {
-        @match &verdict {
-            Ok(n) => p.ok { "哈希链校验通过:共 " (n) " 条记录,未被改动。" },
-            Err(e) => p.error role="alert" { "哈希链校验失败:" (e) },
-        }
-        table {
-            thead { tr { th { "序号" } th { "时间" } th { "用户" } th { "操作" } th { "内容" } th { "哈希" } } }
-            tbody {
-                @for e in entries.iter().rev().take(500) {
-                    tr { td { (e.seq) } td { (e.at) } td { (e.user) } td { (e.action) } td { code { (e.detail) } } td { code { (&e.hash[..12]) } } }
-                }
-            }
-        }
-    };
-    layout::page(session, "/admin/audit", "审计日志", body)
-}
-
-/// `/admin/users`: who may log in (managed with `xuncha user`).
-pub(crate) async fn users_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
-    let session = match auth.require(Role::Admin) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let users = match state.users.list() {
-        Ok(u) => u,
-        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "用户列表无法读取", &e.to_string()),
-    };
-    let body = html! {
-        table {
-            thead { tr { th { "用户名" } th { "角色" } th { "范围" } th { "控制台完整身份信息" } } }
-            tbody { @for u in &users { tr { td { (u.name) } td { (u.role.label()) } td { (u.scope.as_deref().unwrap_or("全部")) } td { (if u.bulk_identity { "允许(每日限额)" } else { "脱敏" }) } } } }
-        }
-        p.note { "用户在服务器上用命令管理:xuncha user add 名称 --role leader|analyst|admin [--scope 区划代码] [--bulk-identity];xuncha user passwd 名称;xuncha user set 名称 [--role …] [--scope …|all] [--bulk-identity true|false];xuncha user remove 名称。修改或删除后,该用户已登录的会话随即失效。" }
-    };
-    layout::page(session, "/admin/users", "用户", body)
 }

@@ -12,10 +12,12 @@
 //! asset, `Cache-Control: no-store`. Connections that do not finish their
 //! request headers within [`HEADER_READ_TIMEOUT`] are closed.
 
+mod admin;
 pub mod audit;
 mod auth;
 pub mod charts;
 mod console;
+mod finding;
 mod layout;
 mod mask;
 mod pages;
@@ -78,13 +80,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/logout", post(auth::logout))
         .route("/p/{page}", get(pages::page))
         .route("/export/{page}/{panel}", get(pages::export))
-        .route("/finding/{run_id}/{rule_id}/{entity_key}", get(pages::finding))
-        .route("/reveal", post(console::reveal))
+        .route("/finding/{run_id}/{rule_id}/{entity_key}", get(finding::finding))
+        .route("/reveal", post(finding::reveal))
         .route("/report/common-issues.{ext}", get(pages::report_download))
         // A statement may be 64 KiB, three times that once form-encoded.
         .route("/sql", get(console::sql_page).post(console::sql_run).layer(DefaultBodyLimit::max(MAX_CONSOLE_BODY)))
-        .route("/admin/audit", get(console::audit_page))
-        .route("/admin/users", get(console::users_page))
+        .route("/admin/audit", get(admin::audit_page))
+        .route("/admin/users", get(admin::users_page))
         .route("/assets/app.css", get(layout::stylesheet))
         .route("/assets/icon.svg", get(layout::icon))
         .route("/favicon.ico", get(layout::icon))

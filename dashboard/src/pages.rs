@@ -622,7 +622,7 @@ fn render_panel(p: &Panel, table: &TextTable, export: &str, page: &str) -> Marku
     };
     let finding_links: Vec<Option<String>> = if p.links_findings {
         let (run, rule, key) = (table.column("run_id"), table.column("rule_id"), table.column("entity_key"));
-        (0..table.rows.len()).map(|i| Some(format!("/finding/{}/{}/{}", urlencode(run[i]), urlencode(rule[i]), crate::console::key_digest(key[i])))).collect()
+        (0..table.rows.len()).map(|i| Some(format!("/finding/{}/{}/{}", urlencode(run[i]), urlencode(rule[i]), crate::finding::key_digest(key[i])))).collect()
     } else {
         Vec::new()
     };
@@ -758,20 +758,6 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     match layout::masked_csv(&table) {
         Ok(bytes) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], bytes).into_response(),
         Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, "导出失败", &e.to_string()),
-    }
-}
-
-/// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked;
-/// the view is audited). The entity key (often an ID number) never appears
-/// in a URL: the link carries its digest instead.
-pub(crate) async fn finding(State(state): State<Arc<AppState>>, auth: Auth, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Response {
-    let session = &auth.0;
-    if let Err(e) = state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{digest}")) {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未显示", &e.to_string());
-    }
-    match crate::console::finding_detail(&state, session, &run_id, &rule_id, &digest, false).await {
-        Ok(markup) => layout::page(session, "/p/findings", "比对发现详情", markup),
-        Err(response) => response,
     }
 }
 
