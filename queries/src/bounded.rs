@@ -11,7 +11,8 @@
 //! 900 KB each are 4.5 GB), refused with a message before anything is
 //! allocated.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::array::{Array, AsArray, Int64Array, StringViewArray};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type};
 use datafusion::common::config::ConfigOptions;
 use datafusion::error::{DataFusionError, Result};
@@ -69,19 +70,17 @@ pub fn register(ctx: &SessionContext) {
     }
 }
 
-/// Row `i` of an integer argument (scalar or column), if not null.
-fn int_at(values: &[ArrayRef], arg: usize, i: usize) -> Option<i64> {
-    let array = values.get(arg)?;
-    let ints = datafusion::arrow::compute::cast(array, &DataType::Int64).ok()?;
-    let ints = ints.as_primitive::<Int64Type>();
+/// Row `i` of an integer argument (a column, or a scalar: one value for
+/// every row), if not null.
+fn int_at(ints: &[Option<Int64Array>], arg: usize, i: usize) -> Option<i64> {
+    let ints = ints.get(arg)?.as_ref()?;
     let row = if ints.len() == 1 { 0 } else { i };
     ints.is_valid(row).then(|| ints.value(row))
 }
 
 /// Row `i`'s byte length of a text argument, if not null.
-fn text_len_at(values: &[ArrayRef], arg: usize, i: usize) -> Option<i64> {
-    let texts = datafusion::arrow::compute::cast(values.get(arg)?, &DataType::Utf8View).ok()?;
-    let texts = texts.as_string_view();
+fn text_len_at(texts: Option<&StringViewArray>, i: usize) -> Option<i64> {
+    let texts = texts?;
     let row = if texts.len() == 1 { 0 } else { i };
     texts.is_valid(row).then(|| i64::try_from(texts.value(row).len()).unwrap_or(i64::MAX))
 }
@@ -94,16 +93,19 @@ impl Bounded {
             return Ok(()); // date and timestamp ranges are bounded by their calendar
         }
         let values = ColumnarValue::values_to_arrays(args)?;
+        // Each argument cast once, then read row by row.
+        let ints: Vec<Option<Int64Array>> = values.iter().map(|v| cast(v, &DataType::Int64).ok().map(|a| a.as_primitive::<Int64Type>().clone())).collect();
+        let texts: Option<StringViewArray> = values.first().and_then(|v| cast(v, &DataType::Utf8View).ok()).map(|a| a.as_string_view().clone());
         let name = self.inner.name();
         let mut batch_bytes = 0i64;
         for i in 0..rows.max(1) {
             let (built, limit, unit) = match self.growth {
-                Growth::Repeat => (text_len_at(&values, 0, i).unwrap_or(0).saturating_mul(int_at(&values, 1, i).unwrap_or(0).max(0)), MAX_BUILT_BYTES, "字节"),
-                Growth::Pad => (int_at(&values, 1, i).unwrap_or(0).saturating_mul(4), MAX_BUILT_BYTES, "字节"),
-                Growth::Items => (int_at(&values, 1, i).unwrap_or(0), MAX_BUILT_ITEMS, "项"),
+                Growth::Repeat => (text_len_at(texts.as_ref(), i).unwrap_or(0).saturating_mul(int_at(&ints, 1, i).unwrap_or(0).max(0)), MAX_BUILT_BYTES, "字节"),
+                Growth::Pad => (int_at(&ints, 1, i).unwrap_or(0).saturating_mul(4), MAX_BUILT_BYTES, "字节"),
+                Growth::Items => (int_at(&ints, 1, i).unwrap_or(0), MAX_BUILT_ITEMS, "项"),
                 Growth::Range => {
-                    let (start, stop) = if values.len() == 1 { (Some(0), int_at(&values, 0, i)) } else { (int_at(&values, 0, i), int_at(&values, 1, i)) };
-                    let step = if values.len() >= 3 { int_at(&values, 2, i).unwrap_or(1) } else { 1 };
+                    let (start, stop) = if values.len() == 1 { (Some(0), int_at(&ints, 0, i)) } else { (int_at(&ints, 0, i), int_at(&ints, 1, i)) };
+                    let step = if values.len() >= 3 { int_at(&ints, 2, i).unwrap_or(1) } else { 1 };
                     let items = match (start, stop) {
                         (Some(a), Some(b)) if step != 0 => i64::try_from(((i128::from(b) - i128::from(a)) / i128::from(step)).max(0)).unwrap_or(i64::MAX),
                         _ => 0,
