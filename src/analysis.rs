@@ -63,7 +63,7 @@ pub(crate) fn report(ctx: &Ctx, kind: ReportKind) -> anyhow::Result<()> {
     let format: xuncha_dashboard::report::Format = format.parse()?;
     let rt = runtime()?;
     let session = rt.block_on(session(&ctx.open_lake()?, &ctx.session_options))?;
-    let report = rt.block_on(xuncha_dashboard::report::build(&session, &xuncha_dashboard::report::ReportOptions { sector, topic, as_of }, &ctx.config.report))?;
+    let report = rt.block_on(xuncha_queries::report::build(&session, &xuncha_queries::report::ReportOptions { sector, topic, as_of }, &ctx.config.report))?;
     xuncha_dashboard::report::write(&report, format, &out).with_context(|| format!("writing {}", out.display()))?;
     println!("专题报告已写入 {}: {} 类共性问题(标准: ≥{} 个乡镇, 共 {} 个)", out.display(), report.common().count(), report.threshold, report.towns_total);
     Ok(())

@@ -65,40 +65,25 @@ fn ingest_command(lake: &Lake, inbox: &Path, options: IngestOptions) -> anyhow::
     Ok(())
 }
 
-/// The tables a maintenance command works on: those named, every one of
-/// them checked before any table is touched, or else every table.
-fn maintained_tables(lake: &Lake, tables: Vec<String>) -> anyhow::Result<Vec<String>> {
-    let present = lake.tables()?;
-    if let Some(unknown) = tables.iter().find(|t| !present.contains(t)) {
-        anyhow::bail!("湖中没有表「{unknown}」(有: {})", present.join("、"));
-    }
-    Ok(if tables.is_empty() { present } else { tables })
-}
-
 pub(crate) fn vacuum(lake: &Lake, tables: Vec<String>, retain_hours: u32, dry_run: bool) -> anyhow::Result<()> {
-    let names = maintained_tables(lake, tables)?;
-    let runtime = runtime()?;
     let retain = chrono::Duration::hours(i64::from(retain_hours));
-    let (mut total, verb) = (0, if dry_run { "可删除" } else { "已删除" });
-    for name in names {
-        let Some(files) = runtime.block_on(lake.vacuum(&name, retain, dry_run))? else {
-            anyhow::bail!("表「{name}」在清理时已不存在");
-        };
-        println!("清理 {name:<20} {verb} {} 个不再读取的文件", files.len());
-        total += files.len();
+    let done = runtime()?.block_on(lake.maintain(&tables, false, Some((retain, dry_run))))?;
+    let verb = if dry_run { "可删除" } else { "已删除" };
+    let mut total = 0;
+    for table in &done {
+        let files = table.deleted.as_ref().map_or(0, Vec::len);
+        println!("清理 {:<20} {verb} {files} 个不再读取的文件", table.table);
+        total += files;
     }
     println!("共{verb} {total} 个文件(保留最近 {retain_hours} 小时内各版本读取的文件){}", if dry_run { ";预演,未删除" } else { "" });
     Ok(())
 }
 
 pub(crate) fn optimize(lake: &Lake, tables: Vec<String>) -> anyhow::Result<()> {
-    let names = maintained_tables(lake, tables)?;
-    let runtime = runtime()?;
-    for name in names {
-        match runtime.block_on(lake.optimize(&name))? {
-            Some(c) if c.files_removed > 0 => println!("整理 {name:<20} {} 个小文件 -> {} 个文件", c.files_removed, c.files_added),
-            Some(_) => println!("整理 {name:<20} 无需整理"),
-            None => anyhow::bail!("表「{name}」在整理时已不存在"),
+    for table in runtime()?.block_on(lake.maintain(&tables, true, None))? {
+        match table.compaction {
+            Some(c) if c.files_removed > 0 => println!("整理 {:<20} {} 个小文件 -> {} 个文件", table.table, c.files_removed, c.files_added),
+            _ => println!("整理 {:<20} 无需整理", table.table),
         }
     }
     Ok(())

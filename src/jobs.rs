@@ -122,18 +122,16 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
         }
         Action::Maintain => {
             let retain = chrono::Duration::hours(i64::from(job.config.retain_hours));
-            let (mut compacted, mut deleted) = (0u64, 0usize);
-            for name in lake.tables()? {
-                compacted += lake.optimize(&name).await?.map_or(0, |c| c.files_removed);
-                deleted += lake.vacuum(&name, retain, false).await?.map_or(0, |files| files.len());
-            }
+            let done = lake.maintain(&[], true, Some((retain, false))).await?;
+            let compacted: u64 = done.iter().filter_map(|t| t.compaction).map(|c| c.files_removed).sum();
+            let deleted: usize = done.iter().filter_map(|t| t.deleted.as_ref()).map(Vec::len).sum();
             Ok(Some(serde_json::json!({ "files_compacted": compacted, "files_deleted": deleted, "retain_hours": job.config.retain_hours }).to_string()))
         }
         Action::Report => {
             let out = job.config.out.as_deref().expect("checked when parsed");
             std::fs::create_dir_all(out)?;
             let ctx = session(lake, session_options).await?;
-            let built = xuncha_dashboard::report::build(&ctx, &xuncha_dashboard::report::ReportOptions::default(), &config.report).await?;
+            let built = xuncha_queries::report::build(&ctx, &xuncha_queries::report::ReportOptions::default(), &config.report).await?;
             let stem = format!("共性问题专题报告-{}", built.as_of);
             for (format, ext) in [(xuncha_dashboard::report::Format::Html, "html"), (xuncha_dashboard::report::Format::Docx, "docx")] {
                 xuncha_dashboard::report::write(&built, format, &out.join(format!("{stem}.{ext}")))?;

@@ -4,7 +4,7 @@
 //! Ingest, the generator, `xuncha sql`'s `\d` and the dashboard all read this
 //! one registry, so a column is described in exactly one place.
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
@@ -540,27 +540,6 @@ pub fn schema(source: &Source) -> SchemaRef {
     fields.push(Field::new("source_file", DataType::Utf8, false));
     fields.push(Field::new("source_row", DataType::Int64, false));
     Arc::new(Schema::new(fields))
-}
-
-/// The schema of `ingest_batches`.
-pub fn ingest_batches_schema() -> SchemaRef {
-    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-    Arc::new(Schema::new(vec![
-        Field::new("batch_id", DataType::Utf8, false),
-        Field::new("source", DataType::Utf8, false),
-        Field::new("file", DataType::Utf8, false),
-        Field::new("sha256", DataType::Utf8, false),
-        Field::new("format", DataType::Utf8, false),
-        Field::new("rows_read", DataType::Int64, false),
-        Field::new("rows_loaded", DataType::Int64, false),
-        Field::new("rows_quarantined", DataType::Int64, false),
-        Field::new("rows_skipped", DataType::Int64, false),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("started_at", ts.clone(), false),
-        Field::new("finished_at", ts, false),
-        Field::new("error", DataType::Utf8, true),
-        Field::new("notes", DataType::Utf8, true),
-    ]))
 }
 
 #[cfg(test)]

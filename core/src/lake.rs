@@ -172,18 +172,22 @@ impl Lake {
         Ok(names)
     }
 
-    /// Each table with the time of its log folder, which changes with every
-    /// commit: equal fingerprints, equal lake. What the dashboard caches its
-    /// sessions and pages by.
+    /// Each table folder with the time of its log folder, which changes with
+    /// every commit: equal fingerprints, equal lake. What the dashboard
+    /// caches its sessions and pages by, checked on every request, so it
+    /// costs one listing of the lake and one `stat` per table (the logs
+    /// themselves are not listed; a log without a commit yet only makes the
+    /// fingerprint change once more).
     pub fn fingerprint(&self) -> Result<Vec<(String, Option<std::time::SystemTime>)>, CoreError> {
-        Ok(self
-            .tables()?
-            .into_iter()
-            .map(|t| {
-                let modified = std::fs::metadata(self.root.join(&t).join("_delta_log")).and_then(|m| m.modified()).ok();
-                (t, modified)
-            })
-            .collect())
+        let mut tables = Vec::new();
+        for entry in std::fs::read_dir(&self.root)? {
+            let entry = entry?;
+            if let Ok(log) = std::fs::metadata(entry.path().join("_delta_log")) {
+                tables.push((entry.file_name().to_string_lossy().into_owned(), log.modified().ok()));
+            }
+        }
+        tables.sort();
+        Ok(tables)
     }
 
     /// Table `name` at its latest version, or `None` if it does not exist
@@ -325,6 +329,33 @@ impl Lake {
         Ok(Some(files))
     }
 
+    /// The maintenance step of `xuncha optimize`, `xuncha vacuum` and the
+    /// scheduler's maintain job: for each of `tables` (every table when
+    /// none is named; every name checked before any table is touched),
+    /// compacts its files when `compact`, then deletes the files no version
+    /// younger than `vacuum.0` reads when `vacuum` is given (`vacuum.1`:
+    /// only count them).
+    pub async fn maintain(&self, tables: &[String], compact: bool, vacuum: Option<(chrono::Duration, bool)>) -> Result<Vec<Maintained>, CoreError> {
+        let present = self.tables()?;
+        if let Some(unknown) = tables.iter().find(|t| !present.contains(t)) {
+            return Err(CoreError::Lake(format!("湖中没有表「{unknown}」(有: {})", present.join("、"))));
+        }
+        let vanished = |name: &str| CoreError::Lake(format!("表「{name}」在维护时已不存在"));
+        let mut done = Vec::new();
+        for name in if tables.is_empty() { present } else { tables.to_vec() } {
+            let compaction = match compact {
+                true => Some(self.optimize(&name).await?.ok_or_else(|| vanished(&name))?),
+                false => None,
+            };
+            let deleted = match vacuum {
+                Some((retain, dry_run)) => Some(self.vacuum(&name, retain, dry_run).await?.ok_or_else(|| vanished(&name))?),
+                None => None,
+            };
+            done.push(Maintained { table: name, compaction, deleted });
+        }
+        Ok(done)
+    }
+
     /// Replaces the rows of table `name` whose key matches a row of the
     /// files `writer` wrote (read back as the merge's source, then left
     /// unreferenced for `VACUUM`) and inserts the rest, in one commit tagged
@@ -350,6 +381,15 @@ impl Lake {
         self.remember(name, &table);
         Ok(table)
     }
+}
+
+/// What [`Lake::maintain`] did to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintained {
+    pub table: String,
+    pub compaction: Option<Compaction>,
+    /// The files deleted (or, in a dry run, deletable).
+    pub deleted: Option<Vec<String>>,
 }
 
 /// What [`Lake::optimize`] did to one table.
@@ -438,5 +478,48 @@ mod tests {
         let findings = writer_properties("findings");
         assert!(findings.dictionary_enabled(&path("entity_key")) && findings.statistics_enabled(&path("person_name")) == EnabledStatistics::Page);
         assert!(findings.bloom_filter_properties(&path("id_number")).is_some() && writer_properties("risk_scores").bloom_filter_properties(&path("village_code")).is_some());
+    }
+}
+
+#[cfg(test)]
+mod maintenance_tests {
+    use super::Lake;
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn batch() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2, 3]))]).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_fingerprint_changes_with_each_commit_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path()).unwrap();
+        assert!(lake.fingerprint().unwrap().is_empty());
+        lake.append("t", batch().schema(), vec![batch()], None).await.unwrap();
+        let first = lake.fingerprint().unwrap();
+        assert_eq!(first.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(), ["t"]);
+        assert_eq!(lake.fingerprint().unwrap(), first, "reading changes nothing");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        lake.append("t", batch().schema(), vec![batch()], None).await.unwrap();
+        assert_ne!(lake.fingerprint().unwrap(), first, "a commit changes it");
+    }
+
+    #[tokio::test]
+    async fn maintain_checks_every_name_first_then_compacts_and_vacuums() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path()).unwrap();
+        for _ in 0..3 {
+            lake.append("t", batch().schema(), vec![batch()], None).await.unwrap();
+        }
+        let err = lake.maintain(&["t".into(), "nope".into()], true, None).await.unwrap_err().to_string();
+        assert!(err.contains("湖中没有表「nope」"), "{err}");
+        assert_eq!(lake.table("t").await.unwrap().unwrap().version(), Some(2), "nothing was touched");
+        let done = lake.maintain(&[], true, Some((chrono::Duration::zero(), false))).await.unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].compaction.unwrap().files_removed, 3);
+        assert_eq!(done[0].deleted.as_ref().unwrap().len(), 3, "the three compacted files are deleted");
     }
 }

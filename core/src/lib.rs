@@ -10,6 +10,7 @@
 pub mod config;
 pub mod contract;
 pub mod lake;
+pub mod system;
 pub mod values;
 
 /// Everything that can go wrong in the core.

@@ -1,26 +1,19 @@
 //! The admins' pages: the users (managed with `xuncha user`) and the audit
 //! log with its chain and anchor check.
 
-use crate::auth::Auth;
-use crate::layout::{self, error_page};
+use crate::auth::{Admin, Authorized};
+use crate::error::AppError;
+use crate::layout;
 use crate::state::AppState;
-use crate::users::Role;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use std::sync::Arc;
 
 /// `/admin/audit`: the latest entries and the chain check.
-pub(crate) async fn audit_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
-    let session = match auth.require(Role::Admin) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let (entries, verdict) = match (state.audit.entries(), state.audit.verify()) {
-        (Ok(e), Ok(v)) => (e, v),
-        (Err(e), _) | (_, Err(e)) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志无法读取", &e.to_string()),
-    };
+pub(crate) async fn audit_page(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Admin>) -> Result<Response, AppError> {
+    let entries = state.audit.entries().map_err(AppError::internal("审计日志无法读取"))?;
+    let verdict = state.audit.verify().map_err(AppError::internal("审计日志无法读取"))?;
     let body = html! {
         @match &verdict {
             Ok(n) => p.ok { "哈希链校验通过:共 " (n) " 条记录,未被改动。" },
@@ -35,19 +28,12 @@ pub(crate) async fn audit_page(State(state): State<Arc<AppState>>, auth: Auth) -
             }
         }
     };
-    layout::page(session, "/admin/audit", "审计日志", body)
+    Ok(layout::page(&session, "/admin/audit", "审计日志", body))
 }
 
 /// `/admin/users`: who may log in (managed with `xuncha user`).
-pub(crate) async fn users_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
-    let session = match auth.require(Role::Admin) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let users = match state.users.list() {
-        Ok(u) => u,
-        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "用户列表无法读取", &e.to_string()),
-    };
+pub(crate) async fn users_page(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Admin>) -> Result<Response, AppError> {
+    let users = state.users.list().map_err(AppError::internal("用户列表无法读取"))?;
     let body = html! {
         table {
             thead { tr { th { "用户名" } th { "角色" } th { "范围" } th { "控制台完整身份信息" } } }
@@ -55,5 +41,5 @@ pub(crate) async fn users_page(State(state): State<Arc<AppState>>, auth: Auth) -
         }
         p.note { "用户在服务器上用命令管理:xuncha user add 名称 --role leader|analyst|admin [--scope 区划代码] [--bulk-identity];xuncha user passwd 名称;xuncha user set 名称 [--role …] [--scope …|all] [--bulk-identity true|false];xuncha user remove 名称。修改或删除后,该用户已登录的会话随即失效。" }
     };
-    layout::page(session, "/admin/users", "用户", body)
+    Ok(layout::page(&session, "/admin/users", "用户", body))
 }

@@ -251,7 +251,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(dir.path());
         for i in 0..60 {
-            log.record("wang", "sql", &format!("SELECT {i}")).unwrap();
+            log.record("wang", "sql", &format!("statement {i}")).unwrap();
         }
         assert_eq!(log.verify().unwrap(), Ok(60));
         // A second handle continues the same chain.
@@ -261,7 +261,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
 
-        std::fs::write(&path, text.replace("SELECT 2\"", "SELECT 9\"")).unwrap();
+        std::fs::write(&path, text.replace("statement 2\"", "statement 9\"")).unwrap();
         assert!(log.verify().unwrap().unwrap_err().contains("第 3 条"), "an edit");
         std::fs::write(&path, [lines[0], lines[2]].join("\n") + "\n").unwrap();
         assert!(log.verify().unwrap().is_err(), "a deleted line");
@@ -302,7 +302,7 @@ mod tests {
                 s.spawn(move || {
                     let log = log_in(&root);
                     for i in 0..25 {
-                        log.record(&format!("u{t}"), "sql", &format!("SELECT {i}")).unwrap();
+                        log.record(&format!("u{t}"), "sql", &format!("statement {i}")).unwrap();
                     }
                 });
             }

@@ -19,10 +19,11 @@
 //!   (the rest counted in one entry), so nobody can fill the disk through
 //!   the login form.
 
-use crate::layout::{self, error_page};
+use crate::error::AppError;
+use crate::layout;
 use crate::state::{AppState, LoginSession};
 use crate::users::Role;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -131,26 +132,86 @@ pub(crate) fn token() -> String {
 }
 
 /// The logged-in user of a request; pages that need one take this, and a
-/// request without a live session is sent to the login page.
+/// request without a live session is sent to the login page. Pages open to
+/// a higher role take [`Authorized`], forms [`Posted`].
 pub(crate) struct Auth(pub LoginSession);
 
-impl Auth {
-    /// The session, or a 403 page when the user's role is below `role`.
-    pub(crate) fn require(&self, role: Role) -> Result<&LoginSession, Box<Response>> {
-        if self.0.user.role >= role {
-            Ok(&self.0)
+/// The lowest role a route admits, as a type.
+pub(crate) trait MinRole {
+    const ROLE: Role;
+}
+
+/// Routes for analysts and admins.
+pub(crate) struct Analyst;
+impl MinRole for Analyst {
+    const ROLE: Role = Role::Analyst;
+}
+
+/// Routes for admins only.
+pub(crate) struct Admin;
+impl MinRole for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// Routes for every logged-in user (a form everyone may post, e.g. logout).
+pub(crate) struct Anyone;
+impl MinRole for Anyone {
+    const ROLE: Role = Role::Leader;
+}
+
+/// A logged-in user whose role is at least `R::ROLE`; a lower role gets 403.
+pub(crate) struct Authorized<R: MinRole> {
+    pub(crate) session: LoginSession,
+    role: std::marker::PhantomData<R>,
+}
+
+impl<R: MinRole> Authorized<R> {
+    fn admit(session: LoginSession) -> Result<Self, Response> {
+        if session.user.role >= R::ROLE {
+            Ok(Authorized { session, role: std::marker::PhantomData })
         } else {
-            Err(Box::new(error_page(StatusCode::FORBIDDEN, "无权访问", &format!("此功能需要「{}」或更高角色。", role.label()))))
+            Err(AppError::forbidden("无权访问", format!("此功能需要「{}」或更高角色。", R::ROLE.label())).into_response())
         }
     }
+}
 
-    /// Checks a POSTed form's CSRF token.
-    pub(crate) fn check_csrf(&self, sent: &str) -> Result<(), Box<Response>> {
-        if !sent.is_empty() && constant_time_eq(sent.as_bytes(), self.0.csrf.as_bytes()) {
-            Ok(())
-        } else {
-            Err(Box::new(error_page(StatusCode::FORBIDDEN, "请求已失效", "表单校验码(CSRF)不符,请刷新页面后重试。")))
+impl<R: MinRole + Send + Sync> FromRequestParts<Arc<AppState>> for Authorized<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Response> {
+        Self::admit(Auth::from_request_parts(parts, state).await?.0)
+    }
+}
+
+/// A form that carries the session's CSRF token (`csrf`).
+pub(crate) trait CsrfToken {
+    fn csrf(&self) -> &str;
+}
+
+/// A POSTed form from a user of role `R::ROLE` or higher whose CSRF token
+/// matches the session's: the role is checked first (403), then the token
+/// (403), so no handler can forget either.
+pub(crate) struct Posted<R: MinRole, T> {
+    pub(crate) session: LoginSession,
+    pub(crate) form: T,
+    role: std::marker::PhantomData<R>,
+}
+
+impl<R, T> FromRequest<Arc<AppState>> for Posted<R, T>
+where
+    R: MinRole + Send + Sync,
+    T: CsrfToken + serde::de::DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Authorized { session, .. } = Authorized::<R>::from_request_parts(&mut parts, state).await?;
+        let Form(form) = Form::<T>::from_request(Request::from_parts(parts, body), state).await.map_err(IntoResponse::into_response)?;
+        if form.csrf().is_empty() || !constant_time_eq(form.csrf().as_bytes(), session.csrf.as_bytes()) {
+            return Err(AppError::forbidden("请求已失效", "表单校验码(CSRF)不符,请刷新页面后重试。").into_response());
         }
+        Ok(Posted { session, form, role: std::marker::PhantomData })
     }
 }
 
@@ -253,8 +314,8 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap
     .await
     {
         Ok(Ok(user)) => user,
-        Ok(Err(e)) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "登录出错", &e.to_string()),
-        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "登录出错", &e.to_string()),
+        Ok(Err(e)) => return AppError::internal("登录出错")(e).into_response(),
+        Err(e) => return AppError::internal("登录出错")(e).into_response(),
     };
     let Some(user) = user else {
         audit_failure(&state, &form.username, "login_failed", "", now);
@@ -288,15 +349,18 @@ pub(crate) struct CsrfForm {
     csrf: String,
 }
 
-/// Ends the session.
-pub(crate) async fn logout(State(state): State<Arc<AppState>>, auth: Auth, jar: CookieJar, Form(form): Form<CsrfForm>) -> Response {
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return *r;
+impl CsrfToken for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
+}
+
+/// Ends the session.
+pub(crate) async fn logout(State(state): State<Arc<AppState>>, jar: CookieJar, posted: Posted<Anyone, CsrfForm>) -> Response {
     if let Some(c) = jar.get(SESSION_COOKIE) {
         state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(c.value());
     }
-    let _ = state.audit.record(&auth.0.user.name, "logout", "");
+    let _ = state.audit.record(&posted.session.user.name, "logout", "");
     (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/login")).into_response()
 }
 

@@ -8,12 +8,11 @@
 //! `[server] bulk_identity_daily_rows` rows a day; each such result is
 //! audited with its count, and past the cap results are masked again.
 
-use crate::auth::Auth;
-use crate::layout::{self, error_page};
+use crate::auth::{Analyst, Authorized, CsrfToken, Posted};
+use crate::error::AppError;
+use crate::layout;
 use crate::mask;
 use crate::state::{AppState, LoginSession, Purpose};
-use crate::users::Role;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,20 +27,18 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 
 /// `GET /sql`: the console with the table list.
-pub(crate) async fn sql_page(State(state): State<Arc<AppState>>, auth: Auth) -> Response {
-    let session = match auth.require(Role::Analyst) {
-        Ok(s) => s,
-        Err(r) => return *r,
-    };
-    let body = console_body(&state, session, "SELECT rule_id, count(*) AS n FROM latest_findings GROUP BY rule_id ORDER BY n DESC", html! {}).await;
-    layout::page(session, "/sql", "SQL 控制台(只读)", body)
+pub(crate) async fn sql_page(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Analyst>) -> Response {
+    let body = console_body(&state, &session, None, html! {}).await;
+    layout::page(&session, "/sql", "SQL 控制台(只读)", body)
 }
 
-async fn console_body(state: &AppState, session: &LoginSession, sql: &str, result: Markup) -> Markup {
+/// The console: the statement (or the example of `queries/reports/console.sql`), a result, the tables.
+async fn console_body(state: &AppState, session: &LoginSession, sql: Option<&str>, result: Markup) -> Markup {
     let tables = match state.context(session.user.scope.as_deref()).await {
         Ok(ctx) => catalog::tables(&ctx).await.unwrap_or_default(),
         Err(_) => Vec::new(),
     };
+    let sql = sql.map_or_else(|| xuncha_queries::report::document_sql("console", "example", &[]).unwrap_or_default(), String::from);
     html! {
         form method="post" action="/sql" {
             input type="hidden" name="csrf" value=(session.csrf);
@@ -71,21 +68,19 @@ pub(crate) struct SqlForm {
     format: Option<String>,
 }
 
+impl CsrfToken for SqlForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /sql`: runs one read-only query; audited before it runs.
-pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form(form): Form<SqlForm>) -> Response {
-    let session = match auth.require(Role::Analyst) {
-        Ok(s) => s.clone(),
-        Err(r) => return *r,
-    };
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return *r;
-    }
+pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, posted: Posted<Analyst, SqlForm>) -> Result<Response, AppError> {
+    let Posted { session, form, .. } = posted;
     let format = form.format.as_deref().unwrap_or("html");
-    if let Err(e) = state.audit.record(&session.user.name, "sql", &format!("[{format}] {}", form.sql.trim())) {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未执行", &e.to_string());
-    }
+    state.audit.record(&session.user.name, "sql", &format!("[{format}] {}", form.sql.trim())).map_err(AppError::internal("审计日志写入失败,未执行"))?;
     let Ok(_slot) = tokio::time::timeout(Duration::from_secs(5), state.console.acquire()).await else {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, "查询繁忙", "同时运行的查询已达上限,请稍后再试。");
+        return Err(AppError::new(StatusCode::SERVICE_UNAVAILABLE, "查询繁忙", "同时运行的查询已达上限,请稍后再试。"));
     };
     let result = async {
         let ctx = state.context_for(session.user.scope.as_deref(), Purpose::Console).await?;
@@ -98,27 +93,22 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, auth: Auth, Form
         Ok(r) => r,
         Err(e) => {
             let message = e.to_string();
-            let body = console_body(&state, &session, &form.sql, html! { p.error role="alert" { (message.lines().next().unwrap_or_default()) } }).await;
-            return (StatusCode::BAD_REQUEST, layout::page(&session, "/sql", "SQL 控制台(只读)", body)).into_response();
+            let body = console_body(&state, &session, Some(&form.sql), html! { p.error role="alert" { (message.lines().next().unwrap_or_default()) } }).await;
+            return Ok((StatusCode::BAD_REQUEST, layout::page(&session, "/sql", "SQL 控制台(只读)", body)).into_response());
         }
     };
     match format {
         "csv" | "parquet" => {
             let (fmt, mime, ext) = if format == "csv" { (Format::Csv, "text/csv; charset=utf-8", "csv") } else { (Format::Parquet, "application/vnd.apache.parquet", "parquet") };
             let mut bytes = Vec::new();
-            if let Err(e) = output::write(fmt, &schema, &batches, &mut bytes) {
-                return error_page(StatusCode::INTERNAL_SERVER_ERROR, "导出失败", &e.to_string());
-            }
-            ([(header::CONTENT_TYPE, mime.to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"xuncha-query.{ext}\""))], bytes).into_response()
+            output::write(fmt, &schema, &batches, &mut bytes).map_err(AppError::internal("导出失败"))?;
+            Ok(([(header::CONTENT_TYPE, mime.to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"xuncha-query.{ext}\""))], bytes).into_response())
         }
         _ => {
-            let table = match TextTable::from_batches(&schema, &batches) {
-                Ok(t) => t,
-                Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "结果无法显示", &e.to_string()),
-            };
+            let table = TextTable::from_batches(&schema, &batches).map_err(AppError::internal("结果无法显示"))?;
             let note = format!("{} 行{}{policy_note}", table.rows.len(), if table.rows.len() >= state.limits.max_rows { "(已截断)" } else { "" });
-            let body = console_body(&state, &session, &form.sql, html! { p.note { (note) } (layout::table(&table, &[], false, None, None)) }).await;
-            layout::page(&session, "/sql", "SQL 控制台(只读)", body)
+            let body = console_body(&state, &session, Some(&form.sql), html! { p.note { (note) } (layout::table(&table, &[], false, None, None)) }).await;
+            Ok(layout::page(&session, "/sql", "SQL 控制台(只读)", body))
         }
     }
 }

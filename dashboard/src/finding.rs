@@ -3,32 +3,27 @@
 //! full identity. The entity key (often an ID number) never appears in a
 //! URL: links carry its digest.
 
-use crate::auth::Auth;
-use crate::layout::{self, error_page};
+use crate::auth::{Analyst, Auth, CsrfToken, Posted};
+use crate::error::AppError;
+use crate::layout;
 use crate::mask;
 use crate::state::{AppState, LoginSession};
 use crate::users::Role;
-use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
-use xuncha_queries::table::{TextTable, quote};
+use xuncha_queries::sheet::literal;
 
 /// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked;
 /// the view is audited). The entity key (often an ID number) never appears
 /// in a URL: the link carries its digest instead.
-pub(crate) async fn finding(State(state): State<Arc<AppState>>, auth: Auth, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Response {
+pub(crate) async fn finding(State(state): State<Arc<AppState>>, auth: Auth, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Result<Response, AppError> {
     let session = &auth.0;
-    if let Err(e) = state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{digest}")) {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未显示", &e.to_string());
-    }
-    match finding_detail(&state, session, &run_id, &rule_id, &digest, false).await {
-        Ok(markup) => layout::page(session, "/p/findings", "比对发现详情", markup),
-        Err(response) => response,
-    }
+    state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{digest}")).map_err(AppError::internal("审计日志写入失败,未显示"))?;
+    let markup = finding_detail(&state, session, &run_id, &rule_id, &digest, false).await?;
+    Ok(layout::page(session, "/p/findings", "比对发现详情", markup))
 }
 
 /// The digest that stands for an entity key in links and forms.
@@ -41,22 +36,20 @@ const DIGEST_LEN: usize = 20;
 
 /// A finding's page body (found by the digest of its entity key); `reveal`
 /// shows IDs and names in full.
-pub(crate) async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, digest: &str, reveal: bool) -> Result<Markup, Response> {
+async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, digest: &str, reveal: bool) -> Result<Markup, AppError> {
     if digest.len() != DIGEST_LEN || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(error_page(StatusCode::NOT_FOUND, "没有这条比对发现", "链接不完整。"));
+        return Err(AppError::not_found("没有这条比对发现", "链接不完整。"));
     }
-    let ctx = state.context(session.user.scope.as_deref()).await.map_err(|e| error_page(StatusCode::INTERNAL_SERVER_ERROR, "无法读取数据湖", &e.to_string()))?;
-    let sql = format!(
-        "SELECT f.rule_id, r.title, f.severity, v.town_name, v.village_name, f.village_code, f.entity_key, f.person_name, f.id_number, f.period, f.amount, f.as_of, f.evidence, r.description \
-         FROM findings f LEFT JOIN rule_catalogue r ON r.rule_id = f.rule_id LEFT JOIN villages v ON v.village_code = f.village_code \
-         WHERE f.run_id = {} AND f.rule_id = {} AND left(encode(sha256(f.entity_key), 'hex'), {DIGEST_LEN}) = {} LIMIT 1",
-        quote(run_id),
-        quote(rule_id),
-        quote(&digest.to_ascii_lowercase())
-    );
-    let found = TextTable::query(&ctx, &sql).await.map_err(|e| error_page(StatusCode::INTERNAL_SERVER_ERROR, "查询出错", &e.to_string()))?;
+    let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;
+    let values = [
+        ("run_id", literal(Some(run_id))),
+        ("rule_id", literal(Some(rule_id))),
+        ("digest", literal(Some(&digest.to_ascii_lowercase()))),
+        ("digest_len", DIGEST_LEN.to_string()),
+    ];
+    let found = xuncha_queries::report::document(&ctx, "finding", "finding", &values).await.map_err(AppError::internal("查询出错"))?;
     let Some(row) = found.rows.first() else {
-        return Err(error_page(StatusCode::NOT_FOUND, "没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
+        return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };
     let cell = |name: &str| found.index(name).map_or(String::new(), |i| row[i].clone());
     let shown = |name: &str| if reveal { cell(name) } else { mask::cell(name, &cell(name)) };
@@ -100,20 +93,16 @@ pub(crate) struct RevealForm {
     key: String,
 }
 
+impl CsrfToken for RevealForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /reveal`: one finding unmasked, for analysts; audited first.
-pub(crate) async fn reveal(State(state): State<Arc<AppState>>, auth: Auth, Form(form): Form<RevealForm>) -> Response {
-    let session = match auth.require(Role::Analyst) {
-        Ok(s) => s.clone(),
-        Err(r) => return *r,
-    };
-    if let Err(r) = auth.check_csrf(&form.csrf) {
-        return *r;
-    }
-    if let Err(e) = state.audit.record(&session.user.name, "reveal", &format!("{}/{}/{}", form.run_id, form.rule_id, form.key)) {
-        return error_page(StatusCode::INTERNAL_SERVER_ERROR, "审计日志写入失败,未显示", &e.to_string());
-    }
-    match finding_detail(&state, &session, &form.run_id, &form.rule_id, &form.key, true).await {
-        Ok(markup) => layout::page(&session, "/p/findings", "比对发现详情(完整信息)", markup),
-        Err(r) => r,
-    }
+pub(crate) async fn reveal(State(state): State<Arc<AppState>>, posted: Posted<Analyst, RevealForm>) -> Result<Response, AppError> {
+    let Posted { session, form, .. } = posted;
+    state.audit.record(&session.user.name, "reveal", &format!("{}/{}/{}", form.run_id, form.rule_id, form.key)).map_err(AppError::internal("审计日志写入失败,未显示"))?;
+    let markup = finding_detail(&state, &session, &form.run_id, &form.rule_id, &form.key, true).await?;
+    Ok(layout::page(&session, "/p/findings", "比对发现详情(完整信息)", markup))
 }

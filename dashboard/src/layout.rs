@@ -1,6 +1,7 @@
 //! The page frame (navigation by role, the user and logout), tables with
 //! masking (see `mask`) and CSV links, error pages, and the one stylesheet, embedded.
 
+use crate::error::AppError;
 use crate::state::LoginSession;
 use crate::users::Role;
 use axum::http::{StatusCode, header};
@@ -11,20 +12,13 @@ use crate::mask;
 
 const CSS: &str = include_str!("app.css");
 
-/// Pages in the navigation: (path, title, lowest role).
-pub(crate) const NAV: &[(&str, &str, Role)] = &[
-    ("/p/overview", "总览", Role::Leader),
-    ("/p/rectification", "问题整改", Role::Leader),
-    ("/p/findings", "比对发现", Role::Leader),
-    ("/p/risk", "风险画像", Role::Leader),
-    ("/p/petitions", "信访", Role::Leader),
-    ("/p/common", "共性问题", Role::Leader),
-    ("/p/village", "村情档案", Role::Leader),
-    ("/p/data", "数据", Role::Leader),
-    ("/sql", "SQL 控制台", Role::Analyst),
-    ("/admin/users", "用户", Role::Admin),
-    ("/admin/audit", "审计日志", Role::Admin),
-];
+/// The navigation: every page (see `pages::PAGES`), then the console and
+/// the admin pages — (path, title, lowest role).
+fn nav() -> impl Iterator<Item = (String, &'static str, Role)> {
+    let pages = crate::pages::PAGES.iter().map(|p| (format!("/p/{}", p.name), p.sheet().title.as_str(), p.role));
+    let tools = [("/sql", "SQL 控制台", Role::Analyst), ("/admin/users", "用户", Role::Admin), ("/admin/audit", "审计日志", Role::Admin)];
+    pages.chain(tools.into_iter().map(|(path, title, role)| (path.to_string(), title, role)))
+}
 
 /// `/assets/app.css`.
 pub(crate) async fn stylesheet() -> Response {
@@ -70,9 +64,9 @@ pub(crate) fn page(session: &LoginSession, active: &str, title: &str, body: Mark
                 header {
                     span.brand { "巡察大数据比对平台" }
                     nav {
-                        @for (path, name, role) in NAV {
-                            @if user.role >= *role {
-                                a href=(path) class=[(*path == active).then_some("active")] { (name) }
+                        @for (path, name, role) in nav() {
+                            @if user.role >= role {
+                                a href=(path) class=[(path == active).then_some("active")] { (name) }
                             }
                         }
                     }
@@ -92,11 +86,6 @@ pub(crate) fn page(session: &LoginSession, active: &str, title: &str, body: Mark
     ([(header::CACHE_CONTROL, "no-store")], markup).into_response()
 }
 
-/// An error page with a status.
-pub(crate) fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
-    (status, bare(title, html! { h1 { (title) } p.error { (message) } p { a href="/" { "返回首页" } } })).into_response()
-}
-
 /// A request the extractors refused (too large, a form that does not parse)
 /// answers in plain English text; it becomes a Chinese error page with the
 /// same status.
@@ -112,12 +101,12 @@ pub(crate) async fn rejection_in_chinese(response: Response) -> Response {
         StatusCode::METHOD_NOT_ALLOWED => "不支持这种请求方式。",
         _ => return response,
     };
-    error_page(response.status(), "请求无法处理", message)
+    AppError::new(response.status(), "请求无法处理", message).into_response()
 }
 
 /// What a panic becomes: a 500 page, never a dropped connection.
 pub(crate) fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    error_page(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。")
+    AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。").into_response()
 }
 
 /// Where a table row's first cell links to, if anywhere.

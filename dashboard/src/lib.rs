@@ -17,6 +17,7 @@ pub mod audit;
 mod auth;
 pub mod charts;
 mod console;
+mod error;
 mod finding;
 mod layout;
 mod mask;

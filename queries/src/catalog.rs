@@ -17,6 +17,8 @@ const OTHER_TABLES: &[(&str, &str)] = &[
     ("runs", "运行记录"),
     ("rule_catalogue", "比对规则目录(含含义、严重程度、领域)"),
     ("villages", "村(社区)及所属乡镇、县"),
+    ("towns", "乡镇(街道)代码与名称"),
+    ("rounds", "巡察轮次(届次、第几轮、轮次名称)"),
     ("death_dates", "每人最早死亡日期"),
 ];
 

@@ -7,16 +7,17 @@
 
 pub mod bounded;
 pub mod catalog;
-#[cfg(test)]
-mod golden;
 pub mod guard;
+pub mod panels;
 pub mod output;
 pub mod plan;
+pub mod report;
 pub mod rules;
 pub mod run;
 pub mod scope;
 pub mod scores;
 pub mod session;
+pub mod sheet;
 pub mod table;
 pub mod udf;
 

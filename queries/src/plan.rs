@@ -68,10 +68,9 @@ pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<us
         &format!(
             "SELECT v.village_code, coalesce(v.village_name, v.village_code) AS village_name, coalesce(v.town_name, v.town_code) AS town_name, CAST(s.score AS VARCHAR) AS score_text, coalesce(s.tier, '未评分') AS tier \
              FROM villages v \
-             LEFT JOIN ({scores}) s ON s.village_code = v.village_code \
+             LEFT JOIN latest_risk_scores s ON s.village_code = v.village_code \
              WHERE v.village_code NOT IN (SELECT target_code FROM inspections WHERE term = {quoted}) \
-             ORDER BY s.score DESC NULLS LAST, v.village_code",
-            scores = latest_scores_sql(ctx).await?
+             ORDER BY s.score DESC NULLS LAST, v.village_code"
         ),
     )
     .await?
@@ -98,11 +97,3 @@ pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<us
     Ok(Plan { term, villages_total, inspected, rounds_done, rounds_left, per_round, capacity, on_track, villages })
 }
 
-/// The latest scores, or an empty relation before the first run.
-async fn latest_scores_sql(ctx: &SessionContext) -> Result<&'static str, QueryError> {
-    Ok(if ctx.table_exist("latest_risk_scores")? {
-        "SELECT village_code, score, tier FROM latest_risk_scores"
-    } else {
-        "SELECT CAST(NULL AS VARCHAR) AS village_code, CAST(NULL AS DOUBLE) AS score, CAST(NULL AS VARCHAR) AS tier WHERE false"
-    })
-}

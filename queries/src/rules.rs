@@ -168,15 +168,7 @@ impl Params {
 
     /// `sql` with every placeholder filled in; `what` names it in errors.
     pub fn bind(&self, sql: &str, what: &str) -> Result<String, QueryError> {
-        let mut sql = sql.to_string();
-        for (name, value) in self.values() {
-            sql = sql.replace(&format!("${{{name}}}"), &value);
-        }
-        if let Some(start) = sql.find("${") {
-            let name: String = sql[start + 2..].chars().take_while(|c| *c != '}').collect();
-            return Err(QueryError::Rule(format!("{what}: unknown parameter ${{{name}}}")));
-        }
-        Ok(sql)
+        crate::sheet::fill(sql, &self.values(), what)
     }
 
     /// The thresholds as JSON, recorded with every run.

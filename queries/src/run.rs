@@ -14,7 +14,7 @@ use crate::QueryError;
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::prelude::SessionContext;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,43 +64,6 @@ pub struct RunReport {
     pub findings: usize,
     pub risk_scores: usize,
     pub status: &'static str,
-}
-
-/// The schema of `findings`.
-pub fn findings_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("run_id", DataType::Utf8, false),
-        Field::new("rule_id", DataType::Utf8, false),
-        Field::new("severity", DataType::Utf8, false),
-        Field::new("village_code", DataType::Utf8, true),
-        Field::new("town_code", DataType::Utf8, true),
-        Field::new("entity_key", DataType::Utf8, false),
-        Field::new("id_number", DataType::Utf8, true),
-        Field::new("person_name", DataType::Utf8, true),
-        Field::new("period", DataType::Utf8, true),
-        Field::new("amount", DataType::Decimal128(18, 2), true),
-        Field::new("evidence", DataType::Utf8, true),
-        Field::new("as_of", DataType::Date32, false),
-        Field::new("detected_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
-    ]))
-}
-
-/// The schema of `runs`.
-pub fn runs_schema() -> SchemaRef {
-    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
-    Arc::new(Schema::new(vec![
-        Field::new("run_id", DataType::Utf8, false),
-        Field::new("kind", DataType::Utf8, false),
-        Field::new("started_at", ts.clone(), false),
-        Field::new("finished_at", ts, false),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("as_of", DataType::Date32, true),
-        Field::new("findings_rows", DataType::Int64, false),
-        Field::new("risk_score_rows", DataType::Int64, false),
-        Field::new("rule_stats", DataType::Utf8, true),
-        Field::new("thresholds", DataType::Utf8, true),
-        Field::new("error", DataType::Utf8, true),
-    ]))
 }
 
 /// The default reference date: the last day of the latest payment period.
@@ -155,7 +118,7 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
         }
     }
     let mut failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();
-    ctx.register_table("run_findings", Arc::new(MemTable::try_new(findings_schema(), vec![batches.clone()])?))?;
+    ctx.register_table("run_findings", Arc::new(MemTable::try_new(xuncha_core::system::findings_schema(), vec![batches.clone()])?))?;
     let scored = match risk_scores(&ctx, &params, &weights, &options.risk).await {
         Ok(scored) => scored,
         Err(e) => {
@@ -165,9 +128,9 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     };
     let status = if failed.is_empty() { "ok" } else { "error" };
     let findings: usize = outcomes.iter().map(|o| o.findings).sum();
-    lake.append("findings", findings_schema(), batches, Some(&format!("xuncha-run:{run_id}"))).await?;
+    lake.append("findings", xuncha_core::system::findings_schema(), batches, Some(&format!("xuncha-run:{run_id}"))).await?;
     let risk_rows = scored.len();
-    lake.append("risk_scores", scores::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}"))).await?;
+    lake.append("risk_scores", xuncha_core::system::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}"))).await?;
     let stats = serde_json::Value::Array(
         outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error})).collect(),
     );
@@ -197,7 +160,7 @@ pub struct RunRow<'a> {
 /// Appends a row to `runs` (finished now), in its own commit.
 pub async fn record(lake: &Lake, row: &RunRow<'_>) -> Result<(), QueryError> {
     let batch = RecordBatch::try_new(
-        runs_schema(),
+        xuncha_core::system::runs_schema(),
         vec![
             Arc::new(StringArray::from(vec![row.run_id])),
             Arc::new(StringArray::from(vec![row.kind])),
@@ -212,7 +175,7 @@ pub async fn record(lake: &Lake, row: &RunRow<'_>) -> Result<(), QueryError> {
             Arc::new(StringArray::from(vec![row.error])),
         ],
     )?;
-    lake.append("runs", runs_schema(), vec![batch], Some(&format!("xuncha-run:{}:{}", row.kind, row.run_id))).await?;
+    lake.append("runs", xuncha_core::system::runs_schema(), vec![batch], Some(&format!("xuncha-run:{}:{}", row.kind, row.run_id))).await?;
     Ok(())
 }
 
@@ -226,7 +189,7 @@ async fn risk_scores(ctx: &SessionContext, params: &Params, weights: &[f64], con
 async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id: &str, as_of: NaiveDate, detected_at: i64) -> Result<Vec<RecordBatch>, QueryError> {
     let sql = rule.bind(params)?;
     let batches = ctx.sql(&sql).await?.collect().await?;
-    let schema = findings_schema();
+    let schema = xuncha_core::system::findings_schema();
     let mut out = Vec::new();
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {
         let n = batch.num_rows();

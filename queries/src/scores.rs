@@ -15,7 +15,7 @@ use crate::QueryError;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Float64Array, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,31 +24,7 @@ use xuncha_core::config::RiskConfig;
 /// The indicators' SQL; `${as_of}` and `${year_ago}` are bound per run.
 pub const INDICATORS_SQL: &str = include_str!("../scores/risk_indicators.sql");
 
-/// One component of the score.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Component {
-    /// Column name in `risk_scores` (raw value; `<name>_pts` holds its points).
-    pub name: &'static str,
-    pub label: &'static str,
-    pub default_weight: f64,
-}
-
-/// Every component, with its default weight (they sum to 1).
-pub const COMPONENTS: &[Component] = &[
-    Component { name: "petitions_per_1000", label: "信访密度(件/千人)", default_weight: 0.15 },
-    Component { name: "repeat_petition_share", label: "重复信访占比", default_weight: 0.05 },
-    Component { name: "dissatisfied_share", label: "群众不满意占比", default_weight: 0.05 },
-    Component { name: "findings_weighted", label: "比对发现(按严重程度加权)", default_weight: 0.15 },
-    Component { name: "livelihood_amount", label: "民生资金问题金额", default_weight: 0.10 },
-    Component { name: "collective_amount", label: "三资问题金额", default_weight: 0.10 },
-    Component { name: "sanzi_volume", label: "三资支出规模", default_weight: 0.05 },
-    Component { name: "project_contracts", label: "工程合同数", default_weight: 0.05 },
-    Component { name: "untendered_share", label: "工程未公开招标占比", default_weight: 0.05 },
-    Component { name: "open_problems", label: "未完成整改问题数", default_weight: 0.05 },
-    Component { name: "overdue_problems", label: "逾期整改问题数", default_weight: 0.05 },
-    Component { name: "unrectified_share", label: "未整改率", default_weight: 0.05 },
-    Component { name: "months_since_inspection", label: "距上次巡察月数(从未=最高)", default_weight: 0.10 },
-];
+pub use xuncha_core::system::{COMPONENTS, Component};
 
 /// Tier names, highest risk first.
 pub const TIERS: [&str; 3] = ["高风险", "中风险", "低风险"];
@@ -149,27 +125,6 @@ fn percentile(sorted: &[f64], value: f64, n: usize) -> f64 {
     below as f64 / (n - 1) as f64
 }
 
-/// The schema of `risk_scores`.
-pub fn risk_scores_schema() -> SchemaRef {
-    let mut fields = vec![
-        Field::new("run_id", DataType::Utf8, false),
-        Field::new("village_code", DataType::Utf8, false),
-        Field::new("village_name", DataType::Utf8, true),
-        Field::new("town_code", DataType::Utf8, false),
-        Field::new("town_name", DataType::Utf8, true),
-        Field::new("county_code", DataType::Utf8, false),
-        Field::new("score", DataType::Float64, false),
-        Field::new("tier", DataType::Utf8, false),
-        Field::new("rank_in_county", DataType::Int32, false),
-    ];
-    for c in COMPONENTS {
-        fields.push(Field::new(c.name, DataType::Float64, false));
-        fields.push(Field::new(format!("{}_pts", c.name), DataType::Float64, false));
-    }
-    fields.push(Field::new("as_of", DataType::Date32, false));
-    Arc::new(Schema::new(fields))
-}
-
 /// Reads the indicators from a session that has `run_findings` and `rule_catalogue`.
 pub async fn indicators(ctx: &SessionContext, sql: &str) -> Result<Vec<Indicators>, QueryError> {
     let batches = ctx.sql(sql).await?.collect().await?;
@@ -222,7 +177,7 @@ pub fn to_batch(run_id: &str, as_of: NaiveDate, scored: &[Scored]) -> Result<Rec
         columns.push(Arc::new(scored.iter().map(|s| s.points[i]).collect::<Float64Array>()));
     }
     columns.push(Arc::new(Date32Array::from(vec![Date32Type::from_naive_date(as_of); n])));
-    Ok(RecordBatch::try_new(risk_scores_schema(), columns)?)
+    Ok(RecordBatch::try_new(xuncha_core::system::risk_scores_schema(), columns)?)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use xuncha_core::contract::SOURCES;
+use xuncha_core::system::SYSTEM_TABLES;
 use xuncha_core::lake::Lake;
 
 /// How to build a session.
@@ -105,6 +106,11 @@ const VIEWS: &[(&str, &str)] = &[
          LEFT JOIN divisions c ON c.code = substr(v.code, 1, 6) || '000000' \
          WHERE v.level = '村'",
     ),
+    ("towns", "SELECT DISTINCT town_code, town_name FROM villages"),
+    (
+        "rounds",
+        "SELECT DISTINCT round_id, term, round_no, term || '第' || CAST(round_no AS VARCHAR) || '轮' AS round_label FROM inspections",
+    ),
     (
         "death_dates",
         "SELECT id_number, min(death_date) AS death_date FROM ( \
@@ -114,10 +120,10 @@ const VIEWS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Views over the outputs of `xuncha run`, registered when those tables exist.
-const RUN_VIEWS: &[(&str, &str, &str)] = &[
-    ("latest_findings", "findings", "SELECT * FROM findings WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
-    ("latest_risk_scores", "risk_scores", "SELECT * FROM risk_scores WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
+/// Views over the outputs of `xuncha run`.
+const RUN_VIEWS: &[(&str, &str)] = &[
+    ("latest_findings", "SELECT * FROM findings WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
+    ("latest_risk_scores", "SELECT * FROM risk_scores WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
 ];
 
 /// Builds a session over every table of `lake`.
@@ -159,9 +165,11 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         table.update_datafusion_session(&ctx.state())?;
         providers.push((name.clone(), table.table_provider().await?));
     }
-    for source in SOURCES.iter().filter(|s| !present.iter().any(|p| p == s.name)) {
-        let schema = xuncha_core::contract::schema(source);
-        providers.push((source.name.to_string(), Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
+    // A table not written yet is there, empty: a query or panel over it
+    // answers "nothing" rather than failing before the first load or run.
+    let absent = SOURCES.iter().map(|s| (s.name, xuncha_core::contract::schema(s))).chain(SYSTEM_TABLES.iter().map(|(name, schema)| (*name, schema())));
+    for (name, schema) in absent.filter(|(name, _)| !present.iter().any(|p| p == name)) {
+        providers.push((name.to_string(), Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
     }
     match &options.scope {
         None => {
@@ -175,10 +183,8 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
     for (name, sql) in VIEWS {
         ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
     }
-    for (name, needs, sql) in RUN_VIEWS {
-        if present.iter().any(|p| p == needs) && present.iter().any(|p| p == "runs") {
-            ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
-        }
+    for (name, sql) in RUN_VIEWS {
+        ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
     }
     Ok(ctx)
 }

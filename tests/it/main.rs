@@ -8,6 +8,8 @@ mod generator;
 mod ingest;
 mod ids;
 mod report;
+mod panels;
+mod rule_fixtures;
 mod rules;
 mod schedule;
 mod scores;

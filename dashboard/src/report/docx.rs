@@ -3,8 +3,8 @@
 //! typical cases, and the town × topic distribution as a shaded table (a
 //! heat map Word renders natively, with no image fonts to embed).
 
-use super::{CommonIssueReport, percent, wan};
-use super::render::chinese_number;
+use super::text::{case, chinese_number, headline, percent, wan};
+use xuncha_queries::report::CommonIssueReport;
 use crate::charts::Grid;
 use crate::DashboardError;
 use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow};
@@ -41,8 +41,8 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
         .add_paragraph(heading("一、总体情况", 1))
         .add_paragraph(text(summary))
         .add_table(Table::new(vec![
-            header_row(&report.headline.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()),
-            TableRow::new(report.headline.iter().map(|(_, v)| cell(v)).collect()),
+            header_row(&headline(report).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()),
+            TableRow::new(headline(report).iter().map(|(_, v)| cell(v)).collect()),
         ]))
         .add_paragraph(heading("二、共性问题排序", 1));
     let mut ranking = vec![header_row(&["序号", "问题类别", "涉及乡镇", "问题数", "比对发现", "涉及金额", "挽回(追回)", "整改率", "逾期"])];
@@ -71,7 +71,7 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
         if !t.cases.is_empty() {
             doc = doc.add_paragraph(text("典型案例:"));
             for (k, c) in t.cases.iter().enumerate() {
-                doc = doc.add_paragraph(text(&format!("{}. {c}", k + 1)));
+                doc = doc.add_paragraph(text(&format!("{}. {}", k + 1, case(c))));
             }
         }
         if !t.rules.is_empty() {

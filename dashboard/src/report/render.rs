@@ -1,9 +1,10 @@
 //! The report as a file: HTML (one self-contained file, charts inline as
 //! SVG), Markdown (charts as SVG files beside it) or Word (`docx`).
 
-use super::{CommonIssueReport, percent, wan};
+use super::text::{case, chinese_number, headline, percent, wan};
 use crate::DashboardError;
 use crate::charts;
+use xuncha_queries::report::CommonIssueReport;
 use maud::{DOCTYPE, PreEscaped, html};
 use std::path::Path;
 
@@ -93,7 +94,7 @@ pub(super) fn html(report: &CommonIssueReport) -> String {
                 h1 { (title(report)) }
                 p { "报告范围:" (report.scope) ";统计截至 " (report.as_of) ";共性问题标准:在不少于 " (report.threshold) " 个乡镇(街道)出现(共 " (report.towns_total) " 个)。" }
                 h2 { "一、总体情况" }
-                div.headline { @for (k, v) in &report.headline { div { b { (v) } br; (k) } } }
+                div.headline { @for (k, v) in &headline(report) { div { b { (v) } br; (k) } } }
                 p { (summary(report)) }
                 h2 { "二、共性问题排序" }
                 table {
@@ -108,7 +109,7 @@ pub(super) fn html(report: &CommonIssueReport) -> String {
                     h2 { "(" (chinese_number(i + 1)) ")" (t.topic) }
                     p { "涉及乡镇(街道):" (t.towns.join("、")) "。" }
                     p { "问题 " (t.problems) " 个、大数据比对发现 " (t.findings) " 条,涉及金额 " (wan(t.money_involved)) ",已挽回(追回)" (wan(t.money_recovered)) ";整改率 " (percent(t.rectification_rate)) ",逾期 " (t.overdue) " 个。" }
-                    @if !t.cases.is_empty() { p { b { "典型案例:" } } ol { @for c in &t.cases { li { (c) } } } }
+                    @if !t.cases.is_empty() { p { b { "典型案例:" } } ol { @for c in &t.cases { li { (case(c)) } } } }
                     @if !t.rules.is_empty() { p { "相关比对规则:" (t.rules.join("、")) "。" } }
                 }
                 h2 { "三、分布与趋势" }
@@ -140,7 +141,7 @@ pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String,
     let dir = out.parent().unwrap_or(Path::new("."));
     let mut md = format!("# {}\n\n报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。\n\n## 一、总体情况\n\n", title(report), report.scope, report.as_of, report.threshold, report.towns_total);
     md.push_str("| 指标 | 数值 |\n|---|---|\n");
-    for (k, v) in &report.headline {
+    for (k, v) in &headline(report) {
         md.push_str(&format!("| {k} | {v} |\n"));
     }
     md.push_str(&format!("\n{}\n\n## 二、共性问题排序\n\n| 序号 | 问题类别 | 涉及乡镇 | 问题数 | 比对发现 | 涉及金额 | 挽回(追回) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n", summary(report)));
@@ -153,7 +154,7 @@ pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String,
         if !t.cases.is_empty() {
             md.push_str("典型案例:\n\n");
             for (k, c) in t.cases.iter().enumerate() {
-                md.push_str(&format!("{}. {c}\n", k + 1));
+                md.push_str(&format!("{}. {}\n", k + 1, case(c)));
             }
             md.push('\n');
         }
@@ -174,18 +175,6 @@ pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String,
     Ok(md)
 }
 
-/// 一 … 二十, for section numbers.
-pub(super) fn chinese_number(n: usize) -> String {
-    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
-    match n {
-        1..=9 => DIGITS[n].to_string(),
-        10 => "十".into(),
-        11..=19 => format!("十{}", DIGITS[n - 10]),
-        20..=99 => format!("{}十{}", DIGITS[n / 10], DIGITS[n % 10]),
-        _ => n.to_string(),
-    }
-}
-
 /// Writes the report to `out` in `format`.
 pub fn write(report: &CommonIssueReport, format: Format, out: &Path) -> Result<(), DashboardError> {
     match format {
@@ -200,22 +189,10 @@ pub fn write(report: &CommonIssueReport, format: Format, out: &Path) -> Result<(
 }
 
 /// The report as bytes (HTML or DOCX), for downloads.
-pub(crate) fn bytes(report: &CommonIssueReport, format: Format) -> Result<Vec<u8>, DashboardError> {
+pub fn bytes(report: &CommonIssueReport, format: Format) -> Result<Vec<u8>, DashboardError> {
     match format {
         Format::Html => Ok(html(report).into_bytes()),
         Format::Docx => super::docx::docx(report, &title(report), &summary(report)),
         Format::Markdown => Err(DashboardError::Usage("Markdown 报告需要写到文件夹(图表为单独的 SVG 文件)".into())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn section_numbers_are_chinese() {
-        assert_eq!(chinese_number(3), "三");
-        assert_eq!(chinese_number(12), "十二");
-        assert_eq!(chinese_number(21), "二十一");
     }
 }

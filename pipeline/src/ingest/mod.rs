@@ -36,7 +36,6 @@ use xuncha_core::lake::{FileWriter, Lake};
 use xuncha_core::values;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake::datafusion::prelude::SessionContext;
 use read::{Cell, RawRow, Row, Rows};
 use sha2::{Digest, Sha256};
@@ -259,21 +258,6 @@ pub fn sha256_file(path: &Path) -> Result<String, PipelineError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// The schema of `quarantine`.
-pub fn quarantine_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("source", DataType::Utf8, false),
-        Field::new("file", DataType::Utf8, false),
-        Field::new("row_number", DataType::Int64, false),
-        Field::new("raw", DataType::Utf8, false),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("reason_kind", DataType::Utf8, false),
-        Field::new("column_name", DataType::Utf8, true),
-        Field::new("batch_id", DataType::Utf8, false),
-        Field::new("ingested_at", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
-    ]))
-}
-
 struct IngestState<'a> {
     lake: &'a Lake,
     options: &'a IngestOptions,
@@ -412,7 +396,7 @@ impl IngestState<'_> {
         let now = chrono::Utc::now().timestamp_micros();
         let n = rows.len();
         let batch = RecordBatch::try_new(
-            quarantine_schema(),
+            xuncha_core::system::quarantine_schema(),
             vec![
                 Arc::new(StringArray::from(vec![source.name; n])),
                 Arc::new(StringArray::from(vec![file; n])),
@@ -427,7 +411,7 @@ impl IngestState<'_> {
         )
         .map_err(|e| PipelineError::Lake(e.to_string()))?;
         let batches = if n == 0 { Vec::new() } else { vec![batch] };
-        self.lake.append("quarantine", quarantine_schema(), batches, Some(app_id)).await?;
+        self.lake.append("quarantine", xuncha_core::system::quarantine_schema(), batches, Some(app_id)).await?;
         Ok(())
     }
 
@@ -435,7 +419,7 @@ impl IngestState<'_> {
         let status = if error.is_some() { "rejected" } else { "loaded" };
         let ts = |t: chrono::DateTime<chrono::Utc>| Arc::new(TimestampMicrosecondArray::from(vec![t.timestamp_micros()]).with_timezone("UTC"));
         let batch = RecordBatch::try_new(
-            xuncha_core::contract::ingest_batches_schema(),
+            xuncha_core::system::ingest_batches_schema(),
             vec![
                 Arc::new(StringArray::from(vec![batch_id])),
                 Arc::new(StringArray::from(vec![report.source.as_str()])),
@@ -454,7 +438,7 @@ impl IngestState<'_> {
             ],
         )
         .map_err(|e| PipelineError::Lake(e.to_string()))?;
-        self.lake.append("ingest_batches", xuncha_core::contract::ingest_batches_schema(), vec![batch], Some(app_id)).await?;
+        self.lake.append("ingest_batches", xuncha_core::system::ingest_batches_schema(), vec![batch], Some(app_id)).await?;
         Ok(())
     }
 }

@@ -4,8 +4,8 @@
 //! inbox goes through the real ingest into a real Delta lake, the rule runs
 //! on DataFusion, and the findings must be exactly the expected keys.
 
-use crate::run::{RunOptions, run};
-use crate::session::{SessionOptions, session};
+use xuncha_queries::run::{RunOptions, run};
+use xuncha_queries::session::{SessionOptions, session};
 use datafusion::arrow::util::display::array_value_to_string;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -42,10 +42,10 @@ async fn check(fixture: &Path) -> Result<(), String> {
 
 #[tokio::test]
 async fn every_rule_finds_exactly_its_fixture_entities() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/tests/fixtures");
     let mut fixtures: Vec<_> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     fixtures.sort();
-    let rules = crate::rules::catalogue(None).unwrap();
+    let rules = xuncha_queries::rules::catalogue(None).unwrap();
     assert_eq!(fixtures.len(), rules.len(), "every rule has a fixture");
     let mut failures = Vec::new();
     for fixture in &fixtures {

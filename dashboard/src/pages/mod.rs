@@ -1,0 +1,160 @@
+//! The leadership pages. A page is declared in [`PAGES`] (its name, the
+//! lowest role that sees it, what it shows above its panels); its panels —
+//! each one SQL query shown as key figures, a chart and/or a table, with a
+//! CSV export of exactly what it shows (masked as shown, and audited) — are
+//! `queries/panels/<name>.sql`, which also gives the page's title and, by
+//! the placeholders it uses, the filters of its filter bar. The navigation
+//! is derived from [`PAGES`].
+
+mod common;
+mod filters;
+mod panel;
+mod risk;
+
+pub(crate) use common::report_download;
+
+use crate::auth::Auth;
+use crate::error::AppError;
+use crate::layout;
+use crate::state::AppState;
+use crate::users::Role;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use datafusion::prelude::SessionContext;
+use filters::RawFilters;
+use maud::{PreEscaped, html};
+use std::sync::Arc;
+use xuncha_queries::panels::{self, PanelSheet};
+use xuncha_queries::table::TextTable;
+
+/// What a page shows between its filter bar and its panels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Head {
+    Nothing,
+    /// The inspection plan (risk page).
+    Plan,
+    /// Links to the thematic report (common-issues page).
+    ReportLinks,
+}
+
+/// One page: `/p/{name}`.
+pub(crate) struct Page {
+    pub(crate) name: &'static str,
+    /// The lowest role that sees it.
+    pub(crate) role: Role,
+    head: Head,
+}
+
+impl Page {
+    /// Its panels (a page without a sheet is a build defect the tests catch).
+    pub(crate) fn sheet(&self) -> &'static PanelSheet {
+        panels::page(self.name).unwrap_or_else(|| panic!("queries/panels/{}.sql is missing", self.name))
+    }
+}
+
+/// Every page, in navigation order.
+pub(crate) const PAGES: &[Page] = &[
+    Page { name: "overview", role: Role::Leader, head: Head::Nothing },
+    Page { name: "rectification", role: Role::Leader, head: Head::Nothing },
+    Page { name: "findings", role: Role::Leader, head: Head::Nothing },
+    Page { name: "risk", role: Role::Leader, head: Head::Plan },
+    Page { name: "petitions", role: Role::Leader, head: Head::Nothing },
+    Page { name: "common", role: Role::Leader, head: Head::ReportLinks },
+    Page { name: "village", role: Role::Leader, head: Head::Nothing },
+    Page { name: "data", role: Role::Leader, head: Head::Nothing },
+];
+
+/// The page `name` if the user's role sees it.
+fn find(name: &str, auth: &Auth) -> Result<&'static Page, AppError> {
+    match PAGES.iter().find(|p| p.name == name) {
+        Some(page) if auth.0.user.role >= page.role => Ok(page),
+        Some(page) => Err(AppError::forbidden("无权访问", format!("此功能需要「{}」或更高角色。", page.role.label()))),
+        None => Err(AppError::no_such_page()),
+    }
+}
+
+/// `/`: the overview.
+pub(crate) async fn home() -> Redirect {
+    Redirect::to("/p/overview")
+}
+
+/// Unknown paths.
+pub(crate) async fn not_found() -> AppError {
+    AppError::no_such_page()
+}
+
+/// `/p/{page}`: a page with its filters and panels.
+pub(crate) async fn page(State(state): State<Arc<AppState>>, auth: Auth, Path(name): Path<String>, Query(raw): Query<RawFilters>) -> Result<Response, AppError> {
+    let page = find(&name, &auth)?;
+    let session = &auth.0;
+    let scope = session.user.scope.as_deref();
+    let filters = raw.check(scope)?;
+    let key = format!("{name}?{}", raw.query_string());
+    let fingerprint = state.fingerprint().map_err(AppError::internal("无法读取数据湖"))?;
+    let body = match state.cached_page(scope, &key, &fingerprint) {
+        Some(body) => body,
+        None => {
+            let ctx = state.context(scope).await.map_err(AppError::internal("无法读取数据湖"))?;
+            state.cache_page(scope, &key, fingerprint, page_body(&state, &ctx, page, &raw, &filters).await)
+        }
+    };
+    Ok(layout::page(session, &format!("/p/{name}"), &page.sheet().title, PreEscaped(body.to_string())))
+}
+
+/// A page's content below the frame: the same for every user of a scope
+/// until the lake changes, so it is cached (see `AppState::cached_page`).
+async fn page_body(state: &AppState, ctx: &SessionContext, page: &Page, raw: &RawFilters, filters: &panels::Filters) -> String {
+    let sheet = page.sheet();
+    let mut body = vec![filters::form(sheet, raw, ctx).await];
+    match page.head {
+        Head::Plan => body.push(risk::plan_section(state, ctx).await),
+        Head::ReportLinks => body.push(common::report_links()),
+        Head::Nothing => {}
+    }
+    let qs = raw.query_string();
+    for p in sheet.shown(filters) {
+        let table = match p.bind(filters) {
+            Ok(sql) => TextTable::query(ctx, &sql).await,
+            Err(e) => Err(e),
+        };
+        match table {
+            Ok(table) => body.push(panel::render(p, &table, &format!("/export/{}/{}?{qs}", page.name, p.id))),
+            Err(e) => body.push(html! { h2 { (p.title) } p.error { "查询出错:" (e.to_string()) } }),
+        }
+    }
+    html! { @for b in &body { (b) } }.into_string()
+}
+
+/// `/export/{page}/{panel}`: a panel's rows as CSV, masked as on screen; audited.
+pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path((name, id)): Path<(String, String)>, Query(raw): Query<RawFilters>) -> Result<Response, AppError> {
+    let page = find(&name, &auth)?;
+    let session = &auth.0;
+    let filters = raw.check(session.user.scope.as_deref())?;
+    let panel = page.sheet().panel(&id, &filters).ok_or_else(AppError::no_such_page)?;
+    let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;
+    let sql = panel.bind(&filters).map_err(AppError::internal("导出失败"))?;
+    let table = TextTable::query(&ctx, &sql).await.map_err(AppError::internal("导出失败"))?;
+    state
+        .audit
+        .record(&session.user.name, "export", &format!("{name}/{id}?{} ({} 行)", raw.query_string(), table.rows.len()))
+        .map_err(AppError::internal("审计日志写入失败,未导出"))?;
+    let file = format!("attachment; filename=\"xuncha-{name}-{id}.csv\"");
+    let bytes = layout::masked_csv(&table).map_err(AppError::internal("导出失败"))?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], bytes).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_has_its_sheet_and_every_sheet_a_page() {
+        for page in PAGES {
+            assert!(!page.sheet().title.is_empty(), "{}", page.name);
+        }
+        for sheet in panels::builtin() {
+            assert!(PAGES.iter().any(|p| p.name == sheet.page), "queries/panels/{}.sql has no page", sheet.page);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! How the report writes its figures, for every format: money in 万元,
+//! rates, section numbers in Chinese, the headline figures, and the typical
+//! cases with their people masked.
+
+use crate::mask;
+use xuncha_queries::report::{Case, CommonIssueReport, TopicSummary};
+
+/// Yuan as 万元 with two decimals (Chinese convention for large sums).
+pub(crate) fn wan(yuan: f64) -> String {
+    format!("{:.2} 万元", yuan / 10_000.0)
+}
+
+/// Yuan as 万元 from 10,000 up, else as 元.
+fn yuan(value: f64) -> String {
+    if value >= 10_000.0 { wan(value) } else { format!("{value:.2} 元") }
+}
+
+/// A percentage with one decimal.
+pub(super) fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".into(), |v| format!("{v:.1}%"))
+}
+
+/// 1 → 一, 12 → 十二, for section numbers.
+pub(super) fn chinese_number(n: usize) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        1..=9 => DIGITS[n].to_string(),
+        10 => "十".into(),
+        11..=19 => format!("十{}", DIGITS[n - 10]),
+        20..=99 => format!("{}十{}", DIGITS[n / 10], DIGITS[n % 10]),
+        _ => n.to_string(),
+    }
+}
+
+/// The headline figures of the common topics: (label, value).
+pub(super) fn headline(report: &CommonIssueReport) -> Vec<(String, String)> {
+    let common: Vec<&TopicSummary> = report.common().collect();
+    vec![
+        ("乡镇(街道)".to_string(), report.towns_total.to_string()),
+        ("共性问题类别".to_string(), common.len().to_string()),
+        ("涉及问题".to_string(), common.iter().map(|t| t.problems).sum::<u64>().to_string()),
+        ("比对发现".to_string(), common.iter().map(|t| t.findings).sum::<u64>().to_string()),
+        ("涉及金额".to_string(), wan(common.iter().map(|t| t.money_involved).sum())),
+        ("挽回(追回)金额".to_string(), wan(common.iter().map(|t| t.money_recovered).sum())),
+        ("逾期未整改".to_string(), common.iter().map(|t| t.overdue).sum::<u64>().to_string()),
+    ]
+}
+
+/// A typical case in one sentence, its description and person masked.
+pub(super) fn case(case: &Case) -> String {
+    match case {
+        Case::Problem { place, description, amount, status } => format!("{place}:{}(涉及金额 {},{status})", mask::cell("description", description), yuan(*amount)),
+        Case::Finding { place, rule, person_name, amount, period } => {
+            format!("{place}:大数据比对发现「{rule}」,对象 {},所属期 {period},涉及金额 {}", mask::cell("person_name", person_name), yuan(*amount))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_money_and_cases() {
+        assert_eq!(chinese_number(3), "三");
+        assert_eq!(chinese_number(12), "十二");
+        assert_eq!(chinese_number(21), "二十一");
+        assert_eq!(yuan(12_345.0), "1.23 万元");
+        assert_eq!(yuan(99.5), "99.50 元");
+        let finding = Case::Finding { place: "严仙镇长园村".into(), rule: "死亡人员仍领取补贴".into(), person_name: "张三丰".into(), amount: 1200.0, period: "2026-05".into() };
+        let text = case(&finding);
+        assert!(text.contains("严仙镇长园村") && text.contains("1200.00 元") && !text.contains("张三丰"), "{text}");
+    }
+}

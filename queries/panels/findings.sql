@@ -1,0 +1,55 @@
+-- page: findings
+-- title: 比对发现
+--
+-- What the latest rules run found, by rule and town, and the list (one
+-- rule's when ${rule} is set). Filters: ${town}, ${rule}.
+
+-- panel: by_rule
+-- title: 比对发现(按规则)
+-- view: bars 规则 条数 条
+-- (every rule of the catalogue, also those that found nothing)
+SELECT r.title AS 规则, r.severity AS 严重程度, count(f.rule_id) AS 条数, sum(f.amount) AS 涉及金额元
+FROM rule_catalogue r
+LEFT JOIN (SELECT * FROM latest_findings WHERE ${town} IS NULL OR starts_with(village_code, ${town})) f ON f.rule_id = r.rule_id
+GROUP BY r.title, r.severity
+ORDER BY 条数 DESC, 规则;
+
+-- panel: by_town
+-- title: 比对发现(按乡镇)
+-- view: bars 乡镇 条数 条
+SELECT coalesce(t.town_name, f.town_code) AS 乡镇, count(*) AS 条数, sum(f.amount) AS 涉及金额元
+FROM latest_findings f LEFT JOIN towns t ON t.town_code = f.town_code
+WHERE ${town} IS NULL OR starts_with(f.village_code, ${town})
+GROUP BY 1
+ORDER BY 条数 DESC, 乡镇;
+
+-- panel: list
+-- title: 比对发现清单(最多 500 条)
+-- view: table
+-- links: findings
+-- unless: rule
+-- (the largest amounts first)
+SELECT f.run_id, f.rule_id, f.entity_key, r.title AS 规则, v.village_name AS 村, f.person_name, f.id_number, f.period AS 所属期, f.amount AS 金额元
+FROM latest_findings f JOIN rule_catalogue r ON r.rule_id = f.rule_id LEFT JOIN villages v ON v.village_code = f.village_code
+WHERE ${town} IS NULL OR starts_with(f.village_code, ${town})
+ORDER BY f.amount DESC NULLS LAST, f.rule_id, f.entity_key
+LIMIT 500;
+
+-- panel: list
+-- title: 比对发现清单(最多 500 条)
+-- view: table
+-- links: findings
+-- requires: rule
+SELECT f.run_id, f.rule_id, f.entity_key, v.village_name AS 村, f.person_name, f.id_number, f.period AS 所属期, f.amount AS 金额元
+FROM latest_findings f LEFT JOIN villages v ON v.village_code = f.village_code
+WHERE f.rule_id = ${rule} AND (${town} IS NULL OR starts_with(f.village_code, ${town}))
+ORDER BY f.entity_key
+LIMIT 500;
+
+-- panel: catalogue
+-- title: 规则目录
+-- view: table
+-- (阈值: the thresholds of the latest successful rules run)
+SELECT rule_id AS 规则编号, title AS 规则, severity AS 严重程度, sector AS 行业领域, topic AS 问题类别, description AS 含义,
+       (SELECT thresholds FROM runs WHERE kind = 'rules' AND status = 'ok' ORDER BY run_id DESC LIMIT 1) AS 阈值
+FROM rule_catalogue;
