@@ -7,8 +7,11 @@
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
+/// A function giving a table's schema.
+pub type SchemaOf = fn() -> SchemaRef;
+
 /// Every system table and its schema.
-pub const SYSTEM_TABLES: &[(&str, fn() -> SchemaRef)] = &[
+pub const SYSTEM_TABLES: &[(&str, SchemaOf)] = &[
     ("ingest_batches", ingest_batches_schema),
     ("quarantine", quarantine_schema),
     ("findings", findings_schema),

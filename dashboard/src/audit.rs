@@ -164,7 +164,7 @@ impl AuditLog {
             Ok(text) => hex::decode(text.trim()).map_err(|e| DashboardError::Usage(format!("审计锚点密钥 {} 已损坏: {e}", path.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(&self.anchor_dir)?;
-                let key = crate::auth::token();
+                let key = crate::secret::token();
                 write_private(&path, key.as_bytes())?;
                 Ok(hex::decode(key).expect("a token is hex"))
             }

@@ -15,11 +15,12 @@
 //! - After login the browser goes only to a path this app serves (`next`
 //!   is parsed; `//host`, `/\host`, control characters go to `/`).
 //! - A user name longer than 64 characters is refused unread, and failed
-//!   logins are audited at most [`AUDITED_FAILURES_PER_MINUTE`] a minute
+//!   logins are audited at most `throttle::AUDITED_FAILURES_PER_MINUTE` a minute
 //!   (the rest counted in one entry), so nobody can fill the disk through
 //!   the login form.
 
 use crate::error::AppError;
+use crate::secret::{constant_time_eq, token};
 use crate::layout;
 use crate::state::{AppState, LoginSession};
 use crate::users::Role;
@@ -30,79 +31,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::html;
-use rand_core::{OsRng, RngCore};
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const SESSION_COOKIE: &str = "xuncha_session";
 const LOGIN_COOKIE: &str = "xuncha_login";
-const MAX_FAILURES: u32 = 5;
-const LOCKOUT: Duration = Duration::from_secs(15 * 60);
-/// Failed or locked logins written to the audit log per minute at most.
-pub(crate) const AUDITED_FAILURES_PER_MINUTE: u32 = 30;
-/// Names whose failures are remembered at most (an attacker trying random
-/// names cannot grow the table without bound).
-const MAX_TRACKED_NAMES: usize = 10_000;
 /// Paths a login may go on to: the app's own pages.
 const NEXT_PATHS: &[&str] = &["/p/", "/sql", "/finding/", "/admin/", "/export/", "/report/"];
-
-/// Failed logins by name, and the audit budget for them.
-#[derive(Debug, Default)]
-pub(crate) struct Failures {
-    /// Name → (failures counted, time of the last).
-    by_name: std::collections::HashMap<String, (u32, Instant)>,
-    /// The current minute's audited failures, and those left unaudited.
-    audit_window: Option<(Instant, u32, u32)>,
-}
-
-impl Failures {
-    /// Counts an attempt for `name` before its password is checked; `false`
-    /// when the name is locked.
-    fn reserve(&mut self, name: &str, now: Instant) -> bool {
-        if self.by_name.len() >= MAX_TRACKED_NAMES {
-            self.by_name.retain(|_, (_, last)| now.duration_since(*last) < LOCKOUT);
-        }
-        if self.by_name.len() >= MAX_TRACKED_NAMES && !self.by_name.contains_key(name) {
-            // Every slot holds a live lock: count this name with the oldest.
-            if let Some(oldest) = self.by_name.iter().min_by_key(|(_, (_, last))| *last).map(|(k, _)| k.clone()) {
-                self.by_name.remove(&oldest);
-            }
-        }
-        let entry = self.by_name.entry(name.to_string()).or_insert((0, now));
-        if now.duration_since(entry.1) >= LOCKOUT {
-            *entry = (0, now);
-        }
-        if entry.0 >= MAX_FAILURES {
-            return false;
-        }
-        *entry = (entry.0 + 1, now);
-        true
-    }
-
-    /// A successful login clears its name.
-    fn clear(&mut self, name: &str) {
-        self.by_name.remove(name);
-    }
-
-    /// Whether this failure may be audited; when a new minute starts after
-    /// some were not, their count to write first.
-    fn audit_budget(&mut self, now: Instant) -> (bool, Option<u32>) {
-        let (start, audited, skipped) = self.audit_window.get_or_insert((now, 0, 0));
-        let mut overflow = None;
-        if now.duration_since(*start) >= Duration::from_secs(60) {
-            overflow = (*skipped > 0).then_some(*skipped);
-            (*start, *audited, *skipped) = (now, 0, 0);
-        }
-        if *audited < AUDITED_FAILURES_PER_MINUTE {
-            *audited += 1;
-            (true, overflow)
-        } else {
-            *skipped += 1;
-            (false, overflow)
-        }
-    }
-}
 
 /// Where to go after login: `next` if it is a path this app serves, else `/`.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
@@ -122,13 +58,6 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
 fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.limits.secure_cookies
         || (state.limits.trust_forwarded_proto && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
-}
-
-/// A random 256-bit token as hex.
-pub(crate) fn token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
 
 /// The logged-in user of a request; pages that need one take this, and a
@@ -166,11 +95,11 @@ pub(crate) struct Authorized<R: MinRole> {
 }
 
 impl<R: MinRole> Authorized<R> {
-    fn admit(session: LoginSession) -> Result<Self, Response> {
+    fn admit(session: LoginSession) -> Result<Self, AppError> {
         if session.user.role >= R::ROLE {
             Ok(Authorized { session, role: std::marker::PhantomData })
         } else {
-            Err(AppError::forbidden("无权访问", format!("此功能需要「{}」或更高角色。", R::ROLE.label())).into_response())
+            Err(AppError::role_required(R::ROLE))
         }
     }
 }
@@ -179,7 +108,7 @@ impl<R: MinRole + Send + Sync> FromRequestParts<Arc<AppState>> for Authorized<R>
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Response> {
-        Self::admit(Auth::from_request_parts(parts, state).await?.0)
+        Self::admit(Auth::from_request_parts(parts, state).await?.0).map_err(IntoResponse::into_response)
     }
 }
 
@@ -364,10 +293,6 @@ pub(crate) async fn logout(State(state): State<Arc<AppState>>, jar: CookieJar, p
     (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/login")).into_response()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Percent-encodes text for a query parameter.
 pub(crate) fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -386,23 +311,5 @@ mod tests {
             assert_eq!(safe_next(Some(good)), good);
         }
         assert_eq!(safe_next(None), "/");
-    }
-
-    #[test]
-    fn attempts_are_counted_before_the_check_and_the_audit_is_budgeted() {
-        let mut f = Failures::default();
-        let now = Instant::now();
-        assert_eq!((0..40).filter(|_| f.reserve("leader", now)).count(), 5, "a burst gets five tries");
-        assert!(!f.reserve("leader", now + Duration::from_secs(60)), "locked");
-        assert!(f.reserve("leader", now + LOCKOUT + Duration::from_secs(1)), "unlocked after the lockout");
-        f.clear("leader");
-        assert!(f.reserve("leader", now));
-        let audited = (0..100).filter(|_| f.audit_budget(now).0).count();
-        assert_eq!(audited, AUDITED_FAILURES_PER_MINUTE as usize);
-        assert_eq!(f.audit_budget(now + Duration::from_secs(61)), (true, Some(70)), "the next minute says how many went unaudited");
-        for i in 0..(MAX_TRACKED_NAMES + 50) {
-            f.reserve(&format!("n{i}"), now);
-        }
-        assert!(f.by_name.len() <= MAX_TRACKED_NAMES, "random names cannot grow the table");
     }
 }

@@ -3,7 +3,7 @@
 //! `Result<Response, AppError>` and say what failed with `?`.
 
 use crate::layout::bare;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use std::fmt::Display;
@@ -36,6 +36,11 @@ impl AppError {
         AppError::new(StatusCode::FORBIDDEN, title, message)
     }
 
+    /// 403 for a user whose role is below `role`.
+    pub(crate) fn role_required(role: crate::users::Role) -> AppError {
+        AppError::forbidden("无权访问", format!("此功能需要「{}」或更高角色。", role.label()))
+    }
+
     /// 500 with the cause, e.g. `.map_err(AppError::internal("导出失败"))`.
     pub(crate) fn internal<E: Display>(title: &'static str) -> impl FnOnce(E) -> AppError {
         move |e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, title, e.to_string())
@@ -53,3 +58,27 @@ impl IntoResponse for AppError {
         (status, bare(title, html! { h1 { (title) } p.error { (message) } p { a href="/" { "返回首页" } } })).into_response()
     }
 }
+
+/// A request the extractors refused (too large, a form that does not parse)
+/// answers in plain English text; it becomes a Chinese error page with the
+/// same status.
+pub(crate) async fn rejection_in_chinese(response: Response) -> Response {
+    let plain = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
+    if !plain {
+        return response;
+    }
+    let message = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => "提交的内容超过上限(表单 64 KiB,SQL 控制台 256 KiB),未处理。",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "表单内容不完整或格式不对,请刷新页面后重试。",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "请求类型不对:请从页面上的表单提交。",
+        StatusCode::METHOD_NOT_ALLOWED => "不支持这种请求方式。",
+        _ => return response,
+    };
+    AppError::new(response.status(), "请求无法处理", message).into_response()
+}
+
+/// What a panic becomes: a 500 page, never a dropped connection.
+pub(crate) fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。").into_response()
+}
+

@@ -1,24 +1,14 @@
 //! The page frame (navigation by role, the user and logout), tables with
 //! masking (see `mask`) and CSV links, error pages, and the one stylesheet, embedded.
 
-use crate::error::AppError;
 use crate::state::LoginSession;
-use crate::users::Role;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use xuncha_queries::table::TextTable;
 use crate::mask;
 
 const CSS: &str = include_str!("app.css");
-
-/// The navigation: every page (see `pages::PAGES`), then the console and
-/// the admin pages — (path, title, lowest role).
-fn nav() -> impl Iterator<Item = (String, &'static str, Role)> {
-    let pages = crate::pages::PAGES.iter().map(|p| (format!("/p/{}", p.name), p.sheet().title.as_str(), p.role));
-    let tools = [("/sql", "SQL 控制台", Role::Analyst), ("/admin/users", "用户", Role::Admin), ("/admin/audit", "审计日志", Role::Admin)];
-    pages.chain(tools.into_iter().map(|(path, title, role)| (path.to_string(), title, role)))
-}
 
 /// `/assets/app.css`.
 pub(crate) async fn stylesheet() -> Response {
@@ -64,7 +54,7 @@ pub(crate) fn page(session: &LoginSession, active: &str, title: &str, body: Mark
                 header {
                     span.brand { "巡察大数据比对平台" }
                     nav {
-                        @for (path, name, role) in nav() {
+                        @for (path, name, role) in crate::site::nav() {
                             @if user.role >= role {
                                 a href=(path) class=[(path == active).then_some("active")] { (name) }
                             }
@@ -84,29 +74,6 @@ pub(crate) fn page(session: &LoginSession, active: &str, title: &str, body: Mark
         }
     };
     ([(header::CACHE_CONTROL, "no-store")], markup).into_response()
-}
-
-/// A request the extractors refused (too large, a form that does not parse)
-/// answers in plain English text; it becomes a Chinese error page with the
-/// same status.
-pub(crate) async fn rejection_in_chinese(response: Response) -> Response {
-    let plain = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/plain"));
-    if !plain {
-        return response;
-    }
-    let message = match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => "提交的内容超过上限(表单 64 KiB,SQL 控制台 256 KiB),未处理。",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "表单内容不完整或格式不对,请刷新页面后重试。",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "请求类型不对:请从页面上的表单提交。",
-        StatusCode::METHOD_NOT_ALLOWED => "不支持这种请求方式。",
-        _ => return response,
-    };
-    AppError::new(response.status(), "请求无法处理", message).into_response()
-}
-
-/// What a panic becomes: a 500 page, never a dropped connection.
-pub(crate) fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。").into_response()
 }
 
 /// Where a table row's first cell links to, if anywhere.

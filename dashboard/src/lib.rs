@@ -22,8 +22,11 @@ mod finding;
 mod layout;
 mod mask;
 mod pages;
+mod secret;
+mod site;
 pub mod report;
 mod state;
+mod throttle;
 pub mod users;
 
 pub use state::{AppState, Limits};
@@ -93,9 +96,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/favicon.ico", get(layout::icon))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(layout::rejection_in_chinese))
+        .layer(axum::middleware::map_response(error::rejection_in_chinese))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
-        .layer(CatchPanicLayer::custom(layout::panic_page))
+        .layer(CatchPanicLayer::custom(error::panic_page))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

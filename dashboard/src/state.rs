@@ -74,7 +74,7 @@ pub struct AppState {
     pub report: ReportConfig,
     pub limits: Limits,
     pub(crate) logins: Mutex<HashMap<String, LoginSession>>,
-    pub(crate) failures: Mutex<crate::auth::Failures>,
+    pub(crate) failures: Mutex<crate::throttle::Failures>,
     /// Console rows with full ID numbers taken today, by user.
     pub(crate) identity_rows: Mutex<HashMap<(String, chrono::NaiveDate), usize>>,
     pub(crate) console: Semaphore,
@@ -100,7 +100,7 @@ impl AppState {
             report,
             limits,
             logins: Mutex::new(HashMap::new()),
-            failures: Mutex::new(crate::auth::Failures::default()),
+            failures: Mutex::new(crate::throttle::Failures::default()),
             identity_rows: Mutex::new(HashMap::new()),
             contexts: tokio::sync::Mutex::new(HashMap::new()),
             pages: Mutex::new(HashMap::new()),

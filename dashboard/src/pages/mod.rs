@@ -1,10 +1,9 @@
-//! The leadership pages. A page is declared in [`PAGES`] (its name, the
-//! lowest role that sees it, what it shows above its panels); its panels —
+//! The leadership pages. A page is declared in `site::PAGES` (its name,
+//! the lowest role that sees it, what it shows above its panels); its panels —
 //! each one SQL query shown as key figures, a chart and/or a table, with a
 //! CSV export of exactly what it shows (masked as shown, and audited) — are
 //! `queries/panels/<name>.sql`, which also gives the page's title and, by
-//! the placeholders it uses, the filters of its filter bar. The navigation
-//! is derived from [`PAGES`].
+//! the placeholders it uses, the filters of its filter bar.
 
 mod common;
 mod filters;
@@ -17,7 +16,7 @@ use crate::auth::Auth;
 use crate::error::AppError;
 use crate::layout;
 use crate::state::AppState;
-use crate::users::Role;
+use crate::site::{Head, PAGES, Page};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -25,51 +24,14 @@ use datafusion::prelude::SessionContext;
 use filters::RawFilters;
 use maud::{PreEscaped, html};
 use std::sync::Arc;
-use xuncha_queries::panels::{self, PanelSheet};
+use xuncha_queries::panels;
 use xuncha_queries::table::TextTable;
-
-/// What a page shows between its filter bar and its panels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Head {
-    Nothing,
-    /// The inspection plan (risk page).
-    Plan,
-    /// Links to the thematic report (common-issues page).
-    ReportLinks,
-}
-
-/// One page: `/p/{name}`.
-pub(crate) struct Page {
-    pub(crate) name: &'static str,
-    /// The lowest role that sees it.
-    pub(crate) role: Role,
-    head: Head,
-}
-
-impl Page {
-    /// Its panels (a page without a sheet is a build defect the tests catch).
-    pub(crate) fn sheet(&self) -> &'static PanelSheet {
-        panels::page(self.name).unwrap_or_else(|| panic!("queries/panels/{}.sql is missing", self.name))
-    }
-}
-
-/// Every page, in navigation order.
-pub(crate) const PAGES: &[Page] = &[
-    Page { name: "overview", role: Role::Leader, head: Head::Nothing },
-    Page { name: "rectification", role: Role::Leader, head: Head::Nothing },
-    Page { name: "findings", role: Role::Leader, head: Head::Nothing },
-    Page { name: "risk", role: Role::Leader, head: Head::Plan },
-    Page { name: "petitions", role: Role::Leader, head: Head::Nothing },
-    Page { name: "common", role: Role::Leader, head: Head::ReportLinks },
-    Page { name: "village", role: Role::Leader, head: Head::Nothing },
-    Page { name: "data", role: Role::Leader, head: Head::Nothing },
-];
 
 /// The page `name` if the user's role sees it.
 fn find(name: &str, auth: &Auth) -> Result<&'static Page, AppError> {
     match PAGES.iter().find(|p| p.name == name) {
         Some(page) if auth.0.user.role >= page.role => Ok(page),
-        Some(page) => Err(AppError::forbidden("无权访问", format!("此功能需要「{}」或更高角色。", page.role.label()))),
+        Some(page) => Err(AppError::role_required(page.role)),
         None => Err(AppError::no_such_page()),
     }
 }
@@ -142,19 +104,4 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     let file = format!("attachment; filename=\"xuncha-{name}-{id}.csv\"");
     let bytes = layout::masked_csv(&table).map_err(AppError::internal("导出失败"))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], bytes).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_page_has_its_sheet_and_every_sheet_a_page() {
-        for page in PAGES {
-            assert!(!page.sheet().title.is_empty(), "{}", page.name);
-        }
-        for sheet in panels::builtin() {
-            assert!(PAGES.iter().any(|p| p.name == sheet.page), "queries/panels/{}.sql has no page", sheet.page);
-        }
-    }
 }
