@@ -4,14 +4,14 @@
 use crate::cli::ReportKind;
 use crate::{Ctx, runtime};
 use anyhow::Context;
-use xuncha_queries::run::{RunOptions, run};
+use xuncha_queries::run::RunOptions;
 use xuncha_queries::session::session;
 
 /// `xuncha run`.
 pub(crate) fn run_rules(ctx: &Ctx, as_of: Option<chrono::NaiveDate>, rules: Vec<String>) -> anyhow::Result<()> {
     let lake = ctx.open_lake()?;
     let options = RunOptions { as_of, rules, ..RunOptions::configured(&ctx.config, ctx.session_options.clone()) };
-    let report = runtime()?.block_on(run(&lake, &options))?;
+    let (report, synced) = runtime()?.block_on(xuncha_cases::run_and_sync(&lake, &options))?;
     for r in &report.rules {
         match &r.error {
             None => println!("  {:<32} {:>7} 条  {:>6} ms", r.rule_id, r.findings, r.millis),
@@ -19,6 +19,10 @@ pub(crate) fn run_rules(ctx: &Ctx, as_of: Option<chrono::NaiveDate>, rules: Vec<
         }
     }
     println!("运行 {} (参考日 {}): {} 条比对发现, {} 个村风险评分, 状态 {}", report.run_id, report.as_of, report.findings, report.risk_scores, report.status);
+    println!(
+        "线索: 新增 {}, 重新发现 {}, 新增发现 {} 条; 数据核验通过 {}, 整改不实 {}, 反弹 {}",
+        synced.opened, synced.reopened, synced.findings_added, synced.verified_by_data, synced.not_rectified, synced.rebounded
+    );
     if report.status != "ok" {
         anyhow::bail!("部分规则出错,见上");
     }

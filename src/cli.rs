@@ -155,6 +155,115 @@ pub(crate) enum Command {
         #[arg(long = "version", value_name = "TABLE=VERSION", value_parser = table_version)]
         versions: Vec<(String, u64)>,
     },
+    /// Cases (线索处置): what each run found, handed to units, verified,
+    /// rectified and closed; every change an event in the lake, audited.
+    Cases {
+        #[command(subcommand)]
+        action: CasesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CasesAction {
+    /// The cases as they stand.
+    List {
+        /// Only cases in this state (待交办, 已交办, 属实, 部分属实, 排除, 整改中, 已整改, 已销号).
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        rule: Option<String>,
+        /// Only cases handed to this unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only cases past (逾期) or near (临期) their time limit.
+        #[arg(long)]
+        overdue: bool,
+        #[arg(long, default_value = "table")]
+        format: Format,
+    },
+    /// One case: its state, findings and every event, with the table
+    /// versions of the run that found it.
+    Show { id: String },
+    /// 交办: hand cases to a unit with a time limit for verifying them
+    /// (the cases named, or those selected by --rule/--place/--state).
+    Assign {
+        ids: Vec<String>,
+        #[arg(long)]
+        rule: Option<String>,
+        /// A county, town or village code: its cases.
+        #[arg(long)]
+        place: Option<String>,
+        /// Only cases in this state (with --rule/--place; default 待交办).
+        #[arg(long)]
+        state: Option<String>,
+        /// The unit: a town, village or department code.
+        #[arg(long)]
+        unit: String,
+        /// 核查时限 (YYYY-MM-DD).
+        #[arg(long)]
+        due: chrono::NaiveDate,
+    },
+    /// 核查: the unit's verdict (属实, 部分属实 or 不属实 with its reason).
+    Verdict {
+        id: String,
+        #[arg(long)]
+        result: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        expect: Expect,
+    },
+    /// 整改: the measures and 整改时限.
+    Rectify {
+        id: String,
+        #[arg(long)]
+        measures: String,
+        #[arg(long)]
+        due: chrono::NaiveDate,
+        #[command(flatten)]
+        expect: Expect,
+    },
+    /// 整改完成: the unit reports the rectification done.
+    Done {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        expect: Expect,
+    },
+    /// 销号: close a rectified case.
+    Close {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        expect: Expect,
+    },
+    /// 线索移交 to the discipline commission, or its outcome (已移交, 初核, 立案, 党纪政务处分, 了结).
+    Transfer {
+        id: String,
+        #[arg(long, default_value = "已移交")]
+        outcome: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Money and people: 追缴 (recovered), 补发 (back-paid, yuan), 处理人数.
+    Money {
+        id: String,
+        #[arg(long)]
+        recovered: Option<String>,
+        #[arg(long)]
+        back_paid: Option<String>,
+        #[arg(long)]
+        people: Option<i64>,
+    },
+}
+
+/// The state a change expects its case to be in (refused as a conflict otherwise).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Expect {
+    #[arg(long = "expect")]
+    pub(crate) state: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,7 +22,7 @@ use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest_files};
 use xuncha_core::lake::Lake;
 use xuncha_core::config::Action;
 use xuncha_pipeline::schedule::{self, Job, Planner, SchedulerLock, Settler};
-use xuncha_queries::run::{RunOptions, RunRow, new_run_id, record, run};
+use xuncha_queries::run::{RunOptions, RunRow, new_run_id, record};
 use xuncha_queries::session::{SessionOptions, session};
 use xuncha_queries::table::TextTable;
 
@@ -107,14 +107,15 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
             let tally = Tally::of(&reports);
             let mut summary = serde_json::json!({ "files": files.len(), "rows_loaded": tally.rows_loaded, "files_rejected": tally.files_rejected });
             if tally.rows_loaded > 0 && job.config.then_run {
-                let report = run(lake, &run_options()).await?;
+                let (report, synced) = xuncha_cases::run_and_sync(lake, &run_options()).await?;
                 summary["run_id"] = report.run_id.into();
                 summary["findings"] = report.findings.into();
+                summary["cases_opened"] = synced.opened.into();
             }
             Ok(Some(summary.to_string()))
         }
         Action::Run => {
-            let report = run(lake, &run_options()).await?;
+            let (report, _) = xuncha_cases::run_and_sync(lake, &run_options()).await?;
             if report.status != "ok" {
                 return Err(anyhow!("运行 {} 有规则出错", report.run_id));
             }

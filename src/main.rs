@@ -3,6 +3,7 @@
 //! scheduler's job loop (`jobs`), which composes them, beside it.
 
 mod analysis;
+mod cases;
 mod cli;
 mod data;
 mod jobs;
@@ -111,5 +112,6 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { action } => server::audit(&ctx, action),
         Command::User { action } => server::user(&ctx, action),
         Command::Sql { query, format, out, at, versions } => sql::sql(&ctx, query, format, out, at, versions),
+        Command::Cases { action } => cases::cases(&ctx, action),
     }
 }

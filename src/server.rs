@@ -7,7 +7,7 @@ use std::path::Path;
 use xuncha_core::config::Config;
 use xuncha_core::lake::Lake;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
-use xuncha_queries::run::{RunOptions, run};
+use xuncha_queries::run::RunOptions;
 use xuncha_queries::session::{SessionOptions, session};
 use xuncha_synth::{GenConfig, Scale, generate};
 
@@ -83,8 +83,8 @@ pub(crate) fn demo(ctx: &Ctx, inbox: &Path, addr: std::net::SocketAddr, no_serve
     println!("样例数据入库: {} 个文件, 新入库 {loaded} 行", reports.len());
     let has_run = lake.tables()?.iter().any(|t| t == "runs");
     if loaded > 0 || !has_run {
-        let report = rt.block_on(run(lake, &RunOptions::configured(config, session_options.clone())))?;
-        println!("比对运行 {}: {} 条发现, {} 个村风险评分", report.run_id, report.findings, report.risk_scores);
+        let (report, synced) = rt.block_on(xuncha_cases::run_and_sync(lake, &RunOptions::configured(config, session_options.clone())))?;
+        println!("比对运行 {}: {} 条发现, {} 个村风险评分, 新线索 {} 条", report.run_id, report.findings, report.risk_scores, synced.opened);
     }
     let store = xuncha_dashboard::users::UserStore::of_lake(lake.root());
     let first_town = rt.block_on(async {

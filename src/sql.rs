@@ -24,7 +24,7 @@ pub(crate) fn sql(ctx: &Ctx, query: Option<String>, format: Format, out: Option<
 }
 
 /// Who runs this command, for the audit log (`xuncha sql` by the OS user).
-fn os_user() -> String {
+pub(crate) fn os_user() -> String {
     std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).map_or_else(|_| "命令行".to_string(), |u| format!("{u}(命令行)"))
 }
 

@@ -119,27 +119,33 @@ impl From<DeltaTableError> for CoreError {
     }
 }
 
-/// The lake's writer lock, held while an ingest checks and commits.
+/// One of the lake's writer locks (`_xuncha/<name>.lock`), held while a
+/// writer checks and commits; released when dropped, or when the process dies.
 #[derive(Debug)]
-pub struct IngestLock {
+pub struct LakeLock {
     _file: std::fs::File,
 }
 
 impl Lake {
     /// Takes the lake's writer lock for an ingest, waiting (with a line on
     /// standard error) while another process or job holds it.
-    pub async fn ingest_lock(&self) -> Result<IngestLock, CoreError> {
+    pub async fn ingest_lock(&self) -> Result<LakeLock, CoreError> {
+        self.lock("ingest", "另一个入库正在写入这个数据湖").await
+    }
+
+    /// Takes the writer lock `name`, waiting while another process holds
+    /// it (saying so on standard error: `busy` and the lake).
+    pub async fn lock(&self, name: &str, busy: &str) -> Result<LakeLock, CoreError> {
         let dir = self.root.join("_xuncha");
         std::fs::create_dir_all(&dir)?;
-        let path = dir.join("ingest.lock");
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{name}.lock")))?;
         match file.try_lock() {
-            Ok(()) => return Ok(IngestLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => eprintln!("另一个入库正在写入这个数据湖({}),等它完成后再继续…", self.root.display()),
+            Ok(()) => return Ok(LakeLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => eprintln!("{busy}({}),等它完成后再继续…", self.root.display()),
             Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
         }
-        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await.map_err(|e| CoreError::Lake(format!("waiting for the ingest lock: {e}")))??;
-        Ok(IngestLock { _file: locked })
+        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file)).await.map_err(|e| CoreError::Lake(format!("waiting for a lake lock: {e}")))??;
+        Ok(LakeLock { _file: locked })
     }
 
     /// Opens (creating if needed) the lake at `root`.

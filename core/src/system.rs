@@ -1,7 +1,7 @@
 //! The lake's system tables — what xuncha itself writes beside the sources:
 //! `ingest_batches` and `quarantine` (the pipeline), `findings`,
 //! `risk_scores` and `runs` (the query layer's runs and the scheduler's
-//! jobs). Their schemas live here so that every layer reads the same
+//! jobs), `case_events` and `case_findings` (the cases' history, append-only). Their schemas live here so that every layer reads the same
 //! columns, and a session can offer an empty table before the first write.
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -17,6 +17,8 @@ pub const SYSTEM_TABLES: &[(&str, SchemaOf)] = &[
     ("findings", findings_schema),
     ("risk_scores", risk_scores_schema),
     ("runs", runs_schema),
+    ("case_events", case_events_schema),
+    ("case_findings", case_findings_schema),
 ];
 
 fn timestamp() -> DataType {
@@ -143,6 +145,54 @@ pub fn risk_scores_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+
+/// The schema of `case_events`: every change of every case, appended, never
+/// updated; a case's state is its last event's (`seq` counts a case's
+/// events from 1 without gaps).
+pub fn case_events_schema() -> SchemaRef {
+    let money = || DataType::Decimal128(18, 2);
+    Arc::new(Schema::new(vec![
+        Field::new("case_id", DataType::Utf8, false),
+        Field::new("seq", DataType::Int64, false),
+        Field::new("at", timestamp(), false),
+        // The month the data had reached when the event was made (the
+        // latest run's as_of): what "a period after the hand-over" is
+        // measured against.
+        Field::new("data_month", DataType::Utf8, true),
+        Field::new("user", DataType::Utf8, false),
+        Field::new("action", DataType::Utf8, false),
+        Field::new("state", DataType::Utf8, false),
+        Field::new("flag", DataType::Utf8, true),
+        Field::new("rule_id", DataType::Utf8, false),
+        Field::new("subject", DataType::Utf8, false),
+        Field::new("village_code", DataType::Utf8, true),
+        Field::new("unit_code", DataType::Utf8, true),
+        Field::new("due", DataType::Date32, true),
+        Field::new("verdict", DataType::Utf8, true),
+        Field::new("note", DataType::Utf8, true),
+        Field::new("recovered", money(), true),
+        Field::new("back_paid", money(), true),
+        Field::new("people", DataType::Int64, true),
+        Field::new("transfer", DataType::Utf8, true),
+        Field::new("run_id", DataType::Utf8, true),
+        Field::new("detail", DataType::Utf8, true),
+    ]))
+}
+
+/// The schema of `case_findings`: each finding a case carries, the first
+/// time a run made it (with the run and the table versions it read).
+pub fn case_findings_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("case_id", DataType::Utf8, false),
+        Field::new("rule_id", DataType::Utf8, false),
+        Field::new("entity_key", DataType::Utf8, false),
+        Field::new("village_code", DataType::Utf8, true),
+        Field::new("period", DataType::Utf8, true),
+        Field::new("amount", DataType::Decimal128(18, 2), true),
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("table_versions", DataType::Utf8, true),
+    ]))
+}
 
 #[cfg(test)]
 mod tests {

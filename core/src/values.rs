@@ -272,6 +272,13 @@ pub fn parse_money(raw: &str) -> Result<Decimal, String> {
     exact_money(value).map_err(|why| format!("{}{why}", quoted(&s)))
 }
 
+/// Yuan as the lake's money type stores them: cents (Decimal(18,2)).
+pub fn money_cents(raw: &str) -> Result<i128, String> {
+    let mut value = parse_money(raw)?;
+    value.rescale(2);
+    Ok(value.mantissa())
+}
+
 /// The largest amount the lake's money type, Decimal(18,2), holds.
 pub const MONEY_MAX: Decimal = Decimal::from_parts(0xA763_FFFF, 0x0DE0_B6B3, 0, false, 2);
 

@@ -4,6 +4,8 @@
 -- sector: 农业农村
 -- topic: 三资管理
 -- description: 科目为干部报酬或津补贴的村集体支出凭证,对方代码不是该村(单位代码等于凭证村代码)在记账日在任的干部。对方代码为空的不在此列。每张凭证一条线索,金额为凭证金额。
+-- subject: entity_key
+-- recheck: none
 SELECT v.voucher_id AS entity_key,
        v.village_code,
        v.counterparty_code AS id_number,

@@ -4,6 +4,8 @@
 -- sector: 农业农村
 -- topic: 工程项目
 -- description: 金额低于招标限额(默认 100000 元,可配置)且未公开招标或邀请招标的工程合同中,同一村、同一相对方代码在本合同签订日前后各 90 天(可配置,含端点)内有 2 份及以上(含本合同),合计达到限额。每份合同一条线索,金额为本合同金额,证据列出窗口内各合同。
+-- subject: entity_key
+-- recheck: none
 WITH small AS (
     SELECT contract_id, village_code, counterparty_code, counterparty_name, amount, signed_date, procurement, title
     FROM contracts

@@ -4,6 +4,8 @@
 -- sector: 民政
 -- topic: 惠农补贴
 -- description: 同一人同一资金项目同一所属期有两笔及以上发放。每个(人, 项目, 所属期)一条线索,金额为多发部分:合计减去其中最大一笔。
+-- subject: id_number
+-- recheck: periods
 WITH repeated AS (
     -- Candidates first, in one pass over every payment: per person,
     -- programme and year (one integer hash), each month sets its own bit

@@ -4,6 +4,8 @@
 -- sector: 民政
 -- topic: 惠农补贴
 -- description: 发放记录的身份号码未通过 GB 11643 校验(长度、出生日期、校验码),或不在户籍库中,或姓名(统一全半角、去空白、统一间隔号后)与户籍不一致。证据注明是哪一种。每笔发放一条线索。
+-- subject: id_number
+-- recheck: periods
 SELECT p.payment_id AS entity_key,
        p.village_code,
        p.id_number,

@@ -4,6 +4,8 @@
 -- sector: 人社
 -- topic: 养老金
 -- description: 参考日(as_of)在世、未迁出、在最近三个月窗口首日已满60周岁,窗口内没有任何养老金发放,且从无职工养老保险缴费记录的户籍人员。每人一条线索。
+-- subject: id_number
+-- recheck: periods
 WITH records AS (
     SELECT id_number, death_date FROM deaths
     UNION ALL

@@ -4,6 +4,8 @@
 -- sector: 其他
 -- topic: 干部作风
 -- description: 状态为已整改或已销号、整改完成日期为 D、被巡察单位是村(12 位区划代码且不以 000 结尾)的问题,该村在 (D, D+180 天](天数可配置)内收到同一问题类别的信访件。每个问题一条线索。
+-- subject: entity_key
+-- recheck: none
 SELECT p.problem_id AS entity_key,
        p.target_code AS village_code,
        CAST(NULL AS VARCHAR) AS id_number,

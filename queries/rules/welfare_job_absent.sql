@@ -4,6 +4,8 @@
 -- sector: 人社
 -- topic: 公益岗
 -- description: 发给岗位人员的公益岗工资,所属期在岗位期间内(与[上岗日期, 离岗日期或参考日]有交集),而该岗位当月考勤实际出勤天数的两倍少于应出勤天数。每个(岗位, 月份)一条线索,金额为当月发放的公益岗工资。
+-- subject: split_part(entity_key, '|', 1)
+-- recheck: periods
 SELECT j.job_id || '|' || p.period AS entity_key,
        min(j.village_code) AS village_code,
        min(j.id_number) AS id_number,

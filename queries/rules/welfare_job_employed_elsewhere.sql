@@ -4,6 +4,8 @@
 -- sector: 人社
 -- topic: 公益岗
 -- description: 某月领取公益岗工资的人员,同月有职工养老保险缴费记录(另有全职单位)。每个(人, 月份)一条线索,金额为当月公益岗工资。
+-- subject: id_number
+-- recheck: periods
 WITH employed AS (
     SELECT id_number, month, string_agg(DISTINCT coalesce(employer_name, employer_code), ', ') AS employers
     FROM social_insurance WHERE insurance_type = '职工养老'

@@ -4,6 +4,8 @@
 -- sector: 人社
 -- topic: 公益岗
 -- description: 公益岗位人员所在户(含本人)有该岗位所在村的村干部(单位代码等于岗位村代码),且其任职期与岗位期间[上岗日期, 离岗日期或参考日]有交集。每个岗位一条线索,金额为该岗位期间发给本人的公益岗工资合计。
+-- subject: entity_key
+-- recheck: none
 WITH members AS (
     SELECT j.job_id, m.id_number AS member, m.relation
     FROM welfare_jobs j

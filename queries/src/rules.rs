@@ -8,6 +8,10 @@
 //! -- sector: 民政
 //! -- topic: 低保
 //! -- description: …
+//! -- subject: id_number       (optional: what a case is about, an SQL expression
+//! --                           over the findings' columns; default entity_key)
+//! -- recheck: periods         (optional: `periods` when later payment periods
+//! --                           show whether the problem stopped; default none)
 //! SELECT … AS entity_key, village_code, id_number, person_name, period, amount, named_struct(…) AS evidence
 //! ```
 //! A rule returns those seven columns (and may add `town_code`); `evidence`
@@ -56,6 +60,12 @@ pub struct Rule {
     pub sector: String,
     pub topic: String,
     pub description: String,
+    /// What a case of this rule is about: an SQL expression over the
+    /// columns of `findings` (a person's ID number, an account, a job…).
+    pub subject: String,
+    /// Whether later periods tell if the problem stopped (payments do; a
+    /// contract or a voucher is a one-off event).
+    pub recheck: bool,
     /// The SQL, placeholders unfilled.
     pub sql: String,
     /// Where it came from: `内置` or a file path.
@@ -85,6 +95,12 @@ impl Rule {
             sector: get("sector")?,
             topic: get("topic")?,
             description: get("description")?,
+            subject: fields.get("subject").cloned().unwrap_or_else(|| "entity_key".into()),
+            recheck: match fields.get("recheck").map(String::as_str) {
+                None | Some("none") => false,
+                Some("periods") => true,
+                Some(other) => return Err(QueryError::Rule(format!("{origin}: recheck 「{other}」 should be periods or none"))),
+            },
             sql: text.to_string(),
             origin: origin.to_string(),
         };

@@ -64,6 +64,9 @@ pub struct RunReport {
     pub findings: usize,
     pub risk_scores: usize,
     pub status: &'static str,
+    /// The Delta version of each source table the run read (it read exactly
+    /// these): `xuncha sql --version` reproduces its findings.
+    pub table_versions: Vec<(String, u64)>,
 }
 
 /// The default reference date: the last day of the latest payment period.
@@ -80,6 +83,17 @@ pub async fn default_as_of(ctx: &SessionContext) -> Result<NaiveDate, QueryError
     Ok(month.last_day())
 }
 
+/// The current version of every source table in the lake.
+async fn source_versions(lake: &Lake) -> Result<Vec<(String, u64)>, QueryError> {
+    let mut versions = Vec::new();
+    for name in lake.tables()?.into_iter().filter(|t| xuncha_core::contract::source(t).is_some()) {
+        if let Some(version) = lake.table(&name).await?.and_then(|t| t.version()) {
+            versions.push((name, u64::try_from(version).unwrap_or(0)));
+        }
+    }
+    Ok(versions)
+}
+
 /// A new run id: the UTC time to the millisecond, so ids sort in time order.
 pub fn new_run_id() -> String {
     Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string()
@@ -90,7 +104,11 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     let started = Utc::now();
     let run_id = new_run_id();
     let weights = scores::weights(&options.risk)?;
-    let ctx = session(lake, &SessionOptions { rules_dir: options.rules_dir.clone(), ..options.session.clone() }).await?;
+    let table_versions = match options.session.table_versions.is_empty() {
+        true => source_versions(lake).await?,
+        false => options.session.table_versions.clone(),
+    };
+    let ctx = session(lake, &SessionOptions { rules_dir: options.rules_dir.clone(), table_versions: table_versions.clone(), ..options.session.clone() }).await?;
     let as_of = match options.as_of {
         Some(d) => d,
         None => default_as_of(&ctx).await?,
@@ -137,7 +155,7 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     let error = (!failed.is_empty()).then(|| failed.join("\n"));
     let row = RunRow { run_id: &run_id, kind: "rules", started, status, as_of: Some(as_of), findings, risk_scores: risk_rows, stats: &stats.to_string(), thresholds: Some(&params.thresholds_json()), error: error.as_deref() };
     record(lake, &row).await?;
-    Ok(RunReport { run_id, as_of, rules: outcomes, findings, risk_scores: risk_rows, status })
+    Ok(RunReport { run_id, as_of, rules: outcomes, findings, risk_scores: risk_rows, status, table_versions })
 }
 
 /// One row of `runs`.

@@ -45,6 +45,8 @@ fn scoping() -> impl Iterator<Item = (&'static str, Scoping)> {
     SOURCES.iter().map(|s| (s.name, Scoping::Rows(s.scope))).chain([
         ("findings", Scoping::Rows(Scope::Code("village_code"))),
         ("risk_scores", Scoping::Rows(Scope::Code("village_code"))),
+        ("case_events", Scoping::Rows(Scope::Code("village_code"))),
+        ("case_findings", Scoping::Rows(Scope::Code("village_code"))),
         ("runs", Scoping::Redacted(&["findings_rows", "risk_score_rows", "rule_stats", "error"])),
         ("ingest_batches", Scoping::Redacted(&["rows_read", "rows_loaded", "rows_quarantined", "rows_skipped", "error", "notes"])),
     ])

@@ -123,6 +123,32 @@ const VIEWS: &[(&str, &str)] = &[
 /// Views over the outputs of `xuncha run`.
 const RUN_VIEWS: &[(&str, &str)] = &[
     ("latest_findings", "SELECT * FROM findings WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
+    // Each case as it stands: its last event's state, the latest value of
+    // what events set (unit, time limit, verdict, data flag), the money and
+    // people of all its events, and its findings. 逾期: past its time limit
+    // while 已交办 or 整改中; 临期: within 7 days of it.
+    (
+        "cases",
+        "WITH history AS ( \
+           SELECT case_id, max(seq) AS events, min(at) AS found_at, \
+                  first_value(unit_code ORDER BY seq DESC) FILTER (WHERE unit_code IS NOT NULL) AS unit_code, \
+                  first_value(due ORDER BY seq DESC) FILTER (WHERE due IS NOT NULL) AS due, \
+                  first_value(verdict ORDER BY seq DESC) FILTER (WHERE verdict IS NOT NULL) AS verdict, \
+                  first_value(flag ORDER BY seq DESC) FILTER (WHERE flag IS NOT NULL) AS flag, \
+                  first_value(transfer ORDER BY seq DESC) FILTER (WHERE transfer IS NOT NULL) AS transfer, \
+                  sum(recovered) AS recovered, sum(back_paid) AS back_paid, sum(people) AS people \
+           FROM case_events GROUP BY case_id), \
+         held AS ( \
+           SELECT case_id, count(*) AS findings, sum(amount) AS amount, min(period) AS first_period, max(period) AS last_period \
+           FROM case_findings GROUP BY case_id) \
+         SELECT e.case_id, e.rule_id, e.subject, e.village_code, e.state, h.flag, h.unit_code, h.due, \
+                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < current_date() THEN '逾期' \
+                     WHEN e.state IN ('已交办', '整改中') AND h.due <= current_date() + INTERVAL '7 days' THEN '临期' END AS deadline, \
+                h.verdict, h.transfer, h.recovered, h.back_paid, h.people, f.findings, f.amount, f.first_period, f.last_period, \
+                h.found_at, e.at AS changed_at, e.user AS changed_by, h.events \
+         FROM case_events e JOIN history h ON h.case_id = e.case_id AND h.events = e.seq \
+         LEFT JOIN held f ON f.case_id = e.case_id",
+    ),
     ("latest_risk_scores", "SELECT * FROM risk_scores WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
 ];
 

@@ -1,0 +1,231 @@
+//! Cases in the lake: every change is one event appended to `case_events`
+//! (one Delta commit for a whole batch of changes; nothing is updated in
+//! place), and a case's findings are appended to `case_findings` the first
+//! time a run makes them. The `cases` view (queries::session) is each
+//! case as its events leave it.
+//!
+//! Writers take the lake's `cases` lock, read the cases' current state from
+//! the latest table versions, check every change, then commit: two people
+//! changing one case are served one after the other, and the second is
+//! refused by name ("已由 张三 于 … 改为「属实」") when the first moved the
+//! case away from the state the second expects. Per case, `seq` counts its
+//! events from 1 without a gap or a repeat.
+
+use crate::CaseError;
+use crate::state::{Change, State};
+use arrow::array::{ArrayRef, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::prelude::SessionContext;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use xuncha_core::lake::{Lake, LakeLock};
+use xuncha_queries::session::{SessionOptions, session};
+use xuncha_queries::table::{TextTable, quote};
+
+/// Who makes a change, and what they may see (a code prefix scope, as the
+/// dashboard's users have; `None`: the whole lake).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user: String,
+    pub scope: Option<String>,
+}
+
+/// One row of `case_events`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    pub case_id: String,
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    /// The month (YYYY-MM) the data had reached: the latest run's as_of.
+    pub data_month: Option<String>,
+    pub user: String,
+    pub action: String,
+    pub state: String,
+    pub flag: Option<String>,
+    pub rule_id: String,
+    pub subject: String,
+    pub village_code: Option<String>,
+    pub unit_code: Option<String>,
+    pub due: Option<NaiveDate>,
+    pub verdict: Option<String>,
+    pub note: Option<String>,
+    /// Cents (Decimal(18,2) as stored).
+    pub recovered: Option<i128>,
+    pub back_paid: Option<i128>,
+    pub people: Option<i64>,
+    pub transfer: Option<String>,
+    pub run_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A case as it stands (a row of the `cases` view).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub case_id: String,
+    pub rule_id: String,
+    pub subject: String,
+    pub village_code: Option<String>,
+    pub state: State,
+    pub flag: Option<String>,
+    pub events: i64,
+    pub changed_by: String,
+    pub changed_at: String,
+}
+
+/// The writer's hold on the cases: the lock and a session at the tables'
+/// latest versions.
+pub(crate) struct Writer<'a> {
+    pub(crate) lake: &'a Lake,
+    pub(crate) ctx: SessionContext,
+    _lock: LakeLock,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) async fn open(lake: &'a Lake) -> Result<Writer<'a>, CaseError> {
+        let lock = lake.lock("cases", "另一个操作正在修改线索").await?;
+        let ctx = session(lake, &SessionOptions::default()).await?;
+        Ok(Writer { lake, ctx, _lock: lock })
+    }
+
+    /// The current state of these cases (all of them when `ids` is empty).
+    pub(crate) async fn current(&self, ids: &[String]) -> Result<BTreeMap<String, Current>, CaseError> {
+        let filter = if ids.is_empty() { String::new() } else { format!(" WHERE case_id IN ({})", ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", ")) };
+        let table = TextTable::query(
+            &self.ctx,
+            &format!("SELECT case_id, rule_id, subject, coalesce(village_code, ''), state, coalesce(flag, ''), events, changed_by, CAST(changed_at AS VARCHAR) FROM cases{filter}"),
+        )
+        .await?;
+        let mut out = BTreeMap::new();
+        for r in table.rows {
+            let optional = |v: &str| (!v.is_empty()).then(|| v.to_string());
+            out.insert(
+                r[0].clone(),
+                Current {
+                    case_id: r[0].clone(),
+                    rule_id: r[1].clone(),
+                    subject: r[2].clone(),
+                    village_code: optional(&r[3]),
+                    state: State::parse(&r[4])?,
+                    flag: optional(&r[5]),
+                    events: r[6].parse().unwrap_or(0),
+                    changed_by: r[7].clone(),
+                    changed_at: r[8].clone(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Appends events in one commit.
+    pub(crate) async fn append(&self, events: &[Event]) -> Result<(), CaseError> {
+        if !events.is_empty() {
+            self.lake.append("case_events", xuncha_core::system::case_events_schema(), vec![events_batch(events)?], None).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a case of `village` is within the actor's scope.
+fn visible(actor: &Actor, village: Option<&str>) -> bool {
+    match (&actor.scope, village) {
+        (None, _) => true,
+        (Some(scope), Some(village)) => xuncha_queries::scope::scope_prefix(scope).is_ok_and(|prefix| village.starts_with(&prefix)),
+        (Some(_), None) => false,
+    }
+}
+
+/// Makes `change` to each of `ids` as `actor`, all or none, in one commit;
+/// `expect` (when given) is the state the actor saw. Returns the events.
+pub async fn apply(lake: &Lake, actor: &Actor, ids: &[String], change: &Change, expect: Option<State>) -> Result<Vec<Event>, CaseError> {
+    if ids.is_empty() {
+        return Err(CaseError::Invalid("没有选中任何线索".into()));
+    }
+    let writer = Writer::open(lake).await?;
+    let current = writer.current(ids).await?;
+    let data_month = TextTable::query(&writer.ctx, "SELECT coalesce(to_char(max(as_of), '%Y-%m'), '') FROM runs WHERE kind = 'rules' AND status = 'ok'").await?.scalar().to_string();
+    let now = Utc::now();
+    let mut events = Vec::new();
+    for id in ids {
+        let case = current.get(id).filter(|c| visible(actor, c.village_code.as_deref())).ok_or_else(|| CaseError::NotFound(id.clone()))?;
+        let who = || format!("(最近一次由 {} 于 {} 改为「{}」)", case.changed_by, case.changed_at, case.state.label());
+        if let Some(expected) = expect
+            && expected != case.state
+        {
+            return Err(CaseError::Conflict(format!("线索 {id} 已不是「{}」{},本次「{}」未执行", expected.label(), who(), change.action())));
+        }
+        let next = change.next(case.state).map_err(|why| CaseError::Conflict(format!("线索 {id}:{why}{},未执行", who())))?;
+        let mut event = Event {
+            case_id: id.clone(),
+            seq: case.events + 1,
+            at: now,
+            data_month: (!data_month.is_empty()).then(|| data_month.clone()),
+            user: actor.user.clone(),
+            action: change.action().into(),
+            state: next.label().into(),
+            rule_id: case.rule_id.clone(),
+            subject: case.subject.clone(),
+            village_code: case.village_code.clone(),
+            ..Event::default()
+        };
+        match change {
+            Change::Assign { unit, due } => (event.unit_code, event.due) = (Some(unit.clone()), Some(*due)),
+            Change::Verdict { verdict, note } => (event.verdict, event.note) = (Some(verdict.label().into()), Some(note.clone())),
+            Change::Rectify { measures, due } => (event.note, event.due) = (Some(measures.clone()), Some(*due)),
+            Change::Rectified { note } | Change::Close { note } => event.note = (!note.is_empty()).then(|| note.clone()),
+            Change::Transfer { outcome, note } => (event.transfer, event.note) = (Some(outcome.clone()), (!note.is_empty()).then(|| note.clone())),
+            Change::Money { recovered, back_paid, people } => (event.recovered, event.back_paid, event.people) = (*recovered, *back_paid, *people),
+        }
+        events.push(event);
+    }
+    writer.append(&events).await?;
+    Ok(events)
+}
+
+/// The ids of the cases matching a selection, within the actor's scope (for
+/// changing many at once: by rule, town or village, state).
+pub async fn select(lake: &Lake, actor: &Actor, rule: Option<&str>, place: Option<&str>, state: Option<State>) -> Result<Vec<String>, CaseError> {
+    let ctx = session(lake, &SessionOptions { scope: actor.scope.clone(), ..SessionOptions::default() }).await?;
+    let mut sql = String::from("SELECT case_id FROM cases WHERE true");
+    if let Some(rule) = rule {
+        sql.push_str(&format!(" AND rule_id = {}", quote(rule)));
+    }
+    if let Some(place) = place {
+        let prefix = xuncha_queries::scope::scope_prefix(place)?;
+        sql.push_str(&format!(" AND starts_with(village_code, {})", quote(&prefix)));
+    }
+    if let Some(state) = state {
+        sql.push_str(&format!(" AND state = {}", quote(state.label())));
+    }
+    sql.push_str(" ORDER BY case_id");
+    Ok(TextTable::query(&ctx, &sql).await?.rows.into_iter().map(|mut r| r.swap_remove(0)).collect())
+}
+
+fn events_batch(events: &[Event]) -> Result<RecordBatch, CaseError> {
+    let text = |f: &dyn Fn(&Event) -> Option<String>| -> ArrayRef { Arc::new(events.iter().map(f).collect::<StringArray>()) };
+    let money = |f: &dyn Fn(&Event) -> Option<i128>| -> Result<ArrayRef, CaseError> { Ok(Arc::new(events.iter().map(f).collect::<Decimal128Array>().with_precision_and_scale(18, 2)?)) };
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    let columns: Vec<ArrayRef> = vec![
+        text(&|e| Some(e.case_id.clone())),
+        Arc::new(events.iter().map(|e| e.seq).collect::<Int64Array>()),
+        Arc::new(TimestampMicrosecondArray::from(events.iter().map(|e| e.at.timestamp_micros()).collect::<Vec<_>>()).with_timezone("UTC")),
+        text(&|e| e.data_month.clone()),
+        text(&|e| Some(e.user.clone())),
+        text(&|e| Some(e.action.clone())),
+        text(&|e| Some(e.state.clone())),
+        text(&|e| e.flag.clone()),
+        text(&|e| Some(e.rule_id.clone())),
+        text(&|e| Some(e.subject.clone())),
+        text(&|e| e.village_code.clone()),
+        text(&|e| e.unit_code.clone()),
+        Arc::new(events.iter().map(|e| e.due.map(|d| i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX))).collect::<Date32Array>()),
+        text(&|e| e.verdict.clone()),
+        text(&|e| e.note.clone()),
+        money(&|e| e.recovered)?,
+        money(&|e| e.back_paid)?,
+        Arc::new(events.iter().map(|e| e.people).collect::<Int64Array>()),
+        text(&|e| e.transfer.clone()),
+        text(&|e| e.run_id.clone()),
+        text(&|e| e.detail.clone()),
+    ];
+    Ok(RecordBatch::try_new(xuncha_core::system::case_events_schema(), columns)?)
+}

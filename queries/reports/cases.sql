@@ -1,0 +1,72 @@
+-- report: cases
+-- title: 线索处置
+--
+-- The cases (线索) as their events leave them (the `cases` view), one case's
+-- findings and history, and the funnel leaders count: 疑点 → 交办 → 核查属实
+-- → 整改 → 销号, with 属实率 = (属实 + 部分属实) ÷ cases verified (a verdict
+-- given), and the money recovered (追缴) and back-paid (补发).
+
+-- query: list
+-- Filters: ${state}, ${rule}, ${unit} (NULL for all); ${overdue} (true: only 逾期 or 临期).
+SELECT c.case_id AS 线索编号, r.title AS 规则, c.state AS 状态, c.flag AS 数据核验,
+       c.deadline AS 时限状态, c.unit_code AS 承办单位, c.due AS 时限, c.findings AS 发现条数, c.amount AS 涉及金额元,
+       c.last_period AS 最近所属期, c.recovered AS 追缴金额元, c.back_paid AS 补发金额元
+FROM cases c LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+WHERE (${state} IS NULL OR c.state = ${state})
+  AND (${rule} IS NULL OR c.rule_id = ${rule})
+  AND (${unit} IS NULL OR c.unit_code = ${unit})
+  AND (NOT ${overdue} OR c.deadline IS NOT NULL)
+ORDER BY c.case_id;
+
+-- query: case
+-- One case, ${case_id}.
+SELECT c.case_id AS 线索编号, r.title AS 规则, c.subject AS 对象, c.village_code AS 村代码, c.state AS 状态, c.flag AS 数据核验,
+       c.unit_code AS 承办单位, c.due AS 时限, c.deadline AS 时限状态, c.verdict AS 核查结论, c.transfer AS 线索移交,
+       c.findings AS 发现条数, c.amount AS 涉及金额元, c.first_period AS 最早所属期, c.last_period AS 最近所属期,
+       c.recovered AS 追缴金额元, c.back_paid AS 补发金额元, c.people AS 处理人数, c.found_at AS 发现时间, c.events AS 记录数
+FROM cases c LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+WHERE c.case_id = ${case_id};
+
+-- query: findings
+-- The findings ${case_id} carries, with the run that made each and the table versions it read
+-- (reproduce with `xuncha sql --version TABLE=VERSION …`).
+SELECT entity_key AS 发现, period AS 所属期, amount AS 金额元, run_id AS 运行, table_versions AS 数据版本
+FROM case_findings WHERE case_id = ${case_id}
+ORDER BY period, entity_key;
+
+-- query: events
+-- ${case_id}'s history, oldest first.
+SELECT seq AS 序号, CAST(at AS VARCHAR) AS 时间, data_month AS 数据月份, user AS 操作人, action AS 操作, state AS 状态, flag AS 数据核验,
+       unit_code AS 承办单位, due AS 时限, verdict AS 核查结论, note AS 说明, transfer AS 线索移交,
+       recovered AS 追缴金额元, back_paid AS 补发金额元, people AS 处理人数, run_id AS 运行
+FROM case_events WHERE case_id = ${case_id}
+ORDER BY seq;
+
+-- query: funnel
+-- The funnel: how many cases reached each step (a case counts at every step it has passed).
+SELECT count(*) AS 线索,
+       sum(CASE WHEN state <> '待交办' THEN 1 ELSE 0 END) AS 已交办,
+       sum(CASE WHEN verdict IS NOT NULL THEN 1 ELSE 0 END) AS 已核查,
+       sum(CASE WHEN verdict IN ('属实', '部分属实') THEN 1 ELSE 0 END) AS 核查属实,
+       sum(CASE WHEN state IN ('整改中', '已整改', '已销号') THEN 1 ELSE 0 END) AS 整改,
+       sum(CASE WHEN state = '已销号' THEN 1 ELSE 0 END) AS 已销号,
+       sum(CASE WHEN transfer IS NOT NULL THEN 1 ELSE 0 END) AS 线索移交,
+       sum(CASE WHEN deadline = '逾期' THEN 1 ELSE 0 END) AS 逾期,
+       coalesce(sum(recovered), 0) AS 追缴金额元,
+       coalesce(sum(back_paid), 0) AS 补发金额元,
+       coalesce(sum(people), 0) AS 处理人数
+FROM cases;
+
+-- query: by_state
+SELECT state AS 状态, count(*) AS 线索 FROM cases GROUP BY state ORDER BY 线索 DESC, 状态;
+
+-- query: by_rule
+-- Per rule: cases, verified, 属实率 (percent of the verified found true, 部分属实 included), money.
+SELECT r.title AS 规则, count(*) AS 线索,
+       sum(CASE WHEN c.verdict IS NOT NULL THEN 1 ELSE 0 END) AS 已核查,
+       round(100.0 * sum(CASE WHEN c.verdict IN ('属实', '部分属实') THEN 1 ELSE 0 END)
+             / nullif(sum(CASE WHEN c.verdict IS NOT NULL THEN 1 ELSE 0 END), 0), 1) AS 属实率百分比,
+       coalesce(sum(c.recovered), 0) AS 追缴金额元, coalesce(sum(c.back_paid), 0) AS 补发金额元
+FROM cases c LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+GROUP BY r.title
+ORDER BY 线索 DESC, 规则;
