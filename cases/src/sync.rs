@@ -148,7 +148,7 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
                 events.push(event(case_id, seq, "整改不实", State::Rectifying, Some("整改不实"), rule, subject, village, detail));
                 synced.not_rectified += 1;
             }
-            _ if recheck(rule) && !handed.is_empty() && !after(&handed) && case.flag.is_none() => {
+            _ if recheck(rule) && !handed.is_empty() && !after(&handed) && case.flag.is_none() && case.state != State::Dismissed => {
                 events.push(event(case_id, seq, "数据核验通过", case.state, Some("数据核验通过"), rule, subject, village, detail));
                 synced.verified_by_data += 1;
             }

@@ -2,6 +2,7 @@
 //! the real `xuncha` binary, real Delta tables, real DataFusion, real peers.
 
 mod badinput;
+mod cases;
 mod common;
 mod concurrency;
 mod generator;

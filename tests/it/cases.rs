@@ -1,0 +1,206 @@
+//! The case layer through the real `xuncha` binary on lakes built from the
+//! committed samples: the whole lifecycle and every refused step, the data
+//! closing and reopening cases across deliveries, and two processes
+//! changing one case at once.
+
+use crate::common::{rows, scratch, xuncha, xuncha_ok};
+use std::path::{Path, PathBuf};
+
+/// A lake from `xuncha demo --no-serve` on the samples (cases opened by its run).
+fn demo_lake(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let lake = dir.join("lake");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+    xuncha_ok(&["--lake", lake.to_str().unwrap(), "demo", "--no-serve", "--inbox", samples.to_str().unwrap()]);
+    lake
+}
+
+fn cases(lake: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["--lake", lake.to_str().unwrap(), "cases"];
+    all.extend_from_slice(args);
+    xuncha(&all)
+}
+
+fn ok(lake: &Path, args: &[&str]) {
+    let out = cases(lake, args);
+    assert!(out.status.success(), "cases {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A change that must be refused, with a reason containing `why`; nothing is written.
+fn refused(lake: &Path, args: &[&str], why: &str) {
+    let before = rows(lake, "SELECT count(*) FROM case_events");
+    let out = cases(lake, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains(why), "cases {args:?} should be refused with {why:?}: {stderr}");
+    assert_eq!(rows(lake, "SELECT count(*) FROM case_events"), before, "a refused change writes nothing");
+}
+
+fn state(lake: &Path, id: &str) -> (String, String) {
+    let r = rows(lake, &format!("SELECT state, coalesce(flag, '') FROM cases WHERE case_id = '{id}'"));
+    (r[0][0].clone(), r[0][1].clone())
+}
+
+/// The ids of the open cases of a rule, in order.
+fn case_ids(lake: &Path, rule: &str) -> Vec<String> {
+    rows(lake, &format!("SELECT case_id FROM cases WHERE rule_id = '{rule}' ORDER BY case_id")).into_iter().map(|r| r[0].clone()).collect()
+}
+
+#[test]
+fn a_case_goes_from_finding_to_closure_and_every_wrong_step_is_refused() {
+    let lake = demo_lake("cases-lifecycle");
+    // One case per subject: deceased_paid's payments to one dead person are one case.
+    let per_subject = rows(&lake, "SELECT count(DISTINCT id_number), (SELECT count(*) FROM cases WHERE rule_id = 'deceased_paid') FROM latest_findings WHERE rule_id = 'deceased_paid'");
+    assert_eq!(per_subject[0][0], per_subject[0][1]);
+    let ids = case_ids(&lake, "deceased_paid");
+    assert!(ids.len() >= 3 && ids.iter().all(|id| id.starts_with("deceased_paid-") && id.len() == "deceased_paid-".len() + 10), "{ids:?}");
+    let (a, b) = (ids[0].as_str(), ids[1].as_str());
+    assert_eq!(state(&lake, a), ("待交办".into(), String::new()));
+
+    refused(&lake, &["close", a], "需要案件处于已整改");
+    refused(&lake, &["verdict", a, "--result", "属实"], "需要案件处于已交办");
+    refused(&lake, &["money", a, "--recovered", "100"], "核查属实之后");
+    refused(&lake, &["assign", a, "--unit", "4302231", "--due", "2027-01-15"], "12 位");
+    ok(&lake, &["assign", a, b, "--unit", "430223101000", "--due", "2027-01-15"]);
+    assert_eq!(state(&lake, a).0, "已交办");
+    refused(&lake, &["verdict", a, "--result", "大概属实"], "属实、部分属实 或 不属实");
+    refused(&lake, &["verdict", b, "--result", "不属实"], "理由");
+    refused(&lake, &["verdict", a, "--result", "属实", "--expect", "待交办"], "冲突");
+    ok(&lake, &["verdict", a, "--result", "属实", "--note", "经核实,死亡后仍发放", "--expect", "已交办"]);
+    refused(&lake, &["verdict", a, "--result", "属实"], "冲突");
+    ok(&lake, &["verdict", b, "--result", "不属实", "--note", "死亡信息登记错误"]);
+    assert_eq!(state(&lake, b).0, "排除");
+    refused(&lake, &["rectify", b, "--measures", "x", "--due", "2027-02-01"], "需要案件处于属实");
+    refused(&lake, &["done", a], "需要案件处于整改中");
+    ok(&lake, &["rectify", a, "--measures", "停发并追缴", "--due", "2027-02-01"]);
+    ok(&lake, &["money", a, "--recovered", "1,200.50", "--people", "1"]);
+    refused(&lake, &["money", a, "--recovered", "12.345"], "金额");
+    ok(&lake, &["transfer", a, "--outcome", "立案"]);
+    refused(&lake, &["transfer", a, "--outcome", "判刑"], "移交结果");
+    ok(&lake, &["done", a]);
+    ok(&lake, &["close", a, "--expect", "已整改"]);
+    assert_eq!(state(&lake, a).0, "已销号");
+    refused(&lake, &["assign", a, "--unit", "430223101000", "--due", "2027-01-15"], "需要案件处于待交办");
+    refused(&lake, &["close", "deceased_paid-0000000000"], "没有线索");
+
+    // The history is the table: one event per change, seq without gaps.
+    let events = rows(&lake, &format!("SELECT seq, action, state FROM case_events WHERE case_id = '{a}' ORDER BY seq"));
+    let actions: Vec<&str> = events.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(actions, ["发现", "交办", "核查", "整改", "资金与处理", "线索移交", "整改完成", "销号"]);
+    assert!(events.iter().enumerate().all(|(i, r)| r[0] == (i + 1).to_string()));
+    let case = rows(&lake, &format!("SELECT CAST(recovered AS VARCHAR), people, transfer, verdict FROM cases WHERE case_id = '{a}'"));
+    assert_eq!(case[0], ["1200.50", "1", "立案", "属实"]);
+    // The funnel the dashboard will show.
+    let funnel = rows(&lake, &xuncha_queries::report::document_sql("cases", "funnel", &[]).unwrap());
+    assert_eq!(funnel[0][1..8], ["2", "2", "1", "1", "1", "1", "0"], "已交办, 已核查, 核查属实, 整改, 已销号, 线索移交, 逾期");
+    assert_eq!(funnel[0][8], "1200.50");
+    let by_rule = rows(&lake, &xuncha_queries::report::document_sql("cases", "by_rule", &[]).unwrap());
+    let dead = by_rule.iter().find(|r| r[0] == "死亡人员仍领取补贴").unwrap();
+    assert_eq!(dead[2..4], ["2", "50.0"], "属实率 = 1 属实 of 2 verified");
+    // `show` prints the findings with the table versions the run read, and the history.
+    let shown = String::from_utf8_lossy(&cases(&lake, &["show", a]).stdout).into_owned();
+    assert!(shown.contains("\"subsidy_payments\":") && shown.contains("处置经过(8 条)"), "{shown}");
+    // Every change is in the audit log.
+    let audit = xuncha_ok(&["--lake", lake.to_str().unwrap(), "audit", "list"]);
+    assert!(audit.matches("case_change").count() >= 8, "every change, and every attempt, is audited first: {audit}");
+    // A second run changes nothing it should not: no new cases, the closed one is confirmed by the data.
+    let before = rows(&lake, "SELECT count(*) FROM cases");
+    xuncha_ok(&["--lake", lake.to_str().unwrap(), "run"]);
+    assert_eq!(rows(&lake, "SELECT count(*) FROM cases"), before);
+    assert_eq!(state(&lake, a), ("已销号".into(), "数据核验通过".into()));
+    assert_eq!(state(&lake, b), ("排除".into(), String::new()), "a dismissed case stays closed without a new finding");
+}
+
+/// Writes `subsidy_payments` rows for a later month into a new inbox: for
+/// each (id_number, program, period) a copy of that person's latest payment
+/// of the program (any person's, re-addressed, when they have none).
+fn deliver(lake: &Path, inbox: &Path, payments: &[(&str, &str, &str)]) {
+    let dir = inbox.join("subsidy_payments");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut out = String::from("payment_id,program,id_number,name,village_code,period,amount,bank_account,paid_date,department\n");
+    for (i, (id, program, period)) in payments.iter().enumerate() {
+        let person = rows(lake, &format!("SELECT name, village_code FROM population WHERE id_number = '{id}' LIMIT 1"));
+        let template = rows(lake, &format!("SELECT amount, department FROM subsidy_payments WHERE program = '{program}' ORDER BY id_number = '{id}' DESC, period DESC LIMIT 1"));
+        let (name, village) = (&person[0][0], &person[0][1]);
+        out.push_str(&format!("T{period}{i:04},{program},{id},{name},{village},{period},{},62179900{i:011},{period}-20,{}\n", template[0][0], template[0][1]));
+    }
+    std::fs::write(dir.join(format!("{}_新增发放.csv", payments[0].2)), out).unwrap();
+    xuncha_ok(&["--lake", lake.to_str().unwrap(), "ingest", inbox.to_str().unwrap()]);
+}
+
+#[test]
+fn the_data_closes_and_reopens_cases_across_deliveries() {
+    let lake = demo_lake("cases-data");
+    let subject = |id: &str| rows(&lake, &format!("SELECT subject FROM cases WHERE case_id = '{id}'"))[0][0].clone();
+    let dead = case_ids(&lake, "deceased_paid");
+    let pension = case_ids(&lake, "pension_missing");
+    let family = case_ids(&lake, "cadre_family_dibao");
+    let (dead_goes_on, dead_stops, pension_paid, pension_not, family_stops) = (&dead[0], &dead[1], &pension[0], &pension[1], &family[0]);
+    let handled = [dead_goes_on, dead_stops, pension_paid, pension_not, family_stops];
+    let ids: Vec<&str> = handled.iter().map(|s| s.as_str()).collect();
+    let mut assign = vec!["assign"];
+    assign.extend(&ids);
+    assign.extend(["--unit", "430223000000", "--due", "2027-01-31"]);
+    ok(&lake, &assign);
+    for id in &ids {
+        ok(&lake, &["verdict", id, "--result", "属实", "--note", "核实"]);
+        ok(&lake, &["rectify", id, "--measures", "停发、补发", "--due", "2027-02-28"]);
+    }
+    // November: one dead person is still paid, the other is not; one
+    // pensioner now gets a pension, the other still does not.
+    let inbox = lake.parent().unwrap().join("inbox-11");
+    let dibao = rows(&lake, &format!("SELECT program FROM subsidy_payments WHERE id_number = '{}' ORDER BY period DESC LIMIT 1", subject(dead_goes_on)))[0][0].clone();
+    deliver(&lake, &inbox, &[(&subject(dead_goes_on), &dibao, "2026-11"), (&subject(pension_paid), "养老金", "2026-11")]);
+    let out = xuncha_ok(&["--lake", lake.to_str().unwrap(), "run", "--as-of", "2026-11-30"]);
+    assert!(out.contains("整改不实"), "{out}");
+    assert_eq!(state(&lake, dead_goes_on), ("整改中".into(), "整改不实".into()), "paid again after the rectification");
+    assert_eq!(state(&lake, dead_stops), ("整改中".into(), "数据核验通过".into()), "no payment after the hand-over");
+    assert_eq!(state(&lake, pension_paid), ("整改中".into(), "数据核验通过".into()), "the pension is paid: no longer found");
+    assert_eq!(state(&lake, pension_not), ("整改中".into(), "整改不实".into()), "still no pension in November");
+    assert_eq!(state(&lake, family_stops), ("整改中".into(), "数据核验通过".into()), "no 低保 to the cadre's family after the hand-over");
+    // The run read exactly the versions it recorded.
+    let versions = rows(&lake, &format!("SELECT table_versions FROM case_findings WHERE case_id = '{dead_goes_on}' ORDER BY run_id DESC LIMIT 1"));
+    assert!(versions[0][0].contains("\"subsidy_payments\""), "{versions:?}");
+
+    // Close the stopped one; December pays the dead person again: 反弹, reopened.
+    ok(&lake, &["done", dead_stops]);
+    ok(&lake, &["close", dead_stops]);
+    let inbox = lake.parent().unwrap().join("inbox-12");
+    let program = rows(&lake, &format!("SELECT program FROM subsidy_payments WHERE id_number = '{}' ORDER BY period DESC LIMIT 1", subject(dead_stops)))[0][0].clone();
+    deliver(&lake, &inbox, &[(&subject(dead_stops), &program, "2026-12")]);
+    xuncha_ok(&["--lake", lake.to_str().unwrap(), "run", "--as-of", "2026-12-31"]);
+    assert_eq!(state(&lake, dead_stops), ("整改中".into(), "反弹".into()), "closed, then paid again");
+    let history = rows(&lake, &format!("SELECT action FROM case_events WHERE case_id = '{dead_stops}' ORDER BY seq"));
+    assert_eq!(history.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["发现", "交办", "核查", "整改", "数据核验通过", "整改完成", "销号", "反弹"]);
+}
+
+#[test]
+fn two_processes_changing_one_case_one_wins_and_the_other_is_told() {
+    let lake = demo_lake("cases-concurrent");
+    let ids = case_ids(&lake, "identity_mismatch");
+    let ids = &ids[..6.min(ids.len())];
+    let mut assign = vec!["assign"];
+    assign.extend(ids.iter().map(String::as_str));
+    assign.extend(["--unit", "430223101000", "--due", "2027-01-31"]);
+    ok(&lake, &assign);
+    let binary = env!("CARGO_BIN_EXE_xuncha");
+    for id in ids {
+        let spawn = |result: &str| {
+            std::process::Command::new(binary)
+                .args(["--lake", lake.to_str().unwrap(), "cases", "verdict", id, "--result", result, "--note", "核查"])
+                .env_remove("XUNCHA_LAKE")
+                .output()
+        };
+        let (first, second) = std::thread::scope(|s| {
+            let a = s.spawn(|| spawn("属实").unwrap());
+            let b = s.spawn(|| spawn("不属实").unwrap());
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        let wins = [&first, &second].iter().filter(|o| o.status.success()).count();
+        assert_eq!(wins, 1, "{id}: exactly one verdict lands");
+        let loser = if first.status.success() { &second } else { &first };
+        let told = String::from_utf8_lossy(&loser.stderr);
+        assert!(told.contains("冲突") && told.contains("最近一次由"), "{told}");
+    }
+    let seqs = rows(&lake, "SELECT case_id, count(*), count(DISTINCT seq), max(seq) FROM case_events GROUP BY case_id HAVING count(*) <> max(seq) OR count(*) <> count(DISTINCT seq)");
+    assert!(seqs.is_empty(), "gaps or repeats: {seqs:?}");
+}
