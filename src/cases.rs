@@ -37,6 +37,30 @@ pub(crate) fn cases(ctx: &Ctx, action: CasesAction) -> anyhow::Result<()> {
         CasesAction::Rectify { id, measures, due, expect } => change(ctx, &[id], &Change::Rectify { measures, due }, expected(&expect)?),
         CasesAction::Done { id, note, expect } => change(ctx, &[id], &Change::Rectified { note }, expected(&expect)?),
         CasesAction::Close { id, note, expect } => change(ctx, &[id], &Change::Close { note }, expected(&expect)?),
+        CasesAction::Export { unit, out } => {
+            let lake = ctx.open_lake()?;
+            ctx.audit_log()?.record(&os_user(), "case_export", &format!("交办单 {unit} → {}(含完整身份信息)", out.display())).context("审计日志写入失败,未导出")?;
+            let n = runtime()?.block_on(xuncha_cases::export(&lake, &unit, &out))?;
+            println!("交办单已写出: {}({n} 条线索)", out.display());
+            Ok(())
+        }
+        CasesAction::Import { file } => {
+            let lake = ctx.open_lake()?;
+            ctx.audit_log()?.record(&os_user(), "case_import", &file.display().to_string()).context("审计日志写入失败,未导入")?;
+            let done = runtime()?.block_on(xuncha_cases::import(&lake, &actor(), &file))?;
+            if done.already {
+                println!("此文件已导入过,未作改动");
+                return Ok(());
+            }
+            for (row, why) in &done.refused {
+                println!("第 {row} 行未导入:{why}");
+            }
+            println!("导入 {} 行,跳过 {} 行(未填写或已导入),{} 行有误未导入", done.applied, done.skipped, done.refused.len());
+            if !done.refused.is_empty() {
+                anyhow::bail!("{} 行有误未导入(原因见上),其余各行已导入", done.refused.len());
+            }
+            Ok(())
+        }
         CasesAction::Transfer { id, outcome, note } => change(ctx, &[id], &Change::Transfer { outcome, note }, None),
         CasesAction::Money { id, recovered, back_paid, people } => {
             let cents = |v: Option<String>| -> anyhow::Result<Option<i128>> {

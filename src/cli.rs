@@ -247,6 +247,17 @@ pub(crate) enum CasesAction {
         #[arg(long, default_value = "")]
         note: String,
     },
+    /// Write a unit's 交办单 (XLSX): its cases awaiting a verdict, with the
+    /// full identity to verify (audited) and columns to fill.
+    Export {
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Read a filled 交办单 back: bad rows are listed with their row number
+    /// and reason, the good rows land in one commit; a re-import changes nothing.
+    Import { file: PathBuf },
     /// Money and people: 追缴 (recovered), 补发 (back-paid, yuan), 处理人数.
     Money {
         id: String,

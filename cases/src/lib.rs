@@ -9,10 +9,12 @@
 //! (queries) → [`sync`] → cases; people's changes → [`apply`]. The dashboard
 //! and the command line only show and call this crate.
 
+mod roundtrip;
 mod state;
 mod store;
 mod sync;
 
+pub use roundtrip::{Imported, TO_FILL, export, import};
 pub use state::{Change, State, TRANSFER_OUTCOMES, Verdict};
 pub use store::{Actor, Current, Event, apply, select};
 pub use sync::{SYSTEM_USER, Synced, sync};
@@ -26,6 +28,8 @@ pub enum CaseError {
     Core(#[from] xuncha_core::CoreError),
     #[error(transparent)]
     Arrow(#[from] arrow::error::ArrowError),
+    #[error("读写文件出错: {0}")]
+    Io(#[from] std::io::Error),
     /// No such case, or one outside the user's scope (the same answer).
     #[error("没有线索「{0}」(或不在您的范围内)")]
     NotFound(String),

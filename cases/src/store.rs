@@ -116,12 +116,17 @@ impl<'a> Writer<'a> {
         Ok(out)
     }
 
-    /// Appends events in one commit.
-    pub(crate) async fn append(&self, events: &[Event]) -> Result<(), CaseError> {
+    /// Appends events in one commit (tagged `app_id` when given).
+    pub(crate) async fn append(&self, events: &[Event], app_id: Option<&str>) -> Result<(), CaseError> {
         if !events.is_empty() {
-            self.lake.append("case_events", xuncha_core::system::case_events_schema(), vec![events_batch(events)?], None).await?;
+            self.lake.append("case_events", xuncha_core::system::case_events_schema(), vec![events_batch(events)?], app_id).await?;
         }
         Ok(())
+    }
+
+    /// Whether a commit tagged `app_id` is already in `case_events`.
+    pub(crate) async fn committed(&self, app_id: &str) -> Result<bool, CaseError> {
+        Ok(Lake::has_transaction(self.lake.table("case_events").await?.as_ref(), app_id).await?)
     }
 }
 
@@ -140,44 +145,58 @@ pub async fn apply(lake: &Lake, actor: &Actor, ids: &[String], change: &Change, 
     if ids.is_empty() {
         return Err(CaseError::Invalid("没有选中任何线索".into()));
     }
+    let batch: Vec<(String, Vec<Change>)> = ids.iter().map(|id| (id.clone(), vec![change.clone()])).collect();
+    apply_batch(lake, actor, &batch, expect, None).await
+}
+
+/// Makes each case's changes in order, every one checked, all in one
+/// commit (tagged `app_id` when given, so that the same batch is never
+/// committed twice). Returns the events.
+pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Vec<Change>)], expect: Option<State>, app_id: Option<&str>) -> Result<Vec<Event>, CaseError> {
     let writer = Writer::open(lake).await?;
-    let current = writer.current(ids).await?;
+    let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+    let current = writer.current(&ids).await?;
     let data_month = TextTable::query(&writer.ctx, "SELECT coalesce(to_char(max(as_of), '%Y-%m'), '') FROM runs WHERE kind = 'rules' AND status = 'ok'").await?.scalar().to_string();
     let now = Utc::now();
     let mut events = Vec::new();
-    for id in ids {
+    for (id, changes) in batch {
         let case = current.get(id).filter(|c| visible(actor, c.village_code.as_deref())).ok_or_else(|| CaseError::NotFound(id.clone()))?;
         let who = || format!("(最近一次由 {} 于 {} 改为「{}」)", case.changed_by, case.changed_at, case.state.label());
         if let Some(expected) = expect
             && expected != case.state
         {
-            return Err(CaseError::Conflict(format!("线索 {id} 已不是「{}」{},本次「{}」未执行", expected.label(), who(), change.action())));
+            return Err(CaseError::Conflict(format!("线索 {id} 已不是「{}」{},未执行", expected.label(), who())));
         }
-        let next = change.next(case.state).map_err(|why| CaseError::Conflict(format!("线索 {id}:{why}{},未执行", who())))?;
-        let mut event = Event {
-            case_id: id.clone(),
-            seq: case.events + 1,
-            at: now,
-            data_month: (!data_month.is_empty()).then(|| data_month.clone()),
-            user: actor.user.clone(),
-            action: change.action().into(),
-            state: next.label().into(),
-            rule_id: case.rule_id.clone(),
-            subject: case.subject.clone(),
-            village_code: case.village_code.clone(),
-            ..Event::default()
-        };
-        match change {
-            Change::Assign { unit, due } => (event.unit_code, event.due) = (Some(unit.clone()), Some(*due)),
-            Change::Verdict { verdict, note } => (event.verdict, event.note) = (Some(verdict.label().into()), Some(note.clone())),
-            Change::Rectify { measures, due } => (event.note, event.due) = (Some(measures.clone()), Some(*due)),
-            Change::Rectified { note } | Change::Close { note } => event.note = (!note.is_empty()).then(|| note.clone()),
-            Change::Transfer { outcome, note } => (event.transfer, event.note) = (Some(outcome.clone()), (!note.is_empty()).then(|| note.clone())),
-            Change::Money { recovered, back_paid, people } => (event.recovered, event.back_paid, event.people) = (*recovered, *back_paid, *people),
+        let (mut state, mut seq) = (case.state, case.events);
+        for change in changes {
+            state = change.next(state).map_err(|why| CaseError::Conflict(format!("线索 {id}:{why}{},未执行", who())))?;
+            seq += 1;
+            let mut event = Event {
+                case_id: id.clone(),
+                seq,
+                at: now,
+                data_month: (!data_month.is_empty()).then(|| data_month.clone()),
+                user: actor.user.clone(),
+                action: change.action().into(),
+                state: state.label().into(),
+                rule_id: case.rule_id.clone(),
+                subject: case.subject.clone(),
+                village_code: case.village_code.clone(),
+                detail: app_id.map(|a| serde_json::json!({ "import": a }).to_string()),
+                ..Event::default()
+            };
+            match change {
+                Change::Assign { unit, due } => (event.unit_code, event.due) = (Some(unit.clone()), Some(*due)),
+                Change::Verdict { verdict, note } => (event.verdict, event.note) = (Some(verdict.label().into()), Some(note.clone())),
+                Change::Rectify { measures, due } => (event.note, event.due) = (Some(measures.clone()), Some(*due)),
+                Change::Rectified { note } | Change::Close { note } => event.note = (!note.is_empty()).then(|| note.clone()),
+                Change::Transfer { outcome, note } => (event.transfer, event.note) = (Some(outcome.clone()), (!note.is_empty()).then(|| note.clone())),
+                Change::Money { recovered, back_paid, people } => (event.recovered, event.back_paid, event.people) = (*recovered, *back_paid, *people),
+            }
+            events.push(event);
         }
-        events.push(event);
     }
-    writer.append(&events).await?;
+    writer.append(&events, app_id).await?;
     Ok(events)
 }
 

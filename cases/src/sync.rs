@@ -169,7 +169,7 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
     if !fresh.is_empty() && fresh.iter().any(|b| b.num_rows() > 0) {
         lake.append("case_findings", xuncha_core::system::case_findings_schema(), cast_findings(fresh)?, Some(&format!("xuncha-cases:{}", report.run_id))).await?;
     }
-    writer.append(&events).await?;
+    writer.append(&events, None).await?;
     Ok(synced)
 }
 

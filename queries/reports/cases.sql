@@ -70,3 +70,21 @@ SELECT r.title AS 规则, count(*) AS 线索,
 FROM cases c LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
 GROUP BY r.title
 ORDER BY 线索 DESC, 规则;
+
+-- query: handover
+-- The 交办单 of unit ${unit}: its cases handed over and awaiting a verdict, in words a
+-- township clerk understands, with the full identity (the unit must verify it; the
+-- export is audited). Name and ID number come from the findings the case carries.
+SELECT c.case_id AS 线索编号, r.title AS 问题类型, r.description AS 问题说明,
+       coalesce(v.town_name || v.village_name, c.village_code) AS 村社区,
+       p.person_name AS 姓名, p.id_number AS 身份证号,
+       CASE WHEN c.first_period = c.last_period THEN c.first_period ELSE c.first_period || '至' || c.last_period END AS 所属期,
+       c.amount AS 涉及金额元, c.findings AS 发现条数, c.due AS 核查时限
+FROM cases c
+LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+LEFT JOIN villages v ON v.village_code = c.village_code
+LEFT JOIN (SELECT cf.case_id, min(f.person_name) AS person_name, min(f.id_number) AS id_number
+           FROM case_findings cf JOIN findings f ON f.run_id = cf.run_id AND f.rule_id = cf.rule_id AND f.entity_key = cf.entity_key
+           GROUP BY cf.case_id) p ON p.case_id = c.case_id
+WHERE c.unit_code = ${unit} AND c.state = '已交办'
+ORDER BY c.case_id;

@@ -88,7 +88,7 @@ async fn source_versions(lake: &Lake) -> Result<Vec<(String, u64)>, QueryError> 
     let mut versions = Vec::new();
     for name in lake.tables()?.into_iter().filter(|t| xuncha_core::contract::source(t).is_some()) {
         if let Some(version) = lake.table(&name).await?.and_then(|t| t.version()) {
-            versions.push((name, u64::try_from(version).unwrap_or(0)));
+            versions.push((name, version));
         }
     }
     Ok(versions)

@@ -204,3 +204,71 @@ fn two_processes_changing_one_case_one_wins_and_the_other_is_told() {
     let seqs = rows(&lake, "SELECT case_id, count(*), count(DISTINCT seq), max(seq) FROM case_events GROUP BY case_id HAVING count(*) <> max(seq) OR count(*) <> count(DISTINCT seq)");
     assert!(seqs.is_empty(), "gaps or repeats: {seqs:?}");
 }
+
+#[test]
+fn a_unit_fills_its_handover_sheet_and_the_good_rows_come_back_once() {
+    let lake = demo_lake("cases-xlsx");
+    let ids = case_ids(&lake, "deceased_paid");
+    let (mine, other) = (&ids[..5], &ids[5]);
+    let mut assign = vec!["assign"];
+    assign.extend(mine.iter().map(String::as_str));
+    assign.extend(["--unit", "430223101000", "--due", "2027-01-31"]);
+    ok(&lake, &assign);
+    ok(&lake, &["assign", other, "--unit", "430223102000", "--due", "2027-01-31"]);
+    let sheet = lake.parent().unwrap().join("交办单.xlsx");
+    ok(&lake, &["export", "--unit", "430223101000", "--out", sheet.to_str().unwrap()]);
+
+    // The unit fills it with openpyxl (not our writer); the drop-down list is there.
+    let script = r#"
+import sys, openpyxl
+path, ids = sys.argv[1], sys.argv[2].split(',')
+wb = openpyxl.load_workbook(path)
+ws = wb.active
+header = [c.value for c in ws[2]]
+col = {name: header.index(name) + 1 for name in header}
+lists = [dv for dv in ws.data_validations.dataValidation if dv.type == 'list']
+verdict_letter = openpyxl.utils.get_column_letter(col['核查结论'])
+assert any(verdict_letter in str(dv.sqref) and '属实' in dv.formula1 for dv in lists), [(str(dv.sqref), dv.formula1) for dv in lists]
+rows = {ws.cell(r, 1).value: r for r in range(3, ws.max_row + 1)}
+assert sorted(rows) == sorted(ids[:5]), (sorted(rows), ids)
+def fill(case, **values):
+    r = rows.get(case) or ws.max_row + 1
+    ws.cell(r, 1, case)
+    for name, value in values.items():
+        ws.cell(r, col[name], value)
+fill(ids[0], 核查结论='属实', 核查说明='死亡后仍发放', 整改措施='停发并追缴', 整改时限='2027-02-28', **{'追缴金额(元)': 1200.5, '处理人数': 1}, 是否移交线索='是', 核查人='王五', 核查日期='2026-12-20')
+fill(ids[1], 核查结论='不属实', 核查说明='死亡登记有误,已更正')
+fill(ids[2], 核查结论='大概属实')
+fill(ids[3], 核查结论='属实', **{'追缴金额(元)': 'abc'})
+fill('deceased_paid-0000000000', 核查结论='属实')
+fill(ids[5], 核查结论='属实')
+wb.save(path)
+"#;
+    let all: Vec<&str> = ids[..6].iter().map(String::as_str).collect();
+    let filled = crate::common::python3().args(["-c", script, sheet.to_str().unwrap(), &all.join(",")]).output().unwrap();
+    assert!(filled.status.success(), "{}", String::from_utf8_lossy(&filled.stderr));
+
+    let before = rows(&lake, "SELECT count(*) FROM case_events");
+    let out = cases(&lake, &["import", sheet.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "bad rows make the exit status 1: {text}");
+    for why in ["大概属实", "追缴金额", "没有线索「deceased_paid-0000000000」", "未交办给 430223101000"] {
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    assert!(text.contains("导入 2 行"), "{text}");
+    assert_eq!(state(&lake, &ids[0]).0, "整改中");
+    assert_eq!(state(&lake, &ids[1]).0, "排除");
+    assert_eq!(state(&lake, &ids[2]).0, "已交办", "a bad row changes nothing");
+    assert_eq!(state(&lake, &ids[3]).0, "已交办");
+    assert_eq!(state(&lake, &ids[4]).0, "已交办", "a row left blank");
+    let money = rows(&lake, &format!("SELECT CAST(recovered AS VARCHAR), people, transfer FROM cases WHERE case_id = '{}'", ids[0]));
+    assert_eq!(money[0], ["1200.50", "1", "已移交"]);
+    let commits = rows(&lake, "SELECT count(DISTINCT at) FROM case_events WHERE detail LIKE '%xuncha-cases-import%'");
+    assert_eq!(commits[0][0], "1", "the good rows land in one commit");
+    let after = rows(&lake, "SELECT count(*) FROM case_events");
+
+    let again = cases(&lake, &["import", sheet.to_str().unwrap()]);
+    assert!(again.status.success() && String::from_utf8_lossy(&again.stdout).contains("已导入过"));
+    assert_eq!(rows(&lake, "SELECT count(*) FROM case_events"), after, "a re-import changes nothing");
+    assert_ne!(before, after);
+}

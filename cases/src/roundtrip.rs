@@ -1,0 +1,198 @@
+//! The round trip with the units that verify: `export` writes a unit's
+//! 交办单 (the cases handed to it, what each is about in plain words, with
+//! the full identity the unit must check) with columns to fill, the verdict
+//! a drop-down list; `import` reads the filled sheet back. Each row is
+//! checked (unknown case, a case not handed to that unit or not awaiting a
+//! verdict, a verdict outside the list, bad money, date or count) and
+//! listed with its row number and reason; the valid rows land in one
+//! commit, and importing the same file again changes nothing.
+
+use crate::CaseError;
+use crate::state::{Change, State, Verdict};
+use crate::store::{Actor, Writer, apply_batch};
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use chrono::NaiveDate;
+use rust_xlsxwriter::{DataValidation, Format, Workbook};
+use std::path::Path;
+use xuncha_core::lake::Lake;
+use xuncha_queries::sheet::literal;
+
+/// The columns a unit fills, after the case's own.
+pub const TO_FILL: [&str; 10] = ["核查结论", "核查说明", "整改措施", "整改时限", "追缴金额(元)", "补发金额(元)", "处理人数", "是否移交线索", "核查人", "核查日期"];
+
+/// Writes the 交办单 of `unit` to `out`; returns how many cases it lists.
+pub async fn export(lake: &Lake, unit: &str, out: &Path) -> Result<usize, CaseError> {
+    let ctx = xuncha_queries::session::session(lake, &xuncha_queries::session::SessionOptions::default()).await?;
+    let table = xuncha_queries::report::document(&ctx, "cases", "handover", &[("unit", literal(Some(unit)))]).await?;
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let xlsx = |e: rust_xlsxwriter::XlsxError| CaseError::Invalid(format!("无法写出交办单: {e}"));
+    sheet.set_name("交办单").map_err(xlsx)?;
+    let bold = Format::new().set_bold();
+    let fill = Format::new().set_bold().set_background_color(rust_xlsxwriter::Color::RGB(0xFFF2CC));
+    sheet
+        .write_string_with_format(0, 0, format!("线索交办单 — 承办单位 {unit}(请填写黄色列后交回;核查结论从下拉列表选择)"), &bold)
+        .map_err(xlsx)?;
+    let header: Vec<&str> = table.columns.iter().map(String::as_str).collect();
+    for (col, name) in header.iter().enumerate() {
+        sheet.write_string_with_format(1, col as u16, *name, &bold).map_err(xlsx)?;
+    }
+    for (i, name) in TO_FILL.iter().enumerate() {
+        sheet.write_string_with_format(1, (header.len() + i) as u16, *name, &fill).map_err(xlsx)?;
+    }
+    for (r, row) in table.rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            sheet.write_string(2 + r as u32, c as u16, value).map_err(xlsx)?;
+        }
+    }
+    let last = (table.rows.len().max(1) + 1) as u32;
+    let verdicts = DataValidation::new().allow_list_strings(&Verdict::ALL.map(Verdict::label)).map_err(xlsx)?;
+    sheet.add_data_validation(2, header.len() as u16, last, header.len() as u16, &verdicts).map_err(xlsx)?;
+    let yes_no = DataValidation::new().allow_list_strings(&["是", "否"]).map_err(xlsx)?;
+    let transfer_col = (header.len() + 7) as u16;
+    sheet.add_data_validation(2, transfer_col, last, transfer_col, &yes_no).map_err(xlsx)?;
+    sheet.set_column_width(0, 28).map_err(xlsx)?;
+    workbook.save(out).map_err(xlsx)?;
+    Ok(table.rows.len())
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// Rows whose changes were committed.
+    pub applied: usize,
+    /// Rows left blank, or already imported before.
+    pub skipped: usize,
+    /// (row number in the sheet, reason) of each refused row.
+    pub refused: Vec<(usize, String)>,
+    /// The whole file was imported before: nothing changed.
+    pub already: bool,
+}
+
+/// A cell as text (numbers without a needless ".0", dates as YYYY-MM-DD).
+fn text(cell: Option<&Data>) -> String {
+    match cell {
+        None | Some(Data::Empty) => String::new(),
+        Some(Data::String(s)) | Some(Data::DateTimeIso(s)) | Some(Data::DurationIso(s)) => s.trim().to_string(),
+        Some(Data::Float(f)) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Some(Data::Float(f)) => f.to_string(),
+        Some(Data::Int(i)) => i.to_string(),
+        Some(Data::Bool(b)) => if *b { "是" } else { "否" }.to_string(),
+        Some(Data::DateTime(d)) => xuncha_core::values::excel_serial_date(d.as_f64()).map_or_else(|| d.as_f64().to_string(), |d| d.to_string()),
+        Some(Data::Error(e)) => e.to_string(),
+    }
+}
+
+/// Reads a filled 交办单 back as `actor`.
+pub async fn import(lake: &Lake, actor: &Actor, file: &Path) -> Result<Imported, CaseError> {
+    let bytes = std::fs::read(file)?;
+    let app_id = format!("xuncha-cases-import:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+    let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单 {}: {e}", file.display()));
+    let mut workbook: Xlsx<_> = open_workbook(file).map_err(unreadable)?;
+    let name = workbook.sheet_names().first().cloned().ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
+    let range = workbook.worksheet_range(&name).map_err(unreadable)?;
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let (header_at, header) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, r)| text(r.first()) == "线索编号")
+        .map(|(i, r)| (i, r.iter().map(|c| text(Some(c))).collect::<Vec<_>>()))
+        .ok_or_else(|| CaseError::Invalid("交办单中找不到表头「线索编号」:请用 xuncha cases export 导出的文件填写".into()))?;
+    let column = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| CaseError::Invalid(format!("交办单缺少「{name}」列")));
+    let at: Vec<usize> = std::iter::once("线索编号").chain(TO_FILL).map(column).collect::<Result<_, _>>()?;
+    let unit = {
+        let title = text(rows.first().and_then(|r| r.first()));
+        title.split_whitespace().find(|w| w.len() >= 12 && w.bytes().take(12).all(|b| b.is_ascii_digit())).map(|w| w[..12].to_string())
+    };
+
+    let writer = Writer::open(lake).await?;
+    if writer.committed(&app_id).await? {
+        return Ok(Imported { already: true, ..Imported::default() });
+    }
+    let current = writer.current(&[]).await?;
+    let units = xuncha_queries::table::TextTable::query(&writer.ctx, "SELECT case_id, coalesce(unit_code, '') FROM cases").await?;
+    let unit_of = |id: &str| units.rows.iter().find(|r| r[0] == id).map(|r| r[1].clone());
+    drop(writer);
+
+    let mut imported = Imported::default();
+    let mut batch: Vec<(String, Vec<Change>)> = Vec::new();
+    for (i, row) in rows.iter().enumerate().skip(header_at + 1) {
+        let number = i + 1;
+        let cell = |k: usize| text(row.get(at[k]));
+        let id = cell(0);
+        let filled: Vec<String> = (1..at.len()).map(cell).collect();
+        if id.is_empty() || filled.iter().all(String::is_empty) {
+            imported.skipped += usize::from(!id.is_empty());
+            continue;
+        }
+        let mut refuse = |why: String| imported.refused.push((number, why));
+        let Some(case) = current.get(&id) else {
+            refuse(format!("没有线索「{id}」"));
+            continue;
+        };
+        if let Some(unit) = &unit
+            && unit_of(&id).as_deref() != Some(unit.as_str())
+        {
+            refuse(format!("线索 {id} 未交办给 {unit}"));
+            continue;
+        }
+        match parse_row(case.state, &filled) {
+            Ok(None) => imported.skipped += 1,
+            Ok(Some(changes)) => batch.push((id, changes)),
+            Err(why) => refuse(why),
+        }
+    }
+    // Rows whose changes the state machine refuses are listed too; the rest land together.
+    let mut valid = Vec::new();
+    for (id, changes) in batch {
+        let state = current[&id].state;
+        match changes.iter().try_fold(state, |s, c| c.next(s)) {
+            Ok(_) => valid.push((id, changes)),
+            Err(why) => {
+                let number = rows.iter().position(|r| text(r.get(at[0])) == id).map_or(0, |p| p + 1);
+                imported.refused.push((number, format!("线索 {id}:{why}")));
+            }
+        }
+    }
+    imported.refused.sort();
+    imported.applied = valid.len();
+    if !valid.is_empty() {
+        apply_batch(lake, actor, &valid, None, Some(&app_id)).await?;
+    }
+    Ok(imported)
+}
+
+/// A filled row's changes, or `None` when it was imported before (the case
+/// has its verdict already), or why the row is refused.
+fn parse_row(state: State, filled: &[String]) -> Result<Option<Vec<Change>>, String> {
+    let [verdict, note, measures, due, recovered, back_paid, people, transfer, checker, checked_on] = filled else { return Err("列数不对".into()) };
+    let verdict = Verdict::parse(verdict).map_err(|_| format!("核查结论「{verdict}」应从下拉列表选择:属实、部分属实 或 不属实"))?;
+    if state != State::Assigned {
+        return Ok(None);
+    }
+    let money = |v: &str, what: &str| -> Result<Option<i128>, String> {
+        (!v.is_empty()).then(|| xuncha_core::values::money_cents(v).map_err(|e| format!("{what}:{e}"))).transpose()
+    };
+    let date = |v: &str, what: &str| -> Result<Option<NaiveDate>, String> { (!v.is_empty()).then(|| xuncha_core::values::parse_date(v).map_err(|e| format!("{what}:{e}"))).transpose() };
+    let people = (!people.is_empty()).then(|| people.parse::<i64>().map_err(|_| format!("处理人数「{people}」应为整数"))).transpose()?;
+    let (recovered, back_paid) = (money(recovered, "追缴金额")?, money(back_paid, "补发金额")?);
+    date(checked_on, "核查日期")?;
+    let mut note = note.clone();
+    if !checker.is_empty() {
+        note = format!("{note}(核查人:{checker})");
+    }
+    let mut changes = vec![Change::Verdict { verdict, note }];
+    if !measures.is_empty() {
+        let due = date(due, "整改时限")?.ok_or("填写了整改措施,请同时填写整改时限")?;
+        changes.push(Change::Rectify { measures: measures.clone(), due });
+    }
+    if recovered.is_some() || back_paid.is_some() || people.is_some() {
+        changes.push(Change::Money { recovered, back_paid, people });
+    }
+    match transfer.as_str() {
+        "" | "否" => {}
+        "是" => changes.push(Change::Transfer { outcome: "已移交".into(), note: String::new() }),
+        other => return Err(format!("是否移交线索「{other}」应为 是 或 否")),
+    }
+    Ok(Some(changes))
+}
