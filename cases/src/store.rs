@@ -248,3 +248,41 @@ fn events_batch(events: &[Event]) -> Result<RecordBatch, CaseError> {
     ];
     Ok(RecordBatch::try_new(xuncha_core::system::case_events_schema(), columns)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Verdict;
+
+    #[tokio::test]
+    async fn what_a_scoped_user_cannot_see_they_cannot_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path()).unwrap();
+        let found = |case: &str, village: &str| Event {
+            case_id: case.into(),
+            seq: 1,
+            at: Utc::now(),
+            user: "系统".into(),
+            action: "发现".into(),
+            state: "已交办".into(),
+            rule_id: "deceased_paid".into(),
+            subject: "x".into(),
+            village_code: Some(village.into()),
+            ..Event::default()
+        };
+        let writer = Writer::open(&lake).await.unwrap();
+        writer.append(&[found("a", "430223101201"), found("b", "430223102203")], None).await.unwrap();
+        drop(writer);
+        let town = Actor { user: "town".into(), scope: Some("430223101000".into()) };
+        let verdict = Change::Verdict { verdict: Verdict::True, note: "核实".into() };
+        let err = apply(&lake, &town, &["b".into()], &verdict, None).await.unwrap_err();
+        assert!(matches!(err, CaseError::NotFound(_)), "{err}");
+        let err = apply(&lake, &town, &["a".into(), "b".into()], &verdict, None).await.unwrap_err();
+        assert!(matches!(err, CaseError::NotFound(_)), "all or none: {err}");
+        assert_eq!(select(&lake, &town, None, None, None).await.unwrap(), ["a"]);
+        let events = apply(&lake, &town, &["a".into()], &verdict, None).await.unwrap();
+        assert_eq!((events[0].seq, events[0].state.as_str(), events[0].user.as_str()), (2, "属实", "town"));
+        let county = Actor { user: "county".into(), scope: None };
+        assert_eq!(apply(&lake, &county, &["b".into()], &verdict, None).await.unwrap().len(), 1);
+    }
+}
