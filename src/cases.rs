@@ -40,7 +40,7 @@ pub(crate) fn cases(ctx: &Ctx, action: CasesAction) -> anyhow::Result<()> {
         CasesAction::Export { unit, out } => {
             let lake = ctx.open_lake()?;
             ctx.audit_log()?.record(&os_user(), "case_export", &format!("交办单 {unit} → {}(含完整身份信息)", out.display())).context("审计日志写入失败,未导出")?;
-            let n = runtime()?.block_on(xuncha_cases::export(&lake, &unit, &out))?;
+            let n = runtime()?.block_on(xuncha_cases::export(&lake, &ctx.session_options, &unit, &out))?;
             println!("交办单已写出: {}({n} 条线索)", out.display());
             Ok(())
         }
@@ -73,7 +73,7 @@ pub(crate) fn cases(ctx: &Ctx, action: CasesAction) -> anyhow::Result<()> {
 
 /// The command line acts for the whole lake, as the OS user.
 fn actor() -> Actor {
-    Actor { user: os_user(), scope: None }
+    Actor { user: os_user(), scope: None, unit: None }
 }
 
 fn expected(expect: &Expect) -> anyhow::Result<Option<State>> {

@@ -81,7 +81,13 @@ impl Ctx {
     fn new(cli: &Cli) -> anyhow::Result<Ctx> {
         let config = Config::load(&cli.config)?;
         let lake_path = cli.lake.clone().or_else(|| config.lake.clone()).unwrap_or_else(|| PathBuf::from("./lake"));
-        let session_options = SessionOptions { memory_limit_mb: config.engine.memory_limit_mb, rules_dir: config.rules.dir.clone(), ..SessionOptions::default() };
+        let session_options = SessionOptions {
+            memory_limit_mb: config.engine.memory_limit_mb,
+            rules_dir: config.rules.dir.clone(),
+            due_soon_days: config.cases.due_soon_days,
+            today: config.cases.today().map_err(anyhow::Error::msg)?,
+            ..SessionOptions::default()
+        };
         Ok(Ctx { config, lake_path, session_options })
     }
 

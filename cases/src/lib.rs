@@ -14,9 +14,9 @@ mod state;
 mod store;
 mod sync;
 
-pub use roundtrip::{Imported, TO_FILL, export, import};
+pub use roundtrip::{Imported, TO_FILL, export, export_bytes, handover, import, import_bytes};
 pub use state::{Change, State, TRANSFER_OUTCOMES, Verdict};
-pub use store::{Actor, Current, Event, apply, select};
+pub use store::{Actor, Current, Event, apply, apply_changes, select};
 pub use sync::{SYSTEM_USER, Synced, sync};
 
 /// Everything that can go wrong with cases.

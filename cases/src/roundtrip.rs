@@ -10,20 +10,45 @@
 use crate::CaseError;
 use crate::state::{Change, State, Verdict};
 use crate::store::{Actor, Writer, apply_batch};
-use calamine::{Data, Reader, Xlsx, open_workbook};
+use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
 use rust_xlsxwriter::{DataValidation, Format, Workbook};
 use std::path::Path;
 use xuncha_core::lake::Lake;
+use xuncha_queries::session::SessionOptions;
 use xuncha_queries::sheet::literal;
+use xuncha_queries::table::TextTable;
 
 /// The columns a unit fills, after the case's own.
 pub const TO_FILL: [&str; 10] = ["核查结论", "核查说明", "整改措施", "整改时限", "追缴金额(元)", "补发金额(元)", "处理人数", "是否移交线索", "核查人", "核查日期"];
 
+/// The cases handed to `unit` and awaiting its verdict, as the 交办单 lists
+/// them: what each is (the rule's words over its findings, in full: the
+/// unit must verify them) and where, whom, when and how much.
+pub async fn handover(lake: &Lake, options: &SessionOptions, unit: &str) -> Result<TextTable, CaseError> {
+    let ctx = xuncha_queries::session::session(lake, options).await?;
+    let mut table = xuncha_queries::report::document(&ctx, "cases", "handover", &[("unit", literal(Some(unit)))]).await?;
+    let rules = xuncha_queries::rules::catalogue(options.rules_dir.as_deref())?;
+    let words = xuncha_queries::evidence::describe(&ctx, &rules, None, Some(unit), &xuncha_queries::evidence::in_full).await?;
+    let at = table.index("问题说明").unwrap_or(table.columns.len());
+    table.columns.insert(at, "问题情况".into());
+    for row in &mut table.rows {
+        let sentence = words.get(&row[0]).map(|d| d.sentence.clone()).unwrap_or_default();
+        row.insert(at, sentence);
+    }
+    Ok(table)
+}
+
 /// Writes the 交办单 of `unit` to `out`; returns how many cases it lists.
-pub async fn export(lake: &Lake, unit: &str, out: &Path) -> Result<usize, CaseError> {
-    let ctx = xuncha_queries::session::session(lake, &xuncha_queries::session::SessionOptions::default()).await?;
-    let table = xuncha_queries::report::document(&ctx, "cases", "handover", &[("unit", literal(Some(unit)))]).await?;
+pub async fn export(lake: &Lake, options: &SessionOptions, unit: &str, out: &Path) -> Result<usize, CaseError> {
+    let (bytes, cases) = export_bytes(lake, options, unit).await?;
+    std::fs::write(out, bytes)?;
+    Ok(cases)
+}
+
+/// The 交办单 of `unit` as XLSX bytes, and how many cases it lists.
+pub async fn export_bytes(lake: &Lake, options: &SessionOptions, unit: &str) -> Result<(Vec<u8>, usize), CaseError> {
+    let table = handover(lake, options, unit).await?;
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     let xlsx = |e: rust_xlsxwriter::XlsxError| CaseError::Invalid(format!("无法写出交办单: {e}"));
@@ -52,8 +77,10 @@ pub async fn export(lake: &Lake, unit: &str, out: &Path) -> Result<usize, CaseEr
     let transfer_col = (header.len() + 7) as u16;
     sheet.add_data_validation(2, transfer_col, last, transfer_col, &yes_no).map_err(xlsx)?;
     sheet.set_column_width(0, 28).map_err(xlsx)?;
-    workbook.save(out).map_err(xlsx)?;
-    Ok(table.rows.len())
+    if let Some(words) = table.index("问题情况") {
+        sheet.set_column_width(words as u16, 60).map_err(xlsx)?;
+    }
+    Ok((workbook.save_to_buffer().map_err(xlsx)?, table.rows.len()))
 }
 
 /// What an import did.
@@ -83,12 +110,18 @@ fn text(cell: Option<&Data>) -> String {
     }
 }
 
-/// Reads a filled 交办单 back as `actor`.
+/// Reads a filled 交办单 file back as `actor`.
 pub async fn import(lake: &Lake, actor: &Actor, file: &Path) -> Result<Imported, CaseError> {
-    let bytes = std::fs::read(file)?;
-    let app_id = format!("xuncha-cases-import:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
-    let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单 {}: {e}", file.display()));
-    let mut workbook: Xlsx<_> = open_workbook(file).map_err(unreadable)?;
+    import_bytes(lake, actor, &std::fs::read(file)?, &file.display().to_string()).await
+}
+
+/// Reads a filled 交办单 (XLSX bytes, called `name` in messages) back as
+/// `actor`. A unit's upload may change only the cases handed to it: any
+/// other row is refused with its number, whatever the sheet's title says.
+pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) -> Result<Imported, CaseError> {
+    let app_id = format!("xuncha-cases-import:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)));
+    let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单「{name}」:不是有效的 XLSX 文件({e})。请上传 xuncha 导出的交办单(.xlsx)"));
+    let mut workbook = Xlsx::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
     let name = workbook.sheet_names().first().cloned().ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
     let range = workbook.worksheet_range(&name).map_err(unreadable)?;
     let rows: Vec<&[Data]> = range.rows().collect();
@@ -100,10 +133,10 @@ pub async fn import(lake: &Lake, actor: &Actor, file: &Path) -> Result<Imported,
         .ok_or_else(|| CaseError::Invalid("交办单中找不到表头「线索编号」:请用 xuncha cases export 导出的文件填写".into()))?;
     let column = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| CaseError::Invalid(format!("交办单缺少「{name}」列")));
     let at: Vec<usize> = std::iter::once("线索编号").chain(TO_FILL).map(column).collect::<Result<_, _>>()?;
-    let unit = {
+    let unit = actor.unit.clone().or_else(|| {
         let title = text(rows.first().and_then(|r| r.first()));
         title.split_whitespace().find(|w| w.len() >= 12 && w.bytes().take(12).all(|b| b.is_ascii_digit())).map(|w| w[..12].to_string())
-    };
+    });
 
     let writer = Writer::open(lake).await?;
     if writer.committed(&app_id).await? {

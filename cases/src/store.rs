@@ -22,12 +22,15 @@ use xuncha_core::lake::{Lake, LakeLock};
 use xuncha_queries::session::{SessionOptions, session};
 use xuncha_queries::table::{TextTable, quote};
 
-/// Who makes a change, and what they may see (a code prefix scope, as the
-/// dashboard's users have; `None`: the whole lake).
-#[derive(Debug, Clone)]
+/// Who makes a change, and what they may see: a place (a county, town or
+/// village code, as the dashboard's scoped users have; `None`: the whole
+/// lake) and, for a unit (整改责任单位), only the cases handed to it.
+#[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub user: String,
     pub scope: Option<String>,
+    /// The unit's code: only cases whose latest hand-over names it.
+    pub unit: Option<String>,
 }
 
 /// One row of `case_events`.
@@ -67,6 +70,7 @@ pub struct Current {
     pub village_code: Option<String>,
     pub state: State,
     pub flag: Option<String>,
+    pub unit_code: Option<String>,
     pub events: i64,
     pub changed_by: String,
     pub changed_at: String,
@@ -92,7 +96,7 @@ impl<'a> Writer<'a> {
         let filter = if ids.is_empty() { String::new() } else { format!(" WHERE case_id IN ({})", ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", ")) };
         let table = TextTable::query(
             &self.ctx,
-            &format!("SELECT case_id, rule_id, subject, coalesce(village_code, ''), state, coalesce(flag, ''), events, changed_by, CAST(changed_at AS VARCHAR) FROM cases{filter}"),
+            &format!("SELECT case_id, rule_id, subject, coalesce(village_code, ''), state, coalesce(flag, ''), events, changed_by, CAST(changed_at AS VARCHAR), coalesce(unit_code, '') FROM cases{filter}"),
         )
         .await?;
         let mut out = BTreeMap::new();
@@ -107,6 +111,7 @@ impl<'a> Writer<'a> {
                     village_code: optional(&r[3]),
                     state: State::parse(&r[4])?,
                     flag: optional(&r[5]),
+                    unit_code: optional(&r[9]),
                     events: r[6].parse().unwrap_or(0),
                     changed_by: r[7].clone(),
                     changed_at: r[8].clone(),
@@ -130,13 +135,14 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// Whether a case of `village` is within the actor's scope.
-fn visible(actor: &Actor, village: Option<&str>) -> bool {
-    match (&actor.scope, village) {
+/// Whether a case is within the actor's scope (and, for a unit, handed to it).
+fn visible(actor: &Actor, case: &Current) -> bool {
+    let place = match (&actor.scope, case.village_code.as_deref()) {
         (None, _) => true,
         (Some(scope), Some(village)) => xuncha_queries::scope::scope_prefix(scope).is_ok_and(|prefix| village.starts_with(&prefix)),
         (Some(_), None) => false,
-    }
+    };
+    place && actor.unit.as_ref().is_none_or(|unit| case.unit_code.as_ref() == Some(unit))
 }
 
 /// Makes `change` to each of `ids` as `actor`, all or none, in one commit;
@@ -147,6 +153,12 @@ pub async fn apply(lake: &Lake, actor: &Actor, ids: &[String], change: &Change, 
     }
     let batch: Vec<(String, Vec<Change>)> = ids.iter().map(|id| (id.clone(), vec![change.clone()])).collect();
     apply_batch(lake, actor, &batch, expect, None).await
+}
+
+/// Makes several changes to one case in order, all or none, in one commit
+/// (a unit's verdict with its measures and money).
+pub async fn apply_changes(lake: &Lake, actor: &Actor, id: &str, changes: &[Change], expect: Option<State>) -> Result<Vec<Event>, CaseError> {
+    apply_batch(lake, actor, &[(id.to_string(), changes.to_vec())], expect, None).await
 }
 
 /// Makes each case's changes in order, every one checked, all in one
@@ -160,7 +172,7 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
     let now = Utc::now();
     let mut events = Vec::new();
     for (id, changes) in batch {
-        let case = current.get(id).filter(|c| visible(actor, c.village_code.as_deref())).ok_or_else(|| CaseError::NotFound(id.clone()))?;
+        let case = current.get(id).filter(|c| visible(actor, c)).ok_or_else(|| CaseError::NotFound(id.clone()))?;
         let who = || format!("(最近一次由 {} 于 {} 改为「{}」)", case.changed_by, case.changed_at, case.state.label());
         if let Some(expected) = expect
             && expected != case.state
@@ -205,6 +217,9 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
 pub async fn select(lake: &Lake, actor: &Actor, rule: Option<&str>, place: Option<&str>, state: Option<State>) -> Result<Vec<String>, CaseError> {
     let ctx = session(lake, &SessionOptions { scope: actor.scope.clone(), ..SessionOptions::default() }).await?;
     let mut sql = String::from("SELECT case_id FROM cases WHERE true");
+    if let Some(unit) = &actor.unit {
+        sql.push_str(&format!(" AND unit_code = {}", quote(unit)));
+    }
     if let Some(rule) = rule {
         sql.push_str(&format!(" AND rule_id = {}", quote(rule)));
     }
@@ -273,7 +288,7 @@ mod tests {
         let writer = Writer::open(&lake).await.unwrap();
         writer.append(&[found("a", "430223101201"), found("b", "430223102203")], None).await.unwrap();
         drop(writer);
-        let town = Actor { user: "town".into(), scope: Some("430223101000".into()) };
+        let town = Actor { user: "town".into(), scope: Some("430223101000".into()), unit: None };
         let verdict = Change::Verdict { verdict: Verdict::True, note: "核实".into() };
         let err = apply(&lake, &town, &["b".into()], &verdict, None).await.unwrap_err();
         assert!(matches!(err, CaseError::NotFound(_)), "{err}");
@@ -282,7 +297,18 @@ mod tests {
         assert_eq!(select(&lake, &town, None, None, None).await.unwrap(), ["a"]);
         let events = apply(&lake, &town, &["a".into()], &verdict, None).await.unwrap();
         assert_eq!((events[0].seq, events[0].state.as_str(), events[0].user.as_str()), (2, "属实", "town"));
-        let county = Actor { user: "county".into(), scope: None };
+        let county = Actor { user: "county".into(), scope: None, unit: None };
         assert_eq!(apply(&lake, &county, &["b".into()], &verdict, None).await.unwrap().len(), 1);
+        // A unit sees and answers only what was handed to it.
+        let unit = Actor { user: "unit".into(), scope: None, unit: Some("430223101000".into()) };
+        assert!(select(&lake, &unit, None, None, None).await.unwrap().is_empty());
+        assert!(matches!(apply(&lake, &unit, &["a".into()], &verdict, None).await.unwrap_err(), CaseError::NotFound(_)));
+        let writer = Writer::open(&lake).await.unwrap();
+        writer.append(&[Event { state: "待交办".into(), ..found("c", "430223102203") }], None).await.unwrap();
+        drop(writer);
+        let assign = Change::Assign { unit: "430223101000".into(), due: NaiveDate::from_ymd_opt(2027, 1, 31).unwrap() };
+        apply(&lake, &county, &["c".into()], &assign, None).await.unwrap();
+        assert_eq!(select(&lake, &unit, None, None, None).await.unwrap(), ["c"], "handed to it, wherever the case is");
+        assert_eq!(apply(&lake, &unit, &["c".into()], &verdict, None).await.unwrap()[0].user, "unit");
     }
 }

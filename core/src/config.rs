@@ -52,6 +52,31 @@ pub struct Config {
     /// Scheduled jobs (see `schedule`).
     pub schedule: ScheduleConfig,
     pub ingest: IngestConfig,
+    pub cases: CasesConfig,
+}
+
+/// The `[cases]` section: time limits of the case workflow.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CasesConfig {
+    /// A case due within this many days shows yellow (临期); past due, red (逾期).
+    pub due_soon_days: u32,
+    /// The date deadlines are measured against, instead of the calendar's:
+    /// for drills, training and tests only ("as if today were …"), YYYY-MM-DD.
+    pub today: Option<String>,
+}
+
+impl CasesConfig {
+    /// The configured `today`, checked.
+    pub fn today(&self) -> Result<Option<chrono::NaiveDate>, String> {
+        self.today.as_deref().map(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| format!("[cases] today「{t}」应为 YYYY-MM-DD 格式的日期"))).transpose()
+    }
+}
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        CasesConfig { due_soon_days: 7, today: None }
+    }
 }
 
 /// What ingest accepts beyond the contract's types.
@@ -233,6 +258,7 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.ingest.check()?;
+        config.cases.today()?;
         Ok(config)
     }
 }

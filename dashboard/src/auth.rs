@@ -38,7 +38,7 @@ use std::time::Instant;
 const SESSION_COOKIE: &str = "xuncha_session";
 const LOGIN_COOKIE: &str = "xuncha_login";
 /// Paths a login may go on to: the app's own pages.
-const NEXT_PATHS: &[&str] = &["/p/", "/sql", "/finding/", "/admin/", "/export/", "/report/"];
+const NEXT_PATHS: &[&str] = &["/p/", "/sql", "/finding/", "/admin/", "/export/", "/report/", "/cases", "/case/"];
 
 /// Where to go after login: `next` if it is a path this app serves, else `/`.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
@@ -70,6 +70,12 @@ pub(crate) trait MinRole {
     const ROLE: Role;
 }
 
+/// Routes for leaders and above (every page but the units' own).
+pub(crate) struct Leader;
+impl MinRole for Leader {
+    const ROLE: Role = Role::Leader;
+}
+
 /// Routes for analysts and admins.
 pub(crate) struct Analyst;
 impl MinRole for Analyst {
@@ -82,10 +88,11 @@ impl MinRole for Admin {
     const ROLE: Role = Role::Admin;
 }
 
-/// Routes for every logged-in user (a form everyone may post, e.g. logout).
+/// Routes for every logged-in user, units included (logout; the case
+/// routes, which narrow a unit to its own cases themselves).
 pub(crate) struct Anyone;
 impl MinRole for Anyone {
-    const ROLE: Role = Role::Leader;
+    const ROLE: Role = Role::Unit;
 }
 
 /// A logged-in user whose role is at least `R::ROLE`; a lower role gets 403.

@@ -3,7 +3,7 @@
 //! full identity. The entity key (often an ID number) never appears in a
 //! URL: links carry its digest.
 
-use crate::auth::{Analyst, Auth, CsrfToken, Posted};
+use crate::auth::{Analyst, Authorized, CsrfToken, Leader, Posted};
 use crate::error::AppError;
 use crate::layout;
 use crate::mask;
@@ -19,8 +19,8 @@ use xuncha_queries::sheet::literal;
 /// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked;
 /// the view is audited). The entity key (often an ID number) never appears
 /// in a URL: the link carries its digest instead.
-pub(crate) async fn finding(State(state): State<Arc<AppState>>, auth: Auth, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Result<Response, AppError> {
-    let session = &auth.0;
+pub(crate) async fn finding(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Leader>, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Result<Response, AppError> {
+    let session = &session;
     state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{digest}")).map_err(AppError::internal("审计日志写入失败,未显示"))?;
     let markup = finding_detail(&state, session, &run_id, &rule_id, &digest, false).await?;
     Ok(layout::page(session, "/p/findings", "比对发现详情", markup))

@@ -2,7 +2,8 @@
 //!
 //! Server-rendered zh-CN pages (maud) with plotters SVG charts and every
 //! asset compiled into the binary; login with argon2id passwords, roles
-//! (领导 / 分析员 / 管理员) and per-user scopes; masking of ID numbers,
+//! (承办单位 / 领导 / 分析员 / 管理员) and per-user scopes; the case
+//! workbench (线索处置) from hand-over to closing; masking of ID numbers,
 //! names, accounts and birth dates; a hash-chained, anchored audit log of
 //! logins, queries, exports, evidence views and reveals. Pages read the
 //! lake through the query layer only.
@@ -28,6 +29,7 @@ pub mod report;
 mod state;
 mod throttle;
 pub mod users;
+mod workbench;
 
 pub use state::{AppState, Limits};
 
@@ -87,6 +89,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/finding/{run_id}/{rule_id}/{entity_key}", get(finding::finding))
         .route("/reveal", post(finding::reveal))
         .route("/report/common-issues.{ext}", get(pages::report_download))
+        .route("/cases", get(workbench::queue))
+        .route("/cases/assign", post(workbench::assign))
+        .route("/cases/upload", post(workbench::upload).layer(DefaultBodyLimit::max(workbench::MAX_UPLOAD_BODY)))
+        .route("/cases/handover.xlsx", get(workbench::handover_xlsx))
+        .route("/cases/letter/{kind}", get(workbench::letter))
+        .route("/case/{id}", get(workbench::case_page).post(workbench::act))
         // A statement may be 64 KiB, three times that once form-encoded.
         .route("/sql", get(console::sql_page).post(console::sql_run).layer(DefaultBodyLimit::max(MAX_CONSOLE_BODY)))
         .route("/admin/audit", get(admin::audit_page))

@@ -46,7 +46,7 @@ pub(crate) const PAGES: &[Page] = &[
 /// (path, title, lowest role).
 pub(crate) fn nav() -> impl Iterator<Item = (String, &'static str, Role)> {
     let pages = PAGES.iter().map(|p| (format!("/p/{}", p.name), p.sheet().title.as_str(), p.role));
-    let tools = [("/sql", "SQL 控制台", Role::Analyst), ("/admin/users", "用户", Role::Admin), ("/admin/audit", "审计日志", Role::Admin)];
+    let tools = [("/cases", "线索处置", Role::Unit), ("/sql", "SQL 控制台", Role::Analyst), ("/admin/users", "用户", Role::Admin), ("/admin/audit", "审计日志", Role::Admin)];
     pages.chain(tools.into_iter().map(|(path, title, role)| (path.to_string(), title, role)))
 }
 
@@ -62,6 +62,6 @@ mod tests {
         for sheet in panels::builtin() {
             assert!(PAGES.iter().any(|p| p.name == sheet.page), "queries/panels/{}.sql has no page", sheet.page);
         }
-        assert_eq!(nav().count(), PAGES.len() + 3);
+        assert_eq!(nav().count(), PAGES.len() + 4);
     }
 }

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// A unit that verifies and rectifies (整改责任单位: a town, village or
+    /// department, its code the user's scope): only the cases handed to it.
+    Unit,
     /// Aggregates and masked lists.
     Leader,
     /// Details, evidence, the SQL console, revealing one record (audited).
@@ -24,6 +27,7 @@ impl Role {
     /// The role's Chinese name.
     pub fn label(self) -> &'static str {
         match self {
+            Role::Unit => "承办单位",
             Role::Leader => "领导",
             Role::Analyst => "分析员",
             Role::Admin => "管理员",
@@ -35,10 +39,11 @@ impl std::str::FromStr for Role {
     type Err = DashboardError;
     fn from_str(s: &str) -> Result<Role, DashboardError> {
         match s {
+            "unit" => Ok(Role::Unit),
             "leader" => Ok(Role::Leader),
             "analyst" => Ok(Role::Analyst),
             "admin" => Ok(Role::Admin),
-            other => Err(DashboardError::Usage(format!("未知角色「{other}」,应为 leader、analyst 或 admin"))),
+            other => Err(DashboardError::Usage(format!("未知角色「{other}」,应为 unit、leader、analyst 或 admin"))),
         }
     }
 }
@@ -48,7 +53,8 @@ impl std::str::FromStr for Role {
 pub struct User {
     pub name: String,
     pub role: Role,
-    /// A county, town or village code: the user sees only its rows.
+    /// A county, town or village code: the user sees only its rows. For a
+    /// unit: its own code (town, village or department), always set.
     pub scope: Option<String>,
     /// May take full ID numbers and names from the SQL console in bulk
     /// (up to the daily cap); everyone else gets them masked there.
@@ -91,9 +97,7 @@ impl UserStore {
         if password.chars().count() < 8 {
             return Err(DashboardError::Usage("密码至少 8 个字符".into()));
         }
-        if let Some(code) = &scope {
-            xuncha_queries::scope::scope_prefix(code)?;
-        }
+        check_scope(role, scope.as_deref())?;
         let mut users = self.list()?;
         if !replace && users.iter().any(|u| u.name == name) {
             return Err(DashboardError::Usage(format!("用户「{name}」已存在;改密码请用 xuncha user passwd")));
@@ -116,11 +120,10 @@ impl UserStore {
     pub fn update(&self, name: &str, role: Option<Role>, scope: Option<Option<String>>, bulk_identity: Option<bool>) -> Result<(), DashboardError> {
         let mut users = self.list()?;
         let user = users.iter_mut().find(|u| u.name == name).ok_or_else(|| DashboardError::Usage(format!("没有用户「{name}」")))?;
-        if let Some(Some(code)) = &scope {
-            xuncha_queries::scope::scope_prefix(code)?;
-        }
-        user.role = role.unwrap_or(user.role);
-        user.scope = scope.unwrap_or_else(|| user.scope.clone());
+        let (role, scope) = (role.unwrap_or(user.role), scope.unwrap_or_else(|| user.scope.clone()));
+        check_scope(role, scope.as_deref())?;
+        user.role = role;
+        user.scope = scope;
         user.bulk_identity = bulk_identity.unwrap_or(user.bulk_identity);
         self.save(&users)
     }
@@ -154,6 +157,22 @@ impl UserStore {
         std::fs::write(&temp, serde_json::to_vec_pretty(users).map_err(|e| DashboardError::Usage(e.to_string()))?)?;
         std::fs::rename(&temp, &self.path)?;
         Ok(())
+    }
+}
+
+/// A scope is a 12-digit code; a unit must have one (its own code).
+fn check_scope(role: Role, scope: Option<&str>) -> Result<(), DashboardError> {
+    match scope {
+        Some(code) => xuncha_queries::scope::scope_prefix(code).map(|_| ()).map_err(Into::into),
+        None if role == Role::Unit => Err(DashboardError::Usage("承办单位账号须用 --scope 给出本单位的 12 位代码(乡镇、村或部门)".into())),
+        None => Ok(()),
+    }
+}
+
+impl User {
+    /// The unit's code when the user is a unit.
+    pub fn unit(&self) -> Option<&str> {
+        (self.role == Role::Unit).then_some(self.scope.as_deref()).flatten()
     }
 }
 
@@ -191,6 +210,10 @@ mod tests {
         assert_eq!((wang.role, wang.scope, wang.bulk_identity), (Role::Leader, None, true));
         store.set_password("wang", "third password").unwrap();
         assert!(store.get("wang").unwrap().unwrap().bulk_identity, "a new password keeps the grant");
+        assert!(store.put("unit1", Role::Unit, None, "long enough", false).is_err(), "a unit names its code");
+        store.put("unit1", Role::Unit, Some("430223101000".into()), "long enough", false).unwrap();
+        assert_eq!(store.get("unit1").unwrap().unwrap().unit(), Some("430223101000"));
+        assert!(store.update("unit1", None, Some(None), None).is_err());
         store.remove("wang").unwrap();
         assert!(store.get("wang").unwrap().is_none() && store.remove("wang").is_err());
     }

@@ -49,7 +49,14 @@ LIMIT 500;
 -- panel: catalogue
 -- title: 规则目录
 -- view: table
--- (阈值: the thresholds of the latest successful rules run)
-SELECT rule_id AS 规则编号, title AS 规则, severity AS 严重程度, sector AS 行业领域, topic AS 问题类别, description AS 含义,
+-- (阈值: the thresholds of the latest successful rules run; 属实率: of this rule's cases
+-- that a unit has verified, the share found 属实 or 部分属实 — which rules to trust,
+-- which thresholds to revisit)
+SELECT r.rule_id AS 规则编号, r.title AS 规则, r.severity AS 严重程度, r.sector AS 行业领域, r.topic AS 问题类别, r.description AS 含义,
+       coalesce(v.verified, 0) AS 已核查线索,
+       round(100.0 * v.confirmed / nullif(v.verified, 0), 1) AS 属实率百分比,
        (SELECT thresholds FROM runs WHERE kind = 'rules' AND status = 'ok' ORDER BY run_id DESC LIMIT 1) AS 阈值
-FROM rule_catalogue;
+FROM rule_catalogue r
+LEFT JOIN (SELECT rule_id, count(*) AS verified, sum(CASE WHEN verdict IN ('属实', '部分属实') THEN 1 ELSE 0 END) AS confirmed
+           FROM cases WHERE verdict IS NOT NULL GROUP BY rule_id) v ON v.rule_id = r.rule_id
+ORDER BY r.rule_id;

@@ -88,3 +88,59 @@ LEFT JOIN (SELECT cf.case_id, min(f.person_name) AS person_name, min(f.id_number
            GROUP BY cf.case_id) p ON p.case_id = c.case_id
 WHERE c.unit_code = ${unit} AND c.state = '已交办'
 ORDER BY c.case_id;
+
+-- query: evidence
+-- The findings behind one case (${case_id}), a unit's cases (${unit}), or every case
+-- (both NULL), with their evidence: what `evidence::describe` turns into words.
+SELECT cf.case_id, cf.rule_id, f.entity_key, f.person_name, f.id_number, f.period, f.amount,
+       coalesce(v.town_name || v.village_name, cf.village_code) AS village, f.evidence
+FROM case_findings cf
+JOIN findings f ON f.run_id = cf.run_id AND f.rule_id = cf.rule_id AND f.entity_key = cf.entity_key
+LEFT JOIN villages v ON v.village_code = cf.village_code
+WHERE (${case_id} IS NULL OR cf.case_id = ${case_id})
+  AND (${unit} IS NULL OR cf.case_id IN (SELECT case_id FROM cases WHERE unit_code = ${unit}))
+ORDER BY cf.case_id, f.period, f.entity_key;
+
+-- query: queue
+-- The work queue: cases filtered by ${state}, ${rule}, ${town} (a 12-digit town code), ${unit},
+-- ${deadline} (逾期 or 临期), ${flag} (a data check) and ${stage} (a step of the funnel: 疑点,
+-- 交办, 已核查, 属实, 整改完成, 销号, 线索移交, 立案), each NULL for all; late and flagged
+-- cases first, then the largest amounts; 500 at most (符合条件: how many match).
+SELECT c.case_id AS 线索编号, r.title AS 规则, v.town_name || v.village_name AS 村社区, c.state AS 状态,
+       c.flag AS 数据核验, c.deadline AS 时限状态, coalesce(d.name, c.unit_code) AS 承办单位, c.due AS 时限,
+       c.findings AS 发现条数, c.amount AS 涉及金额元, c.last_period AS 最近所属期, count(*) OVER () AS 符合条件
+FROM cases c
+LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+LEFT JOIN villages v ON v.village_code = c.village_code
+LEFT JOIN divisions d ON d.code = c.unit_code
+WHERE (${state} IS NULL OR c.state = ${state})
+  AND (${rule} IS NULL OR c.rule_id = ${rule})
+  AND (${town} IS NULL OR starts_with(c.village_code, left(${town}, 9)))
+  AND (${unit} IS NULL OR c.unit_code = ${unit})
+  AND (${deadline} IS NULL OR c.deadline = ${deadline})
+  AND (${flag} IS NULL OR c.flag = ${flag})
+  AND (${stage} IS NULL OR ${stage} = '疑点'
+       OR (${stage} = '交办' AND c.state <> '待交办')
+       OR (${stage} = '已核查' AND c.verdict IS NOT NULL)
+       OR (${stage} = '属实' AND c.verdict IN ('属实', '部分属实'))
+       OR (${stage} = '整改完成' AND c.state IN ('已整改', '已销号'))
+       OR (${stage} = '销号' AND c.state = '已销号')
+       OR (${stage} = '线索移交' AND c.transfer IS NOT NULL)
+       OR (${stage} = '立案' AND c.transfer IN ('立案', '党纪政务处分')))
+ORDER BY CASE c.deadline WHEN '逾期' THEN 0 WHEN '临期' THEN 1 ELSE 2 END,
+         CASE WHEN c.flag IN ('反弹', '整改不实') THEN 0 ELSE 1 END, c.amount DESC NULLS LAST, c.case_id
+LIMIT 500;
+
+-- query: overdue
+-- The cases of unit ${unit} past their time limit (the 督办函): what, where, due when, how late.
+SELECT c.case_id AS 线索编号, r.title AS 问题类型, v.town_name || v.village_name AS 村社区, c.state AS 状态,
+       c.due AS 时限, c.days_overdue AS 逾期天数
+FROM cases c
+LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+LEFT JOIN villages v ON v.village_code = c.village_code
+WHERE c.unit_code = ${unit} AND c.deadline = '逾期'
+ORDER BY c.days_overdue DESC, c.case_id;
+
+-- query: unit_name
+-- The name of unit ${unit} (a division's name, or the code itself).
+SELECT coalesce((SELECT name FROM divisions WHERE code = ${unit} LIMIT 1), ${unit}) AS 名称;

@@ -6,6 +6,7 @@
 -- description: 科目为干部报酬或津补贴的村集体支出凭证,对方代码不是该村(单位代码等于凭证村代码)在记账日在任的干部。对方代码为空的不在此列。每张凭证一条线索,金额为凭证金额。
 -- subject: entity_key
 -- recheck: none
+-- sentence: {village}于{voucher_date|date}以「{summary}」向{person_name}支付干部报酬津补贴{sum amount}元(科目{account},审批人{approver}),其在本村的任职记录:{terms_in_this_village}。
 SELECT v.voucher_id AS entity_key,
        v.village_code,
        v.counterparty_code AS id_number,

@@ -6,6 +6,7 @@
 -- description: 低保或特困供养发放的受益人所在户(户号相同的户籍人员,含本人)有村干部或乡镇干部在该所属期内任职(任职期与该月有交集)。每个受益人一条线索,金额为符合条件的发放合计。
 -- subject: id_number
 -- recheck: periods
+-- sentence: {person_name}系村(乡镇)干部或其近亲属(关联干部:{cadres}),{span first_period last_period}享受{list programs}{sum payments}笔,合计{sum amount}元。
 WITH pay AS (
     SELECT payment_id, id_number, name, village_code, period, amount, program
     FROM subsidy_payments WHERE program IN ('低保', '特困供养')

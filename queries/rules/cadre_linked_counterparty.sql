@@ -6,6 +6,7 @@
 -- description: 村集体支出凭证(干部报酬、津补贴除外)或村级合同的对方代码,是该村在记账日/签订日在任村干部所在户成员(含本人)的身份号码,或是法定代表人、股东或主要人员为这些人的"存续"市场主体的统一社会信用代码。每张凭证或合同一条线索,金额为凭证或合同金额。
 -- subject: entity_key
 -- recheck: none
+-- sentence: {village}于{date|date}与{counterparty_name}发生{kind}往来({summary}),金额{sum amount}元;对方与村干部存在关联:{links}。
 WITH cadre_households AS (
     SELECT c.org_code AS village_code, c.start_date, c.end_date, m.id_number AS member, m.name AS member_name,
            c.name || '(' || c.position || ')' AS cadre

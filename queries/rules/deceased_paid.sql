@@ -6,6 +6,7 @@
 -- description: 民生资金发放的所属期晚于受益人死亡日期所在月份。死亡日期取死亡登记(公安/民政/卫健/殡葬)与户籍"死亡"状态变更日期中最早的一个;死亡当月的发放不算。每笔发放一条线索,金额为该笔发放金额。
 -- subject: id_number
 -- recheck: periods
+-- sentence: {person_name}于{death_date|date}死亡(登记:{death_records}),此后{span period}仍领取{list program}{count}笔,合计{sum amount}元(发放部门:{list department})。
 WITH records AS (
     SELECT id_number, death_date, source AS via FROM deaths
     UNION ALL

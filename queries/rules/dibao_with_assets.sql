@@ -6,6 +6,7 @@
 -- description: 低保发放所属期内(不晚于该月最后一天),受益人所在户有人名下有状态"正常"的机动车,或是"存续"市场主体的法定代表人、股东或主要人员(成立不晚于该月最后一天)。每个受益人一条线索,金额为符合条件的低保发放合计。
 -- subject: id_number
 -- recheck: periods
+-- sentence: {person_name}家庭名下有{assets},{span first_period last_period}仍享受低保{sum payments}笔,合计{sum amount}元。
 WITH pay AS (
     SELECT payment_id, id_number, name, village_code, period, amount FROM subsidy_payments WHERE program = '低保'
 ),

@@ -6,6 +6,7 @@
 -- description: 同一人同一资金项目同一所属期有两笔及以上发放。每个(人, 项目, 所属期)一条线索,金额为多发部分:合计减去其中最大一笔。
 -- subject: id_number
 -- recheck: periods
+-- sentence: {person_name}在{span period}间有{count}个月同一月份重复领取{list program}(共{sum payments}笔,发放部门:{list departments}),多领{sum amount}元。
 WITH repeated AS (
     -- Candidates first, in one pass over every payment: per person,
     -- programme and year (one integer hash), each month sets its own bit

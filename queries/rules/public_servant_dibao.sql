@@ -6,6 +6,7 @@
 -- description: 低保或特困供养发放给在该所属期内任职的公职人员(干部名册人员类别为"公职人员")。每个受益人一条线索,金额为符合条件的发放合计。
 -- subject: id_number
 -- recheck: periods
+-- sentence: {person_name}系财政供养人员({posts}),{span first_period last_period}仍享受{list programs}{sum payments}笔,合计{sum amount}元。
 WITH hits AS (
     SELECT DISTINCT p.payment_id, p.id_number, p.name, p.village_code, p.period, p.amount, p.program,
            c.org_name || c.position AS post

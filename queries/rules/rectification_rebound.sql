@@ -6,6 +6,7 @@
 -- description: 状态为已整改或已销号、整改完成日期为 D、被巡察单位是村(12 位区划代码且不以 000 结尾)的问题,该村在 (D, D+180 天](天数可配置)内收到同一问题类别的信访件。每个问题一条线索。
 -- subject: entity_key
 -- recheck: none
+-- sentence: {round_id}巡察反馈问题「{description}」({topic})于{rectified_date|date}标记整改完成,此后{window_days}天内又收到同类信访{petitions}件({petition_ids})。
 SELECT p.problem_id AS entity_key,
        p.target_code AS village_code,
        CAST(NULL AS VARCHAR) AS id_number,

@@ -6,6 +6,7 @@
 -- description: 同一银行账号在同一所属期收到 3 户(阈值可配置)及以上不同户(户号不同;不在户籍库的身份号码各算一户)受益人的发放。每个(账号, 所属期)一条线索,金额为该账号当期收到的合计。
 -- subject: split_part(entity_key, '|', 1)
 -- recheck: periods
+-- sentence: 银行账户{bank_account}在{span period}间由{max households}户{max beneficiaries}人共用领取补贴(共{sum payments}笔),合计{sum amount}元。
 WITH accounts AS (
     -- An account-period reaches N households only if its account has N
     -- beneficiaries at all. Grouping by (account, person) is small (most

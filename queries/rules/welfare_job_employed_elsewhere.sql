@@ -6,6 +6,7 @@
 -- description: 某月领取公益岗工资的人员,同月有职工养老保险缴费记录(另有全职单位)。每个(人, 月份)一条线索,金额为当月公益岗工资。
 -- subject: id_number
 -- recheck: periods
+-- sentence: 公益岗人员{person_name}同时在{employers}全职工作,{span period}间仍领取公益岗工资{count}个月、合计{sum amount}元。
 WITH employed AS (
     SELECT id_number, month, string_agg(DISTINCT coalesce(employer_name, employer_code), ', ') AS employers
     FROM social_insurance WHERE insurance_type = '职工养老'

@@ -6,6 +6,7 @@
 -- description: 公益岗位人员所在户(含本人)有该岗位所在村的村干部(单位代码等于岗位村代码),且其任职期与岗位期间[上岗日期, 离岗日期或参考日]有交集。每个岗位一条线索,金额为该岗位期间发给本人的公益岗工资合计。
 -- subject: entity_key
 -- recheck: none
+-- sentence: 公益岗「{post}」({start_date|date}上岗,月工资{monthly_wage|yuan}元)安排给{person_name},其系村干部亲属(关联干部:{cadres}),已领取工资{sum amount}元。
 WITH members AS (
     SELECT j.job_id, m.id_number AS member, m.relation
     FROM welfare_jobs j

@@ -7,6 +7,7 @@
 
 pub mod bounded;
 pub mod catalog;
+pub mod evidence;
 pub mod guard;
 pub mod panels;
 pub mod output;

@@ -6,9 +6,11 @@
 //! ```sql
 //! -- panel: by_town
 //! -- title: 各乡镇整改率
-//! -- view: bars 乡镇 整改率百分比 %     (tiles | table | bars <label> <value> <unit>
+//! -- view: bars 乡镇 整改率百分比 %     (tiles | table | cards | bars <label> <value> <unit>
 //! --                                     | lines <x> <value>… | heat <row> <column> <value>)
-//! -- links: findings                   (rows open a finding: run_id, rule_id, entity_key)
+//! -- links: findings                   (rows open a finding: run_id, rule_id, entity_key;
+//! --                                     `village`, `case`: the first column's; `cases`:
+//! --                                     the queue filtered by the hidden column 筛选)
 //! -- requires: village                 (shown only with that filter; `unless:` only without)
 //! ```
 //! The filters are the placeholders, always filled (`NULL` when unset):
@@ -70,6 +72,9 @@ pub enum View {
     /// The first row's columns as key figures.
     Tiles,
     Table,
+    /// One card per row: red when its `逾期` is above zero, else yellow
+    /// (the first column its title, the others its figures).
+    Cards,
     /// Bars of `value` per `label`, and the table.
     Bars { label: String, value: String, unit: String },
     /// Lines of `values` over `x`, and the table.
@@ -84,6 +89,7 @@ impl View {
         Some(match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["tiles"] => View::Tiles,
             ["table"] => View::Table,
+            ["cards"] => View::Cards,
             ["bars", label, value, unit] => View::Bars { label: (*label).into(), value: (*value).into(), unit: (*unit).into() },
             ["lines", x, values @ ..] if !values.is_empty() => View::Lines { x: (*x).into(), values: values.iter().map(|v| (*v).to_string()).collect() },
             ["heat", row, column, value] => View::Heat { row: (*row).into(), column: (*column).into(), value: (*value).into() },
@@ -100,6 +106,10 @@ pub enum Links {
     Findings,
     /// To the village's file (the first column is the village code).
     Village,
+    /// To one case (the first column is the case id).
+    Case,
+    /// To the case queue, filtered by the row's hidden `筛选` column (a query string).
+    Cases,
 }
 
 /// One panel of a page.
@@ -135,6 +145,8 @@ impl Panel {
                 None => Links::None,
                 Some("findings") => Links::Findings,
                 Some("village") => Links::Village,
+                Some("case") => Links::Case,
+                Some("cases") => Links::Cases,
                 Some(other) => return Err(QueryError::Rule(format!("{what}: unknown links 「{other}」"))),
             },
             requires: list("requires")?,

@@ -12,6 +12,7 @@
 //! --                           over the findings' columns; default entity_key)
 //! -- recheck: periods         (optional: `periods` when later payment periods
 //! --                           show whether the problem stopped; default none)
+//! -- sentence: {person_name}于… (optional: the case in words, see `evidence`)
 //! SELECT … AS entity_key, village_code, id_number, person_name, period, amount, named_struct(…) AS evidence
 //! ```
 //! A rule returns those seven columns (and may add `town_code`); `evidence`
@@ -66,6 +67,9 @@ pub struct Rule {
     /// Whether later periods tell if the problem stopped (payments do; a
     /// contract or a voucher is a one-off event).
     pub recheck: bool,
+    /// What a case of this rule is about, in words: a template over its
+    /// findings (see `evidence`); `None`: a plain count and sum.
+    pub sentence: Option<String>,
     /// The SQL, placeholders unfilled.
     pub sql: String,
     /// Where it came from: `内置` or a file path.
@@ -101,9 +105,13 @@ impl Rule {
                 Some("periods") => true,
                 Some(other) => return Err(QueryError::Rule(format!("{origin}: recheck 「{other}」 should be periods or none"))),
             },
+            sentence: fields.get("sentence").cloned(),
             sql: text.to_string(),
             origin: origin.to_string(),
         };
+        if let Some(template) = &rule.sentence {
+            crate::evidence::check(template).map_err(|e| QueryError::Rule(format!("{origin}: sentence {e}")))?;
+        }
         if !SEVERITIES.contains(&rule.severity.as_str()) {
             return Err(QueryError::Rule(format!("{origin}: severity 「{}」 should be one of {}", rule.severity, SEVERITIES.join(" / "))));
         }

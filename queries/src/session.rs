@@ -7,7 +7,7 @@ use crate::rules::{Rule, catalogue};
 use crate::{QueryError, udf};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool};
@@ -38,11 +38,16 @@ pub struct SessionOptions {
     /// code): every table is replaced by its rows in scope, and tables that
     /// cannot be scoped (the quarantine's raw rows) are left out.
     pub scope: Option<String>,
+    /// Cases due within this many days are 临期 (`[cases] due_soon_days`).
+    pub due_soon_days: u32,
+    /// The day deadlines are measured against (`[cases] today`; the
+    /// calendar's when `None`).
+    pub today: Option<NaiveDate>,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, table_versions: Vec::new(), rules_dir: None, scope: None }
+        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, table_versions: Vec::new(), rules_dir: None, scope: None, due_soon_days: 7, today: None }
     }
 }
 
@@ -126,7 +131,8 @@ const RUN_VIEWS: &[(&str, &str)] = &[
     // Each case as it stands: its last event's state, the latest value of
     // what events set (unit, time limit, verdict, data flag), the money and
     // people of all its events, and its findings. 逾期: past its time limit
-    // while 已交办 or 整改中; 临期: within 7 days of it.
+    // while 已交办 or 整改中; 临期: within ${due_soon_days} days of it, both
+    // measured against ${today}; 逾期天数 how long past it.
     (
         "cases",
         "WITH history AS ( \
@@ -142,8 +148,9 @@ const RUN_VIEWS: &[(&str, &str)] = &[
            SELECT case_id, count(*) AS findings, sum(amount) AS amount, min(period) AS first_period, max(period) AS last_period \
            FROM case_findings GROUP BY case_id) \
          SELECT e.case_id, e.rule_id, e.subject, e.village_code, e.state, h.flag, h.unit_code, h.due, \
-                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < current_date() THEN '逾期' \
-                     WHEN e.state IN ('已交办', '整改中') AND h.due <= current_date() + INTERVAL '7 days' THEN '临期' END AS deadline, \
+                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < ${today} THEN '逾期' \
+                     WHEN e.state IN ('已交办', '整改中') AND h.due <= ${today} + INTERVAL '${due_soon_days} days' THEN '临期' END AS deadline, \
+                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < ${today} THEN ${today} - h.due END AS days_overdue, \
                 h.verdict, h.transfer, h.recovered, h.back_paid, h.people, f.findings, f.amount, f.first_period, f.last_period, \
                 h.found_at, e.at AS changed_at, e.user AS changed_by, h.events \
          FROM case_events e JOIN history h ON h.case_id = e.case_id AND h.events = e.seq \
@@ -209,8 +216,10 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
     for (name, sql) in VIEWS {
         ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
     }
+    let today = options.today.map_or_else(|| "current_date()".to_string(), |d| format!("DATE '{d}'"));
     for (name, sql) in RUN_VIEWS {
-        ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
+        let sql = sql.replace("${today}", &today).replace("${due_soon_days}", &options.due_soon_days.to_string());
+        ctx.register_table(*name, ctx.sql(&sql).await?.into_view())?;
     }
     Ok(ctx)
 }

@@ -42,7 +42,7 @@ pub(crate) fn start(name: &str, config: &str) -> Server {
             (parts[0].to_string(), parts[2].to_string())
         })
         .collect();
-    assert_eq!(passwords.len(), 4, "{out}");
+    assert_eq!(passwords.len(), 5, "{out}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .args(["--lake", lake_s, "--config", config_s, "serve", "--addr", &format!("127.0.0.1:{port}")])
@@ -93,7 +93,8 @@ pub(crate) fn login(server: &Server, user: &str) -> Login {
     assert_eq!(response.status(), 303, "{user} logs in");
     let set_cookie = session_set_cookie(&response);
     let cookie = set_cookie.split(';').next().unwrap().to_string();
-    let page = get(server, &Login { cookie: cookie.clone(), csrf: String::new(), set_cookie: String::new() }, "/p/overview");
+    // The queue: a page every role, units included, may open.
+    let page = get(server, &Login { cookie: cookie.clone(), csrf: String::new(), set_cookie: String::new() }, "/cases");
     let csrf = between(&page.text().unwrap(), "name=\"csrf\" value=\"", "\"");
     Login { cookie, csrf, set_cookie }
 }

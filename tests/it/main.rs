@@ -17,3 +17,4 @@ mod scores;
 mod security;
 mod browser;
 mod dashboard;
+mod workbench;

@@ -3,6 +3,12 @@
 //! `as_of.txt` and `expected.csv`, the entity keys the rule must find. The
 //! inbox goes through the real ingest into a real Delta lake, the rule runs
 //! on DataFusion, and the findings must be exactly the expected keys.
+//!
+//! The findings then become cases, and each case's words — the rule's
+//! `-- sentence:` over its findings, what the case page, the 交办单 and the
+//! letters say — must equal `tests/golden/evidence/<rule>.txt`
+//! (`XUNCHA_UPDATE_GOLDEN=1` rewrites them); no rule may fall back to the
+//! plain count, leave a placeholder, or show a column without a Chinese name.
 
 use xuncha_queries::run::{RunOptions, run};
 use xuncha_queries::session::{SessionOptions, session};
@@ -12,7 +18,7 @@ use std::path::Path;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
 use xuncha_core::lake::Lake;
 
-async fn check(fixture: &Path) -> Result<(), String> {
+async fn check(fixture: &Path, rules: &[xuncha_queries::rules::Rule]) -> Result<(), String> {
     let rule = fixture.file_name().unwrap().to_string_lossy().into_owned();
     let dir = tempfile::tempdir().unwrap();
     let lake = Lake::open(&dir.path().join("lake")).unwrap();
@@ -23,6 +29,7 @@ async fn check(fixture: &Path) -> Result<(), String> {
     }
     let as_of = std::fs::read_to_string(fixture.join("as_of.txt")).unwrap().trim().parse().unwrap();
     let report = run(&lake, &RunOptions { as_of: Some(as_of), rules: vec![rule.clone()], ..RunOptions::default() }).await.unwrap();
+    xuncha_cases::sync(&lake, &report, rules).await.unwrap();
     if let Some(e) = &report.rules[0].error {
         return Err(format!("{rule}: {e}"));
     }
@@ -37,6 +44,38 @@ async fn check(fixture: &Path) -> Result<(), String> {
             found.difference(&expected).collect::<Vec<_>>()
         ));
     }
+    words(&ctx, &rule, rules).await
+}
+
+/// Each case of the fixture in words, against the golden file.
+async fn words(ctx: &datafusion::prelude::SessionContext, rule: &str, rules: &[xuncha_queries::rules::Rule]) -> Result<(), String> {
+    let template = rules.iter().find(|r| r.id == rule).and_then(|r| r.sentence.clone()).ok_or(format!("{rule}: no `-- sentence:` in its header"))?;
+    let described = xuncha_queries::evidence::describe(ctx, rules, None, None, &xuncha_queries::evidence::in_full).await.map_err(|e| e.to_string())?;
+    let mut text = format!("# {rule}\n# {template}\n");
+    for (case, d) in &described {
+        if d.sentence.contains(['{', '}']) {
+            return Err(format!("{rule}: a placeholder left in {:?}", d.sentence));
+        }
+        if let Some(english) = d.columns.iter().find(|c| c.chars().all(|ch| ch.is_ascii())) {
+            return Err(format!("{rule}: evidence column {english} has no Chinese name (evidence::LABELS)"));
+        }
+        text.push_str(&format!("\n{case}\n{}\n{}\n", d.sentence, d.columns.join(" | ")));
+        for row in &d.rows {
+            text.push_str(&format!("{}\n", row.join(" | ")));
+        }
+    }
+    if described.is_empty() {
+        return Err(format!("{rule}: the fixture's findings became no cases"));
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/evidence").join(format!("{rule}.txt"));
+    if std::env::var_os("XUNCHA_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).map_err(|_| format!("{} is missing (XUNCHA_UPDATE_GOLDEN=1 writes it)", path.display()))?;
+    if text != expected {
+        return Err(format!("{rule}: its cases' words differ from {}:\n{text}", path.display()));
+    }
     Ok(())
 }
 
@@ -49,7 +88,7 @@ async fn every_rule_finds_exactly_its_fixture_entities() {
     assert_eq!(fixtures.len(), rules.len(), "every rule has a fixture");
     let mut failures = Vec::new();
     for fixture in &fixtures {
-        if let Err(e) = check(fixture).await {
+        if let Err(e) = check(fixture, &rules).await {
             failures.push(e);
         }
     }

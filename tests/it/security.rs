@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const TOWN: &str = "430223101000";
 
 /// A config with the audit anchor inside the test's own folder.
-fn config_with(dir_name: &str, extra: &str) -> String {
+pub(crate) fn config_with(dir_name: &str, extra: &str) -> String {
     let anchor = scratch(&format!("{dir_name}-anchor"));
     format!("[server]\naudit_anchor_dir = \"{}\"\n{extra}", anchor.display())
 }
@@ -31,7 +31,7 @@ fn cli(server: &Server, args: &[&str]) -> std::process::Output {
 }
 
 /// Adds a user through the command line and remembers the password.
-fn add_user(server: &mut Server, name: &str, role: &str, extra: &[&str]) {
+pub(crate) fn add_user(server: &mut Server, name: &str, role: &str, extra: &[&str]) {
     let config = server.lake.parent().unwrap().join("xuncha.toml");
     let password = format!("{name} password 2026");
     let mut args = vec!["--lake", server.lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "user", "add", name, "--role", role];
@@ -277,7 +277,7 @@ fn pages_stay_fast_while_two_heavy_console_queries_run() {
 
 /// Every bank account and pre-2000 birth date in the lake, and its
 /// population's three-character names.
-fn secrets(server: &Server) -> (HashSet<String>, HashSet<String>, HashSet<String>) {
+pub(crate) fn secrets(server: &Server) -> (HashSet<String>, HashSet<String>, HashSet<String>) {
     let column = |sql: &str| rows(&server.lake, sql).into_iter().map(|r| r[0].clone()).collect::<HashSet<String>>();
     let names = column("SELECT DISTINCT name FROM population").into_iter().filter(|n| n.chars().count() == 3).collect();
     let accounts = column("SELECT DISTINCT bank_account FROM subsidy_payments WHERE length(bank_account) >= 12");
@@ -285,7 +285,7 @@ fn secrets(server: &Server) -> (HashSet<String>, HashSet<String>, HashSet<String
     (names, accounts, births)
 }
 
-fn assert_masked(link: &str, text: &str, (names, accounts, births): &(HashSet<String>, HashSet<String>, HashSet<String>)) {
+pub(crate) fn assert_masked(link: &str, text: &str, (names, accounts, births): &(HashSet<String>, HashSet<String>, HashSet<String>)) {
     assert!(full_ids(text).is_empty(), "{link} shows an unmasked ID: {:?}", full_ids(text));
     let chars: Vec<char> = text.chars().collect();
     let leaked: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).filter(|w| names.contains(w)).collect();
@@ -297,7 +297,7 @@ fn assert_masked(link: &str, text: &str, (names, accounts, births): &(HashSet<St
 }
 
 /// The text of a Word document (its body's XML without tags), read by Python's zipfile.
-fn docx_text(bytes: &[u8]) -> String {
+pub(crate) fn docx_text(bytes: &[u8]) -> String {
     let path = scratch("security-docx").join("report.docx");
     std::fs::write(&path, bytes).unwrap();
     let out = crate::common::python3()

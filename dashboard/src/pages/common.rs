@@ -1,7 +1,7 @@
 //! The common-issues page's own parts: links to the thematic report, and
 //! the report's download (built now for the user's scope; audited).
 
-use crate::auth::Auth;
+use crate::auth::{Authorized, Leader};
 use crate::error::AppError;
 use crate::report::{self, Format};
 use crate::state::AppState;
@@ -19,8 +19,8 @@ pub(super) fn report_links() -> Markup {
 
 /// `/report/common-issues.{html,docx}`: the thematic report of the user's
 /// scope, built now; audited.
-pub(crate) async fn report_download(State(state): State<Arc<AppState>>, auth: Auth, Path(ext): Path<String>) -> Result<Response, AppError> {
-    let session = &auth.0;
+pub(crate) async fn report_download(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Leader>, Path(ext): Path<String>) -> Result<Response, AppError> {
+    let session = &session;
     let (format, mime) = match ext.as_str() {
         "html" => (Format::Html, "text/html; charset=utf-8"),
         "docx" => (Format::Docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),

@@ -36,9 +36,9 @@ fn find(name: &str, auth: &Auth) -> Result<&'static Page, AppError> {
     }
 }
 
-/// `/`: the overview.
-pub(crate) async fn home() -> Redirect {
-    Redirect::to("/p/overview")
+/// `/`: the overview; a unit's own cases.
+pub(crate) async fn home(auth: Auth) -> Redirect {
+    Redirect::to(if auth.0.user.role == crate::users::Role::Unit { "/cases" } else { "/p/overview" })
 }
 
 /// Unknown paths.

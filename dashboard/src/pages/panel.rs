@@ -12,6 +12,14 @@ use xuncha_queries::table::TextTable;
 /// The columns that identify a finding: they make the link, and are not shown.
 const FINDING_COLUMNS: [&str; 3] = ["run_id", "rule_id", "entity_key"];
 
+/// The hidden column of a `links: cases` panel: the queue's filters for the row.
+const DRILL_COLUMN: &str = "筛选";
+
+/// A drill-down's query string with each value percent-encoded.
+fn drill_query(raw: &str) -> String {
+    raw.split('&').filter_map(|pair| pair.split_once('=')).map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
 /// A panel with its rows.
 pub(super) fn render(p: &Panel, table: &TextTable, export: &str) -> Markup {
     let number = |s: &str| s.parse::<f64>().unwrap_or(0.0);
@@ -26,7 +34,7 @@ pub(super) fn render(p: &Panel, table: &TextTable, export: &str) -> Markup {
             &values.iter().map(|v| (v.clone(), table.column(v).into_iter().map(number).collect())).collect::<Vec<_>>(),
         )),
         View::Heat { row, column, value } => Some(charts::Grid::from_table(table, row, column, value, None).heat_map()),
-        View::Tiles | View::Table => None,
+        View::Tiles | View::Table | View::Cards => None,
     };
     let (shown, links): (TextTable, Vec<Option<String>>) = match p.links {
         Links::Findings => {
@@ -37,6 +45,14 @@ pub(super) fn render(p: &Panel, table: &TextTable, export: &str) -> Markup {
             (TextTable { columns: visible.iter().map(|&i| table.columns[i].clone()).collect(), rows: table.rows.iter().map(pick).collect() }, links)
         }
         Links::Village => (table.clone(), table.rows.iter().map(|row| row.first().map(|code| format!("/p/village?village={code}"))).collect()),
+        Links::Case => (table.clone(), table.rows.iter().map(|row| row.first().map(|id| format!("/case/{}", urlencode(id)))).collect()),
+        Links::Cases => {
+            let drill = table.index(DRILL_COLUMN);
+            let visible: Vec<usize> = (0..table.columns.len()).filter(|&i| Some(i) != drill).collect();
+            let links = table.rows.iter().map(|row| drill.map(|i| format!("/cases?{}", drill_query(&row[i])))).collect();
+            let pick = |row: &Vec<String>| visible.iter().map(|&i| row[i].clone()).collect();
+            (TextTable { columns: visible.iter().map(|&i| table.columns[i].clone()).collect(), rows: table.rows.iter().map(pick).collect() }, links)
+        }
         Links::None => (table.clone(), Vec::new()),
     };
     let by_row = |row: &[String]| -> Option<String> { shown.rows.iter().position(|r| r.as_slice() == row).and_then(|i| links.get(i).cloned().flatten()) };
@@ -48,6 +64,19 @@ pub(super) fn render(p: &Panel, table: &TextTable, export: &str) -> Markup {
                 View::Tiles => {
                     @let row = table.rows.first().cloned().unwrap_or_default();
                     (layout::tiles(&table.columns.iter().zip(row.iter()).map(|(c, v)| (label_of(c), figure(c, v))).collect::<Vec<_>>()))
+                    p { a.export href=(export) download { "导出 CSV" } }
+                }
+                View::Cards => {
+                    div.cards {
+                        @for (i, row) in shown.rows.iter().enumerate() {
+                            @let late = shown.index("逾期").and_then(|k| row[k].parse::<i64>().ok()).unwrap_or(0) > 0;
+                            a.card.red[late].yellow[!late] href=[links.get(i).cloned().flatten()] {
+                                div.title { (row.first().cloned().unwrap_or_default()) }
+                                @for (c, v) in shown.columns.iter().zip(row).skip(1) { div { span.label { (c) } " " span.value { (v) } } }
+                            }
+                        }
+                        @if shown.rows.is_empty() { p.empty { "暂无逾期或临期线索。" } }
+                    }
                     p { a.export href=(export) download { "导出 CSV" } }
                 }
                 View::Heat { .. } => {

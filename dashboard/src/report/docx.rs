@@ -12,28 +12,50 @@ use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, Sty
 const BODY_FONT: &str = "仿宋_GB2312";
 const HEADING_FONT: &str = "黑体";
 
-fn text(s: &str) -> Paragraph {
+/// A body paragraph.
+pub(crate) fn text(s: &str) -> Paragraph {
     Paragraph::new().add_run(Run::new().add_text(s).fonts(RunFonts::new().east_asia(BODY_FONT)).size(28))
 }
 
-fn heading(s: &str, level: usize) -> Paragraph {
+/// A heading of level 1 (黑体) or 2 (楷体).
+pub(crate) fn heading(s: &str, level: usize) -> Paragraph {
     Paragraph::new().style(&format!("Heading{level}")).add_run(Run::new().add_text(s))
 }
 
-fn cell(s: &str) -> TableCell {
+pub(crate) fn cell(s: &str) -> TableCell {
     TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(s).size(21)))
 }
 
-fn header_row(names: &[&str]) -> TableRow {
+pub(crate) fn header_row(names: &[&str]) -> TableRow {
     TableRow::new(names.iter().map(|n| TableCell::new().shading(Shading::new().fill("E8E8E8")).add_paragraph(Paragraph::new().add_run(Run::new().add_text(*n).bold().size(21)))).collect())
 }
 
-/// The document's bytes.
-pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Result<Vec<u8>, DashboardError> {
-    let mut doc = Docx::new()
+/// A document in the office's style (headings 黑体 and 楷体, body 仿宋),
+/// opening with its centred title (方正小标宋).
+pub(crate) fn document(title: &str) -> Docx {
+    Docx::new()
         .add_style(Style::new("Heading1", StyleType::Paragraph).name("Heading 1").size(32).bold().fonts(RunFonts::new().east_asia(HEADING_FONT)))
         .add_style(Style::new("Heading2", StyleType::Paragraph).name("Heading 2").size(30).bold().fonts(RunFonts::new().east_asia("楷体_GB2312")))
         .add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(Run::new().add_text(title).size(44).bold().fonts(RunFonts::new().east_asia("方正小标宋简体"))))
+}
+
+/// A table of query rows: a shaded header, then the rows.
+pub(crate) fn table(t: &xuncha_queries::table::TextTable) -> Table {
+    let mut rows = vec![header_row(&t.columns.iter().map(String::as_str).collect::<Vec<_>>())];
+    rows.extend(t.rows.iter().map(|r| TableRow::new(r.iter().map(|v| cell(v)).collect())));
+    Table::new(rows)
+}
+
+/// The document's bytes.
+pub(crate) fn pack(doc: Docx) -> Result<Vec<u8>, DashboardError> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    doc.build().pack(&mut bytes).map_err(|e| DashboardError::Usage(format!("无法生成 Word 文档: {e}")))?;
+    Ok(bytes.into_inner())
+}
+
+/// The report's bytes.
+pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Result<Vec<u8>, DashboardError> {
+    let mut doc = document(title)
         .add_paragraph(text(&format!(
             "报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。",
             report.scope, report.as_of, report.threshold, report.towns_total
@@ -100,10 +122,7 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
             .collect(),
         ));
     }
-    doc = doc.add_table(Table::new(appendix));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    doc.build().pack(&mut bytes).map_err(|e| DashboardError::Usage(format!("无法生成 Word 文档: {e}")))?;
-    Ok(bytes.into_inner())
+    pack(doc.add_table(Table::new(appendix)))
 }
 
 /// Towns × common topics, each cell shaded by its count.

@@ -3,7 +3,7 @@
 //! figure is in `queries/reports/common_issues.sql`); this module writes it
 //! as HTML, Markdown or Word, people masked.
 
-mod docx;
+pub(crate) mod docx;
 mod render;
 mod text;
 

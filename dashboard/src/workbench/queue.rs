@@ -1,0 +1,190 @@
+//! `/cases`: the queue (线索处置) — cases by state, rule, town, unit,
+//! deadline, data check and funnel step, late and flagged first — with bulk
+//! hand-over for analysts, and for a unit its own cases with the 交办单 to
+//! download and upload.
+
+use super::{Fields, actor, case_error, code, context, date};
+use crate::auth::{Analyst, Anyone, Authorized, Posted, urlencode};
+use crate::error::AppError;
+use crate::layout;
+use crate::state::AppState;
+use crate::users::Role;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::sync::Arc;
+use xuncha_cases::{Change, State as CaseState};
+use xuncha_queries::sheet::literal;
+
+/// The queue's filters, as links and the filter form give them.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct QueueQuery {
+    state: Option<String>,
+    rule: Option<String>,
+    town: Option<String>,
+    unit: Option<String>,
+    deadline: Option<String>,
+    flag: Option<String>,
+    stage: Option<String>,
+}
+
+/// Funnel steps a drill-down may name (see `cases.sql`, query `queue`).
+const STAGES: [&str; 8] = ["疑点", "交办", "已核查", "属实", "整改完成", "销号", "线索移交", "立案"];
+const DEADLINES: [&str; 2] = ["逾期", "临期"];
+const FLAGS: [&str; 3] = ["数据核验通过", "整改不实", "反弹"];
+
+/// The filters checked, as (name, value) with empty ones left out.
+fn checked(q: &QueueQuery) -> Result<Vec<(&'static str, String)>, AppError> {
+    let some = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+    let one_of = |v: Option<String>, allowed: &[&str], what: &'static str| -> Result<Option<String>, AppError> {
+        match v {
+            Some(v) if !allowed.contains(&v.as_str()) => Err(AppError::bad_request("参数有误", format!("{what}「{v}」应为 {}", allowed.join("、")))),
+            other => Ok(other),
+        }
+    };
+    let states: Vec<&str> = CaseState::ALL.iter().map(|s| s.label()).collect();
+    let rule = some(&q.rule);
+    if let Some(r) = &rule
+        && !r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(AppError::bad_request("参数有误", format!("规则「{r}」无效")));
+    }
+    let pairs = [
+        ("state", one_of(some(&q.state), &states, "状态")?),
+        ("rule", rule),
+        ("town", code(q.town.as_deref().unwrap_or(""), "乡镇")?),
+        ("unit", code(q.unit.as_deref().unwrap_or(""), "承办单位")?),
+        ("deadline", one_of(some(&q.deadline), &DEADLINES, "时限状态")?),
+        ("flag", one_of(some(&q.flag), &FLAGS, "数据核验")?),
+        ("stage", one_of(some(&q.stage), &STAGES, "环节")?),
+    ];
+    Ok(pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+}
+
+/// `GET /cases`.
+pub(crate) async fn queue(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Anyone>, Query(q): Query<QueueQuery>) -> Result<Response, AppError> {
+    let mut filters = checked(&q)?;
+    let own_unit = session.user.unit().map(String::from);
+    if let Some(unit) = &own_unit {
+        filters.retain(|(k, _)| *k != "unit");
+        filters.push(("unit", unit.clone()));
+    }
+    let ctx = context(&state, &session).await?;
+    let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
+    let params: Vec<(&str, String)> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, literal(value(k)))).collect();
+    let table = xuncha_queries::report::document(&ctx, "cases", "queue", &params).await.map_err(AppError::internal("查询出错"))?;
+    let rules = xuncha_queries::table::TextTable::query(&ctx, "SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id").await.map_err(AppError::internal("查询出错"))?;
+    let towns = xuncha_queries::table::TextTable::query(&ctx, "SELECT town_code, town_name FROM towns ORDER BY town_code").await.map_err(AppError::internal("查询出错"))?;
+    let total = table.index("符合条件").and_then(|i| table.rows.first().map(|r| r[i].clone())).unwrap_or_else(|| "0".into());
+    let role = session.user.role;
+    let query_string = filters.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
+    let selected = |name: &str, v: &str| value(name) == Some(v);
+    let body = html! {
+        @if let Some(unit) = &own_unit {
+            p.note { "本单位(" (unit) ")收到的线索。逐条在线答复,或下载交办单(XLSX)填写黄色列后上传。" }
+            (unit_files(&session.csrf, unit))
+        }
+        form.filters method="get" action="/cases" {
+            label { "状态" select name="state" { option value="" { "全部" } @for s in CaseState::ALL { option value=(s.label()) selected[selected("state", s.label())] { (s.label()) } } } }
+            label { "规则" select name="rule" { option value="" { "全部" } @for r in &rules.rows { option value=(r[0]) selected[selected("rule", &r[0])] { (r[1]) } } } }
+            @if own_unit.is_none() {
+                label { "乡镇" select name="town" { option value="" { "全部" } @for t in &towns.rows { option value=(t[0]) selected[selected("town", &t[0])] { (t[1]) } } } }
+                label { "承办单位代码" input name="unit" value=(value("unit").unwrap_or("")) pattern="[0-9]{12}" size="14"; }
+            }
+            label { "时限" select name="deadline" { option value="" { "全部" } @for d in DEADLINES { option value=(d) selected[selected("deadline", d)] { (d) } } } }
+            label { "数据核验" select name="flag" { option value="" { "全部" } @for f in FLAGS { option value=(f) selected[selected("flag", f)] { (f) } } } }
+            @if let Some(stage) = value("stage") { input type="hidden" name="stage" value=(stage); span.chip { "环节:" (stage) } }
+            button type="submit" { "筛选" }
+            a href="/cases" { "清除" }
+        }
+        p { "符合条件的线索 " strong { (total) } " 条" @if total.parse::<usize>().unwrap_or(0) > table.rows.len() { "(显示前 " (table.rows.len()) " 条)" } "。" }
+        @if role >= Role::Analyst {
+            form method="post" action="/cases/assign" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                input type="hidden" name="back" value=(query_string);
+                (rows(&table, true))
+                fieldset.bulk {
+                    legend { "批量交办(勾选上方待交办的线索)" }
+                    label { "承办单位代码" input name="unit" required pattern="[0-9]{12}" size="14" placeholder="12 位乡镇/村/部门代码"; }
+                    label { "核查时限" input type="date" name="due" required; }
+                    button type="submit" { "交办" }
+                }
+            }
+            @if let Some(unit) = value("unit") {
+                p.downloads { "承办单位 " (unit) ":"
+                    a href=(format!("/cases/handover.xlsx?unit={unit}")) { "交办单(XLSX,含完整身份信息,记入审计)" } " · "
+                    a href=(format!("/cases/letter/jiaoban.docx?unit={unit}")) { "交办单(Word)" } " · "
+                    a href=(format!("/cases/letter/duban.docx?unit={unit}")) { "督办函(Word)" } }
+            }
+            (upload_form(&session.csrf))
+        } @else {
+            (rows(&table, false))
+        }
+        @if role >= Role::Leader { p.downloads { a href="/cases/letter/report.docx" { "下载线索处置情况报告(Word)" } } }
+    };
+    Ok(layout::page(&session, "/cases", "线索处置", body))
+}
+
+/// The queue's table; `pick` adds a check box to each case awaiting hand-over.
+fn rows(table: &xuncha_queries::table::TextTable, pick: bool) -> Markup {
+    let shown: Vec<usize> = (0..table.columns.len()).filter(|&i| table.columns[i] != "符合条件").collect();
+    let state_at = table.index("状态");
+    html! {
+        div.tablewrap { table.queue {
+            thead { tr { @if pick { th { "选" } } @for &i in &shown { th { (table.columns[i]) } } } }
+            tbody {
+                @for row in &table.rows {
+                    @let late = row.iter().any(|c| c == "逾期");
+                    tr class=[late.then_some("late")] {
+                        @if pick { td { @if state_at.is_some_and(|s| row[s] == "待交办" || row[s] == "已交办") { input type="checkbox" name="ids" value=(row[0]) aria-label=(format!("选择 {}", row[0])); } } }
+                        @for &i in &shown {
+                            td { @if i == 0 { a href=(format!("/case/{}", urlencode(&row[0]))) { (row[0]) } } @else { (crate::mask::mask_text(&row[i])) } }
+                        }
+                    }
+                }
+                @if table.rows.is_empty() { tr { td.empty colspan=(shown.len() + usize::from(pick)) { "(暂无线索)" } } }
+            }
+        } }
+    }
+}
+
+/// A unit's downloads.
+fn unit_files(csrf: &str, unit: &str) -> Markup {
+    html! {
+        p.downloads {
+            a href=(format!("/cases/handover.xlsx?unit={unit}")) { "下载交办单(XLSX,填写后上传)" } " · "
+            a href=(format!("/cases/letter/jiaoban.docx?unit={unit}")) { "交办单(Word,打印用)" } " · "
+            a href=(format!("/cases/letter/duban.docx?unit={unit}")) { "督办函(Word)" }
+        }
+        (upload_form(csrf))
+    }
+}
+
+/// The 交办单 upload form.
+fn upload_form(csrf: &str) -> Markup {
+    html! {
+        form.upload method="post" action="/cases/upload" enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(csrf);
+            label { "上传填写好的交办单(.xlsx,不超过 " (super::files::MAX_UPLOAD_MB) " MB)" input type="file" name="file" accept=".xlsx" required; }
+            button type="submit" { "上传并导入" }
+        }
+    }
+}
+
+/// `POST /cases/assign`: hand the checked cases to a unit, all or none.
+pub(crate) async fn assign(State(state): State<Arc<AppState>>, posted: Posted<Analyst, Fields>) -> Result<Response, AppError> {
+    let (session, form) = (&posted.session, &posted.form);
+    let ids = form.all("ids");
+    if ids.is_empty() {
+        return Err(AppError::bad_request("未交办", "请先勾选要交办的线索。"));
+    }
+    let unit = code(form.get("unit"), "承办单位")?.ok_or_else(|| AppError::bad_request("未交办", "请填写承办单位代码。"))?;
+    let due = date(form.get("due"), "核查时限")?;
+    state.audit.record(&session.user.name, "case_assign", &format!("{} 条 → {unit},时限 {due}:{}", ids.len(), ids.join(","))).map_err(AppError::internal("审计日志写入失败,未交办"))?;
+    xuncha_cases::apply(&state.lake, &actor(session), &ids, &Change::Assign { unit, due }, None).await.map_err(case_error)?;
+    // Back to the queue as it was filtered (only its own filters, re-encoded).
+    let keys = ["state", "rule", "town", "unit", "deadline", "flag", "stage"];
+    let back: Vec<String> = url::form_urlencoded::parse(form.get("back").as_bytes()).filter(|(k, _)| keys.contains(&k.as_ref())).map(|(k, v)| format!("{k}={}", urlencode(&v))).collect();
+    Ok(Redirect::to(&format!("/cases?{}", back.join("&"))).into_response())
+}

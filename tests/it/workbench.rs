@@ -1,0 +1,269 @@
+//! The case workbench on the real server (issue 24): every new route by
+//! role and scope, a unit trying every case id it was not given, uploads
+//! with bad rows, the wrong type and 20 MB, conflicts between two people,
+//! the letters through LibreOffice to PDF and pictures, and the whole
+//! workflow in headless Chromium. The server's clock is fixed by
+//! `[cases] today`, so hand-overs due before it are late.
+
+use crate::common::{rows, scratch};
+use crate::dashboard::{Login, Server, client, get, login, post, start};
+use crate::security::{assert_masked, config_with, docx_text, secrets};
+use reqwest::header::{CONTENT_TYPE, COOKIE};
+use std::path::Path;
+use std::process::Command;
+
+/// The demo's unit (`town_unit`) and its town.
+const TOWN: &str = "430223101000";
+/// The server's today: hand-overs due before it are 逾期.
+const TODAY: &str = "2026-12-06";
+
+fn server(name: &str) -> Server {
+    start(name, &config_with(name, &format!("[cases]\ntoday = \"{TODAY}\"\n")))
+}
+
+/// The ids of cases matching `filter` (SQL over the `cases` view).
+fn case_ids(server: &Server, filter: &str) -> Vec<String> {
+    rows(&server.lake, &format!("SELECT case_id FROM cases WHERE {filter} ORDER BY case_id")).into_iter().map(|r| r[0].clone()).collect()
+}
+
+/// Posts a multipart upload (the browser's form: `csrf`, then `file`).
+fn upload(server: &Server, who: &Login, name: &str, bytes: &[u8]) -> reqwest::blocking::Response {
+    let boundary = "xunchaBoundary7MA4YWxkTrZu0gW";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n", who.csrf).into_bytes();
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    client()
+        .post(format!("{}/cases/upload", server.base))
+        .header(COOKIE, &who.cookie)
+        .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+/// Fills a downloaded 交办单 with openpyxl: `rows` of (case id, verdict, 追缴金额).
+fn fill(path: &Path, filled: &[(&str, &str, &str)]) {
+    let script = r#"
+import sys, json, openpyxl
+path, filled = sys.argv[1], json.loads(sys.argv[2])
+wb = openpyxl.load_workbook(path)
+ws = wb.active
+header = [c.value for c in ws[2]]
+col = {name: header.index(name) + 1 for name in header}
+rows = {ws.cell(r, 1).value: r for r in range(3, ws.max_row + 1)}
+for case, verdict, money in filled:
+    r = rows.get(case) or ws.max_row + 1
+    ws.cell(r, 1, case)
+    ws.cell(r, col['核查结论'], verdict)
+    ws.cell(r, col['核查说明'], '已入户核实')
+    if money:
+        ws.cell(r, col['追缴金额(元)'], money)
+wb.save(path)
+"#;
+    let json = format!("[{}]", filled.iter().map(|(c, v, m)| format!("[\"{c}\",\"{v}\",\"{m}\"]")).collect::<Vec<_>>().join(","));
+    let out = crate::common::python3().args(["-c", script, path.to_str().unwrap(), &json]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The 问题情况 column of a 交办单, read by openpyxl.
+fn sheet_words(path: &Path) -> Vec<String> {
+    let script = "import sys, openpyxl\nws = openpyxl.load_workbook(sys.argv[1]).active\nh = [c.value for c in ws[2]]\ni = h.index('问题情况') + 1\nprint('\\n'.join(str(ws.cell(r, i).value) for r in range(3, ws.max_row + 1)))";
+    let out = crate::common::python3().args(["-c", script, path.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect()
+}
+
+#[test]
+fn the_workbench_by_role_scope_csrf_and_attack() {
+    let server = server("workbench-http");
+    let (analyst, admin, leader, unit) = (login(&server, "analyst"), login(&server, "admin"), login(&server, "leader"), login(&server, "town_unit"));
+    let pending = case_ids(&server, &format!("state = '待交办' AND starts_with(village_code, '{}')", &TOWN[..9]));
+    assert!(pending.len() >= 6, "the sample has cases in the first town: {pending:?}");
+
+    // Analysts hand over in bulk: two late, two due soon; units and leaders may not.
+    let assign = |who: &Login, ids: &[String], due: &str| {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &who.csrf), ("unit", TOWN), ("due", due)];
+        form.extend(ids.iter().map(|id| ("ids", id.as_str())));
+        post(&server, who, "/cases/assign", &form).status().as_u16()
+    };
+    assert_eq!(assign(&unit, &pending[..2], "2026-12-01"), 403);
+    assert_eq!(assign(&leader, &pending[..2], "2026-12-01"), 403);
+    assert_eq!(post(&server, &analyst, "/cases/assign", &[("unit", TOWN), ("due", "2026-12-01"), ("ids", &pending[0])]).status(), 403, "no CSRF token");
+    assert_eq!(assign(&analyst, &pending[..2], "2026-12-01"), 303);
+    assert_eq!(assign(&analyst, &pending[2..4], "2026-12-10"), 303);
+    let deadlines = rows(&server.lake, &format!("SELECT case_id, state, unit_code FROM cases WHERE case_id IN ('{}') ORDER BY case_id", pending[..4].join("','")));
+    assert!(deadlines.iter().all(|r| r[1] == "已交办" && r[2] == TOWN), "{deadlines:?}");
+
+    // The unit: only its own cases, in full; everything else refused.
+    let queue = get(&server, &unit, "/cases").text().unwrap();
+    for id in &pending[..4] {
+        assert!(queue.contains(id.as_str()), "the unit's queue lists {id}");
+    }
+    let others = case_ids(&server, &format!("unit_code IS NULL OR unit_code <> '{TOWN}'"));
+    assert!(others.len() > 20, "{} other cases", others.len());
+    assert!(others.iter().all(|id| !queue.contains(id.as_str())), "the unit's queue lists no other case");
+    let own = get(&server, &unit, &format!("/case/{}", pending[0]));
+    assert_eq!(own.status(), 200);
+    let own = own.text().unwrap();
+    assert!(own.contains("class=\"sentence\"") && own.contains("原始数据") && own.contains("提交核查结论"), "the case page in words, with the unit's form");
+    for id in &others {
+        assert_eq!(get(&server, &unit, &format!("/case/{id}")).status(), 404, "a unit reads {id}, not handed to it");
+        let response = post(&server, &unit, &format!("/case/{id}"), &[("csrf", &unit.csrf), ("action", "verdict"), ("expect", "已交办"), ("verdict", "不属实"), ("note", "x")]);
+        assert_eq!(response.status(), 404, "a unit answers {id}, not handed to it");
+    }
+    for path in ["/p/overview", "/p/findings", "/sql", "/admin/users", "/export/findings/list", "/report/common-issues.html", "/cases/letter/report.docx", &format!("/finding/r/deceased_paid/{}", "0".repeat(20))] {
+        assert_eq!(get(&server, &unit, path).status(), 403, "a unit opens {path}");
+    }
+    assert_eq!(get(&server, &unit, "/cases/handover.xlsx?unit=430223102000").status(), 404, "another unit's 交办单");
+    assert_eq!(get(&server, &unit, "/").headers()["location"], "/cases", "a unit starts at its queue");
+
+    // The unit answers one case; the same answer again is a conflict, not a lost update.
+    let answer = |who: &Login, id: &str| post(&server, who, &format!("/case/{id}"), &[("csrf", &who.csrf), ("action", "verdict"), ("expect", "已交办"), ("verdict", "属实"), ("note", "属实"), ("measures", "停发追缴"), ("due", "2027-01-31"), ("recovered", "300.5")]);
+    assert_eq!(post(&server, &unit, &format!("/case/{}", pending[0]), &[("action", "verdict"), ("expect", "已交办"), ("verdict", "属实")]).status(), 403, "no CSRF token");
+    assert_eq!(answer(&leader, &pending[0]).status(), 403, "leaders read only");
+    assert_eq!(answer(&unit, &pending[0]).status(), 303);
+    let again = answer(&analyst, &pending[0]);
+    assert_eq!(again.status(), 409);
+    assert!(again.text().unwrap().contains("town_unit"), "the conflict names who changed it first");
+    let money = rows(&server.lake, &format!("SELECT state, CAST(recovered AS VARCHAR) FROM cases WHERE case_id = '{}'", pending[0]));
+    assert_eq!(money[0], ["整改中", "300.50"]);
+    // Two people hand over the same case: the second is refused by name.
+    let first = post(&server, &analyst, &format!("/case/{}", pending[4]), &[("csrf", &analyst.csrf), ("action", "assign"), ("expect", "待交办"), ("unit", TOWN), ("due", "2026-12-30")]);
+    assert_eq!(first.status(), 303);
+    let second = post(&server, &admin, &format!("/case/{}", pending[4]), &[("csrf", &admin.csrf), ("action", "assign"), ("expect", "待交办"), ("unit", "430223102000"), ("due", "2026-12-30")]);
+    assert_eq!(second.status(), 409);
+    assert!(second.text().unwrap().contains("analyst"));
+
+    // Uploads: the filled 交办单 with bad rows, the wrong type, 20 MB.
+    let xlsx = get(&server, &unit, &format!("/cases/handover.xlsx?unit={TOWN}"));
+    assert_eq!(xlsx.status(), 200);
+    let sheet = scratch("workbench-upload").join("交办单.xlsx");
+    std::fs::write(&sheet, xlsx.bytes().unwrap()).unwrap();
+    let words = sheet_words(&sheet);
+    assert!(words.len() >= 3 && words.iter().all(|w| w.len() > 20 && !w.contains('{')), "each case in words: {words:?}");
+    fill(&sheet, &[(&pending[1], "部分属实", "120"), (&pending[2], "大概属实", ""), (&pending[3], "属实", "abc"), (&others[0], "属实", "")]);
+    let bytes = std::fs::read(&sheet).unwrap();
+    assert_eq!(upload(&server, &leader, "交办单.xlsx", &bytes).status(), 403, "leaders do not upload");
+    let imported = upload(&server, &unit, "交办单.xlsx", &bytes);
+    assert_eq!(imported.status(), 200);
+    let text = imported.text().unwrap();
+    for why in ["大概属实", "追缴金额", "未交办给 430223101000", "已导入 <strong>1</strong> 行"] {
+        assert!(text.contains(why), "{why}: {text}");
+    }
+    assert_eq!(rows(&server.lake, &format!("SELECT state FROM cases WHERE case_id = '{}'", pending[1]))[0][0], "部分属实");
+    assert_eq!(rows(&server.lake, &format!("SELECT state FROM cases WHERE case_id = '{}'", pending[2]))[0][0], "已交办", "a bad row changes nothing");
+    let wrong = upload(&server, &unit, "交办单.xlsx", b"%PDF-1.4 not a workbook");
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.text().unwrap().contains("不是 XLSX"));
+    let renamed = upload(&server, &unit, "交办单.pdf", &bytes);
+    assert_eq!(renamed.status(), 400);
+    let huge = upload(&server, &unit, "交办单.xlsx", &vec![b'P'; 20 << 20]);
+    assert_eq!(huge.status(), 413, "a 20 MB upload is refused");
+    assert!(huge.text().unwrap().contains("5 MB"));
+
+    // Leaders: the funnel, the red card, the scorecard and the drill-down, masked.
+    let secrets = secrets(&server);
+    let overview = get(&server, &leader, "/p/overview").text().unwrap();
+    for part in ["id=\"case_funnel\"", "card red", "id=\"case_scorecard_unit\"", "id=\"case_scorecard_town\"", "/cases?stage="] {
+        assert!(overview.contains(part), "the overview has {part}");
+    }
+    assert!(get(&server, &leader, "/p/findings").text().unwrap().contains("属实率"), "the rule catalogue shows each rule's 属实率");
+    let late = get(&server, &leader, &format!("/cases?unit={TOWN}&deadline=%E9%80%BE%E6%9C%9F")).text().unwrap();
+    assert!(late.contains(pending[1].as_str()) || late.contains(pending[2].as_str()), "the red card's cases");
+    for page in ["/cases".to_string(), format!("/case/{}", pending[0]), format!("/case/{}", pending[1])] {
+        let response = get(&server, &leader, &page);
+        assert_eq!(response.status(), 200, "{page}");
+        assert_masked(&page, &response.text().unwrap(), &secrets);
+    }
+    assert_eq!(get(&server, &leader, &format!("/cases/handover.xlsx?unit={TOWN}")).status(), 403, "full identities are not for leaders");
+    assert_eq!(get(&server, &leader, &format!("/cases/letter/jiaoban.docx?unit={TOWN}")).status(), 403);
+    for letter in [format!("/cases/letter/duban.docx?unit={TOWN}"), "/cases/letter/report.docx".to_string()] {
+        let response = get(&server, &leader, &letter);
+        assert_eq!(response.status(), 200, "{letter}");
+        assert_masked(&letter, &docx_text(&response.bytes().unwrap()), &secrets);
+    }
+
+    // Every action is in the audit log.
+    let audit = get(&server, &admin, "/admin/audit").text().unwrap();
+    for action in ["case_assign", "case_verdict", "case_view", "case_export", "case_import", "case_letter"] {
+        assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}");
+    }
+}
+
+/// Converts a DOCX to PDF with LibreOffice; returns the PDF's text and keeps
+/// a picture of its first page.
+fn to_pdf(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let docx = dir.join(format!("{name}.docx"));
+    std::fs::write(&docx, bytes).unwrap();
+    let convert = Command::new("soffice")
+        .args(["--headless", &format!("-env:UserInstallation=file://{}", dir.join("lo-profile").display()), "--convert-to", "pdf", "--outdir", dir.to_str().unwrap(), docx.to_str().unwrap()])
+        .output()
+        .expect("LibreOffice (soffice) is installed by scripts/setup");
+    assert!(convert.status.success(), "{}", String::from_utf8_lossy(&convert.stderr));
+    let pdf = dir.join(format!("{name}.pdf"));
+    let picture = Command::new("pdftoppm").args(["-png", "-r", "60", "-f", "1", "-l", "1", pdf.to_str().unwrap(), dir.join(name).to_str().unwrap()]).output().expect("pdftoppm is installed by scripts/setup");
+    assert!(picture.status.success());
+    let text = Command::new("pdftotext").args([pdf.to_str().unwrap(), "-"]).output().expect("pdftotext is installed by scripts/setup");
+    String::from_utf8_lossy(&text.stdout).into_owned()
+}
+
+#[test]
+fn the_case_workflow_in_chromium_and_the_letters_through_libreoffice() {
+    let server = server("workbench-browser");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(dir.join("node_modules/playwright-core").is_dir(), "playwright-core is not installed: run scripts/setup (bash scripts/test does)");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("it/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let work = scratch("workbench-files");
+    let step = |user: &str, step: &str, args: &[&str]| -> String {
+        let mut all = vec!["workbench.mjs", &server.base, step, user, &server.passwords[user]];
+        all.extend_from_slice(args);
+        let out = Command::new("node").args(&all).current_dir(&dir).env("SCREENSHOTS", &shots).output().expect("node runs");
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && stdout.contains(&format!("ok {step}")), "step {step} as {user} failed:\n{stdout}\n{stderr}");
+        stdout.into_owned()
+    };
+    // An analyst hands three cases over, due before the server's today.
+    let picked = step("analyst", "assign", &[TOWN, "2026-12-01"]);
+    let picked: Vec<String> = picked.trim().trim_start_matches("ok assign ").split(',').map(String::from).collect();
+    assert_eq!(picked.len(), 3);
+    // The unit answers one in the form and takes the 交办单 for the rest.
+    let sheet = work.join("交办单.xlsx");
+    let answered = step("town_unit", "answer", &[sheet.to_str().unwrap()]);
+    let answered = answered.trim().trim_start_matches("ok answer ").to_string();
+    assert!(picked.contains(&answered), "{answered} not among {picked:?}");
+    let rest: Vec<&String> = picked.iter().filter(|id| **id != answered).collect();
+    fill(&sheet, &[(rest[0], "属实", "88.8")]);
+    step("town_unit", "upload", &[sheet.to_str().unwrap()]);
+    let states = rows(&server.lake, &format!("SELECT case_id, state FROM cases WHERE case_id IN ('{}') ORDER BY case_id", picked.join("','")));
+    assert!(states.iter().any(|r| r[0] == answered && r[1] == "整改中"), "{states:?}");
+    assert!(states.iter().any(|r| r[0] == *rest[0] && r[1] == "属实"), "{states:?}");
+    assert!(states.iter().any(|r| r[0] == *rest[1] && r[1] == "已交办"), "one left unanswered, late: {states:?}");
+    // The leader sees the funnel and the red card, and drills down.
+    step("leader", "overview", &[]);
+    assert!(shots.join("workbench-6-leader-overview.png").is_file());
+
+    // The three letters open in LibreOffice with their headings and a case code.
+    let analyst = login(&server, "analyst");
+    let letters = scratch("workbench-letters");
+    let fetch = |path: &str| {
+        let response = get(&server, &analyst, path);
+        assert_eq!(response.status(), 200, "{path}");
+        response.bytes().unwrap().to_vec()
+    };
+    let handover = to_pdf(&letters, "交办单", &fetch(&format!("/cases/letter/jiaoban.docx?unit={TOWN}")));
+    assert!(handover.contains("问题线索交办单") && handover.contains(rest[1].as_str()), "{handover}");
+    let words = sheet_words(&sheet);
+    let first_words: String = words[0].chars().filter(|c| !c.is_whitespace()).take(12).collect();
+    assert!(handover.chars().filter(|c| !c.is_whitespace()).collect::<String>().contains(&first_words), "the Word 交办单 says what the XLSX says: {first_words}");
+    let reminder = to_pdf(&letters, "督办函", &fetch(&format!("/cases/letter/duban.docx?unit={TOWN}")));
+    assert!(reminder.contains("督办函") && reminder.contains(rest[1].as_str()) && reminder.contains("逾期"), "{reminder}");
+    let report = to_pdf(&letters, "线索处置情况报告", &fetch("/cases/letter/report.docx"));
+    for heading in ["线索处置情况报告", "一、总体情况", "二、逾期督办", "三、承办单位考核", "五、各规则核查属实率"] {
+        assert!(report.contains(heading), "the report lacks {heading}:\n{report}");
+    }
+    for picture in ["交办单-1.png", "督办函-1.png", "线索处置情况报告-1.png"] {
+        assert!(letters.join(picture).is_file() || letters.join(picture.replace("-1", "-01")).is_file(), "{picture} kept for a person to look at");
+    }
+}
