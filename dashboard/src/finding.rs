@@ -71,7 +71,14 @@ async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, 
             }
         }
         h2 { "证据(核查时逐项比对原始数据)" }
-        pre.evidence { (serde_json::to_string_pretty(&evidence).unwrap_or_default()) }
+        table.fields { tbody {
+            @if let serde_json::Value::Object(fields) = &evidence {
+                @for (key, value) in fields {
+                    tr { th { (xuncha_queries::evidence::label(key).unwrap_or(key)) } td { (evidence_text(value)) } }
+                }
+            }
+        } }
+        details.raw { summary { "原始数据" } pre.evidence { (serde_json::to_string_pretty(&evidence).unwrap_or_default()) } }
         @if !reveal && session.user.role >= Role::Analyst {
             form method="post" action="/reveal" {
                 input type="hidden" name="csrf" value=(session.csrf);
@@ -83,6 +90,17 @@ async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, 
         }
         @if reveal { p.note { "完整信息已显示,本次查看已记入审计日志。" } }
     })
+}
+
+/// An evidence value as text: 是/否 for flags, lists joined.
+fn evidence_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Bool(b) => if *b { "是" } else { "否" }.into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => items.iter().map(evidence_text).collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -133,10 +133,17 @@ impl AppState {
         Ok(ctx)
     }
 
-    /// A page body rendered for this scope since the lake last changed.
+    /// A page body rendered for this scope since the lake last changed,
+    /// today (deadlines turn 逾期 at midnight without a commit).
     pub(crate) fn cached_page(&self, scope: Option<&str>, key: &str, fingerprint: &Fingerprint) -> Option<Arc<str>> {
         let pages = self.pages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        pages.get(&(scope.map(str::to_string), key.to_string())).filter(|(seen, _)| seen == fingerprint).map(|(_, body)| body.clone())
+        pages.get(&(scope.map(str::to_string), self.dated(key))).filter(|(seen, _)| seen == fingerprint).map(|(_, body)| body.clone())
+    }
+
+    /// A cache key for today.
+    fn dated(&self, key: &str) -> String {
+        let today = self.session_options.today.unwrap_or_else(|| chrono::Local::now().date_naive());
+        format!("{key}@{today}")
     }
 
     /// Keeps a page body rendered from the lake as it was at `fingerprint`
@@ -147,7 +154,7 @@ impl AppState {
         if pages.len() >= MAX_CACHED_PAGES {
             pages.clear();
         }
-        pages.insert((scope.map(str::to_string), key.to_string()), (fingerprint, body.clone()));
+        pages.insert((scope.map(str::to_string), self.dated(key)), (fingerprint, body.clone()));
         body
     }
 

@@ -56,7 +56,7 @@ async fn words(ctx: &datafusion::prelude::SessionContext, rule: &str, rules: &[x
         if d.sentence.contains(['{', '}']) {
             return Err(format!("{rule}: a placeholder left in {:?}", d.sentence));
         }
-        if let Some(english) = d.columns.iter().find(|c| c.chars().all(|ch| ch.is_ascii())) {
+        if let Some(english) = d.columns.iter().find(|c| c.is_ascii()) {
             return Err(format!("{rule}: evidence column {english} has no Chinese name (evidence::LABELS)"));
         }
         text.push_str(&format!("\n{case}\n{}\n{}\n", d.sentence, d.columns.join(" | ")));

@@ -321,6 +321,9 @@ fn leaders_see_no_identity_on_any_page_finding_export_or_download() {
         let mut findings = 0;
         let mut pages: Vec<String> = PAGES.iter().map(|p| (*p).to_string()).collect();
         pages.extend(rules.iter().map(|r| format!("/p/findings?rule={r}")));
+        // The case workbench: the queue, every rule's queue and their cases.
+        pages.push("/cases".into());
+        pages.extend(rules.iter().map(|r| format!("/cases?rule={r}")));
         for page in &pages {
             let response = get(&server, &who, page);
             assert_eq!(response.status(), 200, "{user} {page}");
@@ -333,6 +336,7 @@ fn leaders_see_no_identity_on_any_page_finding_export_or_download() {
             visited += 1;
             let mut links: Vec<String> = body.split("href=\"/export/").skip(1).map(|rest| format!("/export/{}", &rest[..rest.find('"').unwrap()]).replace("&amp;", "&")).collect();
             links.extend(body.split("href=\"/finding/").skip(1).take(5).map(|rest| format!("/finding/{}", &rest[..rest.find('"').unwrap()])));
+            links.extend(body.split("href=\"/case/").skip(1).take(3).map(|rest| format!("/case/{}", &rest[..rest.find('"').unwrap()])));
             for link in links {
                 let response = get(&server, &who, &link);
                 assert_eq!(response.status(), 200, "{user} {link}");
@@ -355,7 +359,7 @@ fn leaders_see_no_identity_on_any_page_finding_export_or_download() {
                 visited += 1;
             }
         }
-        for download in ["/report/common-issues.html", "/report/common-issues.docx"] {
+        for download in ["/report/common-issues.html", "/report/common-issues.docx", "/cases/letter/report.docx"] {
             let response = get(&server, &who, download);
             assert_eq!(response.status(), 200);
             assert_eq!(response.headers().get(CACHE_CONTROL).unwrap(), "no-store");

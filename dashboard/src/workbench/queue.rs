@@ -11,7 +11,9 @@ use crate::state::AppState;
 use crate::users::Role;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
+use datafusion::prelude::SessionContext;
+use maud::{Markup, PreEscaped, html};
+use xuncha_queries::table::TextTable;
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_cases::{Change, State as CaseState};
@@ -70,40 +72,39 @@ pub(crate) async fn queue(State(state): State<Arc<AppState>>, Authorized { sessi
         filters.retain(|(k, _)| *k != "unit");
         filters.push(("unit", unit.clone()));
     }
-    let ctx = context(&state, &session).await?;
-    let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
-    let params: Vec<(&str, String)> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, literal(value(k)))).collect();
-    let table = xuncha_queries::report::document(&ctx, "cases", "queue", &params).await.map_err(AppError::internal("查询出错"))?;
-    let rules = xuncha_queries::table::TextTable::query(&ctx, "SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id").await.map_err(AppError::internal("查询出错"))?;
-    let towns = xuncha_queries::table::TextTable::query(&ctx, "SELECT town_code, town_name FROM towns ORDER BY town_code").await.map_err(AppError::internal("查询出错"))?;
-    let total = table.index("符合条件").and_then(|i| table.rows.first().map(|r| r[i].clone())).unwrap_or_else(|| "0".into());
     let role = session.user.role;
+    let pick = role >= Role::Analyst;
     let query_string = filters.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&");
-    let selected = |name: &str, v: &str| value(name) == Some(v);
+    // The filter bar and the table are the same for every user of a scope
+    // (a unit: its own) and role kind until the lake changes: cached.
+    let scope_key = match &own_unit {
+        Some(unit) => Some(format!("unit:{unit}")),
+        None => session.user.scope.clone(),
+    };
+    let key = format!("/cases?{query_string}&pick={pick}");
+    let fingerprint = state.fingerprint().map_err(AppError::internal("无法读取数据湖"))?;
+    let listing = match state.cached_page(scope_key.as_deref(), &key, &fingerprint) {
+        Some(body) => body,
+        None => {
+            let ctx = context(&state, &session).await?;
+            let body = listing(&ctx, &filters, own_unit.is_some(), pick).await?.into_string();
+            state.cache_page(scope_key.as_deref(), &key, fingerprint, body)
+        }
+    };
+    let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
+    let (head, table) = listing.split_once(TABLE_FOLLOWS).unwrap_or((&listing, ""));
+    let (head, table) = (PreEscaped(head.to_string()), PreEscaped(table.to_string()));
     let body = html! {
         @if let Some(unit) = &own_unit {
             p.note { "本单位(" (unit) ")收到的线索。逐条在线答复,或下载交办单(XLSX)填写黄色列后上传。" }
             (unit_files(&session.csrf, unit))
         }
-        form.filters method="get" action="/cases" {
-            label { "状态" select name="state" { option value="" { "全部" } @for s in CaseState::ALL { option value=(s.label()) selected[selected("state", s.label())] { (s.label()) } } } }
-            label { "规则" select name="rule" { option value="" { "全部" } @for r in &rules.rows { option value=(r[0]) selected[selected("rule", &r[0])] { (r[1]) } } } }
-            @if own_unit.is_none() {
-                label { "乡镇" select name="town" { option value="" { "全部" } @for t in &towns.rows { option value=(t[0]) selected[selected("town", &t[0])] { (t[1]) } } } }
-                label { "承办单位代码" input name="unit" value=(value("unit").unwrap_or("")) pattern="[0-9]{12}" size="14"; }
-            }
-            label { "时限" select name="deadline" { option value="" { "全部" } @for d in DEADLINES { option value=(d) selected[selected("deadline", d)] { (d) } } } }
-            label { "数据核验" select name="flag" { option value="" { "全部" } @for f in FLAGS { option value=(f) selected[selected("flag", f)] { (f) } } } }
-            @if let Some(stage) = value("stage") { input type="hidden" name="stage" value=(stage); span.chip { "环节:" (stage) } }
-            button type="submit" { "筛选" }
-            a href="/cases" { "清除" }
-        }
-        p { "符合条件的线索 " strong { (total) } " 条" @if total.parse::<usize>().unwrap_or(0) > table.rows.len() { "(显示前 " (table.rows.len()) " 条)" } "。" }
-        @if role >= Role::Analyst {
+        (head)
+        @if pick {
             form method="post" action="/cases/assign" {
                 input type="hidden" name="csrf" value=(session.csrf);
                 input type="hidden" name="back" value=(query_string);
-                (rows(&table, true))
+                (table)
                 fieldset.bulk {
                     legend { "批量交办(勾选上方待交办的线索)" }
                     label { "承办单位代码" input name="unit" required pattern="[0-9]{12}" size="14" placeholder="12 位乡镇/村/部门代码"; }
@@ -119,15 +120,50 @@ pub(crate) async fn queue(State(state): State<Arc<AppState>>, Authorized { sessi
             }
             (upload_form(&session.csrf))
         } @else {
-            (rows(&table, false))
+            (table)
         }
         @if role >= Role::Leader { p.downloads { a href="/cases/letter/report.docx" { "下载线索处置情况报告(Word)" } } }
     };
     Ok(layout::page(&session, "/cases", "线索处置", body))
 }
 
+/// Where the cached listing's filter bar ends and its table begins (the
+/// table goes inside the hand-over form, the filter bar, a form of its
+/// own, before it).
+const TABLE_FOLLOWS: &str = "<!--xuncha:table-->";
+
+/// The filter bar, the count and the table of the queue under `filters`.
+async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_user: bool, pick: bool) -> Result<Markup, AppError> {
+    let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
+    let params: Vec<(&str, String)> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, literal(value(k)))).collect();
+    let failed = || AppError::internal("查询出错");
+    let table = xuncha_queries::report::document(ctx, "cases", "queue", &params).await.map_err(failed())?;
+    let rules = TextTable::query(ctx, "SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id").await.map_err(failed())?;
+    let towns = TextTable::query(ctx, "SELECT town_code, town_name FROM towns ORDER BY town_code").await.map_err(failed())?;
+    let total = table.index("符合条件").and_then(|i| table.rows.first().map(|r| r[i].clone())).unwrap_or_else(|| "0".into());
+    let selected = |name: &str, v: &str| value(name) == Some(v);
+    Ok(html! {
+        form.filters method="get" action="/cases" {
+            label { "状态" select name="state" { option value="" { "全部" } @for s in CaseState::ALL { option value=(s.label()) selected[selected("state", s.label())] { (s.label()) } } } }
+            label { "规则" select name="rule" { option value="" { "全部" } @for r in &rules.rows { option value=(r[0]) selected[selected("rule", &r[0])] { (r[1]) } } } }
+            @if !unit_user {
+                label { "乡镇" select name="town" { option value="" { "全部" } @for t in &towns.rows { option value=(t[0]) selected[selected("town", &t[0])] { (t[1]) } } } }
+                label { "承办单位代码" input name="unit" value=(value("unit").unwrap_or("")) pattern="[0-9]{12}" size="14"; }
+            }
+            label { "时限" select name="deadline" { option value="" { "全部" } @for d in DEADLINES { option value=(d) selected[selected("deadline", d)] { (d) } } } }
+            label { "数据核验" select name="flag" { option value="" { "全部" } @for f in FLAGS { option value=(f) selected[selected("flag", f)] { (f) } } } }
+            @if let Some(stage) = value("stage") { input type="hidden" name="stage" value=(stage); span.chip { "环节:" (stage) } }
+            button type="submit" { "筛选" }
+            a href="/cases" { "清除" }
+        }
+        p { "符合条件的线索 " strong { (total) } " 条" @if total.parse::<usize>().unwrap_or(0) > table.rows.len() { "(显示前 " (table.rows.len()) " 条)" } "。" }
+        (PreEscaped(TABLE_FOLLOWS))
+        (rows(&table, pick))
+    })
+}
+
 /// The queue's table; `pick` adds a check box to each case awaiting hand-over.
-fn rows(table: &xuncha_queries::table::TextTable, pick: bool) -> Markup {
+fn rows(table: &TextTable, pick: bool) -> Markup {
     let shown: Vec<usize> = (0..table.columns.len()).filter(|&i| table.columns[i] != "符合条件").collect();
     let state_at = table.index("状态");
     html! {
