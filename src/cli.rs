@@ -312,10 +312,12 @@ pub(crate) enum UserAction {
     /// Add a user; the password is read from XUNCHA_PASSWORD or asked for.
     Add {
         name: String,
-        /// leader (aggregates, masked), analyst (details, SQL) or admin (users, audit).
+        /// unit (整改责任单位: only the cases handed to it), leader (aggregates,
+        /// masked), analyst (details, SQL, cases) or admin (users, audit).
         #[arg(long)]
         role: String,
-        /// Only this county, town or village (12-digit code).
+        /// Only this county, town or village (12-digit code); for a unit, its
+        /// own code (town, village or department), required.
         #[arg(long)]
         scope: Option<String>,
         /// May take full identities from the SQL console in bulk (daily cap:
