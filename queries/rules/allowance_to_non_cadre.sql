@@ -14,8 +14,8 @@ SELECT v.voucher_id AS entity_key,
        to_char(v.voucher_date, '%Y-%m') AS period,
        v.amount,
        named_struct('voucher_date', v.voucher_date, 'account', v.account, 'summary', v.summary, 'approver', v.approver,
-                    'terms_in_this_village', (SELECT string_agg(c.position || ' ' || CAST(c.start_date AS VARCHAR) || ' 至 '
-                                                  || coalesce(CAST(c.end_date AS VARCHAR), '今'), '; ')
+                    'terms_in_this_village', (SELECT nullif(array_to_string(array_sort(array_agg(c.position || ' ' || CAST(c.start_date AS VARCHAR) || ' 至 '
+                                                  || coalesce(CAST(c.end_date AS VARCHAR), '今'))), '; '), '')
                                               FROM cadres c WHERE c.id_number = v.counterparty_code AND c.org_code = v.village_code)) AS evidence
 FROM finance_vouchers v
 WHERE v.direction = '支出'

@@ -41,13 +41,13 @@ SELECT paid.id_number AS entity_key,
        min(paid.name) AS person_name,
        max(paid.period) AS period,
        sum(paid.amount) AS amount,
-       named_struct('payments', count(*), 'programs', string_agg(DISTINCT paid.program, ', '),
+       named_struct('payments', count(*), 'programs', nullif(array_to_string(array_sort(array_agg(DISTINCT paid.program)), ', '), ''),
                     'first_period', min(paid.period), 'last_period', max(paid.period),
                     'cadres', min(c.cadres)) AS evidence
 FROM paid
 JOIN (
-    SELECT id_number, string_agg(DISTINCT cadre_name || '(' || relation || ', ' || org_name || position || ', '
-           || CAST(start_date AS VARCHAR) || ' 至 ' || coalesce(CAST(end_date AS VARCHAR), '今') || ')', '; ') AS cadres
+    SELECT id_number, nullif(array_to_string(array_sort(array_agg(DISTINCT cadre_name || '(' || relation || ', ' || org_name || position || ', '
+           || CAST(start_date AS VARCHAR) || ' 至 ' || coalesce(CAST(end_date AS VARCHAR), '今') || ')')), '; '), '') AS cadres
     FROM hits GROUP BY id_number
 ) c ON c.id_number = paid.id_number
 GROUP BY paid.id_number

@@ -58,5 +58,5 @@ SELECT d.deal_id AS entity_key,
                     'counterparty_code', d.code, 'detail', d.detail, 'summary', d.summary,
                     'links', l.links) AS evidence
 FROM deals d
-JOIN (SELECT deal_id, string_agg(DISTINCT member_name || ' 经 ' || via || ' 关联 ' || cadre, '; ') AS links FROM links GROUP BY deal_id) l
+JOIN (SELECT deal_id, nullif(array_to_string(array_sort(array_agg(DISTINCT member_name || ' 经 ' || via || ' 关联 ' || cadre)), '; '), '') AS links FROM links GROUP BY deal_id) l
   ON l.deal_id = d.deal_id

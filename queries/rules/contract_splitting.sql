@@ -21,7 +21,7 @@ SELECT a.contract_id AS entity_key,
        a.amount,
        named_struct('counterparty_code', a.counterparty_code, 'signed_date', a.signed_date,
                     'procurement', a.procurement, 'contracts_in_window', count(*), 'window_total', sum(b.amount),
-                    'window_contracts', string_agg(b.contract_id || ' ' || CAST(b.signed_date AS VARCHAR) || ' ' || CAST(b.amount AS VARCHAR), '; '),
+                    'window_contracts', nullif(array_to_string(array_sort(array_agg(b.contract_id || ' ' || CAST(b.signed_date AS VARCHAR) || ' ' || CAST(b.amount AS VARCHAR))), '; '), ''),
                     'threshold_amount', ${split_limit}, 'threshold_days', ${split_window_days}) AS evidence
 FROM small a
 JOIN small b ON b.village_code = a.village_code AND b.counterparty_code = a.counterparty_code

@@ -14,7 +14,7 @@ WITH records AS (
 ),
 death AS (
     SELECT id_number, min(death_date) AS death_date,
-           string_agg(via || ' ' || CAST(death_date AS VARCHAR), '; ') AS death_records
+           nullif(array_to_string(array_sort(array_agg(via || ' ' || CAST(death_date AS VARCHAR))), '; '), '') AS death_records
     FROM records GROUP BY id_number
 )
 SELECT p.payment_id AS entity_key,

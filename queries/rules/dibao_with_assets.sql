@@ -50,6 +50,6 @@ SELECT paid.id_number AS entity_key,
        named_struct('payments', count(*), 'first_period', min(paid.period), 'last_period', max(paid.period),
                     'assets', min(h.assets)) AS evidence
 FROM paid
-JOIN (SELECT id_number, string_agg(DISTINCT asset || ' 自' || CAST(since AS VARCHAR), '; ') AS assets FROM hits GROUP BY id_number) h
+JOIN (SELECT id_number, nullif(array_to_string(array_sort(array_agg(DISTINCT asset || ' 自' || CAST(since AS VARCHAR))), '; '), '') AS assets FROM hits GROUP BY id_number) h
   ON h.id_number = paid.id_number
 GROUP BY paid.id_number

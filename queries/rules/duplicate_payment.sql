@@ -28,8 +28,8 @@ SELECT p.id_number || '|' || p.program || '|' || p.period AS entity_key,
        p.period,
        sum(p.amount) - max(p.amount) AS amount,
        named_struct('program', p.program, 'period', p.period, 'payments', count(*),
-                    'payment_ids', string_agg(p.payment_id, ', '), 'total', sum(p.amount),
-                    'departments', string_agg(DISTINCT p.department, ', ')) AS evidence
+                    'payment_ids', nullif(array_to_string(array_sort(array_agg(p.payment_id)), ', '), ''), 'total', sum(p.amount),
+                    'departments', nullif(array_to_string(array_sort(array_agg(DISTINCT p.department)), ', '), '')) AS evidence
 FROM repeated r
 JOIN subsidy_payments p ON hash64(p.id_number, p.program, substr(p.period, 1, 4)) = r.key_hash
 GROUP BY p.id_number, p.program, p.period

@@ -23,9 +23,9 @@ SELECT paid.id_number AS entity_key,
        min(paid.name) AS person_name,
        max(paid.period) AS period,
        sum(paid.amount) AS amount,
-       named_struct('payments', count(*), 'programs', string_agg(DISTINCT paid.program, ', '),
+       named_struct('payments', count(*), 'programs', nullif(array_to_string(array_sort(array_agg(DISTINCT paid.program)), ', '), ''),
                     'first_period', min(paid.period), 'last_period', max(paid.period),
                     'posts', min(h.posts)) AS evidence
 FROM paid
-JOIN (SELECT id_number, string_agg(DISTINCT post, '; ') AS posts FROM hits GROUP BY id_number) h ON h.id_number = paid.id_number
+JOIN (SELECT id_number, nullif(array_to_string(array_sort(array_agg(DISTINCT post)), '; '), '') AS posts FROM hits GROUP BY id_number) h ON h.id_number = paid.id_number
 GROUP BY paid.id_number

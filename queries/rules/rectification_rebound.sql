@@ -15,7 +15,7 @@ SELECT p.problem_id AS entity_key,
        p.funds_involved AS amount,
        named_struct('round_id', p.round_id, 'topic', p.topic, 'description', p.description, 'status', p.status,
                     'rectified_date', p.rectified_date, 'petitions', count(*),
-                    'petition_ids', string_agg(x.petition_id || ' ' || CAST(x.received_date AS VARCHAR), '; '),
+                    'petition_ids', nullif(array_to_string(array_sort(array_agg(x.petition_id || ' ' || CAST(x.received_date AS VARCHAR))), '; '), ''),
                     'window_days', ${rebound_days}) AS evidence
 FROM problems p
 JOIN petitions x ON x.village_code = p.target_code AND x.topic = p.topic

@@ -40,7 +40,7 @@ SELECT p.bank_account || '|' || p.period AS entity_key,
        sum(p.amount) AS amount,
        named_struct('bank_account', p.bank_account, 'households', min(s.households),
                     'beneficiaries', count(DISTINCT p.id_number), 'payments', count(*),
-                    'payment_ids', string_agg(p.payment_id, ', '),
+                    'payment_ids', nullif(array_to_string(array_sort(array_agg(p.payment_id)), ', '), ''),
                     'threshold_households', ${shared_account_households}) AS evidence
 FROM shared s
 JOIN subsidy_payments p ON p.bank_account = s.bank_account AND p.period = s.period

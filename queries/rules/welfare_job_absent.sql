@@ -14,7 +14,7 @@ SELECT j.job_id || '|' || p.period AS entity_key,
        p.period,
        sum(p.amount) AS amount,
        named_struct('job_id', j.job_id, 'post', min(j.post), 'days_required', min(a.days_required),
-                    'days_present', min(a.days_present), 'payment_ids', string_agg(p.payment_id, ', ')) AS evidence
+                    'days_present', min(a.days_present), 'payment_ids', nullif(array_to_string(array_sort(array_agg(p.payment_id)), ', '), '')) AS evidence
 FROM subsidy_payments p
 JOIN welfare_jobs j ON j.id_number = p.id_number
  AND j.start_date <= month_end(p.period)

@@ -42,5 +42,5 @@ SELECT j.job_id AS entity_key,
        named_struct('job_id', j.job_id, 'post', j.post, 'start_date', j.start_date, 'end_date', j.end_date,
                     'monthly_wage', j.monthly_wage, 'cadres', h.cadres) AS evidence
 FROM welfare_jobs j
-JOIN (SELECT job_id, string_agg(DISTINCT cadre, '; ') AS cadres FROM hits GROUP BY job_id) h ON h.job_id = j.job_id
+JOIN (SELECT job_id, nullif(array_to_string(array_sort(array_agg(DISTINCT cadre)), '; '), '') AS cadres FROM hits GROUP BY job_id) h ON h.job_id = j.job_id
 LEFT JOIN wages w ON w.job_id = j.job_id

@@ -396,14 +396,16 @@ pub async fn describe(ctx: &SessionContext, rules: &[Rule], case_id: Option<&str
     let at = |name: &str| found.index(name).ok_or_else(|| QueryError::Rule(format!("cases.sql evidence lacks {name}")));
     let (case_at, rule_at, evidence_at) = (at("case_id")?, at("rule_id")?, at("evidence")?);
     for row in &found.rows {
-        let mut facts = BTreeMap::new();
+        // The evidence's keys, then the finding's columns over them (its
+        // amount is the exact decimal; the JSON's a number).
+        let mut facts: BTreeMap<String, Value> = match serde_json::from_str::<Value>(&row[evidence_at]) {
+            Ok(Value::Object(evidence)) => evidence.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
         for (name, value) in found.columns.iter().zip(row) {
             if ![case_at, rule_at, evidence_at].contains(&found.index(name).unwrap_or(usize::MAX)) && !value.is_empty() {
                 facts.insert(name.clone(), Value::String(value.clone()));
             }
-        }
-        if let Ok(Value::Object(evidence)) = serde_json::from_str::<Value>(&row[evidence_at]) {
-            facts.extend(evidence);
         }
         let entry = by_case.entry(row[case_at].clone()).or_insert_with(|| (row[rule_at].clone(), Vec::new(), Vec::new()));
         entry.1.push(Facts(facts));

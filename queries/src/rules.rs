@@ -23,6 +23,12 @@
 //! `xuncha.toml` adds rules (or replaces one with the same id): an analyst
 //! adds a rule by dropping a file there.
 //!
+//! Lists in evidence are `nullif(array_to_string(array_sort(array_agg(x)), sep), '')`
+//! rather than `string_agg(x, sep)`: the same order on every run (a case's
+//! words and the golden files do not shuffle), without the input sort an
+//! ordered `string_agg` costs (and DataFusion 55 refuses two orders in one
+//! aggregate). DuckDB reads them alike.
+//!
 //! Join order is written, not left to the planner: DataFusion builds its
 //! hash table on the first (left) input of a join and a hash join cannot
 //! spill, so the smaller side comes first (`FROM death d JOIN
