@@ -53,6 +53,18 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub ingest: IngestConfig,
     pub cases: CasesConfig,
+    /// Header spellings for every source: `"证件号码" = "id_number"` (see `mapping`).
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// Per source: `[sources.NAME.headers]`.
+    pub sources: std::collections::BTreeMap<String, SourceConfig>,
+}
+
+/// `[sources.NAME]`: a department's own spellings for one source.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceConfig {
+    /// Header spelling → the contract's column name.
+    pub headers: std::collections::BTreeMap<String, String>,
 }
 
 /// The `[cases]` section: time limits of the case workflow.
@@ -87,6 +99,10 @@ pub struct IngestConfig {
     /// department could mean in that money column; a larger one is
     /// quarantined as `bad_money`. Overrides [`DEFAULT_MONEY_CEILINGS`].
     pub money_ceilings: std::collections::BTreeMap<String, u64>,
+    /// The header mappings in force (from `[headers]` and
+    /// `[sources.NAME.headers]`, checked by [`Config::parse`]).
+    #[serde(skip)]
+    pub headers: crate::mapping::HeaderMappings,
 }
 
 /// The shipped ceilings: no single livelihood payment reaches a million
@@ -256,8 +272,10 @@ impl Config {
 
     /// Parses the text of a `xuncha.toml`.
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.ingest.check()?;
+        let per_source = config.sources.iter().map(|(name, s)| (name.clone(), s.headers.clone())).collect();
+        config.ingest.headers = crate::mapping::HeaderMappings::new(&config.headers, &per_source)?;
         config.cases.today()?;
         Ok(config)
     }

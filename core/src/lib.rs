@@ -10,6 +10,7 @@
 pub mod config;
 pub mod contract;
 pub mod lake;
+pub mod mapping;
 pub mod system;
 pub mod values;
 

@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod generator;
 mod ingest;
+mod mappings;
 mod ids;
 mod report;
 mod panels;

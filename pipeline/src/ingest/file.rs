@@ -22,9 +22,9 @@
 use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
 use crate::PipelineError;
+use xuncha_core::mapping::HeaderMappings;
 use xuncha_core::contract::Source;
 use xuncha_core::lake::{BatchRun, FileWriter};
-use xuncha_core::values;
 use rust_decimal::Decimal;
 use deltalake::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
 use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
@@ -392,15 +392,22 @@ struct TypedChunk {
 /// while the next run is read, so memory is bounded by two runs, not by
 /// the file. Rows wait for the destination up to `WAIT_ROWS`;
 /// `None` when the caller stopped the file instead.
-pub(super) fn read_and_type(source: &'static Source, path: &Path, file: String, ceilings: Vec<Option<Decimal>>, destination: mpsc::Receiver<Destination>) -> Result<Option<TypedFile>, PipelineError> {
-    let super::Opened { format, header, head_rest, mut rows, notes } = super::open_rows(source, path)?;
-    let missing = super::missing_required(source, &header);
+pub(super) fn read_and_type(
+    source: &'static Source,
+    headers: &HeaderMappings,
+    path: &Path,
+    file: String,
+    ceilings: Vec<Option<Decimal>>,
+    destination: mpsc::Receiver<Destination>,
+) -> Result<Option<TypedFile>, PipelineError> {
+    let super::Opened { format, header, head_rest, mut rows, notes } = super::open_rows(source, headers, path)?;
+    let missing = super::missing_required(source, headers, &header);
     if !missing.is_empty() {
-        let mut why = format!("表头缺少必填列: {}(读到的表头: {})", missing.join("、"), values::excerpt(&header.join(", "), 300));
-        why.push_str(&super::looks_like(source, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
+        let mut why = super::missing_reason(source, headers, &header, &missing);
+        why.push_str(&super::looks_like(source, headers, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
         return Err(PipelineError::Unreadable(why));
     }
-    let map = super::mapping(source, &header);
+    let map = super::mapping(source, headers, &header);
     let lake_schema = xuncha_core::contract::schema(source);
     let layout = Layout {
         source,

@@ -31,6 +31,7 @@ mod tests;
 pub mod typing;
 
 use crate::PipelineError;
+use xuncha_core::mapping::{HeaderMappings, Via};
 use xuncha_core::contract::{self, SOURCES, Source};
 use xuncha_core::lake::{FileWriter, Lake};
 use xuncha_core::values;
@@ -280,7 +281,8 @@ impl IngestState<'_> {
         let typing = {
             let (path, file) = (path.to_path_buf(), file.clone());
             let ceilings = source.columns.iter().map(|c| self.options.config.money_ceiling(source.name, c.name).map(rust_decimal::Decimal::from)).collect();
-            tokio::task::spawn_blocking(move || file::read_and_type(source, &path, file, ceilings, rows_destination))
+            let headers = self.options.config.headers.clone();
+            tokio::task::spawn_blocking(move || file::read_and_type(source, &headers, &path, file, ceilings, rows_destination))
         };
         let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
         let sha = match hashing.await.map_err(joined)? {
@@ -501,7 +503,7 @@ struct Opened {
 }
 
 /// Opens a file by its extension and finds its header.
-fn open_rows(source: &Source, path: &Path) -> Result<Opened, PipelineError> {
+fn open_rows(source: &Source, headers: &HeaderMappings, path: &Path) -> Result<Opened, PipelineError> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     let (format, mut rows, notes) = match ext.as_str() {
         "csv" | "txt" => {
@@ -526,7 +528,7 @@ fn open_rows(source: &Source, path: &Path) -> Result<Opened, PipelineError> {
     {
         head.push(row?);
     }
-    let Some(at) = read::find_header(source, &head) else {
+    let Some(at) = read::find_header(source, headers, &head) else {
         rows.check_head_text()?;
         let first = head.iter().find(|r| !r.is_blank());
         let shown = first.map(|r| r.cells().take(30).map(|c| c.text()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
@@ -540,7 +542,7 @@ fn open_rows(source: &Source, path: &Path) -> Result<Opened, PipelineError> {
             source.title,
             source.name,
             values::excerpt(&shown, 200),
-            looks_like(source, &head)
+            looks_like(source, headers, &head)
         )));
     };
     let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
@@ -554,11 +556,11 @@ fn open_rows(source: &Source, path: &Path) -> Result<Opened, PipelineError> {
 }
 
 /// " — 看起来是 X 的文件" when another source's header fits the first rows.
-fn looks_like(expected: &Source, head: &[RawRow]) -> String {
+fn looks_like(expected: &Source, headers: &HeaderMappings, head: &[RawRow]) -> String {
     for other in SOURCES.iter().filter(|s| s.name != expected.name) {
-        if let Some(at) = read::find_header(other, head) {
+        if let Some(at) = read::find_header(other, headers, head) {
             let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
-            if missing_required(other, &header).is_empty() {
+            if missing_required(other, headers, &header).is_empty() {
                 return format!("。看起来是「{}」的文件,应放在 {}/ 文件夹", other.title, other.name);
             }
         }
@@ -566,14 +568,44 @@ fn looks_like(expected: &Source, head: &[RawRow]) -> String {
     String::new()
 }
 
-fn mapping(source: &Source, header: &[String]) -> Vec<Option<usize>> {
+/// The column each of a file's headers means (a column taken once: the
+/// first header that means it). Contract headers are placed first, so that
+/// a mapped spelling never takes a column a contract header names.
+fn mapping(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<Option<usize>> {
+    let recognised: Vec<Option<(usize, Via)>> = header.iter().map(|h| headers.column(source, h)).collect();
     let mut used = HashSet::new();
-    header.iter().map(|h| source.match_header(h).filter(|i| used.insert(*i))).collect()
+    let mut out = vec![None; header.len()];
+    for contract in [true, false] {
+        for (i, r) in recognised.iter().enumerate() {
+            if let Some((column, via)) = r
+                && (*via == Via::Contract) == contract
+                && used.insert(*column)
+            {
+                out[i] = Some(*column);
+            }
+        }
+    }
+    out
 }
 
-fn missing_required(source: &Source, header: &[String]) -> Vec<&'static str> {
-    let mapped: HashSet<usize> = mapping(source, header).into_iter().flatten().collect();
-    source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(_, c)| c.header).collect()
+/// The required columns a file's header lacks (their indices).
+fn missing_required(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<usize> {
+    let mapped: HashSet<usize> = mapping(source, headers, header).into_iter().flatten().collect();
+    source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(i, _)| i).collect()
+}
+
+/// Why a file lacking required columns is rejected, and how to fix it: for
+/// each, the file's likeliest header and the line to add to `xuncha.toml`.
+fn missing_reason(source: &Source, headers: &HeaderMappings, header: &[String], missing: &[usize]) -> String {
+    let mapped = mapping(source, headers, header);
+    let unmapped: Vec<&str> = header.iter().zip(&mapped).filter(|(h, m)| m.is_none() && !h.trim().is_empty()).map(|(h, _)| h.as_str()).collect();
+    let names: Vec<&str> = missing.iter().map(|i| source.columns[*i].header).collect();
+    let mut why = format!("表头缺少必填列: {}(读到的表头: {})", names.join("、"), values::excerpt(&header.join(", "), 300));
+    for hint in missing.iter().filter_map(|i| xuncha_core::mapping::suggestion(source, *i, &unmapped)) {
+        why.push_str(";");
+        why.push_str(&hint);
+    }
+    why
 }
 
 /// The non-blank cells at `indices` as a JSON object keyed by header (a

@@ -25,6 +25,7 @@ use super::records::{self, CsvRecords};
 use crate::PipelineError;
 use xuncha_core::values;
 use xuncha_core::contract::Source;
+use xuncha_core::mapping::HeaderMappings;
 use deltalake::arrow::array::{Array, BinaryArray, BinaryBuilder, StringArray};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -986,9 +987,9 @@ const MAX_HEADER_BYTES: usize = 200;
 
 /// Finds the header row among the first rows: the row naming most of the
 /// source's columns (title rows above it are skipped). Returns its position.
-pub fn find_header(source: &Source, rows: &[RawRow]) -> Option<usize> {
+pub fn find_header(source: &Source, headers: &HeaderMappings, rows: &[RawRow]) -> Option<usize> {
     // A header cell is short, and a header has at most a few hundred of them.
-    let is_header = |c: Cell<'_>| matches!(c, Cell::Text(t) if t.len() <= MAX_HEADER_BYTES) && source.match_header(&c.text()).is_some();
+    let is_header = |c: Cell<'_>| matches!(c, Cell::Text(t) if t.len() <= MAX_HEADER_BYTES) && headers.column(source, &c.text()).is_some();
     let score = |row: &RawRow| row.cells().take(MAX_SHEET_COLUMNS as usize).filter(|c| is_header(*c)).count();
     let best = rows.iter().enumerate().max_by_key(|(i, row)| (score(row), std::cmp::Reverse(*i)))?;
     (score(best.1) >= 2.min(source.columns.len())).then_some(best.0)
