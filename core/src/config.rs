@@ -65,6 +65,8 @@ pub struct Config {
 pub struct SourceConfig {
     /// Header spelling → the contract's column name.
     pub headers: std::collections::BTreeMap<String, String>,
+    /// Column → (a department's value → the contract's allowed value).
+    pub values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// The `[cases]` section: time limits of the case workflow.
@@ -103,6 +105,9 @@ pub struct IngestConfig {
     /// `[sources.NAME.headers]`, checked by [`Config::parse`]).
     #[serde(skip)]
     pub headers: crate::mapping::HeaderMappings,
+    /// The value mappings in force (from `[sources.NAME.values.COLUMN]`).
+    #[serde(skip)]
+    pub values: crate::mapping::ValueMappings,
 }
 
 /// The shipped ceilings: no single livelihood payment reaches a million
@@ -276,6 +281,8 @@ impl Config {
         config.ingest.check()?;
         let per_source = config.sources.iter().map(|(name, s)| (name.clone(), s.headers.clone())).collect();
         config.ingest.headers = crate::mapping::HeaderMappings::new(&config.headers, &per_source)?;
+        let values = config.sources.iter().map(|(name, s)| (name.clone(), s.values.clone())).collect();
+        config.ingest.values = crate::mapping::ValueMappings::new(&values)?;
         config.cases.today()?;
         Ok(config)
     }

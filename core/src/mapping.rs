@@ -124,6 +124,47 @@ impl HeaderMappings {
     }
 }
 
+/// A department's own names for a column's allowed values (`[sources.NAME.
+/// values.COLUMN]`: `"农村最低生活保障金" = "低保"`), by (source, column).
+/// Only a value outside the allowed list is looked up: an allowed value is
+/// never mapped to another.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValueMappings {
+    by_column: BTreeMap<(String, String), BTreeMap<String, String>>,
+}
+
+impl ValueMappings {
+    /// From `[sources.NAME.values.COLUMN]`, checked: the column is one with
+    /// an allowed list, and each value maps to one of its allowed values.
+    pub fn new(per_source: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>) -> Result<ValueMappings, String> {
+        let mut by_column = BTreeMap::new();
+        for (name, columns) in per_source {
+            let Some(s) = source(name) else { return Err(format!("[sources.{name}]:没有数据来源「{name}」")) };
+            for (column, values) in columns {
+                let Some(c) = s.column_index(column).map(|i| &s.columns[i]) else { return Err(format!("[sources.{name}.values.{column}]:{name} 没有列「{column}」")) };
+                let crate::contract::ColumnType::Enum(allowed) = c.ty else { return Err(format!("[sources.{name}.values.{column}]:列「{column}」没有允许值列表,不需要值映射")) };
+                if let Some((from, to)) = values.iter().find(|(_, to)| !allowed.contains(&to.as_str())) {
+                    return Err(format!("[sources.{name}.values.{column}] \"{from}\" = \"{to}\":「{to}」不在允许值之内(应为 {})", allowed.join(" / ")));
+                }
+                by_column.insert((name.clone(), column.clone()), values.iter().map(|(k, v)| (crate::values::clean(k).into_owned(), v.clone())).collect());
+            }
+        }
+        Ok(ValueMappings { by_column })
+    }
+
+    /// The value mappings of one column, if any.
+    pub fn of(&self, source: &str, column: &str) -> Option<&BTreeMap<String, String>> {
+        self.by_column.get(&(source.to_string(), column.to_string()))
+    }
+}
+
+/// The allowed values most like `value` (for a reason that names them).
+pub fn closest<'a>(value: &str, allowed: &[&'a str]) -> Vec<&'a str> {
+    let scored: Vec<(f64, &str)> = allowed.iter().map(|a| (likeness(value, a), *a)).filter(|(s, _)| *s > 0.0).collect();
+    let best = scored.iter().map(|(s, _)| *s).fold(0.0, f64::max);
+    scored.into_iter().filter(|(s, _)| best > 0.0 && *s >= best).map(|(_, a)| a).collect()
+}
+
 /// How alike two headers are: the characters they share (each counted once)
 /// over the longer one's, after normalization.
 fn likeness(a: &str, b: &str) -> f64 {
@@ -167,6 +208,17 @@ mod tests {
         assert!(HeaderMappings::new(&BTreeMap::new(), &BTreeMap::from([("nowhere".to_string(), BTreeMap::new())])).unwrap_err().contains("nowhere"));
         let bad = BTreeMap::from([("population".to_string(), BTreeMap::from([("x".to_string(), "amount".to_string())]))]);
         assert!(HeaderMappings::new(&BTreeMap::new(), &bad).unwrap_err().contains("没有列「amount」"));
+    }
+
+    #[test]
+    fn values_map_only_onto_allowed_values_and_bad_ones_name_the_closest() {
+        let map = |col: &str, from: &str, to: &str| BTreeMap::from([("subsidy_payments".to_string(), BTreeMap::from([(col.to_string(), BTreeMap::from([(from.to_string(), to.to_string())]))]))]);
+        let ok = ValueMappings::new(&map("program", "农村最低生活保障金", "低保")).unwrap();
+        assert_eq!(ok.of("subsidy_payments", "program").unwrap()["农村最低生活保障金"], "低保");
+        assert!(ValueMappings::new(&map("program", "x", "救济")).unwrap_err().contains("「救济」不在允许值之内"));
+        assert!(ValueMappings::new(&map("name", "x", "y")).unwrap_err().contains("没有允许值列表"));
+        assert_eq!(closest("城乡居民养老保险", crate::contract::PROGRAMS), ["养老金"]);
+        assert!(closest("xyz", crate::contract::PROGRAMS).is_empty());
     }
 
     #[test]

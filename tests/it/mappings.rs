@@ -63,3 +63,39 @@ fn everyday_headers_load_and_an_unknown_one_says_the_line_to_add() {
         assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(named), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+#[test]
+fn department_value_names_load_as_the_contracts_values_once_mapped() {
+    let dir = scratch("mappings-values");
+    let inbox = dir.join("inbox");
+    write(
+        &inbox,
+        "subsidy_payments",
+        "发放.csv",
+        "发放流水号,资金项目,公民身份号码,姓名,村(社区)代码,所属期,金额(元)\n\
+         V1,农村最低生活保障金,430223196203150010,王秀英,430223101201,2026-09,400.00\n\
+         V2,城乡居民养老保险,430223199001010013,李伟,430223101201,2026-09,150.00\n\
+         V3,低保,430223199001010013,李伟,430223101201,2026-08,400.00\n",
+    );
+    let ingest = |name: &str, config: &str| {
+        let (lake, path) = (dir.join(name), dir.join(format!("{name}.toml")));
+        std::fs::write(&path, config).unwrap();
+        let out = xuncha(&["--lake", lake.to_str().unwrap(), "--config", path.to_str().unwrap(), "ingest", inbox.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        lake
+    };
+    // Before: the two department names are quarantined, each naming the closest allowed value.
+    let before = ingest("before", "");
+    let reasons = rows(&before, "SELECT reason FROM quarantine ORDER BY row_number");
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0][0].contains("最接近的是「低保」") && reasons[1][0].contains("最接近的是「养老金」"), "{reasons:?}");
+    // After mapping them: every row loads, under the contract's names; 低保 itself is untouched.
+    let after = ingest("after", "[sources.subsidy_payments.values.program]\n\"农村最低生活保障金\" = \"低保\"\n\"城乡居民养老保险\" = \"养老金\"\n");
+    assert_eq!(rows(&after, "SELECT payment_id, program FROM subsidy_payments ORDER BY payment_id"), [["V1", "低保"], ["V2", "养老金"], ["V3", "低保"]]);
+    assert_eq!(rows(&after, "SELECT count(*) FROM quarantine")[0][0], "0");
+    // A mapping onto a value outside the list is refused by name.
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "[sources.subsidy_payments.values.program]\n\"x\" = \"救济金\"\n").unwrap();
+    let out = xuncha(&["--lake", dir.join("bad").to_str().unwrap(), "--config", path.to_str().unwrap(), "ingest", inbox.to_str().unwrap()]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("「救济金」不在允许值之内"));
+}

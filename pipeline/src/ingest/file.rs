@@ -22,7 +22,7 @@
 use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
 use crate::PipelineError;
-use xuncha_core::mapping::HeaderMappings;
+use xuncha_core::mapping::{HeaderMappings, ValueMappings};
 use xuncha_core::contract::Source;
 use xuncha_core::lake::{BatchRun, FileWriter};
 use rust_decimal::Decimal;
@@ -248,6 +248,8 @@ struct Layout<'a> {
     keys: KeyHasher,
     /// For each contract column, the largest amount it takes, if bounded.
     ceilings: Vec<Option<Decimal>>,
+    /// For each contract column, the configured names of its allowed values.
+    values: Vec<Option<std::collections::BTreeMap<String, String>>>,
 }
 
 /// Lake columns whose value is the same in every row of a file: they are
@@ -395,6 +397,7 @@ struct TypedChunk {
 pub(super) fn read_and_type(
     source: &'static Source,
     headers: &HeaderMappings,
+    values: &ValueMappings,
     path: &Path,
     file: String,
     ceilings: Vec<Option<Decimal>>,
@@ -417,6 +420,7 @@ pub(super) fn read_and_type(
         schema: typed_schema(&lake_schema),
         keys: KeyHasher::new(source)?,
         ceilings,
+        values: source.columns.iter().map(|c| values.of(source.name, c.name).cloned()).collect(),
     };
     let mut out = TypedFile { format, notes, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
@@ -588,7 +592,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     // The problems of each row, in column order.
     let mut problems: BTreeMap<usize, Vec<RowProblem>> = BTreeMap::new();
     for (c, position) in layout.position.iter().enumerate() {
-        let (column, found) = typing::type_column(source, c, position.and_then(|p| raw.column(p)), &skip, layout.ceilings[c]);
+        let (column, found) = typing::type_column(source, c, position.and_then(|p| raw.column(p)), &skip, layout.ceilings[c], layout.values[c].as_ref());
         columns.push(column);
         for (row, problem) in found {
             problems.entry(row).or_default().push(problem);

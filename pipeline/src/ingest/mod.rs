@@ -281,8 +281,8 @@ impl IngestState<'_> {
         let typing = {
             let (path, file) = (path.to_path_buf(), file.clone());
             let ceilings = source.columns.iter().map(|c| self.options.config.money_ceiling(source.name, c.name).map(rust_decimal::Decimal::from)).collect();
-            let headers = self.options.config.headers.clone();
-            tokio::task::spawn_blocking(move || file::read_and_type(source, &headers, &path, file, ceilings, rows_destination))
+            let (headers, values) = (self.options.config.headers.clone(), self.options.config.values.clone());
+            tokio::task::spawn_blocking(move || file::read_and_type(source, &headers, &values, &path, file, ceilings, rows_destination))
         };
         let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
         let sha = match hashing.await.map_err(joined)? {
@@ -602,7 +602,7 @@ fn missing_reason(source: &Source, headers: &HeaderMappings, header: &[String], 
     let names: Vec<&str> = missing.iter().map(|i| source.columns[*i].header).collect();
     let mut why = format!("表头缺少必填列: {}(读到的表头: {})", names.join("、"), values::excerpt(&header.join(", "), 300));
     for hint in missing.iter().filter_map(|i| xuncha_core::mapping::suggestion(source, *i, &unmapped)) {
-        why.push_str(";");
+        why.push(';');
         why.push_str(&hint);
     }
     why

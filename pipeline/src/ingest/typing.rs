@@ -12,6 +12,7 @@ use deltalake::arrow::compute::nullif;
 use deltalake::arrow::datatypes::DataType;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -129,7 +130,9 @@ fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed
             if allowed.contains(&value.as_ref()) {
                 Ok(Typed::Str(value))
             } else {
-                Err(("bad_enum", format!("{}不在允许值之内(应为 {})", values::quoted(&value), allowed.join(" / "))))
+                let closest = xuncha_core::mapping::closest(&value, allowed);
+                let hint = if closest.is_empty() { String::new() } else { format!(",最接近的是「{}」;如果是,可在 xuncha.toml 中加值映射", closest.join("」「")) };
+                Err(("bad_enum", format!("{}不在允许值之内(应为 {}){hint}", values::quoted(&value), allowed.join(" / "))))
             }
         }
     }
@@ -236,7 +239,26 @@ fn types_to_itself(ty: ColumnType, text: &str) -> bool {
 /// A text column whose every value types to itself (the lake's own
 /// spelling, as most deliveries write it) is returned as the very array the
 /// reader filled, its empty strings made null: no value is copied.
-pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, skip: &[bool], ceiling: Option<Decimal>) -> (ArrayRef, Vec<(usize, RowProblem)>) {
+/// [`type_cell`], then, for a value outside the allowed list, the
+/// configured value mapping (`mapped`) if it names that value.
+fn type_mapped<'a>(source: &Source, index: usize, cell: Cell<'a>, mapped: Option<&BTreeMap<String, String>>) -> Result<Typed<'a>, RowProblem> {
+    match type_cell(source, index, cell) {
+        Err(problem) if problem.kind == "bad_enum" => match (mapped, cell) {
+            (Some(map), Cell::Text(text)) => map.get(values::clean(text).as_ref()).map(|to| Typed::Str(Cow::Owned(to.clone()))).ok_or(problem),
+            _ => Err(problem),
+        },
+        other => other,
+    }
+}
+
+pub fn type_column(
+    source: &Source,
+    index: usize,
+    cells: Option<&RawColumn>,
+    skip: &[bool],
+    ceiling: Option<Decimal>,
+    mapped: Option<&BTreeMap<String, String>>,
+) -> (ArrayRef, Vec<(usize, RowProblem)>) {
     let data_type = arrow_type(source.columns[index].ty);
     let mut problems = Vec::new();
     let mut first_changed = 0;
@@ -246,7 +268,7 @@ pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, ski
                 return true;
             }
             let cell = if text.is_empty() { Cell::Empty } else { Cell::Text(text) };
-            match type_cell(source, index, cell) {
+            match type_mapped(source, index, cell, mapped) {
                 // Borrowed text as long as the cell is the cell itself.
                 Ok(Typed::Str(Cow::Borrowed(typed))) => typed.len() == text.len(),
                 Ok(Typed::Null) => text.is_empty(),
@@ -289,7 +311,7 @@ pub fn type_column(source: &Source, index: usize, cells: Option<&RawColumn>, ski
             });
             continue;
         }
-        let typed = if skipped { Ok(Typed::Null) } else { type_cell(source, index, cell) };
+        let typed = if skipped { Ok(Typed::Null) } else { type_mapped(source, index, cell, mapped) };
         match typed.and_then(|value| within_ceiling(source, index, value, ceiling)) {
             Ok(value) => builder.push(&value),
             Err(problem) => {
@@ -339,33 +361,33 @@ mod tests {
         let skip = [false, false, false, true];
         // Clean text, an empty cell, and a 合计 row that is skipped: the very array.
         let departments = text(&["攸县民政局", "攸县人社局", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip, None);
+        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip, None, None);
         let RawColumn::Text(raw) = &departments else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
         assert!(problems.is_empty() && typed.is_null(2) && typed.as_string::<i32>().value(1) == "攸县人社局");
         // An ID number that needs cleaning: typed from there on, the rows before kept.
         let ids = text(&["430223195003071233", " 43022319500307123x", "", "合计"]);
-        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip, None);
+        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip, None, None);
         let typed = typed.as_string::<i32>();
         assert_eq!((typed.value(0), typed.value(1)), ("430223195003071233", "43022319500307123X"));
         assert!(typed.is_null(2));
         // Codes checked on the whole column's bytes: kept, the empty
         // required one a problem; a code with a space is typed.
         let payment_ids = text(&["P1", "", "P3", "合计"]);
-        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip, None);
+        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip, None, None);
         let RawColumn::Text(raw) = &payment_ids else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "missing_required")]);
         let accounts = text(&["6217", "6217 99", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip, None);
+        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip, None, None);
         assert_eq!((typed.as_string::<i32>().value(1), typed.is_null(2), problems.len()), ("621799", true, 0));
         // Money is always parsed; problems come back by row.
         let amounts = text(&["1,350.00", "待定", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip, None);
+        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip, None, None);
         assert_eq!(typed.as_primitive::<deltalake::arrow::datatypes::Decimal128Type>().value(0), 135_000);
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "bad_money"), (2, "missing_required")]);
         // A column the file lacks is null throughout.
-        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip, None);
+        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip, None, None);
         assert_eq!((typed.null_count(), problems.len()), (4, 0));
     }
 
@@ -380,7 +402,7 @@ mod tests {
         ]));
         let skip = [false; 7];
         let ceiling = Some(Decimal::from(1_000_000));
-        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, ceiling);
+        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, ceiling, None);
         let rows: Vec<usize> = problems.iter().map(|(row, p)| {
             assert_eq!(p.kind, "bad_money");
             *row
@@ -390,7 +412,7 @@ mod tests {
         assert!(problems[4].1.reason.contains("上限 1000000") && problems[4].1.reason.contains("subsidy_payments.amount"), "{}", problems[4].1.reason);
         assert_eq!(typed.as_primitive::<Decimal128Type>().value(5), 100_000_000);
         // Without a ceiling the largest amount the type holds is kept exactly.
-        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, None);
+        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, None, None);
         assert_eq!(problems.len(), 3);
         assert_eq!(typed.as_primitive::<Decimal128Type>().value(3), 999_999_999_999_999_999);
         // A spreadsheet's float: as Excel shows it, never rounded beyond.
