@@ -27,6 +27,17 @@ WHERE kind LIKE 'job:%'
 GROUP BY kind
 ORDER BY 任务;
 
+-- panel: rejected
+-- title: 拒收的文件(原因与改法)
+-- view: table
+-- The files not loaded, newest first (50 at most), with why — for a missing column, the
+-- file's likeliest header and the line to add to xuncha.toml.
+SELECT source AS 数据源, file AS 文件, CAST(finished_at AS VARCHAR) AS 结束, error AS 原因与改法
+FROM ingest_batches
+WHERE status <> 'loaded'
+ORDER BY finished_at DESC, file
+LIMIT 50;
+
 -- panel: quarantine
 -- title: 隔离原因
 -- view: bars 原因 行数 行

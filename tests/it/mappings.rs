@@ -40,6 +40,9 @@ fn everyday_headers_load_and_an_unknown_one_says_the_line_to_add() {
     let line = "\"人员姓名\" = \"name\"";
     assert!(text.contains("表头缺少必填列: 姓名") && text.contains(&format!("[sources.population.headers] 下加一行 {line}")), "{text}");
     assert!(rows(&lake, "SELECT count(*) FROM population")[0][0] == "0");
+    // The 数据 page's 拒收的文件 panel reads the same reason from the lake.
+    let rejected = rows(&lake, "SELECT error FROM ingest_batches WHERE status <> 'loaded'");
+    assert!(rejected.iter().any(|r| r[0].contains(&format!("下加一行 {line}"))), "{rejected:?}");
 
     // After adding exactly that line, the file loads; nothing else changed.
     std::fs::write(&config, format!("[sources.population.headers]\n{line}\n")).unwrap();
