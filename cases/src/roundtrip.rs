@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use rust_xlsxwriter::{DataValidation, Format, Workbook};
 use std::path::Path;
 use xuncha_core::lake::Lake;
+use datafusion::prelude::SessionContext;
 use xuncha_queries::session::SessionOptions;
 use xuncha_queries::sheet::literal;
 use xuncha_queries::table::TextTable;
@@ -24,12 +25,12 @@ pub const TO_FILL: [&str; 10] = ["核查结论", "核查说明", "整改措施",
 
 /// The cases handed to `unit` and awaiting its verdict, as the 交办单 lists
 /// them: what each is (the rule's words over its findings, in full: the
-/// unit must verify them) and where, whom, when and how much.
-pub async fn handover(lake: &Lake, options: &SessionOptions, unit: &str) -> Result<TextTable, CaseError> {
-    let ctx = xuncha_queries::session::session(lake, options).await?;
-    let mut table = xuncha_queries::report::document(&ctx, "cases", "handover", &[("unit", literal(Some(unit)))]).await?;
-    let rules = xuncha_queries::rules::catalogue(options.rules_dir.as_deref())?;
-    let words = xuncha_queries::evidence::describe(&ctx, &rules, None, Some(unit), &xuncha_queries::evidence::in_full).await?;
+/// unit must verify them) and where, whom, when and how much — read in
+/// `ctx`, the caller's session (a scoped user's lists only its scope).
+pub async fn handover(ctx: &SessionContext, rules_dir: Option<&Path>, unit: &str) -> Result<TextTable, CaseError> {
+    let mut table = xuncha_queries::report::document(ctx, "cases", "handover", &[("unit", literal(Some(unit)))]).await?;
+    let rules = xuncha_queries::rules::catalogue(rules_dir)?;
+    let words = xuncha_queries::evidence::describe(ctx, &rules, None, Some(unit), &xuncha_queries::evidence::in_full).await?;
     let at = table.index("问题说明").unwrap_or(table.columns.len());
     table.columns.insert(at, "问题情况".into());
     for row in &mut table.rows {
@@ -41,14 +42,15 @@ pub async fn handover(lake: &Lake, options: &SessionOptions, unit: &str) -> Resu
 
 /// Writes the 交办单 of `unit` to `out`; returns how many cases it lists.
 pub async fn export(lake: &Lake, options: &SessionOptions, unit: &str, out: &Path) -> Result<usize, CaseError> {
-    let (bytes, cases) = export_bytes(lake, options, unit).await?;
+    let ctx = xuncha_queries::session::session(lake, options).await?;
+    let (bytes, cases) = export_bytes(&ctx, options.rules_dir.as_deref(), unit).await?;
     std::fs::write(out, bytes)?;
     Ok(cases)
 }
 
 /// The 交办单 of `unit` as XLSX bytes, and how many cases it lists.
-pub async fn export_bytes(lake: &Lake, options: &SessionOptions, unit: &str) -> Result<(Vec<u8>, usize), CaseError> {
-    let table = handover(lake, options, unit).await?;
+pub async fn export_bytes(ctx: &SessionContext, rules_dir: Option<&Path>, unit: &str) -> Result<(Vec<u8>, usize), CaseError> {
+    let table = handover(ctx, rules_dir, unit).await?;
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     let xlsx = |e: rust_xlsxwriter::XlsxError| CaseError::Invalid(format!("无法写出交办单: {e}"));

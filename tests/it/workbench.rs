@@ -7,7 +7,7 @@
 
 use crate::common::{rows, scratch};
 use crate::dashboard::{Login, Server, client, get, login, post, start};
-use crate::security::{assert_masked, config_with, docx_text, secrets};
+use crate::security::{add_user, assert_masked, config_with, docx_text, secrets};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 use std::path::Path;
 use std::process::Command;
@@ -103,7 +103,8 @@ fn oversized_upload_status(server: &Server, who: &Login, bytes: usize) -> (u16, 
 
 #[test]
 fn the_workbench_by_role_scope_csrf_and_attack() {
-    let server = server("workbench-http");
+    let mut server = server("workbench-http");
+    add_user(&mut server, "other_analyst", "analyst", &["--scope", "430223102000"]);
     let (analyst, admin, leader, unit) = (login(&server, "analyst"), login(&server, "admin"), login(&server, "leader"), login(&server, "town_unit"));
     let pending = case_ids(&server, &format!("state = '待交办' AND starts_with(village_code, '{}')", &TOWN[..9]));
     assert!(pending.len() >= 6, "the sample has cases in the first town: {pending:?}");
@@ -167,6 +168,11 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
     assert_eq!(xlsx.status(), 200);
     let sheet = scratch("workbench-upload").join("交办单.xlsx");
     std::fs::write(&sheet, xlsx.bytes().unwrap()).unwrap();
+    // An analyst of another town downloads this unit's 交办单: none of its cases, no identities.
+    let other = login(&server, "other_analyst");
+    let foreign = sheet.with_file_name("foreign.xlsx");
+    std::fs::write(&foreign, get(&server, &other, &format!("/cases/handover.xlsx?unit={TOWN}")).bytes().unwrap()).unwrap();
+    assert!(sheet_words(&foreign).is_empty(), "a scoped analyst's 交办单 lists only its scope");
     let words = sheet_words(&sheet);
     assert!(words.len() >= 3 && words.iter().all(|(_, w)| w.len() > 20 && !w.contains('{')), "each case in words: {words:?}");
     fill(&sheet, &[(&pending[1], "部分属实", "120"), (&pending[2], "大概属实", ""), (&pending[3], "属实", "abc"), (&others[0], "属实", "")]);

@@ -54,7 +54,9 @@ pub(crate) async fn handover_xlsx(State(state): State<Arc<AppState>>, Authorized
     }
     let unit = unit_of(&session, &q)?;
     state.audit.record(&session.user.name, "case_export", &format!("交办单 {unit}(XLSX,含完整身份信息)")).map_err(AppError::internal("审计日志写入失败,未导出"))?;
-    let (bytes, _) = xuncha_cases::export_bytes(&state.lake, &state.session_options, &unit).await.map_err(case_error)?;
+    // The user's own session: a scoped analyst's 交办单 lists only cases in its scope.
+    let ctx = context(&state, &session).await?;
+    let (bytes, _) = xuncha_cases::export_bytes(&ctx, state.session_options.rules_dir.as_deref(), &unit).await.map_err(case_error)?;
     Ok(attachment(XLSX, &format!("交办单-{unit}.xlsx"), bytes))
 }
 

@@ -52,7 +52,7 @@ pub(crate) async fn build(state: &AppState, ctx: &SessionContext, letter: Letter
     let doc = match letter {
         Letter::Handover => {
             let unit = unit.unwrap_or_default();
-            let cases = xuncha_cases::handover(&state.lake, &state.session_options, unit).await.map_err(AppError::internal("文书生成失败"))?;
+            let cases = xuncha_cases::handover(ctx, state.session_options.rules_dir.as_deref(), unit).await.map_err(AppError::internal("文书生成失败"))?;
             let mut doc = document(letter.title()).add_paragraph(text(&format!("{unit_name}({unit}):")));
             doc = doc.add_paragraph(text(&format!(
                 "经大数据比对,发现下列 {} 条问题线索,现交你单位核查。请逐条核实,在核查时限前将核查结论(属实、部分属实或不属实)、核查说明、整改措施及时限、追缴或补发金额、处理人数报巡察办;可在平台上逐条答复,或填写同名交办单(XLSX)后上传。不属实的,须写明理由。",
