@@ -90,7 +90,7 @@ async fn run_job(lake: &Lake, config: &Config, session_options: &SessionOptions,
     match job.config.action {
         Action::Ingest => {
             let inbox = job.config.inbox.as_deref().expect("checked when parsed");
-            let files = settler.complete(inbox, &job.config.sources, Duration::from_secs(config.schedule.settle_secs), SystemTime::now())?;
+            let files = settler.complete(inbox, &config.ingest.sources, &job.config.sources, Duration::from_secs(config.schedule.settle_secs), SystemTime::now())?;
             if files.is_empty() {
                 return Ok(None);
             }

@@ -86,6 +86,7 @@ impl Ctx {
             rules_dir: config.rules.dir.clone(),
             due_soon_days: config.cases.due_soon_days,
             today: config.cases.today().map_err(anyhow::Error::msg)?,
+            sources: config.ingest.sources.clone(),
             ..SessionOptions::default()
         };
         Ok(Ctx { config, lake_path, session_options })

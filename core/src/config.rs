@@ -59,14 +59,30 @@ pub struct Config {
     pub sources: std::collections::BTreeMap<String, SourceConfig>,
 }
 
-/// `[sources.NAME]`: a department's own spellings for one source.
+/// `[sources.NAME]`: a department's own spellings for one source, and,
+/// for a name the contract does not have, the source's declaration (see
+/// [`crate::declared`]).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SourceConfig {
-    /// Header spelling → the contract's column name.
+    /// Header spelling → the column name.
     pub headers: std::collections::BTreeMap<String, String>,
-    /// Column → (a department's value → the contract's allowed value).
+    /// Column → (a department's value → an allowed value).
     pub values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// A declared source's Chinese title.
+    pub title: Option<String>,
+    /// A declared source's key columns.
+    pub key: Vec<String>,
+    /// The column holding a declared source's village code.
+    pub scope: Option<String>,
+    /// A declared source's columns.
+    pub columns: Vec<crate::declared::ColumnDeclaration>,
+}
+
+impl SourceConfig {
+    fn declaration(&self) -> crate::declared::SourceDeclaration {
+        crate::declared::SourceDeclaration { title: self.title.clone(), key: self.key.clone(), scope: self.scope.clone(), columns: self.columns.clone() }
+    }
 }
 
 /// The `[cases]` section: time limits of the case workflow.
@@ -108,6 +124,9 @@ pub struct IngestConfig {
     /// The value mappings in force (from `[sources.NAME.values.COLUMN]`).
     #[serde(skip)]
     pub values: crate::mapping::ValueMappings,
+    /// The sources in force: the contract's and those `[sources.NAME]` declares.
+    #[serde(skip)]
+    pub sources: crate::declared::Catalog,
 }
 
 /// The shipped ceilings: no single livelihood payment reaches a million
@@ -123,10 +142,10 @@ impl IngestConfig {
         self.money_ceilings.get(&key).copied().or_else(|| DEFAULT_MONEY_CEILINGS.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
     }
 
-    /// Every key names a money column of the contract.
+    /// Every key names a money column of a source.
     fn check(&self) -> Result<(), String> {
         for key in self.money_ceilings.keys() {
-            let column = key.split_once('.').and_then(|(s, c)| crate::contract::source(s)?.column(c));
+            let column = key.split_once('.').and_then(|(s, c)| self.sources.get(s)?.column(c));
             if !column.is_some_and(|c| c.ty == crate::contract::ColumnType::Money) {
                 return Err(format!("[ingest.money_ceilings] 中的「{key}」不是金额列(应写成 \"数据源.列名\",如 \"subsidy_payments.amount\")"));
             }
@@ -278,11 +297,19 @@ impl Config {
     /// Parses the text of a `xuncha.toml`.
     pub fn parse(text: &str) -> Result<Config, String> {
         let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        for (name, source) in &config.sources {
+            let declaration = source.declaration();
+            if crate::contract::source(name).is_none() {
+                config.ingest.sources.declare(name, &declaration)?;
+            } else if !declaration.is_empty() {
+                return Err(format!("[sources.{name}]:「{name}」是合同规定的数据来源,它的列、key 和 scope 不能改;这里只能写 headers 和 values 映射"));
+            }
+        }
         config.ingest.check()?;
         let per_source = config.sources.iter().map(|(name, s)| (name.clone(), s.headers.clone())).collect();
-        config.ingest.headers = crate::mapping::HeaderMappings::new(&config.headers, &per_source)?;
+        config.ingest.headers = crate::mapping::HeaderMappings::new(&config.headers, &per_source, &config.ingest.sources)?;
         let values = config.sources.iter().map(|(name, s)| (name.clone(), s.values.clone())).collect();
-        config.ingest.values = crate::mapping::ValueMappings::new(&values)?;
+        config.ingest.values = crate::mapping::ValueMappings::new(&values, &config.ingest.sources)?;
         config.cases.today()?;
         Ok(config)
     }
@@ -384,6 +411,80 @@ mod tests {
             let e = Config::parse(&format!("[ingest.money_ceilings]\n{bad}\n")).unwrap_err();
             assert!(e.contains("不是金额列"), "{bad}: {e}");
         }
+    }
+
+    const DISABLED: &str = r#"
+[sources.disabled_persons]
+title = "残疾人名册"
+key = ["id_number"]
+scope = "village_code"
+[[sources.disabled_persons.columns]]
+name = "id_number"
+header = "公民身份号码"
+type = "id"
+required = true
+aliases = ["残疾人身份证号"]
+[[sources.disabled_persons.columns]]
+name = "village_code"
+header = "村(社区)代码"
+type = "str"
+required = true
+[[sources.disabled_persons.columns]]
+name = "level"
+header = "残疾等级"
+type = "str"
+values = ["一级", "二级", "三级", "四级"]
+[[sources.disabled_persons.columns]]
+name = "certified_date"
+header = "发证日期"
+type = "date"
+[sources.disabled_persons.headers]
+"残疾证号码" = "id_number"
+[sources.disabled_persons.values.level]
+"一级残疾" = "一级"
+"#;
+
+    #[test]
+    fn a_declared_source_is_a_source_with_the_contract_types() {
+        let c = Config::parse(DISABLED).unwrap();
+        let s = c.ingest.sources.get("disabled_persons").expect("declared");
+        assert_eq!((s.title, s.key), ("残疾人名册", &["id_number"][..]));
+        assert_eq!(s.scope, crate::contract::Scope::Code("village_code"));
+        assert_eq!(s.column("village_code").unwrap().ty, crate::contract::ColumnType::Code, "the scope column is a division code");
+        assert!(matches!(s.column("level").unwrap().ty, crate::contract::ColumnType::Enum(["一级", "二级", "三级", "四级"])));
+        assert_eq!(c.ingest.sources.all().count(), 17);
+        let via = |h: &str| c.ingest.headers.column(s, h).map(|(i, via)| (s.columns[i].name, via));
+        assert_eq!(via("残疾人身份证号"), Some(("id_number", crate::mapping::Via::Alias)));
+        assert_eq!(via("残疾证号码"), Some(("id_number", crate::mapping::Via::Configured)));
+        assert_eq!(via("身份证号"), Some(("id_number", crate::mapping::Via::Contract)), "the contract's header normalization holds");
+        assert_eq!(c.ingest.values.of("disabled_persons", "level").unwrap()["一级残疾"], "一级");
+    }
+
+    #[test]
+    fn a_bad_declaration_is_named() {
+        let bad = |from: &str, to: &str, wanted: &str| {
+            assert!(DISABLED.contains(from), "{from}");
+            let e = Config::parse(&DISABLED.replacen(from, to, 1)).unwrap_err();
+            assert!(e.contains(wanted), "{from} → {to}: {e}");
+        };
+        bad("type = \"date\"", "type = \"datetime\"", "类型「datetime」不是合同的类型");
+        bad("key = [\"id_number\"]", "key = [\"certificate\"]", "key 中的「certificate」不是已声明的列");
+        bad("key = [\"id_number\"]", "key = [\"level\"]", "必须是必填列");
+        bad("key = [\"id_number\"]\n", "", "缺少 key");
+        bad("scope = \"village_code\"", "scope = \"town\"", "scope 中的「town」不是已声明的列");
+        bad("scope = \"village_code\"", "scope = \"certified_date\"", "应为 str 类型");
+        bad("required = true\naliases", "required = true\nrequierd = true\naliases", "requierd");
+        bad("title = \"残疾人名册\"", "titel = \"残疾人名册\"", "titel");
+        bad("name = \"level\"", "name = \"village_code\"", "列名重复");
+        bad("header = \"发证日期\"", "header = \"残疾人身份证号\"", "表头「残疾人身份证号」与列「id_number」");
+        let e = Config::parse(&DISABLED.replace("disabled_persons", "findings")).unwrap_err();
+        assert!(e.contains("湖中已有的表"), "{e}");
+        bad("\"残疾证号码\" = \"id_number\"", "\"残疾证号码\" = \"idnumber\"", "没有列「idnumber」");
+        bad("\"一级残疾\" = \"一级\"", "\"一级残疾\" = \"特级\"", "「特级」不在允许值之内");
+        let e = Config::parse("[sources.population]\nkey = [\"name\"]\n").unwrap_err();
+        assert!(e.contains("是合同规定的数据来源"), "{e}");
+        let e = Config::parse("[sources.flood_relief.headers]\n\"x\" = \"y\"\n").unwrap_err();
+        assert!(e.contains("[[sources.flood_relief.columns]]"), "{e}");
     }
 
     #[test]

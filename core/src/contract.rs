@@ -88,6 +88,9 @@ pub enum Scope {
     Code(&'static str),
     /// Rows whose `column` appears in `via.via_column` (a table scoped itself).
     Via { column: &'static str, via: &'static str, via_column: &'static str },
+    /// Not about a place (a declared source without a scope column): a
+    /// scoped user does not see it at all.
+    Unscoped,
 }
 
 impl Source {
@@ -557,6 +560,7 @@ mod tests {
                     let through = super::source(via).unwrap_or_else(|| panic!("{}: scoped through unknown source {via}", source.name));
                     assert!(through.column(via_column).is_some() && !matches!(through.scope, Scope::Via { .. }), "{}: {via}.{via_column}", source.name);
                 }
+                Scope::Unscoped => panic!("{}: every contract source is about a place", source.name),
             }
         }
     }

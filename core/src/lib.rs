@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod contract;
+pub mod declared;
 pub mod lake;
 pub mod mapping;
 pub mod system;

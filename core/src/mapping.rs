@@ -13,7 +13,8 @@
 //! the file's header that most resembles it and the line to add
 //! ([`suggestion`]).
 
-use crate::contract::{Source, header_key, source};
+use crate::contract::{Source, header_key};
+use crate::declared::Catalog;
 use std::collections::BTreeMap;
 
 /// Spellings departments use every day, shipped: (source, header, column).
@@ -51,8 +52,11 @@ pub const SHIPPED_HEADERS: &[(&str, &str, &str)] = &[
 /// Where a column's header was recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
-    /// The contract's header or one of its aliases.
+    /// The contract's header or one of its aliases (for a declared source:
+    /// its declared header).
     Contract,
+    /// An alias a declared source lists for a column.
+    Alias,
     /// A mapping of `xuncha.toml`.
     Configured,
     /// A spelling xuncha ships.
@@ -63,6 +67,7 @@ impl Via {
     pub fn label(self) -> &'static str {
         match self {
             Via::Contract => "合同表头",
+            Via::Alias => "声明的别名",
             Via::Configured => "xuncha.toml 映射",
             Via::Shipped => "内置常见写法",
         }
@@ -73,22 +78,24 @@ impl Via {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HeaderMappings {
     configured: Vec<(Option<String>, String, String)>,
+    /// A declared source's aliases: (source, header key, column).
+    aliases: Vec<(String, String, String)>,
 }
 
 impl HeaderMappings {
     /// From `[headers]` (all sources) and `[sources.NAME.headers]`, each
     /// checked: the source exists, the column is one of its columns (for
     /// `[headers]`: of some source's).
-    pub fn new(all: &BTreeMap<String, String>, per_source: &BTreeMap<String, BTreeMap<String, String>>) -> Result<HeaderMappings, String> {
+    pub fn new(all: &BTreeMap<String, String>, per_source: &BTreeMap<String, BTreeMap<String, String>>, sources: &Catalog) -> Result<HeaderMappings, String> {
         let mut configured = Vec::new();
         for (header, column) in all {
-            if !crate::contract::SOURCES.iter().any(|s| s.column_index(column).is_some()) {
+            if !sources.all().any(|s| s.column_index(column).is_some()) {
                 return Err(format!("[headers] \"{header}\" = \"{column}\":没有哪个数据来源有列「{column}」"));
             }
             configured.push((None, header_key(header), column.clone()));
         }
         for (name, headers) in per_source {
-            let Some(s) = source(name) else { return Err(format!("[sources.{name}]:没有数据来源「{name}」")) };
+            let Some(s) = sources.get(name) else { return Err(format!("[sources.{name}]:没有数据来源「{name}」")) };
             for (header, column) in headers {
                 if s.column_index(column).is_none() {
                     let columns: Vec<&str> = s.columns.iter().map(|c| c.name).collect();
@@ -97,7 +104,8 @@ impl HeaderMappings {
                 configured.push((Some(name.clone()), header_key(header), column.clone()));
             }
         }
-        Ok(HeaderMappings { configured })
+        let aliases = sources.aliases().map(|(s, h, c)| (s.to_string(), h.to_string(), c.to_string())).collect();
+        Ok(HeaderMappings { configured, aliases })
     }
 
     /// The column of `source` a delivered header means, and how it was
@@ -110,6 +118,9 @@ impl HeaderMappings {
         let key = header_key(header);
         if key.is_empty() {
             return None;
+        }
+        if let Some(i) = self.aliases.iter().filter(|(s, k, _)| *s == source.name && *k == key).find_map(|(_, _, column)| source.column_index(column)) {
+            return Some((i, Via::Alias));
         }
         let configured = |for_source: bool| {
             self.configured
@@ -136,10 +147,10 @@ pub struct ValueMappings {
 impl ValueMappings {
     /// From `[sources.NAME.values.COLUMN]`, checked: the column is one with
     /// an allowed list, and each value maps to one of its allowed values.
-    pub fn new(per_source: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>) -> Result<ValueMappings, String> {
+    pub fn new(per_source: &BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>, sources: &Catalog) -> Result<ValueMappings, String> {
         let mut by_column = BTreeMap::new();
         for (name, columns) in per_source {
-            let Some(s) = source(name) else { return Err(format!("[sources.{name}]:没有数据来源「{name}」")) };
+            let Some(s) = sources.get(name) else { return Err(format!("[sources.{name}]:没有数据来源「{name}」")) };
             for (column, values) in columns {
                 let Some(c) = s.column_index(column).map(|i| &s.columns[i]) else { return Err(format!("[sources.{name}.values.{column}]:{name} 没有列「{column}」")) };
                 let crate::contract::ColumnType::Enum(allowed) = c.ty else { return Err(format!("[sources.{name}.values.{column}]:列「{column}」没有允许值列表,不需要值映射")) };
@@ -189,6 +200,7 @@ pub fn suggestion(source: &Source, column: usize, unmapped: &[&str]) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::source;
 
     #[test]
     fn the_contract_first_then_the_source_then_all_then_shipped() {
@@ -201,22 +213,22 @@ mod tests {
         assert_eq!(none.column(population, "人员编码"), None);
         let all = BTreeMap::from([("人员编码".to_string(), "id_number".to_string()), ("姓名".to_string(), "id_number".to_string())]);
         let mine = BTreeMap::from([("population".to_string(), BTreeMap::from([("人员编码".to_string(), "name".to_string())]))]);
-        let mappings = HeaderMappings::new(&all, &mine).unwrap();
+        let mappings = HeaderMappings::new(&all, &mine, &Catalog::default()).unwrap();
         assert_eq!(mappings.column(population, "人员编码"), Some((population.column_index("name").unwrap(), Via::Configured)), "the source's own first");
         assert_eq!(mappings.column(payments, "人员编码"), Some((payments.column_index("id_number").unwrap(), Via::Configured)));
         assert_eq!(mappings.column(population, "姓名"), Some((population.column_index("name").unwrap(), Via::Contract)), "a mapping never changes a contract header");
-        assert!(HeaderMappings::new(&BTreeMap::new(), &BTreeMap::from([("nowhere".to_string(), BTreeMap::new())])).unwrap_err().contains("nowhere"));
+        assert!(HeaderMappings::new(&BTreeMap::new(), &BTreeMap::from([("nowhere".to_string(), BTreeMap::new())]), &Catalog::default()).unwrap_err().contains("nowhere"));
         let bad = BTreeMap::from([("population".to_string(), BTreeMap::from([("x".to_string(), "amount".to_string())]))]);
-        assert!(HeaderMappings::new(&BTreeMap::new(), &bad).unwrap_err().contains("没有列「amount」"));
+        assert!(HeaderMappings::new(&BTreeMap::new(), &bad, &Catalog::default()).unwrap_err().contains("没有列「amount」"));
     }
 
     #[test]
     fn values_map_only_onto_allowed_values_and_bad_ones_name_the_closest() {
         let map = |col: &str, from: &str, to: &str| BTreeMap::from([("subsidy_payments".to_string(), BTreeMap::from([(col.to_string(), BTreeMap::from([(from.to_string(), to.to_string())]))]))]);
-        let ok = ValueMappings::new(&map("program", "农村最低生活保障金", "低保")).unwrap();
+        let ok = ValueMappings::new(&map("program", "农村最低生活保障金", "低保"), &Catalog::default()).unwrap();
         assert_eq!(ok.of("subsidy_payments", "program").unwrap()["农村最低生活保障金"], "低保");
-        assert!(ValueMappings::new(&map("program", "x", "救济")).unwrap_err().contains("「救济」不在允许值之内"));
-        assert!(ValueMappings::new(&map("name", "x", "y")).unwrap_err().contains("没有允许值列表"));
+        assert!(ValueMappings::new(&map("program", "x", "救济"), &Catalog::default()).unwrap_err().contains("「救济」不在允许值之内"));
+        assert!(ValueMappings::new(&map("name", "x", "y"), &Catalog::default()).unwrap_err().contains("没有允许值列表"));
         assert_eq!(closest("城乡居民养老保险", crate::contract::PROGRAMS), ["养老金"]);
         assert!(closest("xyz", crate::contract::PROGRAMS).is_empty());
     }

@@ -166,11 +166,12 @@ pub struct Settler {
 }
 
 impl Settler {
-    /// The delivered files (of `sources`, or all) that are complete at `now`:
-    /// a `.done` marker beside them, or size and time unchanged for `settle`.
-    pub fn complete(&mut self, inbox: &Path, sources: &[String], settle: Duration, now: SystemTime) -> Result<Vec<PathBuf>, PipelineError> {
+    /// The delivered files (of `sources` of `catalog`, or all) that are
+    /// complete at `now`: a `.done` marker beside them, or size and time
+    /// unchanged for `settle`.
+    pub fn complete(&mut self, inbox: &Path, catalog: &xuncha_core::declared::Catalog, sources: &[String], settle: Duration, now: SystemTime) -> Result<Vec<PathBuf>, PipelineError> {
         let mut out = Vec::new();
-        for source in xuncha_core::contract::SOURCES.iter().filter(|s| sources.is_empty() || sources.iter().any(|w| w == s.name)) {
+        for source in catalog.all().filter(|s| sources.is_empty() || sources.iter().any(|w| w == s.name)) {
             let folder = inbox.join(source.name);
             if !folder.is_dir() {
                 continue;
@@ -296,14 +297,14 @@ mod tests {
         let mut settler = Settler::default();
         let t0 = SystemTime::now() + Duration::from_secs(1);
         let settle = Duration::from_secs(5);
-        assert!(settler.complete(dir.path(), &[], settle, t0).unwrap().is_empty(), "just seen");
-        assert_eq!(settler.complete(dir.path(), &[], settle, t0 + Duration::from_secs(6)).unwrap(), vec![file.clone()]);
+        assert!(settler.complete(dir.path(), &Default::default(), &[], settle, t0).unwrap().is_empty(), "just seen");
+        assert_eq!(settler.complete(dir.path(), &Default::default(), &[], settle, t0 + Duration::from_secs(6)).unwrap(), vec![file.clone()]);
         let growing = folder.join("b.csv");
         std::fs::write(&growing, "1").unwrap();
-        assert!(!settler.complete(dir.path(), &[], settle, t0 + Duration::from_secs(7)).unwrap().contains(&growing));
+        assert!(!settler.complete(dir.path(), &Default::default(), &[], settle, t0 + Duration::from_secs(7)).unwrap().contains(&growing));
         std::fs::write(folder.join("b.csv.done"), "").unwrap();
-        assert!(settler.complete(dir.path(), &[], settle, t0 + Duration::from_secs(7)).unwrap().contains(&growing), "a .done marker completes it");
-        assert!(settler.complete(dir.path(), &["population".into()], settle, t0 + Duration::from_secs(60)).unwrap().is_empty(), "other sources only");
+        assert!(settler.complete(dir.path(), &Default::default(), &[], settle, t0 + Duration::from_secs(7)).unwrap().contains(&growing), "a .done marker completes it");
+        assert!(settler.complete(dir.path(), &Default::default(), &["population".into()], settle, t0 + Duration::from_secs(60)).unwrap().is_empty(), "other sources only");
 
         let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         let archived = file_away(dir.path(), &file, day, None).unwrap();

@@ -4,7 +4,8 @@
 use crate::QueryError;
 use datafusion::arrow::util::display::array_value_to_string;
 use datafusion::prelude::SessionContext;
-use xuncha_core::contract;
+use std::sync::Arc;
+use xuncha_core::declared::Catalog;
 
 /// Titles of the tables beside the sources.
 const OTHER_TABLES: &[(&str, &str)] = &[
@@ -25,14 +26,19 @@ const OTHER_TABLES: &[(&str, &str)] = &[
     ("death_dates", "每人最早死亡日期"),
 ];
 
-/// The Chinese title of a table.
-pub fn title(table: &str) -> &'static str {
-    contract::source(table).map(|s| s.title).or_else(|| OTHER_TABLES.iter().find(|(n, _)| *n == table).map(|(_, t)| *t)).unwrap_or("")
+/// The sources a session knows (see `SessionOptions::sources`).
+fn sources(ctx: &SessionContext) -> Arc<Catalog> {
+    ctx.state().config().get_extension::<Catalog>().unwrap_or_default()
 }
 
-/// The Chinese header of a column, where the contract names one.
-pub fn header(table: &str, column: &str) -> &'static str {
-    match (contract::source(table).and_then(|s| s.column(column)), column) {
+/// The Chinese title of a table.
+fn title(sources: &Catalog, table: &str) -> &'static str {
+    sources.get(table).map(|s| s.title).or_else(|| OTHER_TABLES.iter().find(|(n, _)| *n == table).map(|(_, t)| *t)).unwrap_or("")
+}
+
+/// The Chinese header of a column, where the contract (or a declaration) names one.
+fn header(sources: &Catalog, table: &str, column: &str) -> &'static str {
+    match (sources.get(table).and_then(|s| s.column(column)), column) {
         (Some(c), _) => c.header,
         (None, "extra") => "合同外的列(JSON)",
         (None, "batch_id") => "入库批次",
@@ -49,11 +55,12 @@ pub async fn tables(ctx: &SessionContext) -> Result<Vec<(String, &'static str)>,
         .await?
         .collect()
         .await?;
+    let sources = sources(ctx);
     let mut out = Vec::new();
     for b in &batches {
         for r in 0..b.num_rows() {
             let name = array_value_to_string(b.column(0), r)?;
-            out.push((name.clone(), title(&name)));
+            out.push((name.clone(), title(&sources, &name)));
         }
     }
     Ok(out)
@@ -62,5 +69,6 @@ pub async fn tables(ctx: &SessionContext) -> Result<Vec<(String, &'static str)>,
 /// Columns of a table: (name, type, Chinese header).
 pub async fn columns(ctx: &SessionContext, table: &str) -> Result<Vec<(String, String, &'static str)>, QueryError> {
     let provider = ctx.table_provider(table).await.map_err(|_| QueryError::Usage(format!("没有表「{table}」;用 \\d 列出所有表")))?;
-    Ok(provider.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().to_string(), header(table, f.name()))).collect())
+    let sources = sources(ctx);
+    Ok(provider.schema().fields().iter().map(|f| (f.name().clone(), f.data_type().to_string(), header(&sources, table, f.name()))).collect())
 }

@@ -84,9 +84,9 @@ pub async fn default_as_of(ctx: &SessionContext) -> Result<NaiveDate, QueryError
 }
 
 /// The current version of every source table in the lake.
-async fn source_versions(lake: &Lake) -> Result<Vec<(String, u64)>, QueryError> {
+async fn source_versions(lake: &Lake, sources: &xuncha_core::declared::Catalog) -> Result<Vec<(String, u64)>, QueryError> {
     let mut versions = Vec::new();
-    for name in lake.tables()?.into_iter().filter(|t| xuncha_core::contract::source(t).is_some()) {
+    for name in lake.tables()?.into_iter().filter(|t| sources.get(t).is_some()) {
         if let Some(version) = lake.table(&name).await?.and_then(|t| t.version()) {
             versions.push((name, version));
         }
@@ -105,7 +105,7 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     let run_id = new_run_id();
     let weights = scores::weights(&options.risk)?;
     let table_versions = match options.session.table_versions.is_empty() {
-        true => source_versions(lake).await?,
+        true => source_versions(lake, &options.session.sources).await?,
         false => options.session.table_versions.clone(),
     };
     let ctx = session(lake, &SessionOptions { rules_dir: options.rules_dir.clone(), table_versions: table_versions.clone(), ..options.session.clone() }).await?;

@@ -26,7 +26,8 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{ChildrenPropertiesMode, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, ReplaceChildrenOptions};
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
-use xuncha_core::contract::{SOURCES, Scope};
+use xuncha_core::contract::Scope;
+use xuncha_core::declared::Catalog;
 
 /// How one table of a scoped session is cut down.
 enum Scoping {
@@ -38,11 +39,12 @@ enum Scoping {
 }
 
 /// Every table's scoping: the sources as the contract says (in contract
-/// order, where a `Via` table follows the one it goes through), then the
-/// tables `xuncha run` and ingest write. A table not listed is not in a
-/// scoped session at all (the quarantine's raw rows).
-fn scoping() -> impl Iterator<Item = (&'static str, Scoping)> {
-    SOURCES.iter().map(|s| (s.name, Scoping::Rows(s.scope))).chain([
+/// order, where a `Via` table follows the one it goes through) and the
+/// declared ones with a scope column, then the tables `xuncha run` and
+/// ingest write. A table not listed is not in a scoped session at all (the
+/// quarantine's raw rows, a declared source about no place).
+fn scoping(sources: &Catalog) -> impl Iterator<Item = (&'static str, Scoping)> + '_ {
+    sources.all().filter(|s| s.scope != Scope::Unscoped).map(|s| (s.name, Scoping::Rows(s.scope))).chain([
         ("findings", Scoping::Rows(Scope::Code("village_code"))),
         ("risk_scores", Scoping::Rows(Scope::Code("village_code"))),
         ("case_events", Scoping::Rows(Scope::Code("village_code"))),
@@ -68,11 +70,12 @@ pub fn scope_prefix(code: &str) -> Result<String, QueryError> {
 
 /// Registers each table as its rows within `prefix`; tables without a
 /// scoping (the quarantine's raw rows) are not registered at all.
-pub(crate) async fn register_scoped(ctx: &SessionContext, providers: Vec<(String, Arc<dyn TableProvider>)>, prefix: &str) -> Result<(), QueryError> {
-    for (name, scoping) in scoping() {
+pub(crate) async fn register_scoped(ctx: &SessionContext, sources: &Catalog, providers: Vec<(String, Arc<dyn TableProvider>)>, prefix: &str) -> Result<(), QueryError> {
+    for (name, scoping) in scoping(sources) {
         let Some((_, provider)) = providers.iter().find(|(n, _)| n == name) else { continue };
         let frame = ctx.read_table(provider.clone())?;
         let scoped: Arc<dyn TableProvider> = match scoping {
+            Scoping::Rows(Scope::Unscoped) => continue,
             Scoping::Rows(Scope::Code(column)) => ScopedTable::over(frame.filter(col(column).like(lit(format!("{prefix}%"))))?.into_unoptimized_plan()),
             Scoping::Rows(Scope::Via { column, via, via_column }) => {
                 let keys = ctx.table(via).await?.select_columns(&[via_column])?;
@@ -196,13 +199,14 @@ mod tests {
 
     #[test]
     fn every_table_goes_through_a_table_scoped_before_it() {
-        let order: Vec<&str> = scoping().map(|(name, _)| name).collect();
-        for (i, (name, scoping)) in scoping().enumerate() {
+        let sources = Catalog::default();
+        let order: Vec<&str> = scoping(&sources).map(|(name, _)| name).collect();
+        for (i, (name, scoping)) in scoping(&sources).enumerate() {
             if let Scoping::Rows(Scope::Via { via, .. }) = scoping {
                 assert!(order[..i].contains(&via), "{name} is scoped through {via}, which must come first");
             }
         }
-        assert!(SOURCES.iter().all(|s| order.contains(&s.name)));
+        assert!(xuncha_core::contract::SOURCES.iter().all(|s| order.contains(&s.name)));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use xuncha_core::contract::SOURCES;
+use xuncha_core::declared::Catalog;
 use xuncha_core::system::SYSTEM_TABLES;
 use xuncha_core::lake::Lake;
 
@@ -43,11 +43,15 @@ pub struct SessionOptions {
     /// The day deadlines are measured against (`[cases] today`; the
     /// calendar's when `None`).
     pub today: Option<NaiveDate>,
+    /// The sources in force (the contract's and those `xuncha.toml`
+    /// declares); the session carries them as a config extension, for the
+    /// titles and headers of `catalog`.
+    pub sources: Catalog,
 }
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, table_versions: Vec::new(), rules_dir: None, scope: None, due_soon_days: 7, today: None }
+        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, table_versions: Vec::new(), rules_dir: None, scope: None, due_soon_days: 7, today: None, sources: Catalog::default() }
     }
 }
 
@@ -172,6 +176,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
     let config = SessionConfig::new()
         .with_target_partitions(cores)
         .with_information_schema(true)
+        .with_extension(Arc::new(options.sources.clone()))
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
         .set_bool("datafusion.execution.parquet.reorder_filters", true)
         // Joins run in the order the SQL writes them (see `rules`): swapping
@@ -200,7 +205,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
     }
     // A table not written yet is there, empty: a query or panel over it
     // answers "nothing" rather than failing before the first load or run.
-    let absent = SOURCES.iter().map(|s| (s.name, xuncha_core::contract::schema(s))).chain(SYSTEM_TABLES.iter().map(|(name, schema)| (*name, schema())));
+    let absent = options.sources.all().map(|s| (s.name, xuncha_core::contract::schema(s))).chain(SYSTEM_TABLES.iter().map(|(name, schema)| (*name, schema())));
     for (name, schema) in absent.filter(|(name, _)| !present.iter().any(|p| p == name)) {
         providers.push((name.to_string(), Arc::new(MemTable::try_new(schema, vec![vec![]])?)));
     }
@@ -210,7 +215,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
                 ctx.register_table(name.as_str(), provider)?;
             }
         }
-        Some(code) => crate::scope::register_scoped(&ctx, providers, &crate::scope::scope_prefix(code)?).await?,
+        Some(code) => crate::scope::register_scoped(&ctx, &options.sources, providers, &crate::scope::scope_prefix(code)?).await?,
     }
     ctx.register_table("rule_catalogue", Arc::new(rule_catalogue(&catalogue(options.rules_dir.as_deref())?)?))?;
     for (name, sql) in VIEWS {
@@ -260,5 +265,13 @@ mod tests {
         drop(repartition);
         join.try_grow(900).expect("freed when the repartition is done");
         assert!(join.try_grow(200).is_err(), "and the limit holds for them");
+    }
+
+    #[test]
+    fn no_declared_source_can_take_a_view_name() {
+        for (name, _) in VIEWS.iter().chain(RUN_VIEWS) {
+            assert!(xuncha_core::declared::RESERVED_NAMES.contains(name), "{name}");
+        }
+        assert!(xuncha_core::declared::RESERVED_NAMES.contains(&"rule_catalogue"));
     }
 }

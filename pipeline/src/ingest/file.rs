@@ -22,7 +22,7 @@
 use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
 use crate::PipelineError;
-use xuncha_core::mapping::{HeaderMappings, ValueMappings};
+use xuncha_core::config::IngestConfig;
 use xuncha_core::contract::Source;
 use xuncha_core::lake::{BatchRun, FileWriter};
 use rust_decimal::Decimal;
@@ -396,18 +396,18 @@ struct TypedChunk {
 /// `None` when the caller stopped the file instead.
 pub(super) fn read_and_type(
     source: &'static Source,
-    headers: &HeaderMappings,
-    values: &ValueMappings,
+    config: &IngestConfig,
     path: &Path,
     file: String,
     ceilings: Vec<Option<Decimal>>,
     destination: mpsc::Receiver<Destination>,
 ) -> Result<Option<TypedFile>, PipelineError> {
-    let super::Opened { format, header, head_rest, mut rows, notes } = super::open_rows(source, headers, path)?;
+    let headers = &config.headers;
+    let super::Opened { format, header, head_rest, mut rows, notes } = super::open_rows(source, &config.sources, headers, path)?;
     let missing = super::missing_required(source, headers, &header);
     if !missing.is_empty() {
         let mut why = super::missing_reason(source, headers, &header, &missing);
-        why.push_str(&super::looks_like(source, headers, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
+        why.push_str(&super::looks_like(source, &config.sources, headers, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
         return Err(PipelineError::Unreadable(why));
     }
     let map = super::mapping(source, headers, &header);
@@ -420,7 +420,7 @@ pub(super) fn read_and_type(
         schema: typed_schema(&lake_schema),
         keys: KeyHasher::new(source)?,
         ceilings,
-        values: source.columns.iter().map(|c| values.of(source.name, c.name).cloned()).collect(),
+        values: source.columns.iter().map(|c| config.values.of(source.name, c.name).cloned()).collect(),
     };
     let mut out = TypedFile { format, notes, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();

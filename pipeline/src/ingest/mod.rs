@@ -32,7 +32,8 @@ pub mod typing;
 
 use crate::PipelineError;
 use xuncha_core::mapping::{HeaderMappings, Via};
-use xuncha_core::contract::{self, SOURCES, Source};
+use xuncha_core::contract::Source;
+use xuncha_core::declared::Catalog;
 use xuncha_core::lake::{FileWriter, Lake};
 use xuncha_core::values;
 use deltalake::DeltaTable;
@@ -130,18 +131,19 @@ pub async fn ingest(lake: &Lake, inbox: &Path, options: &IngestOptions) -> Resul
         return Err(PipelineError::Config(format!("收件箱 {} 不存在或不是文件夹", inbox.display())));
     }
     let mut reports = Vec::new();
+    let sources = &options.config.sources;
     for entry in sorted_entries(inbox)? {
         if entry.is_dir() {
             let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if contract::source(&name).is_none() && !name.starts_with('.') && !matches!(name.as_str(), "archive" | "rejected") {
+            if sources.get(&name).is_none() && !name.starts_with('.') && !matches!(name.as_str(), "archive" | "rejected") {
                 for file in delivered_files(&entry)? {
-                    reports.push(rejected(&name, inbox, &file, format!("未知的数据源文件夹「{name}」(应为 {} 之一)", SOURCES.iter().map(|s| s.name).collect::<Vec<_>>().join("、"))));
+                    reports.push(rejected(&name, inbox, &file, format!("未知的数据源文件夹「{name}」(应为 {} 之一;新的数据来源请先在 xuncha.toml 的 [sources.{name}] 中声明)", sources.names())));
                 }
             }
         }
     }
     let mut files = Vec::new();
-    for source in SOURCES {
+    for source in sources.all() {
         let folder = inbox.join(source.name);
         if folder.is_dir() {
             files.extend(delivered_files(&folder)?);
@@ -166,9 +168,9 @@ pub async fn ingest_files(lake: &Lake, inbox: &Path, files: &[PathBuf], options:
     let mut reports = Vec::new();
     for file in files {
         let folder = file.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        match contract::source(&folder) {
+        match options.config.sources.get(&folder) {
             Some(source) => reports.push(state.file(source, inbox, file).await?),
-            None => reports.push(rejected(&folder, inbox, file, format!("文件不在数据源文件夹中(应放在 {} 之一)", SOURCES.iter().map(|s| s.name).collect::<Vec<_>>().join("、")))),
+            None => reports.push(rejected(&folder, inbox, file, format!("文件不在数据源文件夹中(应放在 {} 之一)", options.config.sources.names()))),
         }
     }
     Ok(reports)
@@ -281,8 +283,8 @@ impl IngestState<'_> {
         let typing = {
             let (path, file) = (path.to_path_buf(), file.clone());
             let ceilings = source.columns.iter().map(|c| self.options.config.money_ceiling(source.name, c.name).map(rust_decimal::Decimal::from)).collect();
-            let (headers, values) = (self.options.config.headers.clone(), self.options.config.values.clone());
-            tokio::task::spawn_blocking(move || file::read_and_type(source, &headers, &values, &path, file, ceilings, rows_destination))
+            let config = self.options.config.clone();
+            tokio::task::spawn_blocking(move || file::read_and_type(source, &config, &path, file, ceilings, rows_destination))
         };
         let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
         let sha = match hashing.await.map_err(joined)? {
@@ -503,7 +505,7 @@ struct Opened {
 }
 
 /// Opens a file by its extension and finds its header.
-fn open_rows(source: &Source, headers: &HeaderMappings, path: &Path) -> Result<Opened, PipelineError> {
+fn open_rows(source: &Source, sources: &Catalog, headers: &HeaderMappings, path: &Path) -> Result<Opened, PipelineError> {
     let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
     let (format, mut rows, notes) = match ext.as_str() {
         "csv" | "txt" => {
@@ -542,7 +544,7 @@ fn open_rows(source: &Source, headers: &HeaderMappings, path: &Path) -> Result<O
             source.title,
             source.name,
             values::excerpt(&shown, 200),
-            looks_like(source, headers, &head)
+            looks_like(source, sources, headers, &head)
         )));
     };
     let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
@@ -556,8 +558,8 @@ fn open_rows(source: &Source, headers: &HeaderMappings, path: &Path) -> Result<O
 }
 
 /// " — 看起来是 X 的文件" when another source's header fits the first rows.
-fn looks_like(expected: &Source, headers: &HeaderMappings, head: &[RawRow]) -> String {
-    for other in SOURCES.iter().filter(|s| s.name != expected.name) {
+fn looks_like(expected: &Source, sources: &Catalog, headers: &HeaderMappings, head: &[RawRow]) -> String {
+    for other in sources.all().filter(|s| s.name != expected.name) {
         if let Some(at) = read::find_header(other, headers, head) {
             let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
             if missing_required(other, headers, &header).is_empty() {
@@ -578,7 +580,7 @@ fn mapping(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<
     for contract in [true, false] {
         for (i, r) in recognised.iter().enumerate() {
             if let Some((column, via)) = r
-                && (*via == Via::Contract) == contract
+                && matches!(via, Via::Contract | Via::Alias) == contract
                 && used.insert(*column)
             {
                 out[i] = Some(*column);
