@@ -21,6 +21,7 @@
 
 use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
+use super::villages::{Directory, VillageNames};
 use crate::PipelineError;
 use xuncha_core::config::IngestConfig;
 use xuncha_core::contract::Source;
@@ -250,6 +251,8 @@ struct Layout<'a> {
     ceilings: Vec<Option<Decimal>>,
     /// For each contract column, the configured names of its allowed values.
     values: Vec<Option<std::collections::BTreeMap<String, String>>>,
+    /// Villages given by name, and the directory that gives their codes.
+    villages: Option<(VillageNames, Arc<Directory>)>,
 }
 
 /// Lake columns whose value is the same in every row of a file: they are
@@ -397,6 +400,7 @@ struct TypedChunk {
 pub(super) fn read_and_type(
     source: &'static Source,
     config: &IngestConfig,
+    directory: Option<Arc<Directory>>,
     path: &Path,
     file: String,
     ceilings: Vec<Option<Decimal>>,
@@ -411,6 +415,14 @@ pub(super) fn read_and_type(
         return Err(PipelineError::Unreadable(why));
     }
     let map = super::mapping(source, headers, &header);
+    let villages = match (super::villages::names_in(source, &header, &map), directory) {
+        (Some(names), Some(directory)) if directory.is_empty() => {
+            let why = format!("文件用乡镇、村名称代替了「{}」,但湖中还没有行政区划(divisions),无法对照:请先报送 divisions,再重新报送本文件", source.columns[names.column].header);
+            return Err(PipelineError::Unreadable(why));
+        }
+        (Some(names), Some(directory)) => Some((names, directory)),
+        _ => None,
+    };
     let lake_schema = xuncha_core::contract::schema(source);
     let layout = Layout {
         source,
@@ -421,6 +433,7 @@ pub(super) fn read_and_type(
         keys: KeyHasher::new(source)?,
         ceilings,
         values: source.columns.iter().map(|c| config.values.of(source.name, c.name).cloned()).collect(),
+        villages,
     };
     let mut out = TypedFile { format, notes, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
@@ -591,10 +604,18 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.schema.fields().len());
     // The problems of each row, in column order.
     let mut problems: BTreeMap<usize, Vec<RowProblem>> = BTreeMap::new();
+    let by_name = layout.villages.as_ref().map(|(names, directory)| (names.column, village_codes(source, &raw, &skip, names, directory, &mut problems)));
+    // A row whose village name gave no code says so once, not also "missing".
+    let unnamed: Vec<usize> = problems.keys().copied().collect();
     for (c, position) in layout.position.iter().enumerate() {
-        let (column, found) = typing::type_column(source, c, position.and_then(|p| raw.column(p)), &skip, layout.ceilings[c], layout.values[c].as_ref());
+        let cells = match &by_name {
+            Some((column, codes)) if *column == c => Some(codes),
+            _ => position.and_then(|p| raw.column(p)),
+        };
+        let (column, found) = typing::type_column(source, c, cells, &skip, layout.ceilings[c], layout.values[c].as_ref());
         columns.push(column);
-        for (row, problem) in found {
+        let by_name = by_name.as_ref().is_some_and(|(column, _)| *column == c);
+        for (row, problem) in found.into_iter().filter(|(row, _)| !(by_name && unnamed.contains(row))) {
             problems.entry(row).or_default().push(problem);
         }
     }
@@ -637,6 +658,26 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         chunk.batch = Some(batch);
     }
     Ok(chunk)
+}
+
+/// The village code of each row of a chunk that names its villages (empty
+/// where the name does not give exactly one village: the row's problem).
+fn village_codes(source: &Source, raw: &RawChunk, skip: &[bool], names: &VillageNames, directory: &Directory, problems: &mut BTreeMap<usize, Vec<RowProblem>>) -> RawColumn {
+    let column = &source.columns[names.column];
+    let text = |position: Option<usize>, row: usize| position.and_then(|p| raw.column(p)).map(|c| c.cell(row).text()).unwrap_or_default();
+    RawColumn::Text(StringArray::from_iter_values((0..raw.len()).map(|row| {
+        let village = text(Some(names.village), row);
+        if skip[row] || (village.trim().is_empty() && !column.required) {
+            return String::new();
+        }
+        match directory.resolve(&text(names.town, row), &village, column.name) {
+            Ok(code) => code.to_string(),
+            Err(problem) => {
+                problems.entry(row).or_default().push(problem);
+                String::new()
+            }
+        }
+    })))
 }
 
 /// One contiguous range of the sorted rows, gathered into batches of the

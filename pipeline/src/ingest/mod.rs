@@ -29,6 +29,7 @@ mod records;
 #[cfg(test)]
 mod tests;
 pub mod typing;
+mod villages;
 
 use crate::PipelineError;
 use xuncha_core::mapping::{HeaderMappings, Via};
@@ -164,7 +165,7 @@ pub async fn ingest_files(lake: &Lake, inbox: &Path, files: &[PathBuf], options:
     // One ingest writes to a lake at a time: each file's check that it was
     // not loaded before, and the keys it replaces, hold until its commits.
     let _writing = if options.dry_run || files.is_empty() { None } else { Some(lake.ingest_lock().await?) };
-    let mut state = IngestState { lake, options, keys: HashMap::new() };
+    let mut state = IngestState { lake, options, keys: HashMap::new(), villages: None };
     let mut reports = Vec::new();
     for file in files {
         let folder = file.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -266,12 +267,24 @@ struct IngestState<'a> {
     options: &'a IngestOptions,
     /// Hashes of the keys already in each source table, loaded on first use.
     keys: HashMap<&'static str, file::KeySet>,
+    /// The villages of `divisions` by name, loaded on first use and again
+    /// after a `divisions` file is loaded.
+    villages: Option<Arc<villages::Directory>>,
 }
 
 impl IngestState<'_> {
+    /// The villages by name, for a file that may give them so.
+    async fn villages(&mut self) -> Result<Arc<villages::Directory>, PipelineError> {
+        if self.villages.is_none() {
+            self.villages = Some(Arc::new(villages::Directory::load(self.lake.table("divisions").await?.as_ref()).await?));
+        }
+        Ok(self.villages.clone().expect("loaded above"))
+    }
+
     async fn file(&mut self, source: &'static Source, inbox: &Path, path: &Path) -> Result<FileReport, PipelineError> {
         let started = chrono::Utc::now();
         let file = relative(inbox, path);
+        let villages = if villages::village_column(source).is_some() { Some(self.villages().await?) } else { None };
         // The file is hashed and read at once: its rows wait for the hash
         // (their batch id comes from it) only when the first of them are
         // ready to be written, and stop if the same bytes were loaded before.
@@ -284,7 +297,7 @@ impl IngestState<'_> {
             let (path, file) = (path.to_path_buf(), file.clone());
             let ceilings = source.columns.iter().map(|c| self.options.config.money_ceiling(source.name, c.name).map(rust_decimal::Decimal::from)).collect();
             let config = self.options.config.clone();
-            tokio::task::spawn_blocking(move || file::read_and_type(source, &config, &path, file, ceilings, rows_destination))
+            tokio::task::spawn_blocking(move || file::read_and_type(source, &config, villages, &path, file, ceilings, rows_destination))
         };
         let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
         let sha = match hashing.await.map_err(joined)? {
@@ -343,6 +356,9 @@ impl IngestState<'_> {
         };
         if self.options.dry_run {
             return Ok(report);
+        }
+        if source.name == "divisions" {
+            self.villages = None;
         }
         match typed.writer {
             Some(writer) => self.commit_rows(source, writer, typed.keys, &app_id).await?,
@@ -590,9 +606,12 @@ fn mapping(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<
     out
 }
 
-/// The required columns a file's header lacks (their indices).
+/// The required columns a file's header lacks (their indices); a village
+/// code given by name (see [`villages`]) is not lacking.
 fn missing_required(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<usize> {
-    let mapped: HashSet<usize> = mapping(source, headers, header).into_iter().flatten().collect();
+    let map = mapping(source, headers, header);
+    let by_name = villages::names_in(source, header, &map).map(|names| names.column);
+    let mapped: HashSet<usize> = map.into_iter().flatten().chain(by_name).collect();
     source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(i, _)| i).collect()
 }
 

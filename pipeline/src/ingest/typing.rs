@@ -66,7 +66,7 @@ impl std::fmt::Display for Typed<'_> {
 pub struct RowProblem {
     /// `missing_required`, `bad_date`, `bad_month`, `bad_money`, `bad_int`,
     /// `bad_bool`, `bad_enum`, `bad_id`, `bad_code`, `bad_decimal`,
-    /// `bad_formula`, `duplicate_key`.
+    /// `bad_formula`, `duplicate_key`, `unknown_village`, `ambiguous_village`.
     pub kind: &'static str,
     pub column: Option<&'static str>,
     pub reason: String,
