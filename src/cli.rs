@@ -41,6 +41,14 @@ pub(crate) enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check a delivery before loading it: for each file, its source, how
+    /// each header is read (contract, alias, mapping of xuncha.toml, shipped
+    /// spelling, village name), and how many rows would load or be
+    /// quarantined and why. Writes nothing.
+    Check {
+        /// The inbox: one sub-folder per source.
+        inbox: PathBuf,
+    },
     /// Compact each table's small data files (every delivered file adds its
     /// own) into a few large ones, so that every query opens fewer files.
     /// Rows and versions are unchanged; old files stay for time travel.

@@ -5,6 +5,7 @@ use crate::{Ctx, runtime};
 use anyhow::Context;
 use std::path::Path;
 use xuncha_core::lake::Lake;
+use xuncha_core::values;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest};
 use xuncha_synth::{GenConfig, Scale, generate};
 
@@ -32,6 +33,42 @@ pub(crate) fn generate_inbox(scale: Scale, seed: u64, out: &Path) -> anyhow::Res
 /// `xuncha ingest`.
 pub(crate) fn ingest_inbox(ctx: &Ctx, inbox: &Path, dry_run: bool) -> anyhow::Result<()> {
     ingest_command(&ctx.open_lake()?, inbox, IngestOptions { dry_run, config: ctx.config.ingest.clone() })
+}
+
+/// `xuncha check`: what an ingest of the inbox would do, file by file.
+pub(crate) fn check_inbox(ctx: &Ctx, inbox: &Path) -> anyhow::Result<()> {
+    let options = IngestOptions { dry_run: true, config: ctx.config.ingest.clone() };
+    let reports = runtime()?.block_on(ingest(&ctx.open_lake()?, inbox, &options))?;
+    for r in &reports {
+        println!("{}  (数据来源: {})", r.shown_file(), r.source);
+        match &r.outcome {
+            FileOutcome::Loaded => {
+                println!("  格式 {}", r.format);
+                for c in &r.columns {
+                    println!("  表头「{}」→ {}({})", values::excerpt(&c.header, 60), c.column.unwrap_or("-"), c.via);
+                }
+                println!("  读取 {} 行: 可入库 {} 行, 将隔离 {} 行, 跳过 {} 行(空行、合计行)", r.rows_read, r.rows_loaded, r.rows_quarantined, r.rows_skipped);
+                for q in &r.quarantine {
+                    println!("  隔离 {} 行 [{}{}],例如:", q.rows, q.kind, q.column.map(|c| format!(" {c}")).unwrap_or_default());
+                    for (row, reason) in &q.examples {
+                        println!("    第 {row} 行: {}", values::excerpt(reason, 300));
+                    }
+                }
+            }
+            FileOutcome::AlreadyIngested => println!("  同一文件(内容哈希相同)已入库,不会再读"),
+            FileOutcome::Rejected(why) => println!("  将被拒收: {why}"),
+            FileOutcome::Skipped(why) => println!("  不读取: {why}"),
+        }
+        for note in &r.notes {
+            println!("  提示: {note}");
+        }
+    }
+    let t = Tally::of(&reports);
+    println!("[检查,未写入] {} 个文件: 可入库 {} 行, 将隔离 {} 行, 将拒收 {} 个文件", reports.len(), t.rows_loaded, t.rows_quarantined, t.files_rejected);
+    if t.files_rejected > 0 {
+        anyhow::bail!("{} 个文件将被拒收(原因及 xuncha.toml 的改法见上)", t.files_rejected);
+    }
+    Ok(())
 }
 
 fn ingest_command(lake: &Lake, inbox: &Path, options: IngestOptions) -> anyhow::Result<()> {

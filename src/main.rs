@@ -107,6 +107,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Gen { scale, seed, out } => data::generate_inbox(scale, seed, &out),
         Command::Ingest { inbox, dry_run } => data::ingest_inbox(&ctx, &inbox, dry_run),
+        Command::Check { inbox } => data::check_inbox(&ctx, &inbox),
         Command::Optimize { tables } => data::optimize(&ctx.open_lake()?, tables),
         Command::Vacuum { tables, retain_hours, dry_run } => data::vacuum(&ctx.open_lake()?, tables, retain_hours, dry_run),
         Command::Run { as_of, rules } => analysis::run_rules(&ctx, as_of, rules),

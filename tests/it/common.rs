@@ -13,6 +13,22 @@ pub(crate) fn xuncha(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xuncha")).args(args).env_remove("XUNCHA_LAKE").output().expect("xuncha runs")
 }
 
+/// Runs `xuncha` with `input` on its standard input; its stdout and stderr.
+pub(crate) fn xuncha_with_stdin(args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .args(args)
+        .env_remove("XUNCHA_LAKE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("xuncha runs");
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("input written");
+    let out = child.wait_with_output().expect("xuncha ends");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
 /// Runs `xuncha` and asserts success.
 pub(crate) fn xuncha_ok(args: &[&str]) -> String {
     let out = xuncha(args);

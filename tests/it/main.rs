@@ -5,6 +5,7 @@ mod badinput;
 mod cases;
 mod common;
 mod concurrency;
+mod departments;
 mod generator;
 mod ingest;
 mod mappings;

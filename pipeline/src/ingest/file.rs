@@ -58,6 +58,8 @@ pub(super) struct TypedFile {
     pub(super) format: String,
     /// What the report says about the file (see `Opened::notes`).
     pub(super) notes: Vec<String>,
+    /// How each header was read.
+    pub(super) columns: Vec<super::ColumnUse>,
     /// The writer the rows went to, to commit (see [`Destination`]).
     pub(super) writer: Option<FileWriter>,
     /// The key hash of every row to commit (see [`KeyHasher`]).
@@ -435,7 +437,7 @@ pub(super) fn read_and_type(
         values: source.columns.iter().map(|c| config.values.of(source.name, c.name).cloned()).collect(),
         villages,
     };
-    let mut out = TypedFile { format, notes, writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { format, notes, columns: super::column_uses(source, headers, &header), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));

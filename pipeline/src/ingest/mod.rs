@@ -75,6 +75,36 @@ pub struct FileReport {
     pub outcome: FileOutcome,
     /// What a person should know about a loaded file (sheets not read).
     pub notes: Vec<String>,
+    /// How each of the file's headers was read (a file read to its rows).
+    pub columns: Vec<ColumnUse>,
+    /// The file's quarantined rows by reason: what `xuncha check` shows.
+    pub quarantine: Vec<QuarantineSummary>,
+}
+
+/// How one header of a file was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnUse {
+    pub header: String,
+    /// The column it fills, if any (else it is kept in `extra`).
+    pub column: Option<&'static str>,
+    /// By which rule: the contract's header, a declared alias, a mapping of
+    /// `xuncha.toml`, a shipped spelling, a village name.
+    pub via: &'static str,
+}
+
+/// The quarantined rows of one kind (and column) of a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineSummary {
+    pub kind: &'static str,
+    pub column: Option<&'static str>,
+    pub rows: u64,
+    /// Up to [`QuarantineSummary::EXAMPLES`] rows with different reasons
+    /// (each value outside a list, say): (row, reason).
+    pub examples: Vec<(u64, String)>,
+}
+
+impl QuarantineSummary {
+    pub const EXAMPLES: usize = 8;
 }
 
 impl FileReport {
@@ -242,8 +272,10 @@ fn rejected(source: &str, inbox: &Path, file: &Path, why: String) -> FileReport 
         rows_loaded: 0,
         rows_quarantined: 0,
         rows_skipped: 0,
-        outcome: FileOutcome::Rejected(values::excerpt(&why, 1000)),
+        outcome: FileOutcome::Rejected(values::excerpt(&why, 2000)),
         notes: Vec::new(),
+        columns: Vec::new(),
+        quarantine: Vec::new(),
     }
 }
 
@@ -353,6 +385,8 @@ impl IngestState<'_> {
             rows_skipped: typed.rows_skipped,
             outcome: FileOutcome::Loaded,
             notes: typed.notes.clone(),
+            columns: typed.columns.clone(),
+            quarantine: summary(&typed.quarantine),
         };
         if self.options.dry_run {
             return Ok(report);
@@ -555,8 +589,14 @@ fn open_rows(source: &Source, sources: &Catalog, headers: &HeaderMappings, path:
         } else {
             ""
         };
+        // Its first row may be the header in the department's own words:
+        // what each required column most resembles there, and the line to add.
+        let first_header: Vec<String> = first.map(|r| r.cells().map(|c| c.text()).collect()).unwrap_or_default();
+        let missing = missing_required(source, headers, &first_header);
+        let hints = hints(source, headers, &first_header, &missing);
+        let hints = if hints.is_empty() { hints } else { format!("。如果第一行就是表头,它缺少必填列 {}{hints}", missing_names(source, &missing)) };
         return Err(PipelineError::Unreadable(format!(
-            "在前 30 行中找不到「{}」({}) 的表头;第一行是: {}{tabs}{}",
+            "在前 30 行中找不到「{}」({}) 的表头;第一行是: {}{tabs}{}{hints}",
             source.title,
             source.name,
             values::excerpt(&shown, 200),
@@ -615,18 +655,59 @@ fn missing_required(source: &Source, headers: &HeaderMappings, header: &[String]
     source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(i, _)| i).collect()
 }
 
+/// How each header of a file is read: the column it fills and by which rule.
+fn column_uses(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<ColumnUse> {
+    let map = mapping(source, headers, header);
+    let names = villages::names_in(source, header, &map);
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let (column, via) = match (map[i], names) {
+                (Some(c), _) => (Some(source.columns[c].name), headers.column(source, h).map_or("", |(_, via)| via.label())),
+                (None, Some(n)) if n.village == i || n.town == Some(i) => (Some(source.columns[n.column].name), "乡镇、村名称对照行政区划"),
+                (None, _) => (None, "合同外的列,存入 extra"),
+            };
+            ColumnUse { header: h.clone(), column, via }
+        })
+        .collect()
+}
+
+/// A file's quarantined rows grouped by kind and column, in order of first row.
+fn summary(rows: &[file::Quarantined]) -> Vec<QuarantineSummary> {
+    let mut out: Vec<QuarantineSummary> = Vec::new();
+    for row in rows {
+        let example = (row.row_number, row.problem.reason.clone());
+        match out.iter_mut().find(|s| s.kind == row.problem.kind && s.column == row.problem.column) {
+            Some(s) => {
+                s.rows += 1;
+                if s.examples.len() < QuarantineSummary::EXAMPLES && !s.examples.iter().any(|(_, reason)| *reason == example.1) {
+                    s.examples.push(example);
+                }
+            }
+            None => out.push(QuarantineSummary { kind: row.problem.kind, column: row.problem.column, rows: 1, examples: vec![example] }),
+        }
+    }
+    out
+}
+
 /// Why a file lacking required columns is rejected, and how to fix it: for
 /// each, the file's likeliest header and the line to add to `xuncha.toml`.
 fn missing_reason(source: &Source, headers: &HeaderMappings, header: &[String], missing: &[usize]) -> String {
+    format!("表头缺少必填列: {}(读到的表头: {}){}", missing_names(source, missing), values::excerpt(&header.join(", "), 300), hints(source, headers, header, missing))
+}
+
+/// The Chinese headers of `missing` columns.
+fn missing_names(source: &Source, missing: &[usize]) -> String {
+    missing.iter().map(|i| source.columns[*i].header).collect::<Vec<_>>().join("、")
+}
+
+/// For each missing column, ";" and the file's likeliest header with the
+/// line to add (see [`xuncha_core::mapping::suggestion`]).
+fn hints(source: &Source, headers: &HeaderMappings, header: &[String], missing: &[usize]) -> String {
     let mapped = mapping(source, headers, header);
     let unmapped: Vec<&str> = header.iter().zip(&mapped).filter(|(h, m)| m.is_none() && !h.trim().is_empty()).map(|(h, _)| h.as_str()).collect();
-    let names: Vec<&str> = missing.iter().map(|i| source.columns[*i].header).collect();
-    let mut why = format!("表头缺少必填列: {}(读到的表头: {})", names.join("、"), values::excerpt(&header.join(", "), 300));
-    for hint in missing.iter().filter_map(|i| xuncha_core::mapping::suggestion(source, *i, &unmapped)) {
-        why.push(';');
-        why.push_str(&hint);
-    }
-    why
+    missing.iter().filter_map(|i| xuncha_core::mapping::suggestion(source, *i, &unmapped)).map(|hint| format!(";{hint}")).collect()
 }
 
 /// The non-blank cells at `indices` as a JSON object keyed by header (a

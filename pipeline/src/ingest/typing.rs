@@ -3,7 +3,7 @@
 //! value and what was expected).
 
 use super::read::{Cell, RawColumn};
-use xuncha_core::contract::{ColumnType, Source, arrow_type};
+use xuncha_core::contract::{Column, ColumnType, Source, arrow_type};
 use xuncha_core::values::{self, Month};
 use chrono::{Datelike, NaiveDate};
 use deltalake::arrow::array::{ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder};
@@ -102,15 +102,15 @@ pub fn type_cell<'a>(source: &Source, index: usize, cell: Cell<'a>) -> Result<Ty
         }
         (ColumnType::Money, Cell::Number(n)) => values::money_from_f64(n).map(Typed::Money).map_err(|e| problem("bad_money", e)),
         (ColumnType::Bool, Cell::Bool(b)) => Ok(Typed::Bool(b)),
-        (_, Cell::Text(text)) => type_text(source, column.ty, text).map_err(|(kind, why)| problem(kind, why)),
-        (_, other) => type_text(source, column.ty, &other.text()).map(Typed::into_owned).map_err(|(kind, why)| problem(kind, why)),
+        (_, Cell::Text(text)) => type_text(source, column, text).map_err(|(kind, why)| problem(kind, why)),
+        (_, other) => type_text(source, column, &other.text()).map(Typed::into_owned).map_err(|(kind, why)| problem(kind, why)),
     }
 }
 
 /// Types the text of a cell: the value, or the kind of problem and why.
-fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed<'a>, (&'static str, String)> {
+fn type_text<'a>(source: &Source, column: &Column, text: &'a str) -> Result<Typed<'a>, (&'static str, String)> {
     let fail = |kind: &'static str| move |why: String| (kind, why);
-    match ty {
+    match column.ty {
         ColumnType::Str => Ok(Typed::Str(Cow::Borrowed(values::trim(text)))),
         ColumnType::Code => Ok(Typed::Str(values::normalize_code(text))),
         ColumnType::Int => values::parse_int(text).map(Typed::Int).map_err(fail("bad_int")),
@@ -131,7 +131,11 @@ fn type_text<'a>(source: &Source, ty: ColumnType, text: &'a str) -> Result<Typed
                 Ok(Typed::Str(value))
             } else {
                 let closest = xuncha_core::mapping::closest(&value, allowed);
-                let hint = if closest.is_empty() { String::new() } else { format!(",最接近的是「{}」;如果是,可在 xuncha.toml 中加值映射", closest.join("」「")) };
+                let hint = match closest.as_slice() {
+                    [] => String::new(),
+                    [one] => format!(",最接近的是「{one}」;如果是,请在 xuncha.toml 的 [sources.{}.values.{}] 下加一行 \"{value}\" = \"{one}\"", source.name, column.name),
+                    many => format!(",最接近的是「{}」;可在 xuncha.toml 的 [sources.{}.values.{}] 下把它映射到其中一个", many.join("」「"), source.name, column.name),
+                };
                 Err(("bad_enum", format!("{}不在允许值之内(应为 {}){hint}", values::quoted(&value), allowed.join(" / "))))
             }
         }

@@ -12,7 +12,9 @@
 use super::typing::RowProblem;
 use crate::PipelineError;
 use deltalake::DeltaTable;
-use deltalake::arrow::array::{AsArray, StringArray};
+use deltalake::arrow::array::AsArray;
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::DataType;
 use deltalake::datafusion::prelude::SessionContext;
 use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
@@ -101,8 +103,9 @@ impl Directory {
         let batches = ctx.sql(sql).await.map_err(err)?.collect().await.map_err(err)?;
         let mut directory = Directory::default();
         for batch in &batches {
-            let text = |i: usize| batch.column(i).as_string_opt::<i32>().cloned().unwrap_or_else(|| StringArray::from(vec![""; batch.num_rows()]));
-            let (codes, names, towns) = (text(0), text(1), text(2));
+            // Parquet text may come back as string views: read it as plain strings.
+            let text = |i: usize| cast(batch.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone()).map_err(|e| PipelineError::Lake(e.to_string()));
+            let (codes, names, towns) = (text(0)?, text(1)?, text(2)?);
             for row in 0..batch.num_rows() {
                 let village = Village { code: codes.value(row).to_string(), name: names.value(row).to_string(), town: towns.value(row).to_string(), town_key: normalized(towns.value(row), TOWN_SUFFIXES) };
                 directory.by_name.entry(normalized(&village.name, VILLAGE_SUFFIXES)).or_default().push(directory.villages.len());
