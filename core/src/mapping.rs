@@ -157,6 +157,10 @@ impl ValueMappings {
                 if let Some((from, to)) = values.iter().find(|(_, to)| !allowed.contains(&to.as_str())) {
                     return Err(format!("[sources.{name}.values.{column}] \"{from}\" = \"{to}\":「{to}」不在允许值之内(应为 {})", allowed.join(" / ")));
                 }
+                // An allowed value always means itself: a mapping cannot change it.
+                if let Some((from, to)) = values.iter().find(|(from, _)| allowed.contains(&crate::values::clean(from).as_ref())) {
+                    return Err(format!("[sources.{name}.values.{column}] \"{from}\" = \"{to}\":「{from}」本身就是允许值,映射不能改变它"));
+                }
                 by_column.insert((name.clone(), column.clone()), values.iter().map(|(k, v)| (crate::values::clean(k).into_owned(), v.clone())).collect());
             }
         }
@@ -229,6 +233,7 @@ mod tests {
         assert_eq!(ok.of("subsidy_payments", "program").unwrap()["农村最低生活保障金"], "低保");
         assert!(ValueMappings::new(&map("program", "x", "救济"), &Catalog::default()).unwrap_err().contains("「救济」不在允许值之内"));
         assert!(ValueMappings::new(&map("name", "x", "y"), &Catalog::default()).unwrap_err().contains("没有允许值列表"));
+        assert!(ValueMappings::new(&map("program", "低保 ", "养老金"), &Catalog::default()).unwrap_err().contains("「低保 」本身就是允许值"), "a contract value is never remapped");
         assert_eq!(closest("城乡居民养老保险", crate::contract::PROGRAMS), ["养老金"]);
         assert!(closest("xyz", crate::contract::PROGRAMS).is_empty());
     }

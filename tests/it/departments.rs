@@ -220,6 +220,18 @@ header = "发证日期"
 type = "date"
 [sources.disabled_persons.values.level]
 "一级残疾" = "一级"
+[sources.audit_issues]
+title = "审计发现问题清单"
+key = ["issue_id"]
+[[sources.audit_issues.columns]]
+name = "issue_id"
+header = "问题编号"
+type = "str"
+required = true
+[[sources.audit_issues.columns]]
+name = "amount"
+header = "涉及金额(元)"
+type = "money"
 "#;
 
 const RULE: &str = "-- id: disabled_without_subsidy
@@ -256,6 +268,7 @@ fn a_declared_source_loads_scopes_and_feeds_a_rule_whose_findings_become_cases()
         430223197708080017,赵强,430223102201,四级,2021-05-05\n\
         430223196612120019,刘芳,430223102201,五级,2021-05-05\n\
         430223196612120019,刘芳,430223102201,一级,2021-05-05\n");
+    write(&inbox, "audit_issues", "审计.csv", "问题编号,涉及金额(元)\nA1,\"1,234,567.80\"\n");
     let (ok, text) = run(&lake, &config, &["ingest", inbox.to_str().unwrap()]);
     assert!(ok, "{text}");
     // Typed as declared: the alias header, the code without its space, the
@@ -284,24 +297,28 @@ fn a_declared_source_loads_scopes_and_feeds_a_rule_whose_findings_become_cases()
     assert!(ok && text.matches("disabled_without_subsidy").count() >= 3, "{text}");
 
     // Scoped: a town's user sees its own rows of the declared table only.
-    let scoped = scoped_rows(&lake, &config, "430223102000", "SELECT id_number FROM disabled_persons ORDER BY id_number");
+    let scoped = scoped_rows(&lake, &config, "430223102000", "SELECT id_number FROM disabled_persons ORDER BY id_number").unwrap();
     assert_eq!(scoped, ["430223196612120019", "430223197708080017", "430223198505050012"]);
+    // A declared source about no place (no scope column) is not in a scoped session at all.
+    assert_eq!(rows(&lake, "SELECT issue_id, CAST(amount AS VARCHAR) FROM audit_issues"), [["A1", "1234567.80"]]);
+    let hidden = scoped_rows(&lake, &config, "430223102000", "SELECT count(*) FROM audit_issues").unwrap_err();
+    assert!(hidden.contains("audit_issues") && hidden.contains("not found"), "{hidden}");
 
     // `\d` in the SQL shell shows it with its Chinese title and headers.
     let shell = crate::common::xuncha_with_stdin(&["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "sql"], "\\d\n\\d disabled_persons\n\\q\n");
     assert!(shell.contains("disabled_persons") && shell.contains("残疾人名册") && shell.contains("残疾等级") && shell.contains("发证日期"), "{shell}");
 }
 
-/// The rows a user scoped to `scope` sees, through the session the
-/// configuration's sources build.
-fn scoped_rows(lake: &Path, config: &Path, scope: &str, sql: &str) -> Vec<String> {
+/// The first column of what a user scoped to `scope` sees, through the
+/// session the configuration's sources build; or the query's error.
+fn scoped_rows(lake: &Path, config: &Path, scope: &str, sql: &str) -> Result<Vec<String>, String> {
     let config = xuncha_core::config::Config::load(config).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let lake = xuncha_core::lake::Lake::open(lake).unwrap();
         let options = xuncha_queries::session::SessionOptions { scope: Some(scope.to_string()), sources: config.ingest.sources.clone(), ..Default::default() };
         let ctx = xuncha_queries::session::session(&lake, &options).await.unwrap();
-        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        batches.iter().flat_map(|b| (0..b.num_rows()).map(|r| deltalake::arrow::util::display::array_value_to_string(b.column(0), r).unwrap()).collect::<Vec<_>>()).collect()
+        let batches = ctx.sql(sql).await.map_err(|e| e.to_string())?.collect().await.map_err(|e| e.to_string())?;
+        Ok(batches.iter().flat_map(|b| (0..b.num_rows()).map(|r| deltalake::arrow::util::display::array_value_to_string(b.column(0), r).unwrap()).collect::<Vec<_>>()).collect())
     })
 }
