@@ -413,36 +413,8 @@ mod tests {
         }
     }
 
-    const DISABLED: &str = r#"
-[sources.disabled_persons]
-title = "残疾人名册"
-key = ["id_number"]
-scope = "village_code"
-[[sources.disabled_persons.columns]]
-name = "id_number"
-header = "公民身份号码"
-type = "id"
-required = true
-aliases = ["残疾人身份证号"]
-[[sources.disabled_persons.columns]]
-name = "village_code"
-header = "村(社区)代码"
-type = "str"
-required = true
-[[sources.disabled_persons.columns]]
-name = "level"
-header = "残疾等级"
-type = "str"
-values = ["一级", "二级", "三级", "四级"]
-[[sources.disabled_persons.columns]]
-name = "certified_date"
-header = "发证日期"
-type = "date"
-[sources.disabled_persons.headers]
-"残疾证号码" = "id_number"
-[sources.disabled_persons.values.level]
-"一级残疾" = "一级"
-"#;
+    /// The declared source of README (`tests/fixtures/declared-source.toml`).
+    const DISABLED: &str = include_str!("../../tests/fixtures/declared-source.toml");
 
     #[test]
     fn a_declared_source_is_a_source_with_the_contract_types() {
@@ -453,6 +425,7 @@ type = "date"
         assert_eq!(s.column("village_code").unwrap().ty, crate::contract::ColumnType::Code, "the scope column is a division code");
         assert!(matches!(s.column("level").unwrap().ty, crate::contract::ColumnType::Enum(["一级", "二级", "三级", "四级"])));
         assert_eq!(c.ingest.sources.all().count(), 17);
+        assert_eq!(s.columns.len(), 5);
         let via = |h: &str| c.ingest.headers.column(s, h).map(|(i, via)| (s.columns[i].name, via));
         assert_eq!(via("残疾人身份证号"), Some(("id_number", crate::mapping::Via::Alias)));
         assert_eq!(via("残疾证号码"), Some(("id_number", crate::mapping::Via::Configured)));

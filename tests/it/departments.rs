@@ -185,41 +185,11 @@ fn a_roster_with_village_names_loads_the_known_ones_and_quarantines_the_rest_nam
     assert!(!ok && text.contains("请先报送 divisions"), "{text}");
 }
 
-const DISABLED: &str = r#"
+/// The sample declaration (`tests/fixtures/declared-source.toml`), a rules
+/// folder, and a second declared source about no place.
+const DISABLED: &str = concat!(include_str!("../fixtures/declared-source.toml"), r#"
 [rules]
 dir = "RULES"
-[sources.disabled_persons]
-title = "残疾人名册"
-key = ["id_number"]
-scope = "village_code"
-[[sources.disabled_persons.columns]]
-name = "id_number"
-header = "公民身份号码"
-type = "id"
-required = true
-aliases = ["残疾人身份证号"]
-[[sources.disabled_persons.columns]]
-name = "name"
-header = "姓名"
-type = "str"
-required = true
-[[sources.disabled_persons.columns]]
-name = "village_code"
-header = "村(社区)代码"
-type = "str"
-required = true
-[[sources.disabled_persons.columns]]
-name = "level"
-header = "残疾等级"
-type = "str"
-required = true
-values = ["一级", "二级", "三级", "四级"]
-[[sources.disabled_persons.columns]]
-name = "certified_date"
-header = "发证日期"
-type = "date"
-[sources.disabled_persons.values.level]
-"一级残疾" = "一级"
 [sources.audit_issues]
 title = "审计发现问题清单"
 key = ["issue_id"]
@@ -232,7 +202,7 @@ required = true
 name = "amount"
 header = "涉及金额(元)"
 type = "money"
-"#;
+"#);
 
 const RULE: &str = "-- id: disabled_without_subsidy
 -- title: 重度残疾人未领残疾人补贴
