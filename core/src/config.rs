@@ -448,6 +448,8 @@ mod tests {
         bad("scope = \"village_code\"", "scope = \"certified_date\"", "应为 str 类型");
         bad("required = true\naliases", "required = true\nrequierd = true\naliases", "requierd");
         bad("title = \"残疾人名册\"", "titel = \"残疾人名册\"", "titel");
+        bad("name = \"id_number\"", "name = \"certificate\"", "列名须含 id_number");
+        bad("name = \"name\"", "name = \"holder\"", "列名须以 name 结尾");
         bad("name = \"level\"", "name = \"village_code\"", "列名重复");
         bad("header = \"发证日期\"", "header = \"残疾人身份证号\"", "表头「残疾人身份证号」与列「id_number」");
         let e = Config::parse(&DISABLED.replace("disabled_persons", "findings")).unwrap_err();

@@ -23,7 +23,8 @@
 //!
 //! A declaration is checked strictly (an unknown key, a type outside the
 //! contract's, a key or scope column not declared, a name the contract or
-//! the lake already uses → an error naming it), then becomes a [`Source`]
+//! the lake already uses, an ID-number or 姓名 column not named so that the
+//! dashboard masks it → an error naming it), then becomes a [`Source`]
 //! like the contract's, so ingest, the lake and the queries treat it the
 //! same. A declared source without `scope` holds rows no scoped user sees.
 //!
@@ -103,19 +104,9 @@ impl Catalog {
         SOURCES.iter().chain(self.declared.iter().copied())
     }
 
-    /// The declared sources.
-    pub fn declared(&self) -> &[&'static Source] {
-        &self.declared
-    }
-
     /// The source named `name`, contract or declared.
     pub fn get(&self, name: &str) -> Option<&'static Source> {
         self.all().find(|s| s.name == name)
-    }
-
-    /// Whether `name` is a source declared here (not the contract's).
-    pub fn is_declared(&self, name: &str) -> bool {
-        self.declared.iter().any(|s| s.name == name)
     }
 
     /// The declared aliases: (source, header key, column).
@@ -154,6 +145,14 @@ impl Catalog {
             let Some((_, ty)) = TYPES.iter().find(|(t, _)| *t == c.ty) else {
                 return Err(format!("{at}:类型「{}」不是合同的类型(应为 {} 之一)", c.ty, TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" / ")));
             };
+            // The dashboard and every export mask a column by its name
+            // (`…id_number`, `…name`): a declared identity must be named so.
+            if *ty == ColumnType::Id && !c.name.contains("id_number") {
+                return Err(format!("{at}:身份号码列(type = \"id\")的列名须含 id_number(如 id_number、holder_id_number),看板和导出据此脱敏"));
+            }
+            if header_key(&c.header).ends_with("姓名") && !c.name.ends_with("name") {
+                return Err(format!("{at}:姓名列的列名须以 name 结尾(如 name、holder_name),看板和导出据此脱敏"));
+            }
             let ty = if !c.values.is_empty() {
                 if *ty != ColumnType::Str {
                     return Err(format!("{at}:只有 str 类型的列可以列出允许值(values)"));
