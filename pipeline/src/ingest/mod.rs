@@ -677,15 +677,15 @@ fn column_uses(source: &Source, headers: &HeaderMappings, header: &[String]) -> 
 fn summary(rows: &[file::Quarantined]) -> Vec<QuarantineSummary> {
     let mut out: Vec<QuarantineSummary> = Vec::new();
     for row in rows {
-        let example = (row.row_number, row.problem.reason.clone());
+        let (reason, number) = (&row.problem.reason, row.row_number);
         match out.iter_mut().find(|s| s.kind == row.problem.kind && s.column == row.problem.column) {
             Some(s) => {
                 s.rows += 1;
-                if s.examples.len() < QuarantineSummary::EXAMPLES && !s.examples.iter().any(|(_, reason)| *reason == example.1) {
-                    s.examples.push(example);
+                if s.examples.len() < QuarantineSummary::EXAMPLES && !s.examples.iter().any(|(_, seen)| seen == reason) {
+                    s.examples.push((number, reason.clone()));
                 }
             }
-            None => out.push(QuarantineSummary { kind: row.problem.kind, column: row.problem.column, rows: 1, examples: vec![example] }),
+            None => out.push(QuarantineSummary { kind: row.problem.kind, column: row.problem.column, rows: 1, examples: vec![(number, reason.clone())] }),
         }
     }
     out
