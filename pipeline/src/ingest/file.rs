@@ -437,7 +437,7 @@ pub(super) fn read_and_type(
         values: source.columns.iter().map(|c| config.values.of(source.name, c.name).cloned()).collect(),
         villages,
     };
-    let mut out = TypedFile { format, notes, columns: super::column_uses(source, headers, &header), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { format, notes, columns: super::column_uses(source, headers, &header, &map), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -607,8 +607,6 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     // The problems of each row, in column order.
     let mut problems: BTreeMap<usize, Vec<RowProblem>> = BTreeMap::new();
     let by_name = layout.villages.as_ref().map(|(names, directory)| (names.column, village_codes(source, &raw, &skip, names, directory, &mut problems)));
-    // A row whose village name gave no code says so once, not also "missing".
-    let unnamed: Vec<usize> = problems.keys().copied().collect();
     for (c, position) in layout.position.iter().enumerate() {
         let cells = match &by_name {
             Some((column, codes)) if *column == c => Some(codes),
@@ -616,8 +614,12 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         };
         let (column, found) = typing::type_column(source, c, cells, &skip, layout.ceilings[c], layout.values[c].as_ref());
         columns.push(column);
-        let by_name = by_name.as_ref().is_some_and(|(column, _)| *column == c);
-        for (row, problem) in found.into_iter().filter(|(row, _)| !(by_name && unnamed.contains(row))) {
+        // Codes found by name are valid codes; a row whose name gave none
+        // has said why already (not also "missing").
+        if by_name.as_ref().is_some_and(|(column, _)| *column == c) {
+            continue;
+        }
+        for (row, problem) in found {
             problems.entry(row).or_default().push(problem);
         }
     }
@@ -667,15 +669,20 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
 fn village_codes(source: &Source, raw: &RawChunk, skip: &[bool], names: &VillageNames, directory: &Directory, problems: &mut BTreeMap<usize, Vec<RowProblem>>) -> RawColumn {
     let column = &source.columns[names.column];
     let text = |position: Option<usize>, row: usize| position.and_then(|p| raw.column(p)).map(|c| c.cell(row).text()).unwrap_or_default();
+    // A roster repeats each village's name on every row of it: each
+    // (town, village) pair is looked up once per chunk.
+    let mut resolved: HashMap<(String, String), Result<String, RowProblem>> = HashMap::new();
     RawColumn::Text(StringArray::from_iter_values((0..raw.len()).map(|row| {
         let village = text(Some(names.village), row);
         if skip[row] || (village.trim().is_empty() && !column.required) {
             return String::new();
         }
-        match directory.resolve(&text(names.town, row), &village, column.name) {
-            Ok(code) => code.to_string(),
+        let town = text(names.town, row);
+        let outcome = resolved.entry((town, village)).or_insert_with_key(|(town, village)| directory.resolve(town, village, column.name).map(str::to_string));
+        match outcome {
+            Ok(code) => code.clone(),
             Err(problem) => {
-                problems.entry(row).or_default().push(problem);
+                problems.entry(row).or_default().push(problem.clone());
                 String::new()
             }
         }

@@ -656,9 +656,8 @@ fn missing_required(source: &Source, headers: &HeaderMappings, header: &[String]
 }
 
 /// How each header of a file is read: the column it fills and by which rule.
-fn column_uses(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<ColumnUse> {
-    let map = mapping(source, headers, header);
-    let names = villages::names_in(source, header, &map);
+fn column_uses(source: &Source, headers: &HeaderMappings, header: &[String], map: &[Option<usize>]) -> Vec<ColumnUse> {
+    let names = villages::names_in(source, header, map);
     header
         .iter()
         .enumerate()

@@ -17,7 +17,6 @@ use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::DataType;
 use deltalake::datafusion::prelude::SessionContext;
 use std::collections::HashMap;
-use unicode_normalization::UnicodeNormalization;
 use xuncha_core::contract::{Source, header_key};
 
 /// Headers (after [`header_key`], `(社区)`/`(居)` removed) of a village-name column.
@@ -62,7 +61,7 @@ pub(super) fn names_in(source: &Source, header: &[String], mapped: &[Option<usiz
 }
 
 fn normalized(name: &str, suffixes: &[&str]) -> String {
-    let mut key: String = name.nfkc().filter(|c| !c.is_whitespace()).collect();
+    let mut key = xuncha_core::values::normalize_name(name);
     while let Some(shorter) = suffixes.iter().find_map(|s| key.strip_suffix(s).filter(|rest| !rest.is_empty())) {
         key = shorter.to_string();
     }
