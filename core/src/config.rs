@@ -180,6 +180,9 @@ pub struct ServerConfig {
     /// that one who can write the lake cannot cut or rebuild the log unseen
     /// (default: `$XDG_STATE_HOME/xuncha` or `~/.local/state/xuncha`).
     pub audit_anchor_dir: Option<std::path::PathBuf>,
+    /// A request's body (a form, an upload) must arrive within this many
+    /// seconds; a client trickling it byte by byte is let go.
+    pub body_read_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -194,6 +197,7 @@ impl Default for ServerConfig {
             trust_forwarded_proto: false,
             bulk_identity_daily_rows: 2_000,
             audit_anchor_dir: None,
+            body_read_secs: 20,
         }
     }
 }

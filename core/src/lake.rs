@@ -23,6 +23,7 @@
 //! lock is the operating system's (flock): a killed ingest releases it.
 
 use crate::CoreError;
+use crate::keys::KeyRing;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
@@ -111,6 +112,7 @@ impl FileWriter {
 pub struct Lake {
     root: PathBuf,
     opened: Arc<Mutex<HashMap<String, DeltaTable>>>,
+    keys: KeyRing,
 }
 
 impl From<DeltaTableError> for CoreError {
@@ -151,7 +153,20 @@ impl Lake {
     /// Opens (creating if needed) the lake at `root`.
     pub fn open(root: &Path) -> Result<Lake, CoreError> {
         std::fs::create_dir_all(root)?;
-        Ok(Lake { root: root.canonicalize()?, opened: Arc::default() })
+        let root = root.canonicalize()?;
+        Ok(Lake { keys: KeyRing::for_lake(&root, None), root, opened: Arc::default() })
+    }
+
+    /// The lake with its keys under `state` (`[server] audit_anchor_dir`)
+    /// rather than the user's state folder.
+    pub fn with_key_dir(mut self, state: Option<&Path>) -> Lake {
+        self.keys = KeyRing::for_lake(&self.root, state);
+        self
+    }
+
+    /// The office's secret keys for this lake (kept outside it).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
     }
 
     /// The lake folder.

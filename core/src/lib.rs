@@ -7,13 +7,16 @@
 //! Data flows one way: inbox → pipeline → lake → queries → (dashboard |
 //! reports | sql | cli); each of them reads the contract and the lake from here.
 
+pub mod audit;
 pub mod config;
 pub mod contract;
 pub mod declared;
+pub mod keys;
 pub mod lake;
 pub mod mapping;
 pub mod system;
 pub mod values;
+pub mod workbook;
 
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]

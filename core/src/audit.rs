@@ -12,13 +12,19 @@
 //! who can write the lake but not that folder can neither shorten the log
 //! nor rebuild it without `verify` saying so.
 //!
+//! Every entry is also signed (HMAC of its hash with the anchor key), so an
+//! entry appended by hand after the anchor — with a valid chain — does not
+//! verify either; an entry past the anchor is accepted only when signed (a
+//! crash between the append and the anchor's update).
+//!
 //! Appends from several processes (the server, `xuncha sql`) are serialized
 //! by an exclusive lock on the log file, so the chain never forks.
 
-use crate::DashboardError;
-use hmac::{Hmac, Mac};
+use crate::CoreError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use crate::keys::{KeyRing, write_private};
+use crate::lake::Lake;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +38,11 @@ pub struct Entry {
     pub detail: String,
     pub prev_hash: String,
     pub hash: String,
+    /// The entry's hash signed with the anchor key: one who can write the
+    /// lake but not the key folder cannot add an entry that verifies.
+    /// (Entries written before signing began have none.)
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mac: String,
 }
 
 impl Entry {
@@ -53,6 +64,9 @@ struct Anchor {
     mac: String,
 }
 
+/// The key the anchor is signed with (in the lake's key folder).
+const ANCHOR_KEY: &str = "key";
+
 /// The longest detail kept for one entry (a console query is at most 64 KiB).
 const MAX_DETAIL_BYTES: usize = 72 * 1024;
 
@@ -60,27 +74,24 @@ const MAX_DETAIL_BYTES: usize = 72 * 1024;
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    anchor_dir: PathBuf,
+    keys: KeyRing,
 }
 
 impl AuditLog {
-    /// The audit log of the lake at `lake_root`, anchored in `anchor_dir`
-    /// (default: the user's state folder), in a sub-folder named after the
-    /// lake's path.
-    pub fn open(lake_root: &Path, anchor_dir: Option<&Path>) -> AuditLog {
-        let base = anchor_dir.map(Path::to_path_buf).unwrap_or_else(default_anchor_dir);
-        let lake = std::fs::canonicalize(lake_root).unwrap_or_else(|_| lake_root.to_path_buf());
-        let id = hex::encode(Sha256::digest(lake.to_string_lossy().as_bytes()));
-        AuditLog { path: lake_root.join("_xuncha").join("audit.jsonl"), anchor_dir: base.join(format!("audit-{}", &id[..16])) }
+    /// The audit log of `lake`, anchored beside the lake's keys (outside
+    /// the lake: `[server] audit_anchor_dir`, default the user's state
+    /// folder, in a sub-folder named after the lake's path).
+    pub fn open(lake: &Lake) -> AuditLog {
+        AuditLog { path: lake.root().join("_xuncha").join("audit.jsonl"), keys: lake.keys().clone() }
     }
 
     /// Where the anchor and its key are.
     pub fn anchor_dir(&self) -> &Path {
-        &self.anchor_dir
+        self.keys.dir()
     }
 
     /// Appends an event (synced, and the anchor moved, before returning).
-    pub fn record(&self, user: &str, action: &str, detail: &str) -> Result<(), DashboardError> {
+    pub fn record(&self, user: &str, action: &str, detail: &str) -> Result<(), CoreError> {
         std::fs::create_dir_all(self.path.parent().expect("audit.jsonl has a folder"))?;
         let mut file = std::fs::OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
         file.lock()?;
@@ -102,9 +113,11 @@ impl AuditLog {
             detail,
             prev_hash,
             hash: String::new(),
+            mac: String::new(),
         };
         entry.hash = entry.digest();
-        let mut line = serde_json::to_string(&entry).map_err(|e| DashboardError::Usage(e.to_string()))?;
+        entry.mac = self.sign_entry(&entry.hash)?;
+        let mut line = serde_json::to_string(&entry).map_err(|e| CoreError::Config(e.to_string()))?;
         line.push('\n');
         file.write_all(line.as_bytes())?;
         file.sync_data()?;
@@ -112,8 +125,18 @@ impl AuditLog {
         Ok(())
     }
 
+    /// Whether any entry has `action` (a quick scan of the log's text).
+    pub fn has_action(&self, action: &str) -> Result<bool, CoreError> {
+        let needle = format!("\"action\":{}", serde_json::to_string(action).map_err(|e| CoreError::Config(e.to_string()))?);
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(text.contains(&needle)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Every entry, oldest first.
-    pub fn entries(&self) -> Result<Vec<Entry>, DashboardError> {
+    pub fn entries(&self) -> Result<Vec<Entry>, CoreError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -121,28 +144,36 @@ impl AuditLog {
         };
         text.lines()
             .enumerate()
-            .map(|(i, line)| serde_json::from_str(line).map_err(|e| DashboardError::Usage(format!("审计日志第 {} 行无法解析: {e}", i + 1))))
+            .map(|(i, line)| serde_json::from_str(line).map_err(|e| CoreError::Config(format!("审计日志第 {} 行无法解析: {e}", i + 1))))
             .collect()
     }
 
     /// `Ok(n)` when all `n` entries chain and end where the anchor says;
     /// otherwise what is wrong.
-    pub fn verify(&self) -> Result<Result<usize, String>, DashboardError> {
+    pub fn verify(&self) -> Result<Result<usize, String>, CoreError> {
         let entries = match self.entries() {
             Ok(entries) => entries,
             Err(e) => return Ok(Err(e.to_string())),
         };
         let mut prev = String::new();
+        let mut signed = false;
         for (i, e) in entries.iter().enumerate() {
             if e.seq != i as u64 + 1 || e.prev_hash != prev || e.digest() != e.hash {
                 return Ok(Err(format!("第 {} 条记录(序号 {})被改动、删除或重排", i + 1, e.seq)));
+            }
+            // Unsigned entries may only come before the first signed one (a log begun by an older version).
+            if !e.mac.is_empty() || signed {
+                if e.mac != self.sign_entry(&e.hash)? {
+                    return Ok(Err(format!("第 {} 条记录(序号 {})的签名不符:它不是本系统写入的", i + 1, e.seq)));
+                }
+                signed = true;
             }
             prev = e.hash.clone();
         }
         let anchor = match self.read_anchor()? {
             Some(anchor) => anchor,
             None if entries.is_empty() => return Ok(Ok(0)),
-            None => return Ok(Err(format!("找不到审计日志的锚点({}):无法确认日志未被截断或重建", self.anchor_dir.display()))),
+            None => return Ok(Err(format!("找不到审计日志的锚点({}):无法确认日志未被截断或重建", self.anchor_dir().display()))),
         };
         if anchor.mac != self.sign(anchor.seq, &anchor.hash)? {
             return Ok(Err("锚点签名不符:锚点文件被改动".into()));
@@ -152,71 +183,41 @@ impl AuditLog {
         match anchored {
             _ if held < anchor.seq => Ok(Err(format!("日志只有 {held} 条,锚点记录到第 {} 条:末尾的记录被删除(截断)", anchor.seq))),
             Some(e) if e.hash != anchor.hash => Ok(Err(format!("第 {} 条记录与锚点不符:日志被删改后重新计算了哈希链", anchor.seq))),
-            // One entry past the anchor: a crash between the append and the anchor's update.
+            // One signed entry past the anchor: a crash between the append
+            // and the anchor's update (an unsigned one failed above).
             _ if held > anchor.seq + 1 => Ok(Err(format!("锚点之后还有 {} 条记录:它们不是本系统写入的", held - anchor.seq))),
+            _ if held == anchor.seq + 1 && entries.last().is_some_and(|e| e.mac.is_empty()) => Ok(Err("锚点之后有 1 条没有签名的记录:它不是本系统写入的".into())),
             _ => Ok(Ok(entries.len())),
         }
     }
 
-    fn key(&self) -> Result<Vec<u8>, DashboardError> {
-        let path = self.anchor_dir.join("key");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => hex::decode(text.trim()).map_err(|e| DashboardError::Usage(format!("审计锚点密钥 {} 已损坏: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(&self.anchor_dir)?;
-                let key = crate::secret::token();
-                write_private(&path, key.as_bytes())?;
-                Ok(hex::decode(key).expect("a token is hex"))
-            }
-            Err(e) => Err(e.into()),
-        }
+    fn sign_entry(&self, hash: &str) -> Result<String, CoreError> {
+        self.keys.mac(ANCHOR_KEY, format!("entry\0{hash}").as_bytes())
     }
 
-    fn sign(&self, seq: u64, hash: &str) -> Result<String, DashboardError> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key()?).expect("HMAC takes any key length");
-        mac.update(format!("{seq}\0{hash}").as_bytes());
-        Ok(hex::encode(mac.finalize().into_bytes()))
+    fn sign(&self, seq: u64, hash: &str) -> Result<String, CoreError> {
+        self.keys.mac(ANCHOR_KEY, format!("{seq}\0{hash}").as_bytes())
     }
 
-    fn read_anchor(&self) -> Result<Option<Anchor>, DashboardError> {
-        match std::fs::read_to_string(self.anchor_dir.join("anchor.json")) {
-            Ok(text) => Ok(Some(serde_json::from_str(&text).map_err(|e| DashboardError::Usage(format!("审计锚点无法解析: {e}")))?)),
+    fn read_anchor(&self) -> Result<Option<Anchor>, CoreError> {
+        match std::fs::read_to_string(self.anchor_dir().join("anchor.json")) {
+            Ok(text) => Ok(Some(serde_json::from_str(&text).map_err(|e| CoreError::Config(format!("审计锚点无法解析: {e}")))?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    fn write_anchor(&self, seq: u64, hash: &str) -> Result<(), DashboardError> {
+    fn write_anchor(&self, seq: u64, hash: &str) -> Result<(), CoreError> {
         let anchor = Anchor { seq, hash: hash.to_string(), mac: self.sign(seq, hash)? };
-        let temp = self.anchor_dir.join("anchor.json.tmp");
-        write_private(&temp, &serde_json::to_vec(&anchor).map_err(|e| DashboardError::Usage(e.to_string()))?)?;
-        std::fs::rename(&temp, self.anchor_dir.join("anchor.json"))?;
+        let temp = self.anchor_dir().join("anchor.json.tmp");
+        write_private(&temp, &serde_json::to_vec(&anchor).map_err(|e| CoreError::Config(e.to_string()))?)?;
+        std::fs::rename(&temp, self.anchor_dir().join("anchor.json"))?;
         Ok(())
     }
 }
 
-/// `$XDG_STATE_HOME/xuncha`, or `~/.local/state/xuncha`.
-fn default_anchor_dir() -> PathBuf {
-    match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(state) => PathBuf::from(state).join("xuncha"),
-        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| ".".into())).join(".local/state/xuncha"),
-    }
-}
-
-/// Writes a file only its owner can read, synced.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DashboardError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    Ok(())
-}
-
 /// The log's last entry, read from its end.
-fn last_entry(file: &mut std::fs::File) -> Result<Option<Entry>, DashboardError> {
+fn last_entry(file: &mut std::fs::File) -> Result<Option<Entry>, CoreError> {
     let len = file.seek(SeekFrom::End(0))?;
     let mut window = 64 * 1024u64;
     loop {
@@ -234,8 +235,8 @@ fn last_entry(file: &mut std::fs::File) -> Result<Option<Entry>, DashboardError>
     }
 }
 
-fn parse_line(line: &str) -> Result<Entry, DashboardError> {
-    serde_json::from_str(line).map_err(|e| DashboardError::Usage(format!("审计日志最后一行无法解析,未写入新记录: {e}")))
+fn parse_line(line: &str) -> Result<Entry, CoreError> {
+    serde_json::from_str(line).map_err(|e| CoreError::Config(format!("审计日志最后一行无法解析,未写入新记录: {e}")))
 }
 
 #[cfg(test)]
@@ -243,7 +244,7 @@ mod tests {
     use super::*;
 
     fn log_in(dir: &Path) -> AuditLog {
-        AuditLog::open(dir, Some(&dir.join("anchor")))
+        AuditLog::open(&Lake::open(dir).unwrap().with_key_dir(Some(&dir.join("anchor"))))
     }
 
     #[test]
@@ -283,10 +284,30 @@ mod tests {
         std::fs::write(&path, rebuilt.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect::<String>()).unwrap();
         assert!(log.verify().unwrap().is_err(), "a rebuilt chain");
 
+        // An entry appended after the anchor with a valid chain but no key.
+        std::fs::write(&path, &text).unwrap();
+        let mut forged: Entry = serde_json::from_str(lines[60]).unwrap();
+        forged.seq = 62;
+        forged.prev_hash = forged.hash.clone();
+        forged.detail = "伪造".into();
+        forged.hash = forged.digest();
+        for mac in [String::new(), "ab".repeat(32)] {
+            forged.mac = mac;
+            std::fs::write(&path, format!("{text}{}\n", serde_json::to_string(&forged).unwrap())).unwrap();
+            assert!(log.verify().unwrap().is_err(), "a forged tail entry");
+        }
+        // A crash between the append and the anchor: one signed entry past it.
+        std::fs::write(&path, &text).unwrap();
+        let anchor_path = log.anchor_dir().join("anchor.json");
+        let anchored = std::fs::read(&anchor_path).unwrap();
+        log.record("wang", "sql", "after").unwrap();
+        std::fs::write(&anchor_path, &anchored).unwrap();
+        assert_eq!(log.verify().unwrap(), Ok(62), "a signed entry just past the anchor");
+
         // A forged anchor (without the key) is found too.
         std::fs::write(&path, &text).unwrap();
+        std::fs::write(&anchor_path, &anchored).unwrap();
         assert_eq!(log.verify().unwrap(), Ok(61));
-        let anchor_path = log.anchor_dir().join("anchor.json");
         let mut anchor: Anchor = serde_json::from_str(&std::fs::read_to_string(&anchor_path).unwrap()).unwrap();
         anchor.seq = 11;
         std::fs::write(&anchor_path, serde_json::to_vec(&anchor).unwrap()).unwrap();
