@@ -143,4 +143,4 @@ ORDER BY c.days_overdue DESC, c.case_id;
 
 -- query: unit_name
 -- The name of unit ${unit} (a division's name, or the code itself).
-SELECT coalesce((SELECT name FROM divisions WHERE code = ${unit} LIMIT 1), ${unit}) AS 名称;
+SELECT coalesce(min(name), ${unit}) AS 名称 FROM divisions WHERE code = ${unit};

@@ -25,6 +25,6 @@ SELECT a.contract_id AS entity_key,
                     'threshold_amount', ${split_limit}, 'threshold_days', ${split_window_days}) AS evidence
 FROM small a
 JOIN small b ON b.village_code = a.village_code AND b.counterparty_code = a.counterparty_code
- AND b.signed_date BETWEEN a.signed_date - INTERVAL '${split_window_days} days' AND a.signed_date + INTERVAL '${split_window_days} days'
+ AND b.signed_date BETWEEN a.signed_date - ${split_window_span} AND a.signed_date + ${split_window_span}
 GROUP BY a.contract_id, a.village_code, a.counterparty_name, a.counterparty_code, a.signed_date, a.amount, a.procurement
 HAVING count(*) >= 2 AND sum(b.amount) >= ${split_limit}

@@ -17,7 +17,7 @@ pension AS (
     -- One pass over the pension payments: each recipient's last period,
     -- and whether any payment falls in the window.
     SELECT id_number, max(period) AS last_period,
-           bool_or(period BETWEEN '${window_first_month}' AND '${as_of_month}') AS paid_in_window
+           bool_or(period BETWEEN ${window_first_month} AND ${as_of_month}) AS paid_in_window
     FROM subsidy_payments WHERE program = '养老金' GROUP BY id_number
 ),
 insured AS (SELECT DISTINCT id_number FROM social_insurance WHERE insurance_type = '职工养老')
@@ -25,10 +25,10 @@ SELECT p.id_number AS entity_key,
        p.village_code,
        p.id_number,
        p.name AS person_name,
-       '${as_of_month}' AS period,
+       ${as_of_month} AS period,
        CAST(NULL AS DECIMAL(18, 2)) AS amount,
-       named_struct('birth_date', p.birth_date, 'age_on_as_of', age_on(p.birth_date, DATE '${as_of}'),
-                    'window', '${window_first_month} 至 ${as_of_month}', 'status', p.status,
+       named_struct('birth_date', p.birth_date, 'age_on_as_of', age_on(p.birth_date, ${as_of}),
+                    'window', ${window_first_month} || ' 至 ' || ${as_of_month}, 'status', p.status,
                     'last_pension_period', p.last_period, 'household_id', p.household_id,
                     'source_file', p.source_file, 'source_row', p.source_row) AS evidence
 FROM (
@@ -43,8 +43,8 @@ FROM (
         FROM death d
         RIGHT JOIN population p ON d.id_number = p.id_number
         WHERE p.status <> '迁出'
-          AND p.birth_date + INTERVAL '60 years' <= DATE '${window_first}'
-          AND (d.death_date IS NULL OR d.death_date > DATE '${as_of}')
+          AND p.birth_date + INTERVAL '60 years' <= ${window_first}
+          AND (d.death_date IS NULL OR d.death_date > ${as_of})
     ) p ON pension.id_number = p.id_number
     WHERE pension.paid_in_window IS NOT TRUE
 ) p

@@ -14,10 +14,10 @@ SELECT voucher_id AS entity_key,
        to_char(voucher_date, '%Y-%m') AS period,
        amount,
        named_struct('voucher_date', voucher_date, 'account', account, 'summary', summary, 'approver', approver,
-                    'keyword', regexp_match(summary, '${travel_pattern}')[1],
+                    'keyword', regexp_match(summary, ${travel_pattern})[1],
                     'threshold_amount', ${travel_min}) AS evidence
 FROM finance_vouchers
 WHERE direction = '支出'
   AND account IN ('差旅费', '招待费', '会议费', '其他')
   AND amount >= ${travel_min}
-  AND regexp_like(summary, '${travel_pattern}')
+  AND regexp_like(summary, ${travel_pattern})

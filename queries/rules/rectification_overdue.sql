@@ -16,8 +16,8 @@ SELECT problem_id AS entity_key,
        funds_involved AS amount,
        named_struct('round_id', round_id, 'target_code', target_code, 'topic', topic, 'description', description,
                     'status', status, 'deadline', deadline, 'rectified_date', rectified_date,
-                    'days_late', coalesce(rectified_date, DATE '${as_of}') - deadline) AS evidence
+                    'days_late', coalesce(rectified_date, ${as_of}) - deadline) AS evidence
 FROM problems
 WHERE deadline IS NOT NULL
-  AND ((deadline < DATE '${as_of}' AND status IN ('未整改', '整改中'))
+  AND ((deadline < ${as_of} AND status IN ('未整改', '整改中'))
        OR rectified_date > deadline)

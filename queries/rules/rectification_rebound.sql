@@ -20,7 +20,7 @@ SELECT p.problem_id AS entity_key,
 FROM problems p
 JOIN petitions x ON x.village_code = p.target_code AND x.topic = p.topic
  AND x.received_date > p.rectified_date
- AND x.received_date <= p.rectified_date + INTERVAL '${rebound_days} days'
+ AND x.received_date <= p.rectified_date + ${rebound_span}
 WHERE p.status IN ('已整改', '已销号')
   AND p.rectified_date IS NOT NULL
   AND regexp_like(p.target_code, '^[0-9]{12}$') AND p.target_code NOT LIKE '%000'

@@ -18,7 +18,7 @@ SELECT j.job_id || '|' || p.period AS entity_key,
 FROM subsidy_payments p
 JOIN welfare_jobs j ON j.id_number = p.id_number
  AND j.start_date <= month_end(p.period)
- AND coalesce(j.end_date, DATE '${as_of}') >= month_start(p.period)
+ AND coalesce(j.end_date, ${as_of}) >= month_start(p.period)
 JOIN attendance a ON a.job_id = j.job_id AND a.month = p.period
 WHERE p.program = '公益岗工资'
   AND a.days_present * 2 < a.days_required

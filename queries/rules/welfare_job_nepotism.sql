@@ -23,14 +23,14 @@ hits AS (
     JOIN cadres c ON c.id_number = mb.member
      AND c.cadre_type = '村干部'
      AND c.org_code = j.village_code
-     AND c.start_date <= coalesce(j.end_date, DATE '${as_of}')
+     AND c.start_date <= coalesce(j.end_date, ${as_of})
      AND (c.end_date IS NULL OR c.end_date >= j.start_date)
 ),
 wages AS (
     SELECT j.job_id, sum(p.amount) AS paid
     FROM welfare_jobs j
     JOIN subsidy_payments p ON p.id_number = j.id_number AND p.program = '公益岗工资'
-     AND month_start(p.period) <= coalesce(j.end_date, DATE '${as_of}') AND month_end(p.period) >= j.start_date
+     AND month_start(p.period) <= coalesce(j.end_date, ${as_of}) AND month_end(p.period) >= j.start_date
     GROUP BY j.job_id
 )
 SELECT j.job_id AS entity_key,

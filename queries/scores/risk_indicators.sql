@@ -16,7 +16,7 @@ pet AS (
            sum(CASE WHEN satisfaction = '不满意' THEN 1 ELSE 0 END) AS dissatisfied,
            sum(CASE WHEN satisfaction IN ('满意', '基本满意', '不满意') THEN 1 ELSE 0 END) AS rated
     FROM petitions
-    WHERE received_date > DATE '${year_ago}' AND received_date <= DATE '${as_of}'
+    WHERE received_date > ${year_ago} AND received_date <= ${as_of}
     GROUP BY village_code
 ),
 fin AS (
@@ -30,7 +30,7 @@ fin AS (
 vou AS (
     SELECT village_code, sum(amount) AS spent
     FROM finance_vouchers
-    WHERE direction = '支出' AND voucher_date > DATE '${year_ago}' AND voucher_date <= DATE '${as_of}'
+    WHERE direction = '支出' AND voucher_date > ${year_ago} AND voucher_date <= ${as_of}
     GROUP BY village_code
 ),
 con AS (
@@ -38,23 +38,23 @@ con AS (
            count(*) AS projects,
            sum(CASE WHEN procurement NOT IN ('公开招标', '邀请招标') THEN 1 ELSE 0 END) AS untendered
     FROM contracts
-    WHERE kind = '工程' AND signed_date > DATE '${year_ago}' AND signed_date <= DATE '${as_of}'
+    WHERE kind = '工程' AND signed_date > ${year_ago} AND signed_date <= ${as_of}
     GROUP BY village_code
 ),
 prob AS (
     SELECT target_code AS village_code,
            count(*) AS problems,
            sum(CASE WHEN status IN ('未整改', '整改中') THEN 1 ELSE 0 END) AS open,
-           sum(CASE WHEN (deadline < DATE '${as_of}' AND status IN ('未整改', '整改中'))
+           sum(CASE WHEN (deadline < ${as_of} AND status IN ('未整改', '整改中'))
                       OR rectified_date > deadline THEN 1 ELSE 0 END) AS overdue
     FROM problems
-    WHERE found_date <= DATE '${as_of}'
+    WHERE found_date <= ${as_of}
     GROUP BY target_code
 ),
 insp AS (
     SELECT target_code AS village_code, max(start_date) AS last_inspected
     FROM inspections
-    WHERE start_date <= DATE '${as_of}'
+    WHERE start_date <= ${as_of}
     GROUP BY target_code
 )
 SELECT v.village_code, v.village_name, v.town_code, v.town_name, v.county_code,
@@ -71,8 +71,8 @@ SELECT v.village_code, v.village_name, v.town_code, v.town_name, v.county_code,
        CAST(coalesce(prob.overdue, 0) AS DOUBLE) AS overdue_problems,
        CAST(CASE WHEN prob.problems > 0 THEN 1.0 * prob.open / prob.problems ELSE 0 END AS DOUBLE) AS unrectified_share,
        CAST(CASE WHEN insp.last_inspected IS NULL THEN 999
-                 ELSE (date_part('year', DATE '${as_of}') - date_part('year', insp.last_inspected)) * 12
-                      + date_part('month', DATE '${as_of}') - date_part('month', insp.last_inspected) END AS DOUBLE) AS months_since_inspection
+                 ELSE (date_part('year', ${as_of}) - date_part('year', insp.last_inspected)) * 12
+                      + date_part('month', ${as_of}) - date_part('month', insp.last_inspected) END AS DOUBLE) AS months_since_inspection
 FROM v
 LEFT JOIN pet ON pet.village_code = v.village_code
 LEFT JOIN fin ON fin.village_code = v.village_code

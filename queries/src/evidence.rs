@@ -28,7 +28,6 @@
 
 use crate::QueryError;
 use crate::rules::Rule;
-use crate::sheet::literal;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -390,7 +389,7 @@ fn table(findings: &[Facts], shown: Shown) -> (Vec<String>, Vec<Vec<String>>) {
 /// Describes the cases of a unit (`unit`) or one case (`case_id`), or all
 /// cases: each case's sentence and table, by case id.
 pub async fn describe(ctx: &SessionContext, rules: &[Rule], case_id: Option<&str>, unit: Option<&str>, shown: Shown<'_>) -> Result<BTreeMap<String, Described>, QueryError> {
-    let values = [("case_id", literal(case_id)), ("unit", literal(unit))];
+    let values = [("case_id", crate::sheet::text(case_id)), ("unit", crate::sheet::text(unit))];
     let found = crate::report::document(ctx, "cases", "evidence", &values).await?;
     let mut by_case: BTreeMap<String, (String, Vec<Facts>, Vec<String>)> = BTreeMap::new();
     let at = |name: &str| found.index(name).ok_or_else(|| QueryError::Rule(format!("cases.sql evidence lacks {name}")));

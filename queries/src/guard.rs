@@ -75,8 +75,17 @@ pub struct QueryLimits {
     pub max_bytes: Option<usize>,
 }
 
+/// A query's answer: its rows, and where each column comes from.
+#[derive(Debug)]
+pub struct Answer {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    /// Each column's origin in the tables (see [`crate::lineage`]).
+    pub lineage: Vec<crate::lineage::Lineage>,
+}
+
 /// Plans and runs one read-only query within `limits`.
-pub async fn query(ctx: &SessionContext, sql: &str, limits: &QueryLimits) -> Result<(SchemaRef, Vec<RecordBatch>), QueryError> {
+pub async fn query(ctx: &SessionContext, sql: &str, limits: &QueryLimits) -> Result<Answer, QueryError> {
     let trimmed = sql.trim().trim_end_matches(';').trim();
     if trimmed.is_empty() {
         return Err(QueryError::Usage("查询为空".into()));
@@ -90,15 +99,18 @@ pub async fn query(ctx: &SessionContext, sql: &str, limits: &QueryLimits) -> Res
     };
     let mut state = ctx.state();
     state.config_mut().options_mut().execution.enable_recursive_ctes = false;
+    let cancel = crate::cancel::Cancel::new();
+    state.config_mut().options_mut().extensions.insert(cancel.clone());
+    state.mark_start_execution();
     let (sql, limits_copy, task_ctx) = (trimmed.to_string(), *limits, ctx.task_ctx());
-    let mut running = AbortOnDrop(query_runtime().spawn(async move {
-        let plan = plan_statement(&state, &sql, limits_copy.max_rows).await?;
+    let mut running = AbortOnDrop(cancel, query_runtime().spawn(async move {
+        let (plan, lineage) = plan_statement(&state, &sql, limits_copy.max_rows).await?;
         let schema = plan.schema();
         let batches = collect_yielding(plan, task_ctx, limits_copy.max_bytes).await?;
-        Ok::<_, QueryError>((schema, batches))
+        Ok::<_, QueryError>(Answer { schema, batches, lineage })
     }));
     tokio::select! {
-        finished = tokio::time::timeout(limits.timeout, &mut running.0) => match finished {
+        finished = tokio::time::timeout(limits.timeout, &mut running.1) => match finished {
             Ok(Ok(result)) => result,
             Ok(Err(e)) => Err(QueryError::Usage(format!("查询意外中断({e}),请简化语句后重试"))),
             Err(_) => Err(QueryError::Timeout(limits.timeout.as_secs())),
@@ -123,17 +135,19 @@ pub fn query_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// A spawned query, aborted when its caller stops waiting (time limit,
-/// memory cap, a closed connection).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+/// A spawned query, cancelled and aborted when its caller stops waiting
+/// (time limit, memory cap, a closed connection): its chunked functions
+/// stop at their next chunk (see [`crate::cancel`]), its task where it yields.
+struct AbortOnDrop<T>(crate::cancel::Cancel, tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
-        self.0.abort();
+        self.0.cancel();
+        self.1.abort();
     }
 }
 
-async fn plan_statement(state: &SessionState, sql: &str, max_rows: Option<usize>) -> Result<Arc<dyn ExecutionPlan>, QueryError> {
+async fn plan_statement(state: &SessionState, sql: &str, max_rows: Option<usize>) -> Result<(Arc<dyn ExecutionPlan>, Vec<crate::lineage::Lineage>), QueryError> {
     let dialect = state.config().options().sql_parser.dialect;
     let statement = state.sql_to_statement(sql, &dialect).map_err(refusal)?;
     let shape = shape(&statement);
@@ -145,6 +159,7 @@ async fn plan_statement(state: &SessionState, sql: &str, max_rows: Option<usize>
     }
     let plan = state.statement_to_plan(statement).await.map_err(refusal)?;
     read_only().verify_plan(&plan).map_err(refusal)?;
+    let lineage = crate::lineage::of(&plan);
     let plan = match (max_rows, &plan) {
         // EXPLAIN and DESCRIBE are planned only as the root of a plan.
         (None, _) | (_, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_) | LogicalPlan::DescribeTable(_)) => plan,
@@ -155,7 +170,7 @@ async fn plan_statement(state: &SessionState, sql: &str, max_rows: Option<usize>
     if depth > MAX_PLAN_DEPTH {
         return Err(QueryError::Usage(format!("查询计划层数 {depth} 超过上限 {MAX_PLAN_DEPTH}(连接或子查询过多),未执行;请拆分语句")));
     }
-    Ok(physical)
+    Ok((physical, lineage))
 }
 
 /// How deeply a statement nests expressions, queries and derived tables,

@@ -6,9 +6,11 @@
 //! and reports read only what this crate exposes.
 
 pub mod bounded;
+pub mod cancel;
 pub mod catalog;
 pub mod evidence;
 pub mod guard;
+pub mod lineage;
 pub mod panels;
 pub mod output;
 pub mod plan;

@@ -17,10 +17,11 @@
 //! `${town}` (a town's 9-digit code prefix), `${term}` (届次), `${from}` and
 //! `${to}` (dates), `${village}` (12-digit code) and `${rule}` (a rule id);
 //! a query narrows with e.g. `(${town} IS NULL OR starts_with(village_code, ${town}))`.
+//! The values are bound, never pasted into the SQL.
 //! The built-in sheets are embedded in the binary.
 
 use crate::QueryError;
-use crate::sheet::{Block, Sheet, date_literal, fill, literal};
+use crate::sheet::{Block, Bound, Param, Sheet, date, text};
 use chrono::NaiveDate;
 use std::sync::OnceLock;
 
@@ -41,15 +42,15 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Each placeholder and its SQL literal.
-    pub fn values(&self) -> Vec<(&'static str, String)> {
+    /// Each placeholder and its value.
+    pub fn values(&self) -> Vec<Param> {
         vec![
-            ("town", literal(self.town.as_deref().map(|t| t.get(..9).unwrap_or(t)))),
-            ("term", literal(self.term.as_deref())),
-            ("from", date_literal(self.from)),
-            ("to", date_literal(self.to)),
-            ("village", literal(self.village.as_deref())),
-            ("rule", literal(self.rule.as_deref())),
+            ("town", text(self.town.as_deref().map(|t| t.get(..9).unwrap_or(t)))),
+            ("term", text(self.term.as_deref())),
+            ("from", date(self.from)),
+            ("to", date(self.to)),
+            ("village", text(self.village.as_deref())),
+            ("rule", text(self.rule.as_deref())),
         ]
     }
 
@@ -160,9 +161,9 @@ impl Panel {
         self.requires.iter().all(|f| filters.is_set(f)) && !self.unless.iter().any(|f| filters.is_set(f))
     }
 
-    /// The SQL with the filters filled in.
-    pub fn bind(&self, filters: &Filters) -> Result<String, QueryError> {
-        fill(&self.sql, &filters.values(), &format!("panel {}", self.id))
+    /// The SQL with the filters bound.
+    pub fn bind(&self, filters: &Filters) -> Result<Bound, QueryError> {
+        Bound::new(&self.sql, &filters.values(), &format!("panel {}", self.id))
     }
 }
 
@@ -228,8 +229,8 @@ mod tests {
             assert!(!sheet.panels.is_empty(), "{}", sheet.page);
             for panel in &sheet.panels {
                 for filters in [&Filters::default(), &all] {
-                    let sql = panel.bind(filters).unwrap();
-                    assert!(!sql.contains("${"), "{}/{}", sheet.page, panel.id);
+                    let bound = panel.bind(filters).unwrap();
+                    assert!(!bound.sql.contains("${"), "{}/{}", sheet.page, panel.id);
                 }
                 let links = sheet.panels.iter().filter(|p| p.id == panel.id).count();
                 assert!(links == 1 || !panel.requires.is_empty() || !panel.unless.is_empty(), "{}/{}: a repeated id needs requires/unless", sheet.page, panel.id);

@@ -7,7 +7,8 @@
 //! villages left fit into the rounds left at that capacity.
 
 use crate::QueryError;
-use crate::table::{TextTable, quote};
+use crate::sheet::{Bound, text};
+use crate::table::TextTable;
 use datafusion::prelude::SessionContext;
 
 /// One village proposed for a round.
@@ -51,27 +52,31 @@ pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<us
         Some(t) => t.to_string(),
         None => latest_term(ctx).await?.ok_or_else(|| QueryError::Usage("湖中没有巡察记录(inspections),请用 --term 指定届次".into()))?,
     };
-    let quoted = quote(&term);
-    let facts = TextTable::query(
+    let values = [("term", text(Some(&term)))];
+    let facts = TextTable::run(
         ctx,
-        &format!(
+        &Bound::new(
             "SELECT (SELECT count(*) FROM villages), \
-                    (SELECT count(DISTINCT i.target_code) FROM inspections i JOIN villages v ON v.village_code = i.target_code WHERE i.term = {quoted}), \
-                    (SELECT count(DISTINCT round_no) FROM inspections WHERE term = {quoted})"
-        ),
+                    (SELECT count(DISTINCT i.target_code) FROM inspections i JOIN villages v ON v.village_code = i.target_code WHERE i.term = $term), \
+                    (SELECT count(DISTINCT round_no) FROM inspections WHERE term = $term)",
+            &values,
+            "plan",
+        )?,
     )
     .await?;
     let number = |i: usize| facts.rows.first().and_then(|r| r.get(i)).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
     let (villages_total, inspected, rounds_done) = (number(0), number(1), u32::try_from(number(2)).unwrap_or(u32::MAX));
-    let left = TextTable::query(
+    let left = TextTable::run(
         ctx,
-        &format!(
+        &Bound::new(
             "SELECT v.village_code, coalesce(v.village_name, v.village_code) AS village_name, coalesce(v.town_name, v.town_code) AS town_name, CAST(s.score AS VARCHAR) AS score_text, coalesce(s.tier, '未评分') AS tier \
              FROM villages v \
              LEFT JOIN latest_risk_scores s ON s.village_code = v.village_code \
-             WHERE v.village_code NOT IN (SELECT target_code FROM inspections WHERE term = {quoted}) \
-             ORDER BY s.score DESC NULLS LAST, v.village_code"
-        ),
+             WHERE v.village_code NOT IN (SELECT target_code FROM inspections WHERE term = $term) \
+             ORDER BY s.score DESC NULLS LAST, v.village_code",
+            &values,
+            "plan",
+        )?,
     )
     .await?
     .rows;

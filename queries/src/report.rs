@@ -4,7 +4,7 @@
 //! (HTML, Markdown, Word) and masks the people in its typical cases.
 
 use crate::QueryError;
-use crate::sheet::{Sheet, date_literal, fill, literal};
+use crate::sheet::{Bound, Param, Sheet, date, text};
 use crate::table::TextTable;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
@@ -85,26 +85,26 @@ fn sheets() -> &'static [(&'static str, Sheet)] {
 }
 
 /// Query `query` of the built-in sheet `queries/reports/<sheet>.sql`, its
-/// placeholders filled from `values` (SQL literals).
-pub fn document_sql(sheet: &str, query: &str, values: &[(&str, String)]) -> Result<String, QueryError> {
+/// placeholders bound to `values`.
+pub fn document_query(sheet: &str, query: &str, values: &[Param]) -> Result<Bound, QueryError> {
     let (_, found) = sheets().iter().find(|(name, _)| *name == sheet).ok_or_else(|| QueryError::Rule(format!("no report sheet 「{sheet}」")))?;
-    fill(&found.block("query", query)?.sql, values, &format!("reports/{sheet}.sql query {query}"))
+    Bound::new(&found.block("query", query)?.sql, values, &format!("reports/{sheet}.sql query {query}"))
 }
 
-/// Runs [`document_sql`].
-pub async fn document(ctx: &SessionContext, sheet: &str, query: &str, values: &[(&str, String)]) -> Result<TextTable, QueryError> {
-    TextTable::query(ctx, &document_sql(sheet, query, values)?).await
+/// Runs [`document_query`].
+pub async fn document(ctx: &SessionContext, sheet: &str, query: &str, values: &[Param]) -> Result<TextTable, QueryError> {
+    TextTable::run(ctx, &document_query(sheet, query, values)?).await
 }
 
-/// The report's parameters as SQL literals.
+/// The report's parameters.
 struct Params {
-    values: Vec<(&'static str, String)>,
+    values: Vec<Param>,
 }
 
 impl Params {
     async fn query(&self, ctx: &SessionContext, name: &str, case_topic: Option<&str>) -> Result<TextTable, QueryError> {
         let mut values = self.values.clone();
-        values.push(("case_topic", literal(case_topic)));
+        values.push(("case_topic", text(case_topic)));
         document(ctx, "common_issues", name, &values).await
     }
 }
@@ -120,7 +120,7 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
         }
     };
     let params = Params {
-        values: vec![("as_of", date_literal(Some(as_of))), ("sector", literal(options.sector.as_deref())), ("topic", literal(options.topic.as_deref()))],
+        values: vec![("as_of", date(Some(as_of))), ("sector", text(options.sector.as_deref())), ("topic", text(options.topic.as_deref()))],
     };
     let towns_total: usize = params.query(ctx, "towns_total", None).await?.scalar().parse().unwrap_or(0);
     let threshold = (config.common_min_towns as usize).max((config.common_town_share * towns_total as f64).ceil() as usize);

@@ -17,7 +17,9 @@
 //! ```
 //! A rule returns those seven columns (and may add `town_code`); `evidence`
 //! is a struct the runner stores as JSON. `${name}` placeholders are the
-//! run's reference dates and the thresholds of `xuncha.toml`.
+//! run's reference dates and the thresholds of `xuncha.toml`, bound as
+//! values (a date is `${as_of}`, not `DATE '${as_of}'`; a span of days
+//! `${rebound_span}`), never pasted into the SQL.
 //!
 //! The built-in rules are embedded in the binary; a folder named in
 //! `xuncha.toml` adds rules (or replaces one with the same id): an analyst
@@ -45,6 +47,7 @@
 //! all months before counting households month by month.
 
 use crate::QueryError;
+use crate::sheet::{Bound, Param, date, days, int, text};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -112,7 +115,7 @@ impl Rule {
                 Some(other) => return Err(QueryError::Rule(format!("{origin}: recheck 「{other}」 should be periods or none"))),
             },
             sentence: fields.get("sentence").cloned(),
-            sql: text.to_string(),
+            sql: crate::sheet::placeholders(text, origin)?,
             origin: origin.to_string(),
         };
         if let Some(template) = &rule.sentence {
@@ -127,8 +130,8 @@ impl Rule {
         Ok(rule)
     }
 
-    /// The SQL with the run's parameters filled in.
-    pub fn bind(&self, params: &Params) -> Result<String, QueryError> {
+    /// The SQL with the run's parameters bound.
+    pub fn bind(&self, params: &Params) -> Result<Bound, QueryError> {
         params.bind(&self.sql, &format!("rule {}", self.id))
     }
 }
@@ -175,30 +178,35 @@ pub struct Params {
 }
 
 impl Params {
-    /// Every placeholder and its SQL text.
-    pub fn values(&self) -> Vec<(&'static str, String)> {
+    /// Every placeholder and its value (`…_span`: the same number of days
+    /// as an interval, for `date + ${…_span}`).
+    pub fn values(&self) -> Vec<Param> {
         let month = Month::of(self.as_of);
         let window_first = month.plus(-2);
         let t = &self.thresholds;
         let pattern = t.travel_keywords.iter().map(|k| regex_escape(k)).collect::<Vec<_>>().join("|");
+        let whole = |n: u64| int(i64::try_from(n).unwrap_or(i64::MAX));
         vec![
-            ("as_of", self.as_of.to_string()),
-            ("as_of_month", month.to_string()),
-            ("year_ago", self.as_of.checked_sub_months(chrono::Months::new(12)).unwrap_or(self.as_of).to_string()),
-            ("window_first", window_first.first_day().to_string()),
-            ("window_first_month", window_first.to_string()),
-            ("split_limit", t.split_limit.to_string()),
-            ("split_window_days", t.split_window_days.to_string()),
-            ("travel_min", t.travel_min.to_string()),
-            ("travel_pattern", pattern.replace('\'', "''")),
-            ("rebound_days", t.rebound_days.to_string()),
-            ("shared_account_households", t.shared_account_households.to_string()),
+            ("as_of", date(Some(self.as_of))),
+            ("as_of_month", text(Some(&month.to_string()))),
+            ("year_ago", date(Some(self.as_of.checked_sub_months(chrono::Months::new(12)).unwrap_or(self.as_of)))),
+            ("window_first", date(Some(window_first.first_day()))),
+            ("window_first_month", text(Some(&window_first.to_string()))),
+            ("split_limit", whole(t.split_limit)),
+            ("split_window_days", whole(t.split_window_days.into())),
+            ("split_window_span", days(t.split_window_days.into())),
+            ("travel_min", whole(t.travel_min)),
+            ("travel_pattern", text(Some(&pattern))),
+            ("rebound_days", whole(t.rebound_days.into())),
+            ("rebound_span", days(t.rebound_days.into())),
+            ("shared_account_households", whole(t.shared_account_households.into())),
         ]
     }
 
-    /// `sql` with every placeholder filled in; `what` names it in errors.
-    pub fn bind(&self, sql: &str, what: &str) -> Result<String, QueryError> {
-        crate::sheet::fill(sql, &self.values(), what)
+    /// `sql` (placeholders as [`crate::sheet::placeholders`] wrote them)
+    /// with the run's values bound; `what` names it in errors.
+    pub fn bind(&self, sql: &str, what: &str) -> Result<Bound, QueryError> {
+        Bound::new(sql, &self.values(), what)
     }
 
     /// The thresholds as JSON, recorded with every run.
@@ -236,8 +244,8 @@ mod tests {
         assert_eq!(ids, RULE_IDS, "the rules of CONTRACT §3, in its order");
         let params = Params { as_of: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(), thresholds: Thresholds::default() };
         for rule in &rules {
-            let sql = rule.bind(&params).unwrap();
-            assert!(!sql.contains("${"), "{}", rule.id);
+            let bound = rule.bind(&params).unwrap();
+            assert!(!bound.sql.contains("${"), "{}", rule.id);
         }
     }
 
@@ -257,7 +265,7 @@ mod tests {
     #[test]
     fn params_fill_placeholders() {
         let params = Params { as_of: NaiveDate::from_ymd_opt(2026, 1, 31).unwrap(), thresholds: Thresholds::default() };
-        let values: BTreeMap<_, _> = params.values().into_iter().collect();
+        let values: BTreeMap<_, _> = params.values().into_iter().map(|(k, v)| (k, v.to_string())).collect();
         assert_eq!(values["window_first_month"], "2025-11");
         assert_eq!(values["window_first"], "2025-11-01");
         assert_eq!(values["travel_pattern"], "旅游|景区|门票|度假|参观学习|考察学习");

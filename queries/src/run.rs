@@ -199,14 +199,13 @@ pub async fn record(lake: &Lake, row: &RunRow<'_>) -> Result<(), QueryError> {
 
 /// Every village's score from the run's findings and the lake.
 async fn risk_scores(ctx: &SessionContext, params: &Params, weights: &[f64], config: &RiskConfig) -> Result<Vec<scores::Scored>, QueryError> {
-    let sql = params.bind(scores::INDICATORS_SQL, "risk_indicators.sql")?;
-    Ok(scores::score(scores::indicators(ctx, &sql).await?, weights, config))
+    let sql = crate::sheet::placeholders(scores::INDICATORS_SQL, "risk_indicators.sql")?;
+    Ok(scores::score(scores::indicators(ctx, &params.bind(&sql, "risk_indicators.sql")?).await?, weights, config))
 }
 
 /// One rule's findings as batches of the `findings` schema.
 async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id: &str, as_of: NaiveDate, detected_at: i64) -> Result<Vec<RecordBatch>, QueryError> {
-    let sql = rule.bind(params)?;
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    let batches = rule.bind(params)?.frame(ctx).await?.collect().await?;
     let schema = xuncha_core::system::findings_schema();
     let mut out = Vec::new();
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {

@@ -36,6 +36,9 @@ enum Scoping {
     /// Not about any place: every row, with these columns (counts and
     /// messages about the whole county) emptied.
     Redacted(&'static [&'static str]),
+    /// Deliveries: only those of the sources a scoped user sees, with these
+    /// columns (file names, which may name other towns, and counts) emptied.
+    Deliveries(&'static [&'static str]),
 }
 
 /// Every table's scoping: the sources as the contract says (in contract
@@ -50,7 +53,7 @@ fn scoping(sources: &Catalog) -> impl Iterator<Item = (&'static str, Scoping)> +
         ("case_events", Scoping::Rows(Scope::Code("village_code"))),
         ("case_findings", Scoping::Rows(Scope::Code("village_code"))),
         ("runs", Scoping::Redacted(&["findings_rows", "risk_score_rows", "rule_stats", "error"])),
-        ("ingest_batches", Scoping::Redacted(&["rows_read", "rows_loaded", "rows_quarantined", "rows_skipped", "error", "notes"])),
+        ("ingest_batches", Scoping::Deliveries(&["file", "sha256", "rows_read", "rows_loaded", "rows_quarantined", "rows_skipped", "error", "notes"])),
     ])
 }
 
@@ -81,19 +84,26 @@ pub(crate) async fn register_scoped(ctx: &SessionContext, sources: &Catalog, pro
                 let keys = ctx.table(via).await?.select_columns(&[via_column])?;
                 ScopedTable::over(frame.join(keys, JoinType::LeftSemi, &[column], &[via_column], None)?.into_unoptimized_plan())
             }
-            Scoping::Redacted(hidden) => {
-                let columns: Vec<Expr> = frame
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| if hidden.contains(&f.name().as_str()) { cast(lit(datafusion::common::ScalarValue::Null), f.data_type().clone()).alias(f.name()) } else { col(Column::from_name(f.name())) })
-                    .collect();
-                frame.select(columns)?.into_view()
+            Scoping::Redacted(hidden) => redacted(frame, hidden)?.into_view(),
+            Scoping::Deliveries(hidden) => {
+                let seen: Vec<Expr> = sources.all().filter(|s| s.scope != Scope::Unscoped).map(|s| lit(s.name)).collect();
+                ScopedTable::over(redacted(frame.filter(col("source").in_list(seen, false))?, hidden)?.into_unoptimized_plan())
             }
         };
         ctx.register_table(name, scoped)?;
     }
     Ok(())
+}
+
+/// `frame` with the columns `hidden` emptied (NULL of their type).
+fn redacted(frame: datafusion::dataframe::DataFrame, hidden: &[&str]) -> Result<datafusion::dataframe::DataFrame> {
+    let columns: Vec<Expr> = frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| if hidden.contains(&f.name().as_str()) { cast(lit(datafusion::common::ScalarValue::Null), f.data_type().clone()).alias(f.name()) } else { col(Column::from_name(f.name())) })
+        .collect();
+    frame.select(columns)
 }
 
 /// A table that is its scope's plan, sealed: it takes no filters and its

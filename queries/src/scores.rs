@@ -126,8 +126,8 @@ fn percentile(sorted: &[f64], value: f64, n: usize) -> f64 {
 }
 
 /// Reads the indicators from a session that has `run_findings` and `rule_catalogue`.
-pub async fn indicators(ctx: &SessionContext, sql: &str) -> Result<Vec<Indicators>, QueryError> {
-    let batches = ctx.sql(sql).await?.collect().await?;
+pub async fn indicators(ctx: &SessionContext, query: &crate::sheet::Bound) -> Result<Vec<Indicators>, QueryError> {
+    let batches = query.frame(ctx).await?.collect().await?;
     let mut out = Vec::new();
     for batch in &batches {
         let text = |name: &str| -> Result<StringArray, QueryError> {

@@ -4,7 +4,7 @@
 //! spills to disk beyond its limit, and one partition per core.
 
 use crate::rules::{Rule, catalogue};
-use crate::{QueryError, udf};
+use crate::{QueryError, sheet, udf};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -135,8 +135,9 @@ const RUN_VIEWS: &[(&str, &str)] = &[
     // Each case as it stands: its last event's state, the latest value of
     // what events set (unit, time limit, verdict, data flag), the money and
     // people of all its events, and its findings. 逾期: past its time limit
-    // while 已交办 or 整改中; 临期: within ${due_soon_days} days of it, both
-    // measured against ${today}; 逾期天数 how long past it.
+    // while 已交办 or 整改中; 临期: within `[cases] due_soon_days` days of
+    // it, both measured against `[cases] today` (default: today); 逾期天数
+    // how long past it.
     (
         "cases",
         "WITH history AS ( \
@@ -150,15 +151,16 @@ const RUN_VIEWS: &[(&str, &str)] = &[
            FROM case_events GROUP BY case_id), \
          held AS ( \
            SELECT case_id, count(*) AS findings, sum(amount) AS amount, min(period) AS first_period, max(period) AS last_period \
-           FROM case_findings GROUP BY case_id) \
+           FROM case_findings GROUP BY case_id), \
+         clock AS (SELECT coalesce(${today}, current_date()) AS today) \
          SELECT e.case_id, e.rule_id, e.subject, e.village_code, e.state, h.flag, h.unit_code, h.due, \
-                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < ${today} THEN '逾期' \
-                     WHEN e.state IN ('已交办', '整改中') AND h.due <= ${today} + INTERVAL '${due_soon_days} days' THEN '临期' END AS deadline, \
-                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < ${today} THEN ${today} - h.due END AS days_overdue, \
+                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < k.today THEN '逾期' \
+                     WHEN e.state IN ('已交办', '整改中') AND h.due <= k.today + ${due_soon_span} THEN '临期' END AS deadline, \
+                CASE WHEN e.state IN ('已交办', '整改中') AND h.due < k.today THEN k.today - h.due END AS days_overdue, \
                 h.verdict, h.transfer, h.recovered, h.back_paid, h.people, f.findings, f.amount, f.first_period, f.last_period, \
                 h.found_at, e.at AS changed_at, e.user AS changed_by, h.events \
          FROM case_events e JOIN history h ON h.case_id = e.case_id AND h.events = e.seq \
-         LEFT JOIN held f ON f.case_id = e.case_id",
+         LEFT JOIN held f ON f.case_id = e.case_id CROSS JOIN clock k",
     ),
     ("latest_risk_scores", "SELECT * FROM risk_scores WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
 ];
@@ -221,10 +223,10 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
     for (name, sql) in VIEWS {
         ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
     }
-    let today = options.today.map_or_else(|| "current_date()".to_string(), |d| format!("DATE '{d}'"));
+    let clock = [("today", sheet::date(options.today)), ("due_soon_span", sheet::days(options.due_soon_days.into()))];
     for (name, sql) in RUN_VIEWS {
-        let sql = sql.replace("${today}", &today).replace("${due_soon_days}", &options.due_soon_days.to_string());
-        ctx.register_table(*name, ctx.sql(&sql).await?.into_view())?;
+        let view = sheet::Bound::new(&sheet::placeholders(sql, name)?, &clock, name)?;
+        ctx.register_table(*name, view.frame(&ctx).await?.into_view())?;
     }
     Ok(ctx)
 }

@@ -16,10 +16,15 @@
 //! ```
 //! A block's SQL runs from its first line that is not a comment to the next
 //! block; a trailing `;` is dropped. A block that names a `cte` of its sheet
-//! gets it as a `WITH` clause. `${name}` placeholders are filled by [`fill`]
-//! with SQL literals, as the rules' are.
+//! gets it as a `WITH` clause. `${name}` placeholders become DataFusion's
+//! `$name` and their values are bound ([`Bound`]), never pasted into the
+//! text, as the rules' are.
 
 use crate::QueryError;
+use chrono::NaiveDate;
+use datafusion::arrow::datatypes::{Date32Type, IntervalMonthDayNano};
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::prelude::{DataFrame, SessionContext};
 use std::collections::BTreeMap;
 
 /// The block kinds a sheet may hold.
@@ -94,7 +99,7 @@ impl Sheet {
             }
         }
         for block in &mut blocks {
-            block.sql = block.sql.trim().trim_end_matches(';').trim_end().to_string();
+            block.sql = placeholders(block.sql.trim().trim_end_matches(';').trim_end(), &format!("{origin} {} {}", block.kind, block.name))?;
             if block.sql.is_empty() {
                 return Err(QueryError::Rule(format!("{origin}: {} 「{}」 has no SQL", block.kind, block.name)));
             }
@@ -138,28 +143,186 @@ fn mentions(sql: &str, name: &str) -> bool {
     })
 }
 
-/// `sql` with every `${name}` placeholder replaced by its SQL text;
-/// `what` names the query in the error an unknown placeholder gives.
-pub fn fill(sql: &str, values: &[(&str, String)], what: &str) -> Result<String, QueryError> {
-    let mut sql = sql.to_string();
-    for (name, value) in values {
-        sql = sql.replace(&format!("${{{name}}}"), value);
-    }
-    if let Some(start) = sql.find("${") {
-        let name: String = sql[start + 2..].chars().take_while(|c| *c != '}').collect();
-        return Err(QueryError::Rule(format!("{what}: unknown parameter ${{{name}}}")));
-    }
-    Ok(sql)
+/// A value bound to a `$name` placeholder: never pasted into SQL text,
+/// DataFusion replaces the placeholder in the plan.
+pub type Param = (&'static str, ScalarValue);
+
+/// A text parameter (`NULL` when unset).
+pub fn text(value: Option<&str>) -> ScalarValue {
+    ScalarValue::Utf8(value.map(String::from))
 }
 
-/// A text as an SQL string literal, or `NULL`.
-pub fn literal(value: Option<&str>) -> String {
-    value.map_or_else(|| "NULL".to_string(), crate::table::quote)
+/// A list of texts parameter (for `array_has(${ids}, column)`).
+pub fn texts(values: &[String]) -> ScalarValue {
+    let items: Vec<ScalarValue> = values.iter().map(|v| text(Some(v))).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&items, &datafusion::arrow::datatypes::DataType::Utf8))
 }
 
-/// A date as an SQL date literal, or a typed `NULL`.
-pub fn date_literal(value: Option<chrono::NaiveDate>) -> String {
-    value.map_or_else(|| "CAST(NULL AS DATE)".to_string(), |d| format!("DATE '{d}'"))
+/// A date parameter (`NULL` when unset).
+pub fn date(value: Option<NaiveDate>) -> ScalarValue {
+    ScalarValue::Date32(value.map(Date32Type::from_naive_date))
+}
+
+/// A whole number parameter.
+pub fn int(value: i64) -> ScalarValue {
+    ScalarValue::Int64(Some(value))
+}
+
+/// A span of whole days, for `date + $span`.
+pub fn days(value: i64) -> ScalarValue {
+    ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(0, i32::try_from(value).unwrap_or(i32::MAX), 0)))
+}
+
+/// SQL text written by xuncha (a sheet, a rule) with its `$name`
+/// placeholders and the values they take. The only way xuncha runs its own
+/// parameterized SQL: values never become SQL text.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub sql: String,
+    pub params: Vec<(String, ScalarValue)>,
+}
+
+impl Bound {
+    /// Binds `values` to the placeholders of `sql` (as [`placeholders`]
+    /// made them); a placeholder without a value is an error naming it and
+    /// `what`; values the SQL does not use are ignored.
+    pub fn new(sql: &str, values: &[Param], what: &str) -> Result<Bound, QueryError> {
+        let mut params = Vec::new();
+        for name in used_placeholders(sql) {
+            let value = values.iter().find(|(n, _)| *n == name).ok_or_else(|| QueryError::Rule(format!("{what}: unknown parameter ${name}")))?;
+            params.push((name, value.1.clone()));
+        }
+        Ok(Bound { sql: sql.to_string(), params })
+    }
+
+    /// The query as a DataFrame, its placeholders replaced by the values.
+    pub async fn frame(&self, ctx: &SessionContext) -> Result<DataFrame, QueryError> {
+        let frame = ctx.sql(&self.sql).await?;
+        if self.params.is_empty() {
+            return Ok(frame);
+        }
+        Ok(frame.with_param_values(ParamValues::from(self.params.clone()))?)
+    }
+
+    /// The SQL for a person to read, with the values listed above it as
+    /// comments (`xuncha rules --show`).
+    pub fn display(&self) -> String {
+        let mut out = String::new();
+        for (name, value) in &self.params {
+            out.push_str(&format!("-- ${name} = {value}\n"));
+        }
+        out.push_str(&self.sql);
+        out
+    }
+}
+
+/// Where a scan of SQL text is.
+#[derive(Clone, Copy, PartialEq)]
+enum Lexed {
+    Code,
+    Quoted,
+    Identifier,
+    Comment,
+}
+
+/// Walks SQL text, telling for each byte offset whether it is code, inside
+/// a string literal, a quoted identifier or a `--` comment.
+fn lex(sql: &str) -> Vec<(usize, char, Lexed)> {
+    let mut out = Vec::with_capacity(sql.len());
+    let mut state = Lexed::Code;
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let here = match (state, c) {
+            (Lexed::Code, '\'') => {
+                state = Lexed::Quoted;
+                Lexed::Quoted
+            }
+            (Lexed::Code, '"') => {
+                state = Lexed::Identifier;
+                Lexed::Identifier
+            }
+            (Lexed::Code, '-') if chars.peek().is_some_and(|(_, n)| *n == '-') => {
+                state = Lexed::Comment;
+                Lexed::Comment
+            }
+            (Lexed::Quoted, '\'') => {
+                // `''` inside a string is a quote, not its end.
+                if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                    out.push((i, c, Lexed::Quoted));
+                    let (j, d) = chars.next().expect("peeked");
+                    out.push((j, d, Lexed::Quoted));
+                    continue;
+                }
+                state = Lexed::Code;
+                Lexed::Quoted
+            }
+            (Lexed::Identifier, '"') => {
+                state = Lexed::Code;
+                Lexed::Identifier
+            }
+            (Lexed::Comment, '\n') => {
+                state = Lexed::Code;
+                Lexed::Code
+            }
+            (s, _) => s,
+        };
+        out.push((i, c, here));
+    }
+    out
+}
+
+fn is_word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// A sheet's or rule's SQL with its `${name}` placeholders written as
+/// DataFusion's `$name`. A placeholder inside quotes (`DATE '${as_of}'`)
+/// or glued to a following word is refused: values are bound, never
+/// pasted, so a placeholder stands where an expression may.
+pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
+    let lexed = lex(sql);
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < lexed.len() {
+        let (at, c, state) = lexed[i];
+        if c == '$' && sql[at..].starts_with("${") && state != Lexed::Comment {
+            let name: String = sql[at + 2..].chars().take_while(|c| is_word(*c)).collect();
+            let end = at + 2 + name.len();
+            if name.is_empty() || !sql[end..].starts_with('}') {
+                return Err(QueryError::Rule(format!("{what}: 「{}」 is not a placeholder `${{name}}`", &sql[at..sql.len().min(end + 1)])));
+            }
+            if state != Lexed::Code {
+                return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} inside quotes: write `${{{name}}}`, not `'${{{name}}}'` or `DATE '${{{name}}}'` (values are bound, never pasted into SQL)")));
+            }
+            if sql[end + 1..].chars().next().is_some_and(is_word) {
+                return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} is glued to the word after it")));
+            }
+            out.push('$');
+            out.push_str(&name);
+            while i < lexed.len() && lexed[i].0 <= end {
+                i += 1;
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// The `$name` placeholders used in SQL code (not in strings or comments), each once.
+fn used_placeholders(sql: &str) -> Vec<String> {
+    let lexed = lex(sql);
+    let mut names: Vec<String> = Vec::new();
+    for (at, c, state) in &lexed {
+        if *c == '$' && *state == Lexed::Code {
+            let name: String = sql[at + 1..].chars().take_while(|c| is_word(*c)).collect();
+            if !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 #[cfg(test)]
@@ -197,10 +360,29 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_filled_or_named() {
-        let values = [("town", literal(Some("4302'23"))), ("from", date_literal(None))];
-        assert_eq!(fill("${town} ${from}", &values, "q").unwrap(), "'4302''23' CAST(NULL AS DATE)");
-        assert!(fill("${nope}", &values, "q").unwrap_err().to_string().contains("${nope}"));
+    fn placeholders_are_bound_or_named() {
+        let sql = placeholders("SELECT ${town} AS t, '${x}' AS q FROM v -- ${comment}\nWHERE d >= ${from}", "q").unwrap_err().to_string();
+        assert!(sql.contains("inside quotes"), "{sql}");
+        let sql = placeholders("SELECT ${town} AS t, 'it''s $x' AS q FROM v -- ${comment}\nWHERE d >= ${from}", "q").unwrap();
+        assert_eq!(sql, "SELECT $town AS t, 'it''s $x' AS q FROM v -- ${comment}\nWHERE d >= $from");
+        assert_eq!(used_placeholders(&sql), ["town", "from"]);
+        assert!(placeholders("SELECT ${a}b", "q").unwrap_err().to_string().contains("glued"));
+        assert!(placeholders("SELECT ${a", "q").unwrap_err().to_string().contains("not a placeholder"));
+        let values = [("town", text(Some("4302'23"))), ("from", date(None))];
+        let bound = Bound::new(&sql, &values, "q").unwrap();
+        assert_eq!(bound.params.len(), 2);
+        assert!(Bound::new("SELECT $nope", &values, "q").unwrap_err().to_string().contains("$nope"));
         assert!(mentions("FROM hits h", "hits") && !mentions("FROM hits_2", "hits") && !mentions("FROM xhits", "hits"));
+    }
+
+    /// A value holding a placeholder, a quote or SQL stays one value.
+    #[tokio::test]
+    async fn a_value_is_never_sql() {
+        let ctx = SessionContext::new();
+        let sql = placeholders("SELECT ${a} AS a, ${b} AS b, length(${a}) AS n", "q").unwrap();
+        let evil = "${b}' UNION SELECT 'x";
+        let bound = Bound::new(&sql, &[("a", text(Some(evil))), ("b", text(Some("$a")))], "q").unwrap();
+        let rows = crate::table::TextTable::run(&ctx, &bound).await.unwrap().rows;
+        assert_eq!(rows, [[evil.to_string(), "$a".to_string(), evil.chars().count().to_string()]]);
     }
 }

@@ -5,7 +5,8 @@ use crate::QueryError;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::prelude::SessionContext;
+use crate::sheet::Bound;
+use datafusion::prelude::{DataFrame, SessionContext};
 
 /// A small result, all cells as text.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -15,9 +16,17 @@ pub struct TextTable {
 }
 
 impl TextTable {
-    /// Runs trusted SQL (built by xuncha itself, not by a user).
-    pub async fn query(ctx: &SessionContext, sql: &str) -> Result<TextTable, QueryError> {
-        let frame = ctx.sql(sql).await?;
+    /// Runs constant SQL written by xuncha itself (no values in it).
+    pub async fn query(ctx: &SessionContext, sql: &'static str) -> Result<TextTable, QueryError> {
+        TextTable::collect(ctx.sql(sql).await?).await
+    }
+
+    /// Runs xuncha's SQL with its parameters bound.
+    pub async fn run(ctx: &SessionContext, query: &Bound) -> Result<TextTable, QueryError> {
+        TextTable::collect(query.frame(ctx).await?).await
+    }
+
+    async fn collect(frame: DataFrame) -> Result<TextTable, QueryError> {
         let schema = frame.schema().inner().clone();
         let batches = frame.collect().await?;
         TextTable::from_batches(&schema, &batches)
@@ -51,9 +60,4 @@ impl TextTable {
     pub fn scalar(&self) -> &str {
         self.rows.first().and_then(|r| r.first()).map_or("", String::as_str)
     }
-}
-
-/// Escapes a text for a SQL string literal.
-pub fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }

@@ -137,6 +137,7 @@ impl ScalarUDFImpl for Hash64 {
 /// Registers every function on `ctx`.
 pub fn register(ctx: &SessionContext) {
     crate::bounded::register(ctx);
+    crate::cancel::register(ctx);
     ctx.register_udf(ScalarUDF::from(Hash64 { signature: Signature::variadic_any(Volatility::Immutable) }));
     ctx.register_udf(text_udf("id_valid", DataType::Boolean, |s| Some(values::id_valid(s))));
     ctx.register_udf(text_udf("id_birth_date", DataType::Date32, values::id_birth_date));
