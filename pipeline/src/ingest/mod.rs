@@ -505,8 +505,7 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
     let provider = table.table_provider().await.map_err(err)?;
     ctx.register_table("t", provider).map_err(err)?;
-    let columns = source.key.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
-    let batches = ctx.sql(&format!("SELECT {columns} FROM t")).await.map_err(err)?.collect().await.map_err(err)?;
+    let batches = ctx.table("t").await.map_err(err)?.select_columns(source.key).map_err(err)?.collect().await.map_err(err)?;
     let hasher = file::KeyHasher::new(source)?;
     let mut keys = file::KeySet::default();
     for batch in &batches {

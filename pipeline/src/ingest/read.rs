@@ -728,12 +728,14 @@ const MAX_SHEET_COLUMNS: u32 = 1000;
 /// sheet named `sheet`), and notes for the report (other sheets not read).
 ///
 /// Only the cells the sheet holds are read: a sheet's declared range may
-/// reach cell XFD1048576 for one stray space, and is never allocated. A
+/// reach cell XFD1048576 for one stray space, and is never allocated; the
+/// zip is checked first against bombs (see `xuncha_core::workbook`). A
 /// formula whose result was not saved (a file written by a program, never
 /// opened in Excel) is a [`RawCell::Formula`], which typing refuses.
 pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<(RowIter, Vec<String>), PipelineError> {
     use calamine::{DataRef, Reader, Xlsx, open_workbook};
     let unreadable = |e: calamine::XlsxError| PipelineError::Unreadable(format!("无法读取 XLSX: {}", values::excerpt(&e.to_string(), 200)));
+    xuncha_core::workbook::check_xlsx(BufReader::new(File::open(path)?), &xuncha_core::workbook::WorkbookLimits::DELIVERY).map_err(PipelineError::Unreadable)?;
     let mut workbook: Xlsx<_> = open_workbook(path).map_err(unreadable)?;
     let names = workbook.sheet_names();
     let name = match sheet {
