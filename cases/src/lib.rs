@@ -9,11 +9,13 @@
 //! (queries) → [`sync`] → cases; people's changes → [`apply`]. The dashboard
 //! and the command line only show and call this crate.
 
+mod history;
 mod roundtrip;
 mod state;
 mod store;
 mod sync;
 
+pub use history::verify_history;
 pub use roundtrip::{Imported, TO_FILL, export, export_bytes, handover, import, import_bytes};
 pub use state::{Change, State, TRANSFER_OUTCOMES, Verdict};
 pub use store::{Actor, Current, Event, apply, apply_changes, select};

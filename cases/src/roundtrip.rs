@@ -17,7 +17,8 @@ use std::path::Path;
 use xuncha_core::lake::Lake;
 use datafusion::prelude::SessionContext;
 use xuncha_queries::session::SessionOptions;
-use xuncha_queries::sheet::literal;
+use std::collections::BTreeMap;
+use xuncha_queries::sheet;
 use xuncha_queries::table::TextTable;
 
 /// The columns a unit fills, after the case's own.
@@ -28,7 +29,7 @@ pub const TO_FILL: [&str; 10] = ["核查结论", "核查说明", "整改措施",
 /// unit must verify them) and where, whom, when and how much — read in
 /// `ctx`, the caller's session (a scoped user's lists only its scope).
 pub async fn handover(ctx: &SessionContext, rules_dir: Option<&Path>, unit: &str) -> Result<TextTable, CaseError> {
-    let mut table = xuncha_queries::report::document(ctx, "cases", "handover", &[("unit", literal(Some(unit)))]).await?;
+    let mut table = xuncha_queries::report::document(ctx, "cases", "handover", &[("unit", sheet::text(Some(unit)))]).await?;
     let rules = xuncha_queries::rules::catalogue(rules_dir)?;
     let words = xuncha_queries::evidence::describe(ctx, &rules, None, Some(unit), &xuncha_queries::evidence::in_full).await?;
     let at = table.index("问题说明").unwrap_or(table.columns.len());
@@ -112,6 +113,48 @@ fn text(cell: Option<&Data>) -> String {
     }
 }
 
+/// The most rows and columns a 交办单 may have (it lists a unit's cases).
+const MAX_SHEET_ROWS: u32 = 10_000;
+const MAX_SHEET_COLUMNS: u32 = 64;
+
+/// The first sheet's rows, read cell by cell: the zip is checked against
+/// bombs first (`xuncha_core::workbook`), and a cell beyond the bounds
+/// refuses the file — nothing is sized by what the sheet claims.
+fn sheet_rows(bytes: &[u8], file: &str) -> Result<Vec<Vec<Data>>, CaseError> {
+    let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单「{file}」:不是有效的 XLSX 文件({e})。请上传 xuncha 导出的交办单(.xlsx)"));
+    xuncha_core::workbook::check_xlsx(std::io::Cursor::new(bytes), &xuncha_core::workbook::WorkbookLimits::UPLOAD).map_err(|why| CaseError::Invalid(format!("无法读取交办单「{file}」:{why}")))?;
+    let mut workbook = Xlsx::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
+    let name = workbook.sheet_names().first().cloned().ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
+    let mut rows: BTreeMap<u32, Vec<Data>> = BTreeMap::new();
+    let mut cells = workbook.worksheet_cells_reader(&name).map_err(unreadable)?;
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        let value = Data::from(cell.get_value().clone());
+        if value == Data::Empty {
+            continue;
+        }
+        if row >= MAX_SHEET_ROWS || col >= MAX_SHEET_COLUMNS {
+            return Err(CaseError::Invalid(format!(
+                "交办单「{file}」第 {} 行第 {} 列有内容,超出了交办单的范围({MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列);请用 xuncha 导出的交办单填写",
+                row + 1,
+                col + 1
+            )));
+        }
+        let cells = rows.entry(row).or_default();
+        if cells.len() <= col as usize {
+            cells.resize(col as usize + 1, Data::Empty);
+        }
+        cells[col as usize] = value;
+    }
+    // Row numbers as in the sheet: a missing row is an empty one.
+    let last = rows.keys().next_back().map_or(0, |r| *r as usize + 1);
+    let mut out = vec![Vec::new(); last];
+    for (row, cells) in rows {
+        out[row as usize] = cells;
+    }
+    Ok(out)
+}
+
 /// Reads a filled 交办单 file back as `actor`.
 pub async fn import(lake: &Lake, actor: &Actor, file: &Path) -> Result<Imported, CaseError> {
     import_bytes(lake, actor, &std::fs::read(file)?, &file.display().to_string()).await
@@ -122,11 +165,7 @@ pub async fn import(lake: &Lake, actor: &Actor, file: &Path) -> Result<Imported,
 /// other row is refused with its number, whatever the sheet's title says.
 pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) -> Result<Imported, CaseError> {
     let app_id = format!("xuncha-cases-import:{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)));
-    let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单「{name}」:不是有效的 XLSX 文件({e})。请上传 xuncha 导出的交办单(.xlsx)"));
-    let mut workbook = Xlsx::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
-    let name = workbook.sheet_names().first().cloned().ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
-    let range = workbook.worksheet_range(&name).map_err(unreadable)?;
-    let rows: Vec<&[Data]> = range.rows().collect();
+    let rows = sheet_rows(bytes, name)?;
     let (header_at, header) = rows
         .iter()
         .enumerate()
@@ -145,12 +184,11 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
         return Ok(Imported { already: true, ..Imported::default() });
     }
     let current = writer.current(&[]).await?;
-    let units = xuncha_queries::table::TextTable::query(&writer.ctx, "SELECT case_id, coalesce(unit_code, '') FROM cases").await?;
-    let unit_of = |id: &str| units.rows.iter().find(|r| r[0] == id).map(|r| r[1].clone());
     drop(writer);
 
     let mut imported = Imported::default();
     let mut batch: Vec<(String, Vec<Change>)> = Vec::new();
+    let mut first_row: BTreeMap<String, usize> = BTreeMap::new();
     for (i, row) in rows.iter().enumerate().skip(header_at + 1) {
         let number = i + 1;
         let cell = |k: usize| text(row.get(at[k]));
@@ -161,18 +199,31 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
             continue;
         }
         let mut refuse = |why: String| imported.refused.push((number, why));
-        let Some(case) = current.get(&id) else {
-            refuse(format!("没有线索「{id}」"));
+        // One answer for a case that does not exist and one the importer
+        // may not see (another town's, or not handed to this unit).
+        let Some(case) = current.get(&id).filter(|c| crate::store::visible(actor, c)) else {
+            refuse(format!("没有线索「{id}」(或不在您的范围内)"));
             continue;
         };
+        // An analyst's sheet for one unit: only that unit's cases (a unit
+        // sees no other case, so never gets here).
         if let Some(unit) = &unit
-            && unit_of(&id).as_deref() != Some(unit.as_str())
+            && case.unit_code.as_ref() != Some(unit)
         {
             refuse(format!("线索 {id} 未交办给 {unit}"));
             continue;
         }
+        if let Some(first) = first_row.get(&id) {
+            refuse(format!("线索 {id} 已在第 {first} 行填写,同一条线索只填一行"));
+            continue;
+        }
+        first_row.insert(id.clone(), number);
         match parse_row(case.state, &filled) {
             Ok(None) => imported.skipped += 1,
+            Ok(Some(changes)) if actor.unit.is_some() && changes.iter().any(|c| !c.unit_may()) => {
+                let action = changes.iter().find(|c| !c.unit_may()).map_or("", Change::action);
+                refuse(format!("线索 {id}:承办单位不能办理「{action}」(由巡察办办理);如需移交线索,请在核查说明中写明"));
+            }
             Ok(Some(changes)) => batch.push((id, changes)),
             Err(why) => refuse(why),
         }
@@ -184,7 +235,7 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
         match changes.iter().try_fold(state, |s, c| c.next(s)) {
             Ok(_) => valid.push((id, changes)),
             Err(why) => {
-                let number = rows.iter().position(|r| text(r.get(at[0])) == id).map_or(0, |p| p + 1);
+                let number = first_row.get(&id).copied().unwrap_or(0);
                 imported.refused.push((number, format!("线索 {id}:{why}")));
             }
         }

@@ -79,6 +79,31 @@ impl Verdict {
     }
 }
 
+/// The most one event may record as 追缴 or 补发, in cents (1 亿元): a larger
+/// figure is a slip of the keyboard, and sums over a case's events stay
+/// far within the lake's Decimal(18,2).
+pub(crate) const MAX_MONEY_CENTS: i128 = 100_000_000 * 100;
+
+/// The most people one event may record as 处理人数.
+pub(crate) const MAX_PEOPLE: i64 = 10_000;
+
+/// The longest text (characters) a person may write into one field of a
+/// case: a reason, measures, a note.
+pub(crate) const MAX_TEXT_CHARS: usize = 2_000;
+
+/// Whether a text says something: it has a character that is not
+/// whitespace, a control or a format character (zero-width spaces, joiners,
+/// byte-order marks, bidirectional marks).
+pub(crate) fn has_visible_text(text: &str) -> bool {
+    text.chars().any(|c| !c.is_whitespace() && !c.is_control() && !is_format_char(c))
+}
+
+/// Unicode's format characters (category Cf) that people paste: zero-width
+/// spaces and joiners, word joiner, BOM, directional marks and overrides.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{3164}' | '\u{115F}' | '\u{1160}')
+}
+
 /// Outcomes of a clue handed to the discipline commission, in order.
 pub const TRANSFER_OUTCOMES: [&str; 5] = ["已移交", "初核", "立案", "党纪政务处分", "了结"];
 
@@ -115,9 +140,30 @@ impl Change {
         }
     }
 
+    /// Whether a unit (整改责任单位) may make this change: it answers —
+    /// verdict, measures, done, money — and nothing else (交办, 销号 and
+    /// 线索移交 are the office's). The form and the 交办单 import both end here.
+    pub fn unit_may(&self) -> bool {
+        matches!(self, Change::Verdict { .. } | Change::Rectify { .. } | Change::Rectified { .. } | Change::Money { .. })
+    }
+
+    /// The texts a person wrote into the change.
+    fn texts(&self) -> Vec<&str> {
+        match self {
+            Change::Assign { unit, .. } => vec![unit],
+            Change::Verdict { note, .. } | Change::Rectified { note } | Change::Close { note } => vec![note],
+            Change::Rectify { measures, .. } => vec![measures],
+            Change::Transfer { outcome, note } => vec![outcome, note],
+            Change::Money { .. } => vec![],
+        }
+    }
+
     /// The state the change leaves a case in that is now `from`, or why
     /// it cannot be made.
     pub fn next(&self, from: State) -> Result<State, String> {
+        if let Some(long) = self.texts().into_iter().find(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return Err(format!("「{}」的文字有 {} 个字,超过上限 {MAX_TEXT_CHARS} 字;请精简后重新提交", self.action(), long.chars().count()));
+        }
         let refuse = |needs: &str| Err(format!("「{}」需要案件处于{needs},当前为「{}」", self.action(), from.label()));
         match self {
             Change::Assign { .. } => match from {
@@ -125,14 +171,14 @@ impl Change {
                 _ => refuse("待交办或已交办"),
             },
             Change::Verdict { verdict, note } => match (from, verdict) {
-                (State::Assigned, Verdict::False) if note.trim().is_empty() => Err("核查结论为不属实时必须写明理由".into()),
+                (State::Assigned, Verdict::False) if !has_visible_text(note) => Err("核查结论为不属实时必须写明理由".into()),
                 (State::Assigned, Verdict::False) => Ok(State::Dismissed),
                 (State::Assigned, Verdict::True) => Ok(State::Confirmed),
                 (State::Assigned, Verdict::PartlyTrue) => Ok(State::PartlyConfirmed),
                 _ => refuse("已交办"),
             },
             Change::Rectify { measures, .. } => match from {
-                _ if measures.trim().is_empty() => Err("整改须写明整改措施".into()),
+                _ if !has_visible_text(measures) => Err("整改须写明整改措施".into()),
                 State::Confirmed | State::PartlyConfirmed | State::Rectifying => Ok(State::Rectifying),
                 _ => refuse("属实、部分属实或整改中"),
             },
@@ -152,6 +198,10 @@ impl Change {
             Change::Money { recovered, back_paid, people } => match from {
                 _ if recovered.is_none() && back_paid.is_none() && people.is_none() => Err("请至少给出追缴金额、补发金额或处理人数之一".into()),
                 _ if recovered.is_some_and(|v| v < 0) || back_paid.is_some_and(|v| v < 0) || people.is_some_and(|v| v < 0) => Err("金额与人数不能为负".into()),
+                _ if recovered.is_some_and(|v| v > MAX_MONEY_CENTS) || back_paid.is_some_and(|v| v > MAX_MONEY_CENTS) => {
+                    Err(format!("追缴或补发金额超过单笔上限 {} 元,请核对(金额以元为单位)", MAX_MONEY_CENTS / 100))
+                }
+                _ if people.is_some_and(|v| v > MAX_PEOPLE) => Err(format!("处理人数超过上限 {MAX_PEOPLE} 人,请核对")),
                 s if s.verified() => Ok(s),
                 _ => refuse("核查属实之后"),
             },
@@ -187,6 +237,18 @@ mod tests {
         assert!(!allowed(&verdict(Verdict::True), State::Confirmed), "a second verdict");
         assert!(!allowed(&rectify, State::Dismissed) && !allowed(&assign, State::Closed) && !allowed(&done, State::Confirmed));
         assert!(Change::Verdict { verdict: Verdict::False, note: " ".into() }.next(State::Assigned).unwrap_err().contains("理由"));
+        // A reason of invisible characters only is no reason.
+        for hidden in ["\u{200B}\u{200B}\u{200B}", "\u{FEFF}", "\u{200D}\u{2060}\u{3000}", "\u{202E}\t\u{00AD}", "\u{3164}"] {
+            assert!(Change::Verdict { verdict: Verdict::False, note: hidden.into() }.next(State::Assigned).is_err(), "{hidden:?}");
+            assert!(Change::Rectify { measures: hidden.into(), due: day() }.next(State::Confirmed).is_err(), "{hidden:?}");
+        }
+        assert!(Change::Verdict { verdict: Verdict::False, note: "x".repeat(MAX_TEXT_CHARS + 1) }.next(State::Assigned).unwrap_err().contains("上限"));
+        // Money and people beyond the ceilings.
+        let too_much = |recovered, people| Change::Money { recovered, back_paid: None, people }.next(State::Confirmed);
+        assert!(too_much(Some(999_999_999_999_999_999), None).unwrap_err().contains("上限"));
+        assert!(too_much(None, Some(i64::MAX)).unwrap_err().contains("上限"));
+        assert!(too_much(Some(MAX_MONEY_CENTS), Some(MAX_PEOPLE)).is_ok());
+        assert!(!Change::Transfer { outcome: "已移交".into(), note: String::new() }.unit_may() && !Change::Close { note: String::new() }.unit_may() && Change::Rectified { note: String::new() }.unit_may());
         assert_eq!(Change::Verdict { verdict: Verdict::False, note: "查无此事".into() }.next(State::Assigned), Ok(State::Dismissed));
         let transfer = Change::Transfer { outcome: "立案".into(), note: String::new() };
         assert_eq!(transfer.next(State::Rectifying), Ok(State::Rectifying));

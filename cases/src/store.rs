@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use xuncha_core::lake::{Lake, LakeLock};
 use xuncha_queries::session::{SessionOptions, session};
-use xuncha_queries::table::{TextTable, quote};
+use datafusion::common::ScalarValue;
+use xuncha_queries::sheet::{Bound, text, texts};
+use xuncha_queries::table::TextTable;
 
 /// Who makes a change, and what they may see: a place (a county, town or
 /// village code, as the dashboard's scoped users have; `None`: the whole
@@ -93,12 +95,13 @@ impl<'a> Writer<'a> {
 
     /// The current state of these cases (all of them when `ids` is empty).
     pub(crate) async fn current(&self, ids: &[String]) -> Result<BTreeMap<String, Current>, CaseError> {
-        let filter = if ids.is_empty() { String::new() } else { format!(" WHERE case_id IN ({})", ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(", ")) };
-        let table = TextTable::query(
-            &self.ctx,
-            &format!("SELECT case_id, rule_id, subject, coalesce(village_code, ''), state, coalesce(flag, ''), events, changed_by, CAST(changed_at AS VARCHAR), coalesce(unit_code, '') FROM cases{filter}"),
-        )
-        .await?;
+        let query = Bound::new(
+            "SELECT case_id, rule_id, subject, coalesce(village_code, ''), state, coalesce(flag, ''), events, changed_by, CAST(changed_at AS VARCHAR), coalesce(unit_code, '') \
+             FROM cases WHERE $all OR array_has($ids, case_id)",
+            &[("all", ScalarValue::Boolean(Some(ids.is_empty()))), ("ids", texts(ids))],
+            "current cases",
+        )?;
+        let table = TextTable::run(&self.ctx, &query).await?;
         let mut out = BTreeMap::new();
         for r in table.rows {
             let optional = |v: &str| (!v.is_empty()).then(|| v.to_string());
@@ -124,7 +127,9 @@ impl<'a> Writer<'a> {
     /// Appends events in one commit (tagged `app_id` when given).
     pub(crate) async fn append(&self, events: &[Event], app_id: Option<&str>) -> Result<(), CaseError> {
         if !events.is_empty() {
-            self.lake.append("case_events", xuncha_core::system::case_events_schema(), vec![events_batch(events)?], app_id).await?;
+            let batch = events_batch(events)?;
+            crate::history::vouch(self.lake, &events[0].user, &batch).await?;
+            self.lake.append("case_events", xuncha_core::system::case_events_schema(), vec![batch], app_id).await?;
         }
         Ok(())
     }
@@ -136,7 +141,7 @@ impl<'a> Writer<'a> {
 }
 
 /// Whether a case is within the actor's scope (and, for a unit, handed to it).
-fn visible(actor: &Actor, case: &Current) -> bool {
+pub(crate) fn visible(actor: &Actor, case: &Current) -> bool {
     let place = match (&actor.scope, case.village_code.as_deref()) {
         (None, _) => true,
         (Some(scope), Some(village)) => xuncha_queries::scope::scope_prefix(scope).is_ok_and(|prefix| village.starts_with(&prefix)),
@@ -151,7 +156,9 @@ pub async fn apply(lake: &Lake, actor: &Actor, ids: &[String], change: &Change, 
     if ids.is_empty() {
         return Err(CaseError::Invalid("没有选中任何线索".into()));
     }
-    let batch: Vec<(String, Vec<Change>)> = ids.iter().map(|id| (id.clone(), vec![change.clone()])).collect();
+    // A case listed twice is changed once.
+    let mut seen = std::collections::BTreeSet::new();
+    let batch: Vec<(String, Vec<Change>)> = ids.iter().filter(|id| seen.insert(id.as_str())).map(|id| (id.clone(), vec![change.clone()])).collect();
     apply_batch(lake, actor, &batch, expect, None).await
 }
 
@@ -171,16 +178,22 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
     let data_month = TextTable::query(&writer.ctx, "SELECT coalesce(to_char(max(as_of), '%Y-%m'), '') FROM runs WHERE kind = 'rules' AND status = 'ok'").await?.scalar().to_string();
     let now = Utc::now();
     let mut events = Vec::new();
+    // Where each case stands as the batch goes: a case listed twice
+    // continues from its first entry (its events numbered on, never repeated).
+    let mut reached: BTreeMap<&str, (State, i64)> = BTreeMap::new();
     for (id, changes) in batch {
         let case = current.get(id).filter(|c| visible(actor, c)).ok_or_else(|| CaseError::NotFound(id.clone()))?;
         let who = || format!("(最近一次由 {} 于 {} 改为「{}」)", case.changed_by, case.changed_at, case.state.label());
+        let (mut state, mut seq) = reached.get(id.as_str()).copied().unwrap_or((case.state, case.events));
         if let Some(expected) = expect
-            && expected != case.state
+            && expected != state
         {
             return Err(CaseError::Conflict(format!("线索 {id} 已不是「{}」{},未执行", expected.label(), who())));
         }
-        let (mut state, mut seq) = (case.state, case.events);
         for change in changes {
+            if actor.unit.is_some() && !change.unit_may() {
+                return Err(CaseError::Invalid(format!("承办单位不能办理「{}」(由巡察办办理),未执行", change.action())));
+            }
             state = change.next(state).map_err(|why| CaseError::Conflict(format!("线索 {id}:{why}{},未执行", who())))?;
             seq += 1;
             let mut event = Event {
@@ -207,6 +220,7 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
             }
             events.push(event);
         }
+        reached.insert(id.as_str(), (state, seq));
     }
     writer.append(&events, app_id).await?;
     Ok(events)
@@ -216,22 +230,16 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
 /// changing many at once: by rule, town or village, state).
 pub async fn select(lake: &Lake, actor: &Actor, rule: Option<&str>, place: Option<&str>, state: Option<State>) -> Result<Vec<String>, CaseError> {
     let ctx = session(lake, &SessionOptions { scope: actor.scope.clone(), ..SessionOptions::default() }).await?;
-    let mut sql = String::from("SELECT case_id FROM cases WHERE true");
-    if let Some(unit) = &actor.unit {
-        sql.push_str(&format!(" AND unit_code = {}", quote(unit)));
-    }
-    if let Some(rule) = rule {
-        sql.push_str(&format!(" AND rule_id = {}", quote(rule)));
-    }
-    if let Some(place) = place {
-        let prefix = xuncha_queries::scope::scope_prefix(place)?;
-        sql.push_str(&format!(" AND starts_with(village_code, {})", quote(&prefix)));
-    }
-    if let Some(state) = state {
-        sql.push_str(&format!(" AND state = {}", quote(state.label())));
-    }
-    sql.push_str(" ORDER BY case_id");
-    Ok(TextTable::query(&ctx, &sql).await?.rows.into_iter().map(|mut r| r.swap_remove(0)).collect())
+    let prefix = place.map(xuncha_queries::scope::scope_prefix).transpose()?;
+    let query = Bound::new(
+        "SELECT case_id FROM cases \
+         WHERE ($unit IS NULL OR unit_code = $unit) AND ($rule IS NULL OR rule_id = $rule) \
+           AND ($prefix IS NULL OR starts_with(village_code, $prefix)) AND ($state IS NULL OR state = $state) \
+         ORDER BY case_id",
+        &[("unit", text(actor.unit.as_deref())), ("rule", text(rule)), ("prefix", text(prefix.as_deref())), ("state", text(state.map(State::label)))],
+        "select cases",
+    )?;
+    Ok(TextTable::run(&ctx, &query).await?.rows.into_iter().map(|mut r| r.swap_remove(0)).collect())
 }
 
 fn events_batch(events: &[Event]) -> Result<RecordBatch, CaseError> {

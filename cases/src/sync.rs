@@ -24,7 +24,12 @@ use std::collections::BTreeMap;
 use xuncha_core::lake::Lake;
 use xuncha_queries::rules::Rule;
 use xuncha_queries::run::RunReport;
-use xuncha_queries::table::{TextTable, quote};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use std::sync::Arc;
+use xuncha_core::keys::KeyRing;
+use xuncha_queries::sheet::{Bound, text, texts};
+use xuncha_queries::table::TextTable;
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,54 +52,65 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
         return Ok(Synced::default());
     }
     let writer = Writer::open(lake).await?;
+    writer.ctx.register_udf(case_number(lake.keys().clone()));
+    // Each rule's findings of the run with their subject (the rule's
+    // `-- subject:` expression, SQL of the rule file; the run and rule ids
+    // are bound), and the case they belong to: the existing case of that
+    // rule and subject, or a new number (see `case_number`).
+    let mut values: Vec<(String, ScalarValue)> = vec![("run_id".into(), text(Some(&report.run_id)))];
     let found = ran
         .iter()
-        .map(|r| {
-            format!(
-                "SELECT rule_id, coalesce(CAST(({}) AS VARCHAR), entity_key) AS subject, entity_key, village_code, period, amount FROM findings WHERE run_id = {} AND rule_id = {}",
-                r.subject,
-                quote(&report.run_id),
-                quote(&r.id)
-            )
+        .enumerate()
+        .map(|(i, r)| {
+            values.push((format!("rule_{i}"), text(Some(&r.id))));
+            // SQL code, not values: the rule file's subject expression and a placeholder's name.
+            format!("SELECT rule_id, coalesce(CAST(({}) AS VARCHAR), entity_key) AS subject, entity_key, village_code, period, amount FROM findings WHERE run_id = $run_id AND rule_id = $rule_{i}", r.subject)
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let found = format!("SELECT rule_id || '-' || left(encode(sha256(rule_id || '|' || subject), 'hex'), 10) AS case_id, * FROM ({found})");
+    // SQL code, not values: the union above.
+    let found = format!(
+        "SELECT coalesce(e.case_id, case_number(s.rule_id, s.subject)) AS case_id, s.* FROM ({found}) s \
+         LEFT JOIN (SELECT rule_id, subject, min(case_id) AS case_id FROM cases GROUP BY rule_id, subject) e ON e.rule_id = s.rule_id AND e.subject = s.subject"
+    );
     // The new findings (never held by their case), written with the run.
     let versions = serde_json::to_string(&report.table_versions.iter().cloned().collect::<BTreeMap<_, _>>()).unwrap_or_default();
-    let fresh = writer
-        .ctx
-        .sql(&format!(
-            "SELECT f.case_id, f.rule_id, f.entity_key, f.village_code, f.period, f.amount, {} AS run_id, {} AS table_versions \
-             FROM ({found}) f LEFT ANTI JOIN case_findings c ON c.case_id = f.case_id AND c.entity_key = f.entity_key",
-            quote(&report.run_id),
-            quote(&versions)
-        ))
-        .await?
-        .collect()
-        .await?;
+    values.push(("versions".into(), text(Some(&versions))));
+    let bind = |sql: String| Bound { sql, params: values.clone() };
+    // SQL code, not values: `found`; the run and versions are bound.
+    let fresh = bind(format!(
+        "SELECT f.case_id, f.rule_id, f.entity_key, f.village_code, f.period, f.amount, $run_id AS run_id, $versions AS table_versions \
+         FROM ({found}) f LEFT ANTI JOIN case_findings c ON c.case_id = f.case_id AND c.entity_key = f.entity_key"
+    ))
+    .frame(&writer.ctx)
+    .await?
+    .collect()
+    .await?;
     // Per case of the run: its subject, village, latest period and new findings.
-    let per_case = TextTable::query(
+    let per_case = TextTable::run(
         &writer.ctx,
-        &format!(
+        // SQL code, not values: `found`.
+        &bind(format!(
             "SELECT f.case_id, min(f.rule_id), min(f.subject), coalesce(min(f.village_code), ''), coalesce(max(f.period), ''), \
                     count(n.entity_key), coalesce(string_agg(DISTINCT n.period, ','), '') \
              FROM ({found}) f LEFT JOIN (SELECT case_id, entity_key, period FROM ({found}) x LEFT ANTI JOIN case_findings c USING (case_id, entity_key)) n \
                ON n.case_id = f.case_id AND n.entity_key = f.entity_key \
              GROUP BY f.case_id ORDER BY f.case_id"
-        ),
+        )),
     )
     .await?;
     // When each existing case of these rules was handed over, rectified, closed.
-    let rule_list = ran.iter().map(|r| quote(&r.id)).collect::<Vec<_>>().join(", ");
-    let milestones = TextTable::query(
+    let rule_ids: Vec<String> = ran.iter().map(|r| r.id.clone()).collect();
+    let milestones = TextTable::run(
         &writer.ctx,
-        &format!(
+        &Bound::new(
             "SELECT case_id, coalesce(max(data_month) FILTER (WHERE action = '交办'), ''), \
                     coalesce(max(data_month) FILTER (WHERE action IN ('整改', '整改完成')), ''), \
                     coalesce(max(data_month) FILTER (WHERE action = '销号'), '') \
-             FROM case_events WHERE rule_id IN ({rule_list}) GROUP BY case_id"
-        ),
+             FROM case_events WHERE array_has($rules, rule_id) GROUP BY case_id",
+            &[("rules", texts(&rule_ids))],
+            "milestones",
+        )?,
     )
     .await?;
     let milestones: BTreeMap<String, [String; 3]> = milestones.rows.into_iter().map(|r| (r[0].clone(), [r[1].clone(), r[2].clone(), r[3].clone()])).collect();
@@ -184,4 +200,38 @@ fn cast_findings(batches: Vec<arrow::array::RecordBatch>) -> Result<Vec<arrow::a
             Ok(arrow::array::RecordBatch::try_new(schema.clone(), columns)?)
         })
         .collect()
+}
+
+/// Hex digits of a case number after its rule id.
+const CASE_NUMBER_DIGITS: usize = 12;
+
+/// `case_number(rule_id, subject)`: a new case's number, `<rule>-<12 hex>`,
+/// the hex a keyed MAC of the rule and subject under the office's `ids.key`
+/// (kept outside the lake). Stable for the same subject, so a finding finds
+/// its case, but it says nothing of the subject (an ID number, an account)
+/// to one who does not hold the key. Cases numbered before (unkeyed) keep
+/// their numbers: sync finds a case by rule and subject first.
+fn case_number(keys: KeyRing) -> ScalarUDF {
+    create_udf(
+        "case_number",
+        vec![arrow::datatypes::DataType::Utf8, arrow::datatypes::DataType::Utf8],
+        arrow::datatypes::DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let as_text = |a: &arrow::array::ArrayRef| arrow::compute::cast(a, &arrow::datatypes::DataType::Utf8);
+            let (rules, subjects) = (as_text(&arrays[0])?, as_text(&arrays[1])?);
+            let (rules, subjects) = (arrow::array::AsArray::as_string::<i32>(&rules), arrow::array::AsArray::as_string::<i32>(&subjects));
+            let numbers = rules
+                .iter()
+                .zip(subjects.iter())
+                .map(|(rule, subject)| match (rule, subject) {
+                    (Some(rule), Some(subject)) => keys.identifier("case", &[rule, subject], CASE_NUMBER_DIGITS).map(|mac| Some(format!("{rule}-{mac}"))),
+                    _ => Ok(None),
+                })
+                .collect::<Result<arrow::array::StringArray, _>>()
+                .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            Ok(ColumnarValue::Array(Arc::new(numbers)))
+        }),
+    )
 }
