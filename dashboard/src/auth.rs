@@ -5,9 +5,9 @@
 //! CSRF token that every POST form carries and every POST handler checks.
 //! The login form itself is protected by a double-submit cookie.
 //!
-//! - Five failed logins for a name lock it for 15 minutes. The attempt is
-//!   counted *before* the password is checked, under one lock, so a burst
-//!   of parallel guesses gets five tries, not forty.
+//! - Five failed logins for a name from one address lock that pair, thirty
+//!   from one address lock the address, both for 15 minutes; password
+//!   hashing is bounded (see `throttle`).
 //! - Sessions slide (each request extends them) up to an absolute limit,
 //!   and end at once when the user's password, role or scope changes or
 //!   the user is removed: every request compares the session's user with
@@ -28,7 +28,10 @@ use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
+use crate::throttle::Refusal;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::html;
 use serde::Deserialize;
@@ -221,7 +224,7 @@ pub(crate) struct LoginForm {
 }
 
 /// Checks the password; on success starts a session.
-pub(crate) async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
+pub(crate) async fn login(State(state): State<Arc<AppState>>, client: Option<Extension<ClientAddr>>, headers: HeaderMap, jar: CookieJar, Form(form): Form<LoginForm>) -> Response {
     let expected = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
     let next = safe_next(form.next.as_deref());
     let secure = secure(&state, &headers);
@@ -237,27 +240,47 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap
         return retry("登录表单已失效,请重新输入。", StatusCode::FORBIDDEN);
     }
     let now = Instant::now();
-    let admitted = state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).reserve(&form.username, now);
-    if !admitted {
-        audit_failure(&state, &form.username, "login_locked", "连续登录失败,已锁定", now);
-        return retry("登录失败次数过多,请 15 分钟后再试。", StatusCode::TOO_MANY_REQUESTS);
+    let address = client.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(ClientAddr(a))| a);
+    // At most HASHING_SLOTS + HASHING_QUEUE logins in progress; the rest are
+    // answered before any hashing.
+    let Some(_in_progress) = LoginSlot::take(&state) else {
+        tracing::warn!(%address, "login refused: too many logins in progress");
+        return retry("登录请求过多,请稍后再试。", StatusCode::TOO_MANY_REQUESTS);
+    };
+    // One attempt at a time per address and name: a burst gets its five tries in turn.
+    let turn = failures(&state).turn(address, &form.username, now);
+    let _turn = turn.lock().await;
+    let now = Instant::now();
+    let admitted = failures(&state).admit(address, &form.username, now);
+    if let Err(refusal) = admitted {
+        let (detail, message) = match refusal {
+            Refusal::NameLocked => ("该用户名从此地址连续登录失败,已锁定", "登录失败次数过多,请 15 分钟后再试。"),
+            Refusal::AddressLocked => ("此地址登录失败过多,已锁定", "此地址登录失败次数过多,请 15 分钟后再试。"),
+        };
+        tracing::warn!(%address, ?refusal, "login refused: locked");
+        audit_failure(&state, &form.username, "login_locked", &format!("{detail}({address})"), now);
+        return retry(message, StatusCode::TOO_MANY_REQUESTS);
     }
-    let user = match tokio::task::spawn_blocking({
-        let state = state.clone();
-        let (name, password) = (form.username.clone(), form.password.clone());
-        move || state.users.verify(&name, &password)
-    })
-    .await
-    {
+    let user = {
+        let _hashing = state.hashing.acquire().await;
+        tokio::task::spawn_blocking({
+            let state = state.clone();
+            let (name, password) = (form.username.clone(), form.password.clone());
+            move || state.users.verify(&name, &password)
+        })
+        .await
+    };
+    let user = match user {
         Ok(Ok(user)) => user,
         Ok(Err(e)) => return AppError::internal("登录出错")(e).into_response(),
         Err(e) => return AppError::internal("登录出错")(e).into_response(),
     };
     let Some(user) = user else {
-        audit_failure(&state, &form.username, "login_failed", "", now);
+        failures(&state).failed(address, &form.username, now);
+        audit_failure(&state, &form.username, "login_failed", &address.to_string(), now);
         return retry("用户名或密码错误。", StatusCode::UNAUTHORIZED);
     };
-    state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear(&user.name);
+    failures(&state).succeeded(address, &form.username);
     let session_token = token();
     let _ = state.audit.record(&user.name, "login", user.role.label());
     state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(
@@ -269,9 +292,33 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, headers: HeaderMap
     (jar.remove(Cookie::build(LOGIN_COOKIE).path("/login")).add(cookie), Redirect::to(&next)).into_response()
 }
 
+/// The client's address, put on every request by the server's accept loop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr(pub(crate) IpAddr);
+
+fn failures(state: &AppState) -> std::sync::MutexGuard<'_, crate::throttle::Failures> {
+    state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A login in progress, counted while it lives.
+struct LoginSlot<'a>(&'a AppState);
+
+impl<'a> LoginSlot<'a> {
+    fn take(state: &'a AppState) -> Option<LoginSlot<'a>> {
+        let limit = crate::throttle::HASHING_SLOTS + crate::throttle::HASHING_QUEUE;
+        state.logins_in_progress.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1)).ok().map(|_| LoginSlot(state))
+    }
+}
+
+impl Drop for LoginSlot<'_> {
+    fn drop(&mut self) {
+        self.0.logins_in_progress.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Audits a failed or locked login within the per-minute budget.
 fn audit_failure(state: &AppState, name: &str, action: &str, detail: &str, now: Instant) {
-    let (audit, skipped) = state.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner).audit_budget(now);
+    let (audit, skipped) = failures(state).audit_budget(now);
     if let Some(n) = skipped {
         let _ = state.audit.record("-", "login_failures_unaudited", &format!("上一分钟另有 {n} 次失败或锁定的登录超出审计速率,未逐条记录"));
     }

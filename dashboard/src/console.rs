@@ -38,7 +38,7 @@ async fn console_body(state: &AppState, session: &LoginSession, sql: Option<&str
         Ok(ctx) => catalog::tables(&ctx).await.unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let sql = sql.map_or_else(|| xuncha_queries::report::document_sql("console", "example", &[]).unwrap_or_default(), String::from);
+    let sql = sql.map_or_else(|| xuncha_queries::report::document_query("console", "example", &[]).map(|q| q.sql).unwrap_or_default(), String::from);
     html! {
         form method="post" action="/sql" {
             input type="hidden" name="csrf" value=(session.csrf);
@@ -85,8 +85,8 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, posted: Posted<A
     let result = async {
         let ctx = state.context_for(session.user.scope.as_deref(), Purpose::Console).await?;
         let limits = guard::QueryLimits { timeout: state.limits.query_timeout, max_rows: Some(state.limits.max_rows), max_bytes: Some(state.limits.max_result_bytes) };
-        let (schema, batches) = guard::query(&ctx, &form.sql, &limits).await?;
-        identity_policy(&state, &session, schema, batches)
+        let answer = guard::query(&ctx, &form.sql, &limits).await?;
+        identity_policy(&state, &session, answer)
     }
     .await;
     let ((schema, batches), policy_note) = match result {
@@ -113,28 +113,31 @@ pub(crate) async fn sql_run(State(state): State<Arc<AppState>>, posted: Posted<A
     }
 }
 
-/// Masks a console result unless the user may see identities in bulk and
-/// has rows left today; the note says which happened.
-fn identity_policy(state: &AppState, session: &LoginSession, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<((SchemaRef, Vec<RecordBatch>), String), crate::DashboardError> {
+/// Masks a console result — by each column's lineage, whatever its name —
+/// unless the user may see identities in bulk and has enough left today
+/// (each identity shown counts, also those joined into one cell); the note
+/// says which happened.
+fn identity_policy(state: &AppState, session: &LoginSession, answer: guard::Answer) -> Result<((SchemaRef, Vec<RecordBatch>), String), crate::DashboardError> {
     let arrow = |e: datafusion::arrow::error::ArrowError| crate::DashboardError::Usage(e.to_string());
+    let guard::Answer { schema, batches, lineage } = answer;
     if session.user.bulk_identity {
-        let rows = mask::rows_with_identities(&batches).map_err(arrow)?;
+        let shown = mask::identities_shown(&schema, &batches, &lineage).map_err(arrow)?;
         let today = chrono::Local::now().date_naive();
         let mut taken = state.identity_rows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         taken.retain(|(_, day), _| *day == today);
         let used = taken.entry((session.user.name.clone(), today)).or_insert(0);
-        if rows == 0 {
+        if shown == 0 {
             return Ok(((schema, batches), String::new()));
         }
-        if *used + rows <= state.limits.bulk_identity_daily_rows {
-            *used += rows;
+        if *used + shown <= state.limits.bulk_identity_daily_rows {
+            *used += shown;
             let left = state.limits.bulk_identity_daily_rows - *used;
             drop(taken);
-            state.audit.record(&session.user.name, "sql_identity", &format!("{rows} 行含完整身份信息;今日余 {left} 行"))?;
-            return Ok(((schema, batches), format!(";含完整身份信息 {rows} 行(已记入审计,今日还可查看 {left} 行)")));
+            state.audit.record(&session.user.name, "sql_identity", &format!("{shown} 项完整身份信息;今日余 {left} 项"))?;
+            return Ok(((schema, batches), format!(";含完整身份信息 {shown} 项(已记入审计,今日还可查看 {left} 项)")));
         }
-        let masked = mask::batches(&schema, &batches).map_err(arrow)?;
-        return Ok((masked, format!(";今日完整身份信息额度({} 行)不足,本次结果已脱敏", state.limits.bulk_identity_daily_rows)));
+        let masked = mask::by_lineage(&schema, &batches, &lineage).map_err(arrow)?;
+        return Ok((masked, format!(";今日完整身份信息额度({} 项)不足,本次结果已脱敏", state.limits.bulk_identity_daily_rows)));
     }
-    Ok((mask::batches(&schema, &batches).map_err(arrow)?, String::new()))
+    Ok((mask::by_lineage(&schema, &batches, &lineage).map_err(arrow)?, String::new()))
 }

@@ -41,9 +41,14 @@ impl AppError {
         AppError::forbidden("无权访问", format!("此功能需要「{}」或更高角色。", role.label()))
     }
 
-    /// 500 with the cause, e.g. `.map_err(AppError::internal("导出失败"))`.
+    /// 500, e.g. `.map_err(AppError::internal("导出失败"))`: the cause goes
+    /// to the server's log under an incident number; the page shows the
+    /// number, never the internal text (table names, Arrow errors).
     pub(crate) fn internal<E: Display>(title: &'static str) -> impl FnOnce(E) -> AppError {
-        move |e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, title, e.to_string())
+        move |e| {
+            let number = incident(title, &e);
+            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, title, format!("系统内部出错,未完成。事件编号 {number},请把它告诉管理员(服务器日志中有详情)。"))
+        }
     }
 
     /// The unknown-path page.
@@ -82,3 +87,32 @@ pub(crate) fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response
     AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。").into_response()
 }
 
+/// Logs an internal error under a new incident number and returns the
+/// number (what the user is shown).
+pub(crate) fn incident(what: &str, cause: &dyn Display) -> String {
+    let number = crate::secret::token()[..8].to_string();
+    tracing::error!(incident = %number, what, cause = %without_long_numbers(&cause.to_string()), "internal error");
+    number
+}
+
+/// The text with every run of six or more digits starred: a cause may
+/// quote a value (an ID number, an account), and the log holds no personal data.
+fn without_long_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut digits = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        if digits.len() >= 6 {
+            out.push_str(&"*".repeat(digits.len()));
+        } else {
+            out.push_str(&digits);
+        }
+        digits.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}

@@ -1,7 +1,7 @@
 //! A finding's page: what a rule found about one subject, its evidence
 //! (masked; each view audited) and, for analysts, the audited reveal of the
 //! full identity. The entity key (often an ID number) never appears in a
-//! URL: links carry its digest.
+//! URL: links carry its keyed MAC ([`link_key`]).
 
 use crate::auth::{Analyst, Authorized, CsrfToken, Leader, Posted};
 use crate::error::AppError;
@@ -14,39 +14,52 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
-use xuncha_queries::sheet::literal;
+use xuncha_core::keys::KeyRing;
+use xuncha_queries::sheet::text;
 
-/// `/finding/{run}/{rule}/{digest}`: one finding with its evidence (masked;
+/// `/finding/{run}/{rule}/{link}`: one finding with its evidence (masked;
 /// the view is audited). The entity key (often an ID number) never appears
-/// in a URL: the link carries its digest instead.
-pub(crate) async fn finding(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Leader>, Path((run_id, rule_id, digest)): Path<(String, String, String)>) -> Result<Response, AppError> {
+/// in a URL: the link carries its keyed MAC instead.
+pub(crate) async fn finding(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Leader>, Path((run_id, rule_id, link)): Path<(String, String, String)>) -> Result<Response, AppError> {
     let session = &session;
-    state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{digest}")).map_err(AppError::internal("审计日志写入失败,未显示"))?;
-    let markup = finding_detail(&state, session, &run_id, &rule_id, &digest, false).await?;
+    state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{link}")).map_err(AppError::internal("审计日志写入失败,未显示"))?;
+    let markup = finding_detail(&state, session, &run_id, &rule_id, &link, false).await?;
     Ok(layout::page(session, "/p/findings", "比对发现详情", markup))
 }
 
-/// The digest that stands for an entity key in links and forms.
-pub(crate) fn key_digest(entity_key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(entity_key.as_bytes()))[..DIGEST_LEN].to_string()
+/// The key that stands for an entity key in links and forms: a keyed MAC
+/// (the office's `ids.key`, outside the lake), so a link never leads back
+/// to the ID number or account it stands for.
+pub(crate) fn link_key(keys: &KeyRing, entity_key: &str) -> String {
+    keys.identifier("finding", &[entity_key], LINK_KEY_LEN).unwrap_or_default()
 }
 
-const DIGEST_LEN: usize = 20;
+const LINK_KEY_LEN: usize = 20;
 
-/// A finding's page body (found by the digest of its entity key); `reveal`
-/// shows IDs and names in full.
-async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, digest: &str, reveal: bool) -> Result<Markup, AppError> {
-    if digest.len() != DIGEST_LEN || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::not_found("没有这条比对发现", "链接不完整。"));
+/// Whether a run id has the shape `new_run_id` gives (`20261031T120000.123Z`).
+fn is_run_id(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 20 && b[8] == b'T' && b[15] == b'.' && b[19] == b'Z' && b.iter().enumerate().all(|(i, c)| matches!(i, 8 | 15 | 19) || c.is_ascii_digit())
+}
+
+/// A finding's page body (found by its run, rule and link key); `reveal`
+/// shows IDs and names in full. Each path segment is checked against its
+/// shape (and the rule against the catalogue) before any query; the values
+/// are bound, never pasted into SQL.
+async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, link: &str, reveal: bool) -> Result<Markup, AppError> {
+    let missing = || AppError::not_found("没有这条比对发现", "链接不完整或已失效,请从比对发现列表重新打开。");
+    let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref()).map_err(AppError::internal("查询出错"))?;
+    if !is_run_id(run_id) || !rules.iter().any(|r| r.id == rule_id) || link.len() != LINK_KEY_LEN || !link.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(missing());
     }
     let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;
-    let values = [
-        ("run_id", literal(Some(run_id))),
-        ("rule_id", literal(Some(rule_id))),
-        ("digest", literal(Some(&digest.to_ascii_lowercase()))),
-        ("digest_len", DIGEST_LEN.to_string()),
-    ];
+    let which = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id)))];
+    let keys = xuncha_queries::report::document(&ctx, "finding", "keys", &which).await.map_err(AppError::internal("查询出错"))?;
+    let keyring = state.lake.keys();
+    let Some(entity_key) = keys.rows.iter().map(|r| &r[0]).find(|k| link_key(keyring, k) == link) else {
+        return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
+    };
+    let values = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id))), ("entity_key", text(Some(entity_key)))];
     let found = xuncha_queries::report::document(&ctx, "finding", "finding", &values).await.map_err(AppError::internal("查询出错"))?;
     let Some(row) = found.rows.first() else {
         return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
@@ -84,7 +97,7 @@ async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, 
                 input type="hidden" name="csrf" value=(session.csrf);
                 input type="hidden" name="run_id" value=(run_id);
                 input type="hidden" name="rule_id" value=(rule_id);
-                input type="hidden" name="key" value=(digest);
+                input type="hidden" name="key" value=(link);
                 button type="submit" { "显示完整身份信息(将记入审计日志)" }
             }
         }

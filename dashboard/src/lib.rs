@@ -14,7 +14,6 @@
 //! request headers within [`HEADER_READ_TIMEOUT`] are closed.
 
 mod admin;
-pub mod audit;
 mod auth;
 pub mod charts;
 mod console;
@@ -34,7 +33,7 @@ mod workbench;
 pub use state::{AppState, Limits};
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::routing::{get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -79,7 +78,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:;
 
 /// The application's routes.
 pub fn router(state: Arc<AppState>) -> Router {
-    let request_timeout = state.limits.request_timeout;
+    let (request_timeout, body_read) = (state.limits.request_timeout, state.limits.body_read);
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -104,6 +103,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/favicon.ico", get(layout::icon))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(body_read, read_body_in_time))
         .layer(axum::middleware::map_response(error::rejection_in_chinese))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::custom(error::panic_page))
@@ -114,6 +114,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(SetResponseHeaderLayer::overriding(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")))
         .with_state(state)
+}
+
+/// Reads a request's whole body within `limit` (and at most the largest
+/// body any route takes) before its handler runs: a client sending its
+/// body a byte every few seconds is answered 408 and let go, where the
+/// header timeout does not reach. The handler gets the body from memory.
+async fn read_body_in_time(State(limit): State<Duration>, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    let bytes = match tokio::time::timeout(limit, axum::body::to_bytes(body, workbench::MAX_UPLOAD_BODY.max(MAX_CONSOLE_BODY))).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return error::AppError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "请求无法处理", "提交的内容超过上限,未处理。").into_response(),
+        Err(_) => {
+            tracing::warn!(path = %parts.uri.path(), "request body not received in time");
+            return error::AppError::new(axum::http::StatusCode::REQUEST_TIMEOUT, "请求超时", format!("{} 秒内没有收到完整的请求内容,已断开。请检查网络后重试。", limit.as_secs())).into_response();
+        }
+    };
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 /// Serves until Ctrl-C / SIGTERM.
@@ -130,7 +148,7 @@ pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> Result<(), Dashboa
 pub async fn serve_until(state: Arc<AppState>, addr: SocketAddr, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), DashboardError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| DashboardError::Usage(format!("无法监听 {addr}: {e}")))?;
     let drain = state.limits.request_timeout;
-    let service = TowerToHyperService::new(router(state));
+    let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -138,13 +156,15 @@ pub async fn serve_until(state: Arc<AppState>, addr: SocketAddr, stop: impl Futu
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
+                let Ok((stream, peer)) = accepted else {
                     // Out of file descriptors, or a connection reset before
                     // it was accepted: wait a moment, keep serving.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
-                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+                // Each request learns its client's address (login throttling, the audit).
+                let service = TowerToHyperService::new(app.clone().layer(axum::Extension(auth::ClientAddr(peer.ip()))));
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     let _ = connection.await;
                 });
@@ -186,5 +206,6 @@ pub fn limits(engine: &EngineConfig, server: &ServerConfig) -> Limits {
         secure_cookies: server.secure_cookies,
         trust_forwarded_proto: server.trust_forwarded_proto,
         bulk_identity_daily_rows: server.bulk_identity_daily_rows,
+        body_read: Duration::from_secs(server.body_read_secs.max(1)),
     }
 }

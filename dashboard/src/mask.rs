@@ -18,6 +18,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
+use xuncha_queries::lineage::Lineage;
 use xuncha_queries::udf::{mask_id, mask_name};
 
 /// What a value is, as far as privacy goes.
@@ -138,23 +139,70 @@ pub(crate) fn json(key: Option<&str>, value: Value) -> Value {
     }
 }
 
-/// Query results with every text-like column masked by [`cell`] (numbers,
-/// dates and booleans kept as they are; nested values as masked text).
-pub(crate) fn batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
+/// What a table column holds, for masking by lineage: its kind when it
+/// identifies someone (by [`kind_of_key`]), [`Kind::Text`] for free text
+/// that may name people (evidence, a quarantined raw row, a case's
+/// subject, an entity key), `None` for the rest.
+fn identity_of(_table: &str, column: &str) -> Option<Kind> {
+    match kind_of_key(column) {
+        Kind::Text if matches!(column, "subject" | "entity_key" | "evidence" | "raw" | "detail" | "note" | "members" | "links") => Some(Kind::Text),
+        Kind::Text => None,
+        kind => Some(kind),
+    }
+}
+
+/// How an output column of an analyst's query is masked, by its lineage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Masking {
+    /// Not from an identity: by its name and by shape, as any table.
+    ByName,
+    /// One identity column unchanged: masked as what it is.
+    As(Kind),
+    /// Computed from identities (split, joined, aggregated, converted):
+    /// nothing of it is shown.
+    Hidden,
+}
+
+fn masking(lineage: Option<&Lineage>) -> Masking {
+    let Some(lineage) = lineage else { return Masking::ByName };
+    let kinds: Vec<Kind> = lineage.sources.iter().filter_map(|(t, c)| identity_of(t, c)).collect();
+    match (kinds.as_slice(), lineage.direct) {
+        ([], _) => Masking::ByName,
+        ([kind], true) => Masking::As(*kind),
+        _ => Masking::Hidden,
+    }
+}
+
+/// What a hidden value shows.
+const HIDDEN: &str = "******";
+
+/// A console result masked by lineage: a column that reads an identity
+/// column, under any name, is masked as that identity (or hidden whole
+/// when computed from one); the rest as [`batches`] does. `lineage` has one
+/// entry per column (none: by name only).
+pub(crate) fn by_lineage(schema: &SchemaRef, batches: &[RecordBatch], lineage: &[Lineage]) -> Result<(SchemaRef, Vec<RecordBatch>), ArrowError> {
     let plain = |t: &DataType| t.is_numeric() || t.is_temporal() || matches!(t, DataType::Boolean | DataType::Null);
-    let fields: Vec<Field> = schema.fields().iter().map(|f| if plain(f.data_type()) { f.as_ref().clone() } else { Field::new(f.name(), DataType::Utf8, true) }).collect();
+    let rules: Vec<Masking> = (0..schema.fields().len()).map(|i| masking(lineage.get(i).filter(|_| lineage.len() == schema.fields().len()))).collect();
+    let keeps = |i: usize, t: &DataType| rules[i] == Masking::ByName && plain(t);
+    let fields: Vec<Field> = schema.fields().iter().enumerate().map(|(i, f)| if keeps(i, f.data_type()) { f.as_ref().clone() } else { Field::new(f.name(), DataType::Utf8, true) }).collect();
     let masked_schema = Arc::new(Schema::new(fields));
     let options = FormatOptions::default();
     let mut out = Vec::with_capacity(batches.len());
     for batch in batches {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            if plain(field.data_type()) {
+        for (i, (field, column)) in schema.fields().iter().zip(batch.columns()).enumerate() {
+            if keeps(i, field.data_type()) {
                 columns.push(column.clone());
                 continue;
             }
             let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
-            let values: StringArray = (0..column.len()).map(|i| column.is_valid(i).then(|| cell(field.name(), &formatter.value(i).to_string()))).collect();
+            let shown = |text: String| match rules[i] {
+                Masking::ByName => cell(field.name(), &text),
+                Masking::As(Kind::Text) => cell("evidence", &text),
+                Masking::As(kind) => mask_as(kind, &text),
+                Masking::Hidden => HIDDEN.to_string(),
+            };
+            let values: StringArray = (0..column.len()).map(|r| column.is_valid(r).then(|| shown(formatter.value(r).to_string()))).collect();
             columns.push(Arc::new(values));
         }
         out.push(RecordBatch::try_new(masked_schema.clone(), columns)?);
@@ -162,16 +210,31 @@ pub(crate) fn batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<(Sc
     Ok((masked_schema, out))
 }
 
-/// The rows of `batches` that show an identity somewhere (an ID number,
-/// a mobile number or an account, unmasked).
-pub(crate) fn rows_with_identities(batches: &[RecordBatch]) -> Result<usize, ArrowError> {
+/// How many identities a result shows unmasked, for a bulk user's daily
+/// cap: each value of a column read from an identity counts once per item
+/// it lists (`string_agg` of 10,000 ID numbers counts 10,000), and any
+/// other cell showing an ID number, mobile number or account counts once.
+pub(crate) fn identities_shown(schema: &SchemaRef, batches: &[RecordBatch], lineage: &[Lineage]) -> Result<usize, ArrowError> {
+    let rules: Vec<Masking> = (0..schema.fields().len()).map(|i| masking(lineage.get(i).filter(|_| lineage.len() == schema.fields().len()))).collect();
     let options = FormatOptions::default();
-    let mut rows = 0;
+    let mut shown = 0;
     for batch in batches {
         let formatters = batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options)).collect::<Result<Vec<_>, _>>()?;
-        rows += (0..batch.num_rows()).filter(|&i| formatters.iter().any(|f| { let text = f.value(i).to_string(); matches!(mask_text(&text), Cow::Owned(_)) })).count();
+        for row in 0..batch.num_rows() {
+            for (i, f) in formatters.iter().enumerate() {
+                if batch.column(i).is_null(row) {
+                    continue;
+                }
+                let text = f.value(row).to_string();
+                shown += match rules[i] {
+                    Masking::ByName if matches!(mask_text(&text), Cow::Owned(_)) => 1,
+                    Masking::ByName => 0,
+                    _ => text.split([',', ';', '、', '|', ' ', '\n', '\t', ',', ';']).filter(|t| !t.is_empty()).count().max(1),
+                };
+            }
+        }
     }
-    Ok(rows)
+    Ok(shown)
 }
 
 /// Each listed person's name masked: every `; `-separated item starts with

@@ -2,7 +2,7 @@
 //! and one cached DataFusion session per scope, rebuilt when a table has a
 //! new commit (so fresh data shows without a restart).
 
-use crate::audit::AuditLog;
+use xuncha_core::audit::AuditLog;
 use crate::users::UserStore;
 use crate::DashboardError;
 use datafusion::prelude::SessionContext;
@@ -37,6 +37,8 @@ pub struct Limits {
     pub trust_forwarded_proto: bool,
     /// Console rows with full ID numbers a bulk-identity user may take per day.
     pub bulk_identity_daily_rows: usize,
+    /// A request's whole body must arrive within this.
+    pub body_read: Duration,
 }
 
 /// A logged-in user's session.
@@ -75,6 +77,12 @@ pub struct AppState {
     pub limits: Limits,
     pub(crate) logins: Mutex<HashMap<String, LoginSession>>,
     pub(crate) failures: Mutex<crate::throttle::Failures>,
+    /// Refused case actions, for the audit's per-user budget.
+    pub(crate) refusals: Mutex<crate::throttle::Refusals>,
+    /// Logins between arrival and answer (bounded: see `throttle`).
+    pub(crate) logins_in_progress: std::sync::atomic::AtomicUsize,
+    /// Password hashes computed at once.
+    pub(crate) hashing: Semaphore,
     /// Console rows with full ID numbers taken today, by user.
     pub(crate) identity_rows: Mutex<HashMap<(String, chrono::NaiveDate), usize>>,
     pub(crate) console: Semaphore,
@@ -101,6 +109,9 @@ impl AppState {
             limits,
             logins: Mutex::new(HashMap::new()),
             failures: Mutex::new(crate::throttle::Failures::default()),
+            refusals: Mutex::new(crate::throttle::Refusals::default()),
+            logins_in_progress: std::sync::atomic::AtomicUsize::new(0),
+            hashing: Semaphore::new(crate::throttle::HASHING_SLOTS),
             identity_rows: Mutex::new(HashMap::new()),
             contexts: tokio::sync::Mutex::new(HashMap::new()),
             pages: Mutex::new(HashMap::new()),

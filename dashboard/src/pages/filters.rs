@@ -47,9 +47,12 @@ impl RawFilters {
             village: code(&self.village, "村").map_err(bad)?,
             from: date(&self.from, "开始日期").map_err(bad)?,
             to: date(&self.to, "结束日期").map_err(bad)?,
-            term: given(&self.term).map(String::from),
+            term: match given(&self.term) {
+                Some(term) if term.chars().count() > 32 || term.chars().any(char::is_control) => return Err(bad("届次过长或含控制字符".into())),
+                term => term.map(String::from),
+            },
             rule: match given(&self.rule) {
-                Some(rule) if !rule.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => return Err(bad(format!("规则「{rule}」不存在"))),
+                Some(rule) if rule.len() > 64 || !rule.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => return Err(bad("没有这条规则".into())),
                 rule => rule.map(String::from),
             },
         };

@@ -77,12 +77,15 @@ async fn page_body(state: &AppState, ctx: &SessionContext, page: &Page, raw: &Ra
     let qs = raw.query_string();
     for p in sheet.shown(filters) {
         let table = match p.bind(filters) {
-            Ok(sql) => TextTable::query(ctx, &sql).await,
+            Ok(query) => TextTable::run(ctx, &query).await,
             Err(e) => Err(e),
         };
         match table {
-            Ok(table) => body.push(panel::render(p, &table, &format!("/export/{}/{}?{qs}", page.name, p.id))),
-            Err(e) => body.push(html! { h2 { (p.title) } p.error { "查询出错:" (e.to_string()) } }),
+            Ok(table) => body.push(panel::render(p, &table, &format!("/export/{}/{}?{qs}", page.name, p.id), state.lake.keys())),
+            Err(e) => {
+                let incident = crate::error::incident("panel", &e);
+                body.push(html! { h2 { (p.title) } p.error { "这一栏暂时无法显示(事件编号 " (incident) "),请联系管理员。" } })
+            }
         }
     }
     html! { @for b in &body { (b) } }.into_string()
@@ -95,8 +98,8 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     let filters = raw.check(session.user.scope.as_deref())?;
     let panel = page.sheet().panel(&id, &filters).ok_or_else(AppError::no_such_page)?;
     let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;
-    let sql = panel.bind(&filters).map_err(AppError::internal("导出失败"))?;
-    let table = TextTable::query(&ctx, &sql).await.map_err(AppError::internal("导出失败"))?;
+    let query = panel.bind(&filters).map_err(AppError::internal("导出失败"))?;
+    let table = TextTable::run(&ctx, &query).await.map_err(AppError::internal("导出失败"))?;
     state
         .audit
         .record(&session.user.name, "export", &format!("{name}/{id}?{} ({} 行)", raw.query_string(), table.rows.len()))

@@ -7,6 +7,7 @@ use crate::charts;
 use crate::layout;
 use maud::{Markup, html};
 use xuncha_queries::panels::{Links, Panel, View};
+use xuncha_core::keys::KeyRing;
 use xuncha_queries::table::TextTable;
 
 /// The columns that identify a finding: they make the link, and are not shown.
@@ -21,7 +22,7 @@ fn drill_query(raw: &str) -> String {
 }
 
 /// A panel with its rows.
-pub(super) fn render(p: &Panel, table: &TextTable, export: &str) -> Markup {
+pub(super) fn render(p: &Panel, table: &TextTable, export: &str, keys: &KeyRing) -> Markup {
     let number = |s: &str| s.parse::<f64>().unwrap_or(0.0);
     let chart = match &p.view {
         View::Bars { label, value, unit } => Some(charts::bars(
@@ -40,7 +41,7 @@ pub(super) fn render(p: &Panel, table: &TextTable, export: &str) -> Markup {
         Links::Findings => {
             let visible: Vec<usize> = (0..table.columns.len()).filter(|&i| !FINDING_COLUMNS.contains(&table.columns[i].as_str())).collect();
             let (run, rule, key) = (table.column("run_id"), table.column("rule_id"), table.column("entity_key"));
-            let links = (0..table.rows.len()).map(|i| Some(format!("/finding/{}/{}/{}", urlencode(run[i]), urlencode(rule[i]), crate::finding::key_digest(key[i])))).collect();
+            let links = (0..table.rows.len()).map(|i| Some(format!("/finding/{}/{}/{}", urlencode(run[i]), urlencode(rule[i]), crate::finding::link_key(keys, key[i])))).collect();
             let pick = |row: &Vec<String>| visible.iter().map(|&i| row[i].clone()).collect();
             (TextTable { columns: visible.iter().map(|&i| table.columns[i].clone()).collect(), rows: table.rows.iter().map(pick).collect() }, links)
         }

@@ -18,7 +18,7 @@ use maud::{Markup, html};
 use std::sync::Arc;
 use xuncha_cases::{Change, State as CaseState, TRANSFER_OUTCOMES, Verdict};
 use xuncha_queries::evidence::{self, Described};
-use xuncha_queries::sheet::literal;
+use xuncha_queries::sheet::text;
 use xuncha_queries::table::TextTable;
 
 /// What each role may do to a case.
@@ -30,11 +30,22 @@ fn allowed(role: Role, action: &str) -> bool {
     }
 }
 
+/// Whether a path segment has a case number's shape: a rule id, a dash and
+/// 10 (numbered before keyed numbers) or 12 hex digits.
+fn is_case_id(id: &str) -> bool {
+    id.rsplit_once('-').is_some_and(|(rule, number)| {
+        !rule.is_empty() && rule.len() <= 64 && rule.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && matches!(number.len(), 10 | 12) && number.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 /// The case as the user may see it: the engine's answer is "not found" for
 /// a unit's request about a case not handed to it.
 async fn visible(state: &AppState, session: &LoginSession, id: &str) -> Result<TextTable, AppError> {
+    if !is_case_id(id) {
+        return Err(AppError::not_found("没有这条线索", "线索编号不完整或有误,请从线索列表进入。"));
+    }
     let ctx = context(state, session).await?;
-    let case = xuncha_queries::report::document(&ctx, "cases", "case", &[("case_id", literal(Some(id)))]).await.map_err(AppError::internal("查询出错"))?;
+    let case = xuncha_queries::report::document(&ctx, "cases", "case", &[("case_id", text(Some(id)))]).await.map_err(AppError::internal("查询出错"))?;
     let handed_to = case.index("承办单位").and_then(|i| case.rows.first().map(|r| r[i].clone()));
     match (case.rows.is_empty(), session.user.unit()) {
         (true, _) => Err(AppError::not_found("没有这条线索", format!("没有线索「{id}」(或不在您的范围内)"))),
@@ -56,7 +67,7 @@ pub(crate) async fn case_page(State(state): State<Arc<AppState>>, Authorized { s
     let query = |name: &'static str| {
         let ctx = ctx.clone();
         let id = id.clone();
-        async move { xuncha_queries::report::document(&ctx, "cases", name, &[("case_id", literal(Some(&id)))]).await.map_err(AppError::internal("查询出错")) }
+        async move { xuncha_queries::report::document(&ctx, "cases", name, &[("case_id", text(Some(&id)))]).await.map_err(AppError::internal("查询出错")) }
     };
     let (events, findings) = (query("events").await?, query("findings").await?);
     let row = &case.rows[0];
@@ -208,15 +219,40 @@ fn changes(form: &Fields) -> Result<Vec<Change>, AppError> {
 }
 
 /// `POST /case/{id}`: one action, checked against the state the user saw.
+///
+/// The audit log tells attempts from refusals: an action that passes the
+/// role, form and visibility checks is recorded (`case_<action>`) before
+/// the change is made; a refusal at any step is recorded as `case_refused`
+/// with its reason — at most `throttle::AUDITED_FAILURES_PER_MINUTE` a
+/// minute per user, the rest counted in one entry, so a user cannot flood
+/// the log by being refused.
 pub(crate) async fn act(State(state): State<Arc<AppState>>, Path(id): Path<String>, posted: Posted<Anyone, Fields>) -> Result<Response, AppError> {
     let (session, form) = (&posted.session, &posted.form);
     let action = form.get("action");
+    let refused = |e: AppError| {
+        audit_refusal(&state, &session.user.name, &format!("{id} {action}:{}", e.message));
+        e
+    };
     if !allowed(session.user.role, action) {
-        return Err(AppError::forbidden("无权操作", format!("「{}」角色不能执行此操作。", session.user.role.label())));
+        return Err(refused(AppError::forbidden("无权操作", format!("「{}」角色不能执行此操作。", session.user.role.label()))));
     }
-    let expect = CaseState::parse(form.get("expect")).map_err(case_error)?;
-    let changes = changes(form)?;
+    let expect = CaseState::parse(form.get("expect")).map_err(case_error).map_err(refused)?;
+    let changes = changes(form).map_err(refused)?;
+    visible(&state, session, &id).await.map_err(refused)?;
     state.audit.record(&session.user.name, &format!("case_{action}"), &id).map_err(AppError::internal("审计日志写入失败,未执行"))?;
-    xuncha_cases::apply_changes(&state.lake, &actor(session), &id, &changes, Some(expect)).await.map_err(case_error)?;
+    xuncha_cases::apply_changes(&state.lake, &actor(session), &id, &changes, Some(expect)).await.map_err(case_error).map_err(refused)?;
     Ok(Redirect::to(&format!("/case/{}", crate::auth::urlencode(&id))).into_response())
+}
+
+/// Audits a refused case action within the user's per-minute budget.
+fn audit_refusal(state: &AppState, user: &str, detail: &str) {
+    let now = std::time::Instant::now();
+    let (audit, skipped) = state.refusals.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take(user, now);
+    if let Some(n) = skipped {
+        let _ = state.audit.record(user, "case_refused_unaudited", &format!("上一分钟另有 {n} 次被拒绝的线索操作超出审计速率,未逐条记录"));
+    }
+    if audit {
+        let _ = state.audit.record(user, "case_refused", detail);
+    }
+    tracing::info!(audited = audit, "case action refused");
 }

@@ -11,7 +11,7 @@ use crate::report::docx::{document, heading, pack, table, text};
 use crate::state::AppState;
 use datafusion::prelude::SessionContext;
 use xuncha_queries::panels::{self, Filters};
-use xuncha_queries::sheet::literal;
+use xuncha_queries::sheet;
 use xuncha_queries::table::TextTable;
 
 /// Which letter.
@@ -43,7 +43,7 @@ fn chinese_day(d: chrono::NaiveDate) -> String {
 
 /// The letter's bytes (`unit`: for the 交办单 and the 督办函).
 pub(crate) async fn build(state: &AppState, ctx: &SessionContext, letter: Letter, unit: Option<&str>) -> Result<Vec<u8>, AppError> {
-    let query = |name: &'static str| async move { xuncha_queries::report::document(ctx, "cases", name, &[("unit", literal(unit))]).await };
+    let query = |name: &'static str| async move { xuncha_queries::report::document(ctx, "cases", name, &[("unit", sheet::text(unit))]).await };
     let unit_name = match unit {
         Some(_) => query("unit_name").await.map_err(AppError::internal("文书生成失败"))?.scalar().to_string(),
         None => String::new(),
@@ -97,7 +97,7 @@ async fn panel(ctx: &SessionContext, id: &str) -> Result<TextTable, AppError> {
     let sheet = panels::page("overview").ok_or_else(|| AppError::internal("文书生成失败")("queries/panels/overview.sql is missing"))?;
     let filters = Filters::default();
     let panel = sheet.panel(id, &filters).ok_or_else(|| AppError::internal("文书生成失败")(format!("overview.sql has no panel {id}")))?;
-    let mut t = TextTable::query(ctx, &panel.bind(&filters).map_err(AppError::internal("文书生成失败"))?).await.map_err(AppError::internal("文书生成失败"))?;
+    let mut t = TextTable::run(ctx, &panel.bind(&filters).map_err(AppError::internal("文书生成失败"))?).await.map_err(AppError::internal("文书生成失败"))?;
     for hidden in ["筛选", "单位代码"] {
         if let Some(i) = t.index(hidden) {
             t.columns.remove(i);

@@ -17,7 +17,7 @@ use xuncha_queries::table::TextTable;
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_cases::{Change, State as CaseState};
-use xuncha_queries::sheet::literal;
+use xuncha_queries::sheet::{Param, text};
 
 /// The queue's filters, as links and the filter form give them.
 #[derive(Debug, Default, Deserialize)]
@@ -135,7 +135,7 @@ const TABLE_FOLLOWS: &str = "<!--xuncha:table-->";
 /// The filter bar, the count and the table of the queue under `filters`.
 async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_user: bool, pick: bool) -> Result<Markup, AppError> {
     let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
-    let params: Vec<(&str, String)> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, literal(value(k)))).collect();
+    let params: Vec<Param> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, text(value(k)))).collect();
     let failed = || AppError::internal("查询出错");
     let table = xuncha_queries::report::document(ctx, "cases", "queue", &params).await.map_err(failed())?;
     let rules = TextTable::query(ctx, "SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id").await.map_err(failed())?;
