@@ -48,7 +48,7 @@ pub(crate) fn rules(ctx: &Ctx, show: Option<String>, as_of: Option<chrono::Naive
         }
     };
     let params = xuncha_queries::rules::Params { as_of, thresholds: ctx.config.thresholds.clone() };
-    println!("{}", params.bind(&rule.sql, &rule.id)?);
+    println!("{}", rule.bind(&params)?.display());
     Ok(())
 }
 

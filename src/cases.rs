@@ -9,7 +9,8 @@ use anyhow::Context;
 use xuncha_cases::{Actor, Change, State, Verdict};
 use xuncha_queries::output::{self, Format};
 use xuncha_queries::session::session;
-use xuncha_queries::table::{TextTable, quote};
+use xuncha_queries::sheet::text;
+use xuncha_queries::table::TextTable;
 
 /// `xuncha cases ACTION`.
 pub(crate) fn cases(ctx: &Ctx, action: CasesAction) -> anyhow::Result<()> {
@@ -95,16 +96,16 @@ fn change(ctx: &Ctx, ids: &[String], change: &Change, expect: Option<State>) -> 
 
 /// `xuncha cases list`.
 fn list(ctx: &Ctx, state: Option<String>, rule: Option<String>, unit: Option<String>, overdue: bool, format: Format) -> anyhow::Result<()> {
-    let mut values = vec![
-        ("state", state.as_deref().map(State::parse).transpose()?.map_or_else(|| "NULL".into(), |s| quote(s.label()))),
-        ("rule", rule.as_deref().map_or_else(|| "NULL".into(), quote)),
-        ("unit", unit.as_deref().map_or_else(|| "NULL".into(), quote)),
+    let values = [
+        ("state", text(state.as_deref().map(State::parse).transpose()?.map(State::label))),
+        ("rule", text(rule.as_deref())),
+        ("unit", text(unit.as_deref())),
+        ("overdue", datafusion::common::ScalarValue::Boolean(Some(overdue))),
     ];
-    values.push(("overdue", overdue.to_string()));
-    let sql = xuncha_queries::report::document_sql("cases", "list", &values)?;
+    let query = xuncha_queries::report::document_query("cases", "list", &values)?;
     let rt = runtime()?;
     let session = rt.block_on(session(&ctx.open_lake()?, &ctx.session_options))?;
-    let batches = rt.block_on(async { session.sql(&sql).await?.collect().await })?;
+    let batches = rt.block_on(async { anyhow::Ok(query.frame(&session).await?.collect().await?) })?;
     let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()));
     output::write(format, &schema, &batches, std::io::stdout())?;
     Ok(())
@@ -114,7 +115,7 @@ fn list(ctx: &Ctx, state: Option<String>, rule: Option<String>, unit: Option<Str
 fn show(ctx: &Ctx, id: &str) -> anyhow::Result<()> {
     let rt = runtime()?;
     let session = rt.block_on(session(&ctx.open_lake()?, &ctx.session_options))?;
-    let values = [("case_id", quote(id))];
+    let values = [("case_id", text(Some(id)))];
     let query = |name: &str| -> anyhow::Result<TextTable> { Ok(rt.block_on(xuncha_queries::report::document(&session, "cases", name, &values))?) };
     let case = query("case")?;
     let Some(row) = case.rows.first() else { anyhow::bail!("没有线索「{id}」") };

@@ -48,6 +48,7 @@ fn keep_freed_memory(milliseconds: std::ffi::c_long) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    log_to_stderr();
     match cli.command {
         Command::Ingest { .. } => keep_freed_memory(-1),
         Command::Demo { .. } | Command::Schedule { .. } => keep_freed_memory(2000),
@@ -61,6 +62,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The server's and jobs' log (requests refused, incidents, jobs) on
+/// standard error: xuncha's own events from INFO, the libraries' from WARN.
+/// Events carry ids and counts, never personal data.
+fn log_to_stderr() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::filter::Targets::new().with_target("xuncha", tracing_subscriber::filter::LevelFilter::INFO).with_default(tracing_subscriber::filter::LevelFilter::WARN);
+    tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).with(filter).init();
 }
 
 /// The async runtime; its workers get 8 MiB stacks (DataFusion's plans and
@@ -93,12 +104,12 @@ impl Ctx {
     }
 
     fn open_lake(&self) -> anyhow::Result<Lake> {
-        Lake::open(&self.lake_path).with_context(|| format!("opening lake {}", self.lake_path.display()))
+        Ok(Lake::open(&self.lake_path).with_context(|| format!("opening lake {}", self.lake_path.display()))?.with_key_dir(self.config.server.audit_anchor_dir.as_deref()))
     }
 
     /// The lake's audit log, anchored where the configuration says.
-    fn audit_log(&self) -> anyhow::Result<xuncha_dashboard::audit::AuditLog> {
-        Ok(xuncha_dashboard::audit::AuditLog::open(self.open_lake()?.root(), self.config.server.audit_anchor_dir.as_deref()))
+    fn audit_log(&self) -> anyhow::Result<xuncha_core::audit::AuditLog> {
+        Ok(xuncha_core::audit::AuditLog::open(&self.open_lake()?))
     }
 }
 

@@ -39,10 +39,17 @@ pub(crate) fn schedule(ctx: &Ctx, serve: Option<std::net::SocketAddr>) -> anyhow
 pub(crate) fn audit(ctx: &Ctx, action: AuditAction) -> anyhow::Result<()> {
     let log = ctx.audit_log()?;
     match action {
-        AuditAction::Verify => match log.verify()? {
-            Ok(n) => println!("审计日志校验通过: {n} 条记录"),
-            Err(e) => anyhow::bail!("审计日志校验失败: {e}"),
-        },
+        AuditAction::Verify => {
+            let n = match log.verify()? {
+                Ok(n) => n,
+                Err(e) => anyhow::bail!("审计日志校验失败: {e}"),
+            };
+            let problems = runtime()?.block_on(xuncha_cases::verify_history(&ctx.open_lake()?))?;
+            if !problems.is_empty() {
+                anyhow::bail!("线索处置记录校验失败: {}", problems.join(";"));
+            }
+            println!("审计日志校验通过: {n} 条记录;线索处置记录均有审计日志为凭");
+        }
         AuditAction::List => {
             for e in log.entries()? {
                 println!("{:>6} {} {:<12} {:<14} {}", e.seq, e.at, e.user, e.action, e.detail);
@@ -59,7 +66,7 @@ pub(crate) fn user(ctx: &Ctx, action: UserAction) -> anyhow::Result<()> {
 
 fn dashboard_state(lake: Lake, config: &Config, session_options: SessionOptions) -> std::sync::Arc<xuncha_dashboard::AppState> {
     let limits = xuncha_dashboard::limits(&config.engine, &config.server);
-    let audit = xuncha_dashboard::audit::AuditLog::open(lake.root(), config.server.audit_anchor_dir.as_deref());
+    let audit = xuncha_core::audit::AuditLog::open(&lake);
     xuncha_dashboard::AppState::new(lake, session_options, config.report.clone(), limits, audit)
 }
 

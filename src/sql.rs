@@ -29,13 +29,13 @@ pub(crate) fn os_user() -> String {
 }
 
 /// Runs one query from the command line; audited before it runs, like the console's.
-async fn sql_once(ctx: &datafusion::prelude::SessionContext, audit: &xuncha_dashboard::audit::AuditLog, sql: &str, format: Format, out: Option<&Path>, timeout: Duration) -> anyhow::Result<()> {
+async fn sql_once(ctx: &datafusion::prelude::SessionContext, audit: &xuncha_core::audit::AuditLog, sql: &str, format: Format, out: Option<&Path>, timeout: Duration) -> anyhow::Result<()> {
     if format == Format::Parquet && out.is_none() {
         anyhow::bail!("--format parquet 需要 --out FILE");
     }
     let target = out.map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
     audit.record(&os_user(), "sql_cli", &format!("[{format:?} → {target}] {}", sql.trim())).context("审计日志写入失败,未执行")?;
-    let (schema, batches) = guard::query(ctx, sql, &guard::QueryLimits { timeout, max_rows: None, max_bytes: None }).await?;
+    let guard::Answer { schema, batches, .. } = guard::query(ctx, sql, &guard::QueryLimits { timeout, max_rows: None, max_bytes: None }).await?;
     match out {
         Some(path) => output::write(format, &schema, &batches, std::io::BufWriter::new(std::fs::File::create(path)?))?,
         None => {
@@ -67,7 +67,7 @@ impl std::io::Write for PipedStdout {
 }
 
 /// The interactive shell: history, `\d`, `\d TABLE`, `\q`.
-fn shell(rt: &tokio::runtime::Runtime, ctx: &datafusion::prelude::SessionContext, audit: &xuncha_dashboard::audit::AuditLog, lake: &Path, timeout: Duration) -> anyhow::Result<()> {
+fn shell(rt: &tokio::runtime::Runtime, ctx: &datafusion::prelude::SessionContext, audit: &xuncha_core::audit::AuditLog, lake: &Path, timeout: Duration) -> anyhow::Result<()> {
     let mut editor = rustyline::DefaultEditor::new()?;
     let history = lake.join(".xuncha_history");
     let _ = editor.load_history(&history);
