@@ -90,10 +90,10 @@ fn a_case_goes_from_finding_to_closure_and_every_wrong_step_is_refused() {
     let case = rows(&lake, &format!("SELECT CAST(recovered AS VARCHAR), people, transfer, verdict FROM cases WHERE case_id = '{a}'"));
     assert_eq!(case[0], ["1200.50", "1", "立案", "属实"]);
     // The funnel the dashboard will show.
-    let funnel = rows(&lake, &xuncha_queries::report::document_sql("cases", "funnel", &[]).unwrap());
+    let funnel = rows(&lake, &xuncha_queries::report::document_query("cases", "funnel", &[]).unwrap().sql);
     assert_eq!(funnel[0][1..8], ["2", "2", "1", "1", "1", "1", "0"], "已交办, 已核查, 核查属实, 整改, 已销号, 线索移交, 逾期");
     assert_eq!(funnel[0][8], "1200.50");
-    let by_rule = rows(&lake, &xuncha_queries::report::document_sql("cases", "by_rule", &[]).unwrap());
+    let by_rule = rows(&lake, &xuncha_queries::report::document_query("cases", "by_rule", &[]).unwrap().sql);
     let dead = by_rule.iter().find(|r| r[0] == "死亡人员仍领取补贴").unwrap();
     assert_eq!(dead[2..4], ["2", "50.0"], "属实率 = 1 属实 of 2 verified");
     // `show` prints the findings with the table versions the run read, and the history.

@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod departments;
 mod generator;
+mod hostile;
 mod ingest;
 mod mappings;
 mod ids;

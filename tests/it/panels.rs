@@ -76,7 +76,7 @@ async fn every_panel_query_matches_its_golden_rows() {
         for (name, filters) in filter_sets() {
             write!(text, "\n## 筛选:{name}\n").unwrap();
             for panel in sheet.shown(&filters) {
-                let table = TextTable::query(&ctx, &panel.bind(&filters).unwrap()).await.unwrap_or_else(|e| panic!("{}/{}: {e}", sheet.page, panel.id));
+                let table = TextTable::run(&ctx, &panel.bind(&filters).unwrap()).await.unwrap_or_else(|e| panic!("{}/{}: {e}", sheet.page, panel.id));
                 write!(text, "\n### {} {}({} 行)\n{}", panel.id, panel.title, table.rows.len(), render(&table)).unwrap();
                 panels_run += 1;
             }

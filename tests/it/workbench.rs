@@ -181,7 +181,7 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
     let imported = upload(&server, &unit, "交办单.xlsx", &bytes);
     assert_eq!(imported.status(), 200);
     let text = imported.text().unwrap();
-    for why in ["大概属实", "追缴金额", "未交办给 430223101000", "已导入 <strong>1</strong> 行"] {
+    for why in ["大概属实", "追缴金额", "或不在您的范围内", "已导入 <strong>1</strong> 行"] {
         assert!(text.contains(why), "{why}: {text}");
     }
     assert_eq!(rows(&server.lake, &format!("SELECT state FROM cases WHERE case_id = '{}'", pending[1]))[0][0], "部分属实");
