@@ -64,6 +64,9 @@ impl IntoResponse for AppError {
     }
 }
 
+/// What a request larger than its route takes is told.
+pub(crate) const TOO_LARGE: &str = "提交的内容超过上限(表单 64 KiB,SQL 控制台 256 KiB,交办单文件 5 MB),未处理。";
+
 /// A request the extractors refused (too large, a form that does not parse)
 /// answers in plain English text; it becomes a Chinese error page with the
 /// same status.
@@ -73,7 +76,7 @@ pub(crate) async fn rejection_in_chinese(response: Response) -> Response {
         return response;
     }
     let message = match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => "提交的内容超过上限(表单 64 KiB,SQL 控制台 256 KiB,交办单文件 5 MB),未处理。",
+        StatusCode::PAYLOAD_TOO_LARGE => TOO_LARGE,
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "表单内容不完整或格式不对,请刷新页面后重试。",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "请求类型不对:请从页面上的表单提交。",
         StatusCode::METHOD_NOT_ALLOWED => "不支持这种请求方式。",

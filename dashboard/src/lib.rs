@@ -125,7 +125,7 @@ async fn read_body_in_time(State(limit): State<Duration>, request: axum::extract
     let (parts, body) = request.into_parts();
     let bytes = match tokio::time::timeout(limit, axum::body::to_bytes(body, workbench::MAX_UPLOAD_BODY.max(MAX_CONSOLE_BODY))).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => return error::AppError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "请求无法处理", "提交的内容超过上限,未处理。").into_response(),
+        Ok(Err(_)) => return error::AppError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "请求无法处理", error::TOO_LARGE).into_response(),
         Err(_) => {
             tracing::warn!(path = %parts.uri.path(), "request body not received in time");
             return error::AppError::new(axum::http::StatusCode::REQUEST_TIMEOUT, "请求超时", format!("{} 秒内没有收到完整的请求内容,已断开。请检查网络后重试。", limit.as_secs())).into_response();

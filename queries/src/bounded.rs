@@ -13,12 +13,11 @@
 
 use datafusion::arrow::array::{Array, AsArray, Int64Array, StringViewArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, FieldRef, Int64Type};
-use datafusion::common::config::ConfigOptions;
+use crate::wrapped::{self, Around};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
-use datafusion::prelude::{Expr, SessionContext};
-use std::sync::Arc;
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Volatility};
+use datafusion::prelude::SessionContext;
 
 /// The largest string one call may build.
 pub const MAX_BUILT_BYTES: i64 = 1 << 20;
@@ -40,33 +39,15 @@ enum Growth {
     Range,
 }
 
-/// A built-in function behind a size check.
+/// Replaces the growing built-ins of `ctx` with bounded ones.
 ///
-/// It is declared volatile so that it is never folded into a constant at
-/// planning time: `repeat('x', 1000000)` folded once would then be copied
+/// They are declared volatile so that they are never folded into a constant
+/// at planning time: `repeat('x', 1000000)` folded once would then be copied
 /// into every row of every batch (8,192 MB for one batch) without a check;
 /// unfolded, each call sees how many rows it builds for.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Bounded {
-    inner: Arc<ScalarUDF>,
-    growth: Growth,
-    signature: Signature,
-}
-
-impl Bounded {
-    fn new(inner: Arc<ScalarUDF>, growth: Growth) -> Bounded {
-        let signature = Signature { volatility: Volatility::Volatile, ..inner.signature().clone() };
-        Bounded { inner, growth, signature }
-    }
-}
-
-/// Replaces the growing built-ins of `ctx` with bounded ones.
 pub fn register(ctx: &SessionContext) {
-    use datafusion::execution::FunctionRegistry;
     for (name, growth) in [("repeat", Growth::Repeat), ("lpad", Growth::Pad), ("rpad", Growth::Pad), ("array_repeat", Growth::Items), ("range", Growth::Range), ("generate_series", Growth::Range)] {
-        if let Ok(inner) = ctx.udf(name) {
-            ctx.register_udf(ScalarUDF::new_from_impl(Bounded::new(inner, growth)));
-        }
+        wrapped::replace(ctx, name, growth, Some(Volatility::Volatile));
     }
 }
 
@@ -85,21 +66,20 @@ fn text_len_at(texts: Option<&StringViewArray>, i: usize) -> Option<i64> {
     texts.is_valid(row).then(|| i64::try_from(texts.value(row).len()).unwrap_or(i64::MAX))
 }
 
-impl Bounded {
-    /// Refuses a call that would build more than the limits allow.
-    fn check(&self, args: &[ColumnarValue], rows: usize) -> Result<()> {
+impl Growth {
+    /// Refuses a call of `name` that would build more than the limits allow.
+    fn check(self, name: &str, args: &[ColumnarValue], rows: usize) -> Result<()> {
         let integer_args = args.iter().take(2).all(|a| a.data_type().is_integer());
-        if self.growth == Growth::Range && !integer_args {
+        if self == Growth::Range && !integer_args {
             return Ok(()); // date and timestamp ranges are bounded by their calendar
         }
         let values = ColumnarValue::values_to_arrays(args)?;
         // Each argument cast once, then read row by row.
         let ints: Vec<Option<Int64Array>> = values.iter().map(|v| cast(v, &DataType::Int64).ok().map(|a| a.as_primitive::<Int64Type>().clone())).collect();
         let texts: Option<StringViewArray> = values.first().and_then(|v| cast(v, &DataType::Utf8View).ok()).map(|a| a.as_string_view().clone());
-        let name = self.inner.name();
         let mut batch_bytes = 0i64;
         for i in 0..rows.max(1) {
-            let (built, limit, unit) = match self.growth {
+            let (built, limit, unit) = match self {
                 Growth::Repeat => (text_len_at(texts.as_ref(), i).unwrap_or(0).saturating_mul(int_at(&ints, 1, i).unwrap_or(0).max(0)), MAX_BUILT_BYTES, "字节"),
                 Growth::Pad => (int_at(&ints, 1, i).unwrap_or(0).saturating_mul(4), MAX_BUILT_BYTES, "字节"),
                 Growth::Items => (int_at(&ints, 1, i).unwrap_or(0), MAX_BUILT_ITEMS, "项"),
@@ -127,38 +107,10 @@ impl Bounded {
     }
 }
 
-impl ScalarUDFImpl for Bounded {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(arg_types)
-    }
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-    fn with_updated_config(&self, config: &ConfigOptions) -> Option<ScalarUDF> {
-        let inner = self.inner.inner().with_updated_config(config)?;
-        Some(ScalarUDF::new_from_impl(Bounded::new(Arc::new(inner), self.growth)))
-    }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(arg_types)
-    }
-    fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        self.inner.inner().schema_name(args)
-    }
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        self.check(&args.args, args.number_rows)?;
-        self.inner.invoke_with_args(args)
+impl Around for Growth {
+    fn call(&self, inner: &ScalarUDF, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        self.check(inner.name(), &args.args, args.number_rows)?;
+        inner.invoke_with_args(args)
     }
 }
 

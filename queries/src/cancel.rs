@@ -13,11 +13,11 @@
 //! with: `SessionState::mark_start_execution` after setting it.)
 
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{DataType, FieldRef};
+use crate::wrapped::{self, Around};
 use datafusion::common::config::{ConfigEntry, ConfigExtension, ConfigOptions, ExtensionOptions};
 use datafusion::error::{DataFusionError, Result};
-use datafusion::logical_expr::{ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature};
-use datafusion::prelude::{Expr, SessionContext};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
+use datafusion::prelude::SessionContext;
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,19 +76,14 @@ impl ConfigExtension for Cancel {
     const PREFIX: &'static str = "xuncha_cancel";
 }
 
-/// A function run in chunks of rows, stopping when its query is cancelled.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Chunked {
-    inner: Arc<ScalarUDF>,
-}
+/// Runs a function in chunks of rows, stopping when its query is cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Chunks;
 
 /// Replaces the functions of [`CHUNKED`] in `ctx` with chunked ones.
 pub fn register(ctx: &SessionContext) {
-    use datafusion::execution::FunctionRegistry;
     for name in CHUNKED {
-        if let Ok(inner) = ctx.udf(name) {
-            ctx.register_udf(ScalarUDF::new_from_impl(Chunked { inner }));
-        }
+        wrapped::replace(ctx, name, Chunks, None);
     }
 }
 
@@ -96,43 +91,15 @@ fn cancelled() -> DataFusionError {
     DataFusionError::Execution("查询已取消".into())
 }
 
-impl ScalarUDFImpl for Chunked {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn aliases(&self) -> &[String] {
-        self.inner.aliases()
-    }
-    fn signature(&self) -> &Signature {
-        self.inner.signature()
-    }
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        self.inner.return_type(arg_types)
-    }
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        self.inner.return_field_from_args(args)
-    }
-    fn with_updated_config(&self, config: &ConfigOptions) -> Option<ScalarUDF> {
-        let inner = self.inner.inner().with_updated_config(config)?;
-        Some(ScalarUDF::new_from_impl(Chunked { inner: Arc::new(inner) }))
-    }
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        self.inner.coerce_types(arg_types)
-    }
-    fn schema_name(&self, args: &[Expr]) -> Result<String> {
-        self.inner.inner().schema_name(args)
-    }
-    fn documentation(&self) -> Option<&Documentation> {
-        self.inner.documentation()
-    }
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+impl Around for Chunks {
+    fn call(&self, inner: &ScalarUDF, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let flag = Cancel::of(&args.config_options).cloned();
         if flag.as_ref().is_some_and(Cancel::is_cancelled) {
             return Err(cancelled());
         }
         let all_scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         if flag.is_none() || all_scalar || args.number_rows <= CHUNK_ROWS {
-            return self.inner.invoke_with_args(args);
+            return inner.invoke_with_args(args);
         }
         let mut parts: Vec<ArrayRef> = Vec::new();
         let mut offset = 0;
@@ -155,7 +122,7 @@ impl ScalarUDFImpl for Chunked {
                 return_field: args.return_field.clone(),
                 config_options: args.config_options.clone(),
             };
-            parts.push(self.inner.invoke_with_args(chunk)?.into_array(rows)?);
+            parts.push(inner.invoke_with_args(chunk)?.into_array(rows)?);
             offset += rows;
         }
         let refs: Vec<&dyn datafusion::arrow::array::Array> = parts.iter().map(|p| p.as_ref()).collect();

@@ -23,6 +23,7 @@ pub mod session;
 pub mod sheet;
 pub mod table;
 pub mod udf;
+mod wrapped;
 
 /// Everything that can go wrong in the query layer.
 #[derive(Debug, thiserror::Error)]

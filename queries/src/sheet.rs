@@ -276,9 +276,11 @@ fn is_word(c: char) -> bool {
 }
 
 /// A sheet's or rule's SQL with its `${name}` placeholders written as
-/// DataFusion's `$name`. A placeholder inside quotes (`DATE '${as_of}'`)
-/// or glued to a following word is refused: values are bound, never
-/// pasted, so a placeholder stands where an expression may.
+/// DataFusion's `$name`. Values are bound, never pasted, so a placeholder
+/// stands where an expression may: a whole quoted literal `'${x}'` or
+/// `DATE '${x}'` becomes `CAST($x AS VARCHAR)` / `CAST($x AS DATE)` (the
+/// same value the pasted text was); a placeholder inside a longer text
+/// (`'${x}-01'`) or glued to a following word is refused.
 pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
     let lexed = lex(sql);
     let mut out = String::with_capacity(sql.len());
@@ -292,7 +294,27 @@ pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
                 return Err(QueryError::Rule(format!("{what}: 「{}」 is not a placeholder `${{name}}`", &sql[at..sql.len().min(end + 1)])));
             }
             if state != Lexed::Code {
-                return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} inside quotes: write `${{{name}}}`, not `'${{{name}}}'` or `DATE '${{{name}}}'` (values are bound, never pasted into SQL)")));
+                // A whole literal `'${name}'` or `DATE '${name}'` (rule files written
+                // for text substitution) is the bound value cast as that literal was.
+                let opens = i >= 1 && lexed[i - 1].1 == '\'' && (i < 2 || lexed[i - 2].2 != Lexed::Quoted);
+                let closes = sql[end + 1..].starts_with('\'') && !sql[end + 2..].starts_with('\'');
+                if state != Lexed::Quoted || !opens || !closes {
+                    return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} inside a text: write `${{{name}}}` where a value may stand, not `'…${{{name}}}…'` (values are bound, never pasted into SQL)")));
+                }
+                out.pop();
+                let code = out.trim_end();
+                let dated = code.len() >= 4 && code[code.len() - 4..].eq_ignore_ascii_case("date") && !code[..code.len() - 4].ends_with(is_word);
+                let cast = if dated {
+                    out.truncate(code.len() - 4);
+                    "DATE"
+                } else {
+                    "VARCHAR"
+                };
+                out.push_str(&format!("CAST(${name} AS {cast})"));
+                while i < lexed.len() && lexed[i].0 <= end + 1 {
+                    i += 1;
+                }
+                continue;
             }
             if sql[end + 1..].chars().next().is_some_and(is_word) {
                 return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} is glued to the word after it")));
@@ -361,8 +383,15 @@ mod tests {
 
     #[test]
     fn placeholders_are_bound_or_named() {
-        let sql = placeholders("SELECT ${town} AS t, '${x}' AS q FROM v -- ${comment}\nWHERE d >= ${from}", "q").unwrap_err().to_string();
-        assert!(sql.contains("inside quotes"), "{sql}");
+        for glued in ["SELECT '${x}-01' AS q", "SELECT 'a${x}' AS q", "SELECT 'it''${x}' AS q", "SELECT '${x}''' AS q", "SELECT \"${x}\" AS q"] {
+            let refused = placeholders(glued, "q").unwrap_err().to_string();
+            assert!(refused.contains("inside a text"), "{glued}: {refused}");
+        }
+        // Whole literals written for text substitution are the bound value, cast alike.
+        assert_eq!(
+            placeholders("SELECT '${m}' AS p, DATE '${d}' AS d, date '${d}' - 1, update_date '${m}'", "q").unwrap(),
+            "SELECT CAST($m AS VARCHAR) AS p, CAST($d AS DATE) AS d, CAST($d AS DATE) - 1, update_date CAST($m AS VARCHAR)"
+        );
         let sql = placeholders("SELECT ${town} AS t, 'it''s $x' AS q FROM v -- ${comment}\nWHERE d >= ${from}", "q").unwrap();
         assert_eq!(sql, "SELECT $town AS t, 'it''s $x' AS q FROM v -- ${comment}\nWHERE d >= $from");
         assert_eq!(used_placeholders(&sql), ["town", "from"]);

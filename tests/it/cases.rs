@@ -52,7 +52,7 @@ fn a_case_goes_from_finding_to_closure_and_every_wrong_step_is_refused() {
     let per_subject = rows(&lake, "SELECT count(DISTINCT id_number), (SELECT count(*) FROM cases WHERE rule_id = 'deceased_paid') FROM latest_findings WHERE rule_id = 'deceased_paid'");
     assert_eq!(per_subject[0][0], per_subject[0][1]);
     let ids = case_ids(&lake, "deceased_paid");
-    assert!(ids.len() >= 3 && ids.iter().all(|id| id.starts_with("deceased_paid-") && id.len() == "deceased_paid-".len() + 10), "{ids:?}");
+    assert!(ids.len() >= 3 && ids.iter().all(|id| id.starts_with("deceased_paid-") && id.len() == "deceased_paid-".len() + 12), "{ids:?}");
     let (a, b) = (ids[0].as_str(), ids[1].as_str());
     assert_eq!(state(&lake, a), ("待交办".into(), String::new()));
 

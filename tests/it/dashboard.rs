@@ -90,9 +90,19 @@ pub(crate) fn form_token(client: &Client, base: &str) -> (String, String) {
 
 /// Posts the login form of the server at `base`, as a browser would.
 pub(crate) fn try_login(base: &str, user: &str, password: &str) -> Response {
-    let c = client();
-    let (cookie, token) = form_token(&c, base);
-    c.post(format!("{base}/login")).header(COOKIE, cookie).form(&[("username", user), ("password", password), ("form_token", &token), ("next", "/p/overview")]).send().unwrap()
+    login_with(&client(), base, user, password)
+}
+
+/// A browser on another machine: its connections come from `ip` (a
+/// loopback address, 127.0.0.x), so the server throttles it apart.
+pub(crate) fn client_from(ip: [u8; 4]) -> Client {
+    Client::builder().local_address(std::net::IpAddr::from(ip)).redirect(reqwest::redirect::Policy::none()).timeout(Duration::from_secs(60)).build().unwrap()
+}
+
+/// Posts the login form with `client`.
+pub(crate) fn login_with(client: &Client, base: &str, user: &str, password: &str) -> Response {
+    let (cookie, token) = form_token(client, base);
+    client.post(format!("{base}/login")).header(COOKIE, cookie).form(&[("username", user), ("password", password), ("form_token", &token), ("next", "/p/overview")]).send().unwrap()
 }
 
 /// The whole `Set-Cookie` of the session a successful login started.

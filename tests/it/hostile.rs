@@ -5,7 +5,7 @@
 //! workspace for SQL text built from values.
 
 use crate::common::{full_ids, rows, scratch, xuncha};
-use crate::dashboard::{Login, Server, client, get, login, post, start, try_login};
+use crate::dashboard::{Login, Server, client, client_from, get, login, login_with, post, start, try_login};
 use crate::security::{add_user, assert_masked, config_with, secrets};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -436,25 +436,18 @@ fn logins_cannot_be_used_as_a_weapon() {
     assert!(server.rss_mib() < before + 400, "200 logins grew the server from {before} to {} MiB", server.rss_mib());
 
     // Five wrong guesses from one address do not lock the real user out from another.
-    let from = |ip: [u8; 4]| reqwest::blocking::Client::builder().local_address(std::net::IpAddr::from(ip)).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let attempt = |client: &reqwest::blocking::Client, user: &str, password: &str| {
-        let page = client.get(format!("{}/login", server.base)).send().unwrap();
-        let cookie = page.headers().get_all(reqwest::header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string()).collect::<Vec<_>>().join("; ");
-        let body = page.text().unwrap();
-        let token = body.split("name=\"form_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
-        client.post(format!("{}/login", server.base)).header(reqwest::header::COOKIE, cookie).form(&[("username", user), ("password", password), ("form_token", &token)]).send().unwrap().status().as_u16()
-    };
-    let (stranger, admin_desk) = (from([127, 0, 0, 2]), from([127, 0, 0, 3]));
+    let attempt = |client: &reqwest::blocking::Client, user: &str, password: &str| login_with(client, &server.base, user, password).status().as_u16();
+    let (stranger, admin_desk) = (client_from([127, 0, 0, 2]), client_from([127, 0, 0, 3]));
     let statuses: Vec<u16> = (0..8).map(|_| attempt(&stranger, "admin", "wrong")).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
     assert_eq!(attempt(&stranger, "admin", &server.passwords["admin"]), 429, "the stranger's address is locked for admin");
     assert_eq!(attempt(&admin_desk, "admin", &server.passwords["admin"]), 303, "the admin logs in from their own machine");
     // Spraying names from one address meets a per-address limit.
-    let sprayer = from([127, 0, 0, 4]);
+    let sprayer = client_from([127, 0, 0, 4]);
     let sprayed: Vec<u16> = (0..60).map(|i| attempt(&sprayer, &format!("user{}", i % 10), "guess")).collect();
     assert!(sprayed.iter().filter(|s| **s == 401).count() <= 30 && sprayed.ends_with(&[429]), "{sprayed:?}");
     // Eight parallel logins with the right password all succeed.
-    let desk = from([127, 0, 0, 5]);
+    let desk = client_from([127, 0, 0, 5]);
     let right: Vec<u16> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..8).map(|_| s.spawn(|| attempt(&desk, "analyst", &server.passwords["analyst"]))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()

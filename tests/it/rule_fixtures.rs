@@ -51,19 +51,24 @@ async fn check(fixture: &Path, rules: &[xuncha_queries::rules::Rule]) -> Result<
 async fn words(ctx: &datafusion::prelude::SessionContext, rule: &str, rules: &[xuncha_queries::rules::Rule]) -> Result<(), String> {
     let template = rules.iter().find(|r| r.id == rule).and_then(|r| r.sentence.clone()).ok_or(format!("{rule}: no `-- sentence:` in its header"))?;
     let described = xuncha_queries::evidence::describe(ctx, rules, None, None, &xuncha_queries::evidence::in_full).await.map_err(|e| e.to_string())?;
-    let mut text = format!("# {rule}\n# {template}\n");
-    for (case, d) in &described {
+    // Case numbers are keyed MACs, different in every lake: the cases are
+    // told in the order of their words.
+    let mut told = Vec::new();
+    for (_, d) in &described {
         if d.sentence.contains(['{', '}']) {
             return Err(format!("{rule}: a placeholder left in {:?}", d.sentence));
         }
         if let Some(english) = d.columns.iter().find(|c| c.is_ascii()) {
             return Err(format!("{rule}: evidence column {english} has no Chinese name (evidence::LABELS)"));
         }
-        text.push_str(&format!("\n{case}\n{}\n{}\n", d.sentence, d.columns.join(" | ")));
+        let mut case = format!("\n{}\n{}\n", d.sentence, d.columns.join(" | "));
         for row in &d.rows {
-            text.push_str(&format!("{}\n", row.join(" | ")));
+            case.push_str(&format!("{}\n", row.join(" | ")));
         }
+        told.push(case);
     }
+    told.sort();
+    let text = format!("# {rule}\n# {template}\n{}", told.concat());
     if described.is_empty() {
         return Err(format!("{rule}: the fixture's findings became no cases"));
     }
