@@ -5,7 +5,7 @@
 //! workspace for SQL text built from values.
 
 use crate::common::{full_ids, rows, scratch, xuncha};
-use crate::dashboard::{Login, Server, client, client_from, get, login, login_with, post, start, try_login};
+use crate::dashboard::{Login, Server, client_from, get, login, login_with, post, start, try_login};
 use crate::security::{add_user, assert_masked, config_with, secrets};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -206,42 +206,9 @@ fn no_sql_text_is_built_from_values() {
 /// The demo's unit (`town_unit`) and its town.
 const TOWN: &str = "430223101000";
 
-/// Fills a downloaded 交办单 with openpyxl: for each case id, (column, value) cells;
-/// a case id not in the sheet gets a new row.
-fn fill_cells(path: &Path, rows: &[(&str, Vec<(&str, String)>)]) {
-    let script = r#"
-import sys, json, openpyxl
-path, rows = sys.argv[1], json.loads(sys.argv[2])
-wb = openpyxl.load_workbook(path)
-ws = wb.active
-header = [c.value for c in ws[2]]
-col = {name: header.index(name) + 1 for name in header}
-for case, cells in rows:
-    r = ws.max_row + 1
-    ws.cell(r, 1, case)
-    for name, value in cells:
-        ws.cell(r, col[name], value)
-wb.save(path)
-"#;
-    let json = serde_json::to_string(&rows.iter().map(|(id, cells)| (id, cells.iter().map(|(k, v)| (k, v)).collect::<Vec<_>>())).collect::<Vec<_>>()).unwrap();
-    let out = crate::common::python3().args(["-c", script, path.to_str().unwrap(), &json]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// Posts a multipart upload of a 交办单 as `who`.
+/// Posts a multipart upload of a 交办单 as `who`: its status and page.
 fn upload(server: &Server, who: &Login, name: &str, bytes: &[u8]) -> (u16, String) {
-    let boundary = "xunchaBoundary7MA4YWxkTrZu0gW";
-    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n", who.csrf).into_bytes();
-    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
-    body.extend_from_slice(bytes);
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let response = client()
-        .post(format!("{}/cases/upload", server.base))
-        .header(reqwest::header::COOKIE, &who.cookie)
-        .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .unwrap();
+    let response = crate::workbench::upload(server, who, name, bytes);
     (response.status().as_u16(), response.text().unwrap_or_default())
 }
 
@@ -343,7 +310,7 @@ fn a_units_upload_cannot_end_the_server_and_the_case_stays_whole() {
     let elsewhere = ids(&format!("NOT starts_with(village_code, '{}')", &TOWN[..9]));
     let cell = |k: &'static str, v: &str| (k, v.to_string());
     let made_up = format!("{}-{}", pending[0].rsplit_once('-').unwrap().0, "0".repeat(12));
-    fill_cells(&sheet, &[
+    crate::workbench::fill_cells(&sheet, true, &[
         (&pending[1], vec![cell("核查结论", "属实"), cell("核查说明", "属实"), cell("是否移交线索", "是")]),
         (&pending[2], vec![cell("核查结论", "不属实"), cell("核查说明", "\u{200B}\u{200B}")]),
         (&pending[3], vec![cell("核查结论", "属实"), cell("核查说明", "属实"), cell("处理人数", "9223372036854775807")]),

@@ -54,7 +54,7 @@ async fn words(ctx: &datafusion::prelude::SessionContext, rule: &str, rules: &[x
     // Case numbers are keyed MACs, different in every lake: the cases are
     // told in the order of their words.
     let mut told = Vec::new();
-    for (_, d) in &described {
+    for d in described.values() {
         if d.sentence.contains(['{', '}']) {
             return Err(format!("{rule}: a placeholder left in {:?}", d.sentence));
         }

@@ -27,7 +27,7 @@ fn case_ids(server: &Server, filter: &str) -> Vec<String> {
 }
 
 /// Posts a multipart upload (the browser's form: `csrf`, then `file`).
-fn upload(server: &Server, who: &Login, name: &str, bytes: &[u8]) -> reqwest::blocking::Response {
+pub(crate) fn upload(server: &Server, who: &Login, name: &str, bytes: &[u8]) -> reqwest::blocking::Response {
     let boundary = "xunchaBoundary7MA4YWxkTrZu0gW";
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n", who.csrf).into_bytes();
     body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
@@ -44,25 +44,39 @@ fn upload(server: &Server, who: &Login, name: &str, bytes: &[u8]) -> reqwest::bl
 
 /// Fills a downloaded 交办单 with openpyxl: `rows` of (case id, verdict, 追缴金额).
 fn fill(path: &Path, filled: &[(&str, &str, &str)]) {
+    let rows: Vec<(&str, Vec<(&str, String)>)> = filled
+        .iter()
+        .map(|(case, verdict, money)| {
+            let mut cells = vec![("核查结论", verdict.to_string()), ("核查说明", "已入户核实".to_string())];
+            if !money.is_empty() {
+                cells.push(("追缴金额(元)", money.to_string()));
+            }
+            (*case, cells)
+        })
+        .collect();
+    fill_cells(path, false, &rows);
+}
+
+/// Fills a downloaded 交办单 with openpyxl: for each case id, (column, value)
+/// cells, in its row (or, with `new_rows` or when the sheet lacks it, a new row).
+pub(crate) fn fill_cells(path: &Path, new_rows: bool, rows: &[(&str, Vec<(&str, String)>)]) {
     let script = r#"
 import sys, json, openpyxl
-path, filled = sys.argv[1], json.loads(sys.argv[2])
+path, new_rows, rows = sys.argv[1], sys.argv[2] == "new", json.loads(sys.argv[3])
 wb = openpyxl.load_workbook(path)
 ws = wb.active
 header = [c.value for c in ws[2]]
 col = {name: header.index(name) + 1 for name in header}
-rows = {ws.cell(r, 1).value: r for r in range(3, ws.max_row + 1)}
-for case, verdict, money in filled:
-    r = rows.get(case) or ws.max_row + 1
+found = {ws.cell(r, 1).value: r for r in range(3, ws.max_row + 1)}
+for case, cells in rows:
+    r = (None if new_rows else found.get(case)) or ws.max_row + 1
     ws.cell(r, 1, case)
-    ws.cell(r, col['核查结论'], verdict)
-    ws.cell(r, col['核查说明'], '已入户核实')
-    if money:
-        ws.cell(r, col['追缴金额(元)'], money)
+    for name, value in cells:
+        ws.cell(r, col[name], value)
 wb.save(path)
 "#;
-    let json = format!("[{}]", filled.iter().map(|(c, v, m)| format!("[\"{c}\",\"{v}\",\"{m}\"]")).collect::<Vec<_>>().join(","));
-    let out = crate::common::python3().args(["-c", script, path.to_str().unwrap(), &json]).output().unwrap();
+    let json = serde_json::to_string(rows).unwrap();
+    let out = crate::common::python3().args(["-c", script, path.to_str().unwrap(), if new_rows { "new" } else { "in place" }, &json]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
