@@ -291,7 +291,7 @@ pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
             let name: String = sql[at + 2..].chars().take_while(|c| is_word(*c)).collect();
             let end = at + 2 + name.len();
             if name.is_empty() || !sql[end..].starts_with('}') {
-                return Err(QueryError::Rule(format!("{what}: 「{}」 is not a placeholder `${{name}}`", &sql[at..sql.len().min(end + 1)])));
+                return Err(QueryError::Rule(format!("{what}:「{}」不是占位符,占位符写作 `${{名称}}`", &sql[at..sql.len().min(end + 1)])));
             }
             if state != Lexed::Code {
                 // A whole literal `'${name}'` or `DATE '${name}'` (rule files written
@@ -299,7 +299,7 @@ pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
                 let opens = i >= 1 && lexed[i - 1].1 == '\'' && (i < 2 || lexed[i - 2].2 != Lexed::Quoted);
                 let closes = sql[end + 1..].starts_with('\'') && !sql[end + 2..].starts_with('\'');
                 if state != Lexed::Quoted || !opens || !closes {
-                    return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} inside a text: write `${{{name}}}` where a value may stand, not `'…${{{name}}}…'` (values are bound, never pasted into SQL)")));
+                    return Err(QueryError::Rule(format!("{what}:占位符 ${{{name}}} 写在了文字中间。值只绑定、从不拼进 SQL:请把 `${{{name}}}` 单独写在值的位置,不要写成 `'…${{{name}}}…'`")));
                 }
                 out.pop();
                 let code = out.trim_end();
@@ -385,7 +385,7 @@ mod tests {
     fn placeholders_are_bound_or_named() {
         for glued in ["SELECT '${x}-01' AS q", "SELECT 'a${x}' AS q", "SELECT 'it''${x}' AS q", "SELECT '${x}''' AS q", "SELECT \"${x}\" AS q"] {
             let refused = placeholders(glued, "q").unwrap_err().to_string();
-            assert!(refused.contains("inside a text"), "{glued}: {refused}");
+            assert!(refused.contains("写在了文字中间"), "{glued}: {refused}");
         }
         // Whole literals written for text substitution are the bound value, cast alike.
         assert_eq!(
@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(sql, "SELECT $town AS t, 'it''s $x' AS q FROM v -- ${comment}\nWHERE d >= $from");
         assert_eq!(used_placeholders(&sql), ["town", "from"]);
         assert!(placeholders("SELECT ${a}b", "q").unwrap_err().to_string().contains("glued"));
-        assert!(placeholders("SELECT ${a", "q").unwrap_err().to_string().contains("not a placeholder"));
+        assert!(placeholders("SELECT ${a", "q").unwrap_err().to_string().contains("不是占位符"));
         let values = [("town", text(Some("4302'23"))), ("from", date(None))];
         let bound = Bound::new(&sql, &values, "q").unwrap();
         assert_eq!(bound.params.len(), 2);
