@@ -220,11 +220,10 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
         first_row.insert(id.clone(), number);
         match parse_row(case.state, &filled) {
             Ok(None) => imported.skipped += 1,
-            Ok(Some(changes)) if actor.unit.is_some() && changes.iter().any(|c| !c.unit_may()) => {
-                let action = changes.iter().find(|c| !c.unit_may()).map_or("", Change::action);
-                refuse(format!("线索 {id}:承办单位不能办理「{action}」(由巡察办办理);如需移交线索,请在核查说明中写明"));
-            }
-            Ok(Some(changes)) => batch.push((id, changes)),
+            Ok(Some(changes)) => match actor.may_not(&changes) {
+                Some(why) => refuse(format!("线索 {id}:{why};如需移交线索,请在核查说明中写明")),
+                None => batch.push((id, changes)),
+            },
             Err(why) => refuse(why),
         }
     }

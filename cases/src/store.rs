@@ -35,6 +35,16 @@ pub struct Actor {
     pub unit: Option<String>,
 }
 
+impl Actor {
+    /// Why this actor may not make one of `changes` (a unit makes only the
+    /// changes [`Change::unit_may`] allows), or `None`. The form and the
+    /// 交办单 import both ask this.
+    pub(crate) fn may_not(&self, changes: &[Change]) -> Option<String> {
+        let forbidden = changes.iter().find(|c| self.unit.is_some() && !c.unit_may())?;
+        Some(format!("承办单位不能办理「{}」(由巡察办办理)", forbidden.action()))
+    }
+}
+
 /// One row of `case_events`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Event {
@@ -190,10 +200,10 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
         {
             return Err(CaseError::Conflict(format!("线索 {id} 已不是「{}」{},未执行", expected.label(), who())));
         }
+        if let Some(why) = actor.may_not(changes) {
+            return Err(CaseError::Invalid(format!("{why},未执行")));
+        }
         for change in changes {
-            if actor.unit.is_some() && !change.unit_may() {
-                return Err(CaseError::Invalid(format!("承办单位不能办理「{}」(由巡察办办理),未执行", change.action())));
-            }
             state = change.next(state).map_err(|why| CaseError::Conflict(format!("线索 {id}:{why}{},未执行", who())))?;
             seq += 1;
             let mut event = Event {

@@ -99,6 +99,13 @@ impl KeyRing {
     }
 }
 
+/// Whether `text` has the shape [`KeyRing::identifier`] gives with one of
+/// the lengths `lens`: that many lowercase hex digits. A path segment is
+/// checked with this before it reaches a query.
+pub fn is_identifier(text: &str, lens: &[usize]) -> bool {
+    lens.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// `$XDG_STATE_HOME/xuncha`, or `~/.local/state/xuncha`.
 fn default_state_dir() -> PathBuf {
     match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
@@ -128,7 +135,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ring = KeyRing::for_lake(dir.path(), Some(&dir.path().join("state")));
         let id = ring.identifier("finding", &["430223195001011234"], 20).unwrap();
-        assert_eq!(id.len(), 20);
+        assert!(is_identifier(&id, &[20]) && !is_identifier(&id, &[12]));
+        assert!(!is_identifier("ABCDEF0123", &[10]) && !is_identifier("' OR 1=1 -", &[10]));
         // Another handle (another process) reads the same key.
         assert_eq!(KeyRing::for_lake(dir.path(), Some(&dir.path().join("state"))).identifier("finding", &["430223195001011234"], 20).unwrap(), id);
         // Not the unkeyed digest anyone could compute.

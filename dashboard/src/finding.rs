@@ -49,7 +49,7 @@ fn is_run_id(text: &str) -> bool {
 async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, link: &str, reveal: bool) -> Result<Markup, AppError> {
     let missing = || AppError::not_found("没有这条比对发现", "链接不完整或已失效,请从比对发现列表重新打开。");
     let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref()).map_err(AppError::internal("查询出错"))?;
-    if !is_run_id(run_id) || !rules.iter().any(|r| r.id == rule_id) || link.len() != LINK_KEY_LEN || !link.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !is_run_id(run_id) || !rules.iter().any(|r| r.id == rule_id) || !xuncha_core::keys::is_identifier(link, &[LINK_KEY_LEN]) {
         return Err(missing());
     }
     let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;

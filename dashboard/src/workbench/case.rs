@@ -34,7 +34,7 @@ fn allowed(role: Role, action: &str) -> bool {
 /// 10 (numbered before keyed numbers) or 12 hex digits.
 fn is_case_id(id: &str) -> bool {
     id.rsplit_once('-').is_some_and(|(rule, number)| {
-        !rule.is_empty() && rule.len() <= 64 && rule.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && matches!(number.len(), 10 | 12) && number.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        !rule.is_empty() && rule.len() <= 64 && rule.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && xuncha_core::keys::is_identifier(number, &[10, 12])
     })
 }
 
