@@ -521,6 +521,56 @@ pub fn header_key(header: &str) -> String {
     key
 }
 
+/// The scale units a header may name in its trailing brackets, with the
+/// power of ten of yuan each stands for (`None`: a ratio, not money).
+const HEADER_UNITS: [(&str, Option<i32>); 8] =
+    [("元", Some(0)), ("千元", Some(3)), ("万元", Some(4)), ("百万元", Some(6)), ("亿元", Some(8)), ("%", None), ("‰", None), ("百分比", None)];
+
+/// The scale unit a header names in its trailing brackets (`金额（万元）` →
+/// `万元`, `比例(%)` → `%`), if it names one; other bracketed words (`村(社区)`,
+/// `(必填)`) are not units.
+pub fn header_unit(header: &str) -> Option<&'static str> {
+    let key: String = header.nfkc().filter(|c| !c.is_whitespace()).collect();
+    let inside = key.strip_suffix(')')?;
+    let unit = &inside[inside.rfind('(')? + 1..];
+    HEADER_UNITS.iter().find(|(u, _)| *u == unit).map(|(u, _)| *u)
+}
+
+/// The power of ten a delivered column's values are multiplied by to be in
+/// `column`'s unit (`金额(万元)` for `金额(元)`: 4), or why the header's unit
+/// cannot be honoured (a ratio in a money column, any unit on a column that
+/// has none): the file is then rejected, never read with the unit dropped.
+pub fn unit_shift(column: &Column, delivered_header: &str) -> Result<i32, String> {
+    let Some(delivered) = header_unit(delivered_header) else { return Ok(0) };
+    let own = header_unit(column.header);
+    if own == Some(delivered) {
+        return Ok(0);
+    }
+    let power = |unit: &str| HEADER_UNITS.iter().find(|(u, _)| *u == unit).and_then(|(_, p)| *p);
+    let own_power = match (column.ty, own) {
+        (ColumnType::Money, None) => Some(0),
+        (ColumnType::Money, Some(own)) => power(own),
+        _ => None,
+    };
+    match (own_power, power(delivered)) {
+        (Some(own), Some(given)) => Ok(given - own),
+        _ => {
+            let expected = match (column.ty, own) {
+                (ColumnType::Money, unit) => format!("以{}为单位", unit.unwrap_or("元")),
+                (_, Some(unit)) => format!("以「{unit}」为单位"),
+                (_, None) => "不带单位".to_string(),
+            };
+            Err(format!(
+                "表头「{}」标明的单位是「{delivered}」,而这一列「{}」({}) {expected},无法按「{delivered}」换算;整份文件未入库。请把这一列换算后把表头改成「{}」,再重新报送",
+                delivered_header.trim(),
+                column.header,
+                column.name,
+                column.header
+            ))
+        }
+    }
+}
+
 /// The Arrow type of a contract column.
 pub fn arrow_type(ty: ColumnType) -> DataType {
     match ty {
@@ -598,5 +648,21 @@ mod tests {
         let problems = source("problems").unwrap();
         assert_eq!(problems.match_header("挽回（追回）金额（元）"), problems.column_index("funds_recovered"));
         assert_eq!(pay.match_header("备注"), None);
+        // Units are read, never dropped (issue 32).
+        let amount = pay.column("amount").unwrap();
+        assert_eq!(header_unit("金额（万元）"), Some("万元"));
+        assert_eq!(header_unit("村(社区)"), None);
+        assert_eq!(unit_shift(amount, "金额(元)"), Ok(0));
+        assert_eq!(unit_shift(amount, "金额"), Ok(0));
+        assert_eq!(unit_shift(amount, "金额（万元）"), Ok(4));
+        assert_eq!(unit_shift(amount, "金额(千元)"), Ok(3));
+        assert!(unit_shift(amount, "金额(%)").unwrap_err().contains("「%」"));
+        let capital = source("businesses").unwrap().column("registered_capital").unwrap();
+        assert_eq!(unit_shift(capital, "注册资本(元)"), Ok(-4));
+        assert_eq!(unit_shift(capital, "注册资本(万元)"), Ok(0));
+        let ratio = source("business_people").unwrap().column("share_ratio").unwrap();
+        assert!(unit_shift(ratio, "持股比例(%)").unwrap_err().contains("不带单位"));
+        let name = pay.column("name").unwrap();
+        assert!(unit_shift(name, "姓名(元)").is_err());
     }
 }

@@ -149,8 +149,33 @@ pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(base.0, base.1, base.2)?.checked_add_signed(Duration::days(days))
 }
 
+/// The serial numbers a number in a date column may plausibly be: the
+/// days from 1927-05-18 (10000) to 2100-12-31 (73415). A smaller number is
+/// a year (`2019`), a month (`2019.03`) or a slip, never a date anyone
+/// keeps in these registers as a bare number.
+pub const PLAUSIBLE_SERIALS: std::ops::RangeInclusive<f64> = 10_000.0..=73_415.0;
+
+/// A year (`2019`), a month (`201903`, `2019.03`, `2019.3`) written where a
+/// date belongs, if `text` is one: what it is, for the message.
+fn year_or_month(text: &str) -> Option<&'static str> {
+    let year = |y: &str| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) && (1900..=2100).contains(&y.parse::<i32>().unwrap_or(0));
+    let month = |m: &str| !m.is_empty() && m.len() <= 2 && m.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&m.parse::<u32>().unwrap_or(0));
+    if year(text) {
+        return Some("年份");
+    }
+    if text.len() == 6 && text.is_char_boundary(4) && year(&text[..4]) && month(&text[4..]) {
+        return Some("年月");
+    }
+    match text.split_once('.') {
+        Some((y, m)) if year(y) && month(m) => Some("年月"),
+        _ => None,
+    }
+}
+
 /// Parses a date: `2024-03-05`, `2024/3/5`, `2024.03.05`, `20240305`,
-/// `2024年3月5日`, a date-time whose time part is ignored, or an Excel serial.
+/// `2024年3月5日`, a date-time whose time part is ignored, or an Excel
+/// serial within [`PLAUSIBLE_SERIALS`]. A year or a month (`2019`,
+/// `2019.03`, `201903`) is refused, never read as a serial.
 pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
     if let Some(date) = canonical_date(raw) {
         return Ok(date);
@@ -161,20 +186,30 @@ pub fn parse_date(raw: &str) -> Result<NaiveDate, String> {
         return fail();
     }
     let date_part = s.split([' ', 'T']).next().unwrap_or_default();
+    if let Some(what) = year_or_month(date_part) {
+        return Err(format!("{}是{what},不是具体日期;这一列要填到日(如 2019-03-01),请核实后重新报送", quoted(&s)));
+    }
+    let serial = |serial: f64| {
+        if !PLAUSIBLE_SERIALS.contains(&serial) {
+            let seen = excel_serial_date(serial).map(|d| format!("(按 Excel 日期是 {d})")).unwrap_or_default();
+            return Err(format!("{}作为 Excel 日期序号不合理{seen};这一列要填具体日期(如 2019-03-01),请核实后重新报送", quoted(&s)));
+        }
+        excel_serial_date(serial).map_or_else(fail, Ok)
+    };
     if date_part.chars().all(|c| c.is_ascii_digit()) {
         return match date_part.len() {
             8 => ymd(&date_part[0..4], &date_part[4..6], &date_part[6..8]).map_or_else(fail, Ok),
-            1..=5 => excel_serial_date(date_part.parse::<f64>().unwrap_or(0.0)).map_or_else(fail, Ok),
+            1..=5 => serial(date_part.parse::<f64>().unwrap_or(0.0)),
             _ => fail(),
         };
     }
-    if let Ok(serial) = date_part.parse::<f64>()
+    if let Ok(number) = date_part.parse::<f64>()
         && date_part.len() <= 12
         && !date_part.contains(['-', '/'])
         && date_part.matches('.').count() == 1
         && date_part.split('.').next().is_some_and(|i| i.len() <= 5)
     {
-        return excel_serial_date(serial).map_or_else(fail, Ok);
+        return serial(number);
     }
     let well_formed = date_part.chars().all(|c| c.is_ascii_digit() || "-/.年月日".contains(c));
     let runs = digit_runs(date_part);
@@ -202,11 +237,15 @@ fn ymd(y: &str, m: &str, d: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
 }
 
-/// Parses a month: `2024-03`, `2024/03`, `2024/3`, `202403`, `2024年3月`, or a
-/// full date (its month).
+/// Parses a month: `2024-03`, `2024/03`, `2024/3`, `2024.03`, `202403`,
+/// `2024年3月`, or a full date (its month). `2024.1` is refused: a
+/// spreadsheet keeps October typed as the number 2024.10 as `2024.1`.
 pub fn parse_month(raw: &str) -> Result<Month, String> {
     let s = clean(raw);
     let fail = || Err(format!("{}不是有效月份(应为 2024-03、202403、2024年3月 等)", quoted(&s)));
+    if s.len() == 6 && s.ends_with(".1") && s[..4].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{}分不清是 1 月还是 10 月(表格会把 {}.10 存成 {s});请写成 {}-01 或 {}-10 后重新报送", quoted(&s), &s[..4], &s[..4], &s[..4]));
+    }
     if s.chars().all(|c| c.is_ascii_digit()) {
         return match s.len() {
             6 => s[0..4].parse().ok().zip(s[4..6].parse().ok()).and_then(|(y, m)| Month::new(y, m)).map_or_else(fail, Ok),
@@ -242,6 +281,14 @@ pub fn parse_money(raw: &str) -> Result<Decimal, String> {
     if let Some(value) = plain_money(raw) {
         return Ok(value);
     }
+    let value = parse_amount(raw)?;
+    exact_money(value).map_err(|why| format!("{}{why}", quoted(&clean(raw))))
+}
+
+/// Parses an amount written as [`parse_money`] takes it, with any number of
+/// decimals (an amount in 万元 has six to the cent): the caller scales it
+/// and checks it is exact.
+pub fn parse_amount(raw: &str) -> Result<Decimal, String> {
     let s = clean(raw);
     let fail = || Err(format!("{}不是有效金额(应为数字,如 1,350.00 或 430元)", quoted(&s)));
     let body = s.strip_suffix('元').unwrap_or(&s).trim();
@@ -268,8 +315,7 @@ pub fn parse_money(raw: &str) -> Result<Decimal, String> {
         return fail();
     }
     let text = format!("{sign}{}{}", int_part.replace(',', ""), frac_part.map(|f| format!(".{f}")).unwrap_or_default());
-    let value: Decimal = text.parse().or_else(|_| fail())?;
-    exact_money(value).map_err(|why| format!("{}{why}", quoted(&s)))
+    text.parse().or_else(|_| fail())
 }
 
 /// Yuan as the lake's money type stores them: cents (Decimal(18,2)).
@@ -284,7 +330,7 @@ pub const MONEY_MAX: Decimal = Decimal::from_parts(0xA763_FFFF, 0x0DE0_B6B3, 0, 
 
 /// `value` at two decimals, if it has no more (trailing zeros aside) and
 /// fits Decimal(18,2): never rounded, never wrapped.
-fn exact_money(mut value: Decimal) -> Result<Decimal, String> {
+pub fn exact_money(mut value: Decimal) -> Result<Decimal, String> {
     value = value.normalize();
     if value.scale() > 2 {
         return Err("的金额超过两位小数(金额只能精确到分)".into());
@@ -326,13 +372,15 @@ fn plain_money(s: &str) -> Option<Decimal> {
 /// and then exactly as [`parse_money`] takes text: more than two decimals
 /// or an amount beyond Decimal(18,2) is refused, never rounded.
 pub fn money_from_f64(value: f64) -> Result<Decimal, String> {
-    let shown = format!("{value:.14e}");
-    let fail = || format!("「{value}」不是有效金额");
+    exact_money(number_as_shown(value)?).map_err(|why| format!("「{value}」{why}"))
+}
+
+/// A spreadsheet number as Excel shows it: to 15 significant digits.
+pub fn number_as_shown(value: f64) -> Result<Decimal, String> {
     if !value.is_finite() {
-        return Err(fail());
+        return Err(format!("「{value}」不是有效金额"));
     }
-    let decimal = Decimal::from_scientific(&shown).map_err(|_| format!("「{value}」超出了金额能保存的范围(最多 16 位整数,即 {MONEY_MAX} 元)"))?;
-    exact_money(decimal).map_err(|why| format!("「{value}」{why}"))
+    Decimal::from_scientific(&format!("{value:.14e}")).map_err(|_| format!("「{value}」超出了金额能保存的范围(最多 16 位整数,即 {MONEY_MAX} 元)"))
 }
 
 /// The largest value of the lake's exact decimal type, Decimal(18,4).
@@ -514,6 +562,22 @@ mod tests {
     #[test]
     fn excel_serials() {
         assert_eq!(parse_date("45356").unwrap(), NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
+        // Years and months are not serials (issue 32): 2019.03 was 1905-07-11.
+        for month in ["2019.03", "2021.10", "2019.3", "201903", "2027.03"] {
+            assert!(parse_date(month).unwrap_err().contains("是年月,不是具体日期"), "{month}");
+        }
+        for year in ["2019", "1990"] {
+            assert!(parse_date(year).unwrap_err().contains("是年份"), "{year}");
+        }
+        for implausible in ["1234", "5000.5", "99999", "0.5"] {
+            assert!(parse_date(implausible).unwrap_err().contains("不合理"), "{implausible}");
+        }
+        assert_eq!(parse_date("10000").unwrap(), NaiveDate::from_ymd_opt(1927, 5, 18).unwrap());
+        assert_eq!(parse_date("73415").unwrap(), NaiveDate::from_ymd_opt(2100, 12, 31).unwrap());
+        assert_eq!(parse_month("2019.03").unwrap().to_string(), "2019-03");
+        assert_eq!(parse_month("2019.3").unwrap().to_string(), "2019-03");
+        assert!(parse_month("2019.1").unwrap_err().contains("1 月还是 10 月"));
+        assert_eq!(parse_month("2019.10").unwrap().to_string(), "2019-10");
         assert_eq!(parse_date("45356.0").unwrap(), NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
         assert_eq!(excel_serial_date(1.0), NaiveDate::from_ymd_opt(1900, 1, 1));
         assert_eq!(excel_serial_date(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));

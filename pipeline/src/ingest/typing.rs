@@ -66,7 +66,9 @@ impl std::fmt::Display for Typed<'_> {
 pub struct RowProblem {
     /// `missing_required`, `bad_date`, `bad_month`, `bad_money`, `bad_int`,
     /// `bad_bool`, `bad_enum`, `bad_id`, `bad_code`, `bad_decimal`,
-    /// `bad_formula`, `duplicate_key`, `unknown_village`, `ambiguous_village`.
+    /// `bad_formula`, `duplicate_key`, `unknown_village`, `ambiguous_village`,
+    /// `conflicting_columns` (two headers for one column disagree),
+    /// `total_above_data` (a 合计 row with data below it).
     pub kind: &'static str,
     pub column: Option<&'static str>,
     pub reason: String,
@@ -94,7 +96,9 @@ pub fn type_cell<'a>(source: &Source, index: usize, cell: Cell<'a>) -> Result<Ty
             if column.ty == ColumnType::Id { "bad_id" } else { "bad_code" },
             format!("「{}」在表格中存成了数字,超过 15 位的数字已丢失末尾几位;请把这一列设为「文本」格式、重新录入后报送", Cell::Number(n).text()),
         )),
-        (ColumnType::Date, Cell::Serial(n) | Cell::Number(n)) => {
+        // A date cell is a date; a plain number is read as its text (a year
+        // or a month is refused, a serial taken only where plausible).
+        (ColumnType::Date, Cell::Serial(n)) => {
             values::excel_serial_date(n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期")))
         }
         (ColumnType::Month, Cell::Serial(n)) => {
@@ -140,6 +144,26 @@ fn type_text<'a>(source: &Source, column: &Column, text: &'a str) -> Result<Type
             }
         }
     }
+}
+
+/// A cell of a money column whose header names another unit: read in that
+/// unit (any decimals), multiplied by ten to the `shift` (`金额(万元)`: 4),
+/// and loaded if the result is exact to the cent and fits, else the row's
+/// problem. Never rounded.
+fn type_in_unit<'a>(source: &Source, index: usize, cell: Cell<'a>, shift: i32) -> Result<Typed<'a>, RowProblem> {
+    let column = &source.columns[index];
+    let amount = match cell {
+        _ if column.ty != ColumnType::Money || cell.is_blank() => return type_cell(source, index, cell),
+        Cell::Number(n) => values::number_as_shown(n),
+        Cell::Text(text) => values::parse_amount(text),
+        _ => return type_cell(source, index, cell),
+    };
+    let problem = |why: String| RowProblem { kind: "bad_money", column: Some(column.name), reason: format!("列「{}」({}) {why}", column.header, column.name) };
+    let amount = amount.map_err(problem)?;
+    let factor = Decimal::from_i128_with_scale(10i128.pow(shift.unsigned_abs()), 0);
+    let scaled = if shift > 0 { amount.checked_mul(factor) } else { amount.checked_div(factor) };
+    let scaled = scaled.ok_or_else(|| problem(format!("「{amount}」按表头的单位换算后超出了金额能保存的范围")))?;
+    values::exact_money(scaled).map(Typed::Money).map_err(|why| problem(format!("「{amount}」按表头的单位换算后是 {}{why}", scaled.normalize())))
 }
 
 /// `value`, if it is not an amount above `ceiling` (either sign).
@@ -261,6 +285,7 @@ pub fn type_column(
     cells: Option<&RawColumn>,
     skip: &[bool],
     ceiling: Option<Decimal>,
+    shift: i32,
     mapped: Option<&BTreeMap<String, String>>,
 ) -> (ArrayRef, Vec<(usize, RowProblem)>) {
     let data_type = arrow_type(source.columns[index].ty);
@@ -315,7 +340,11 @@ pub fn type_column(
             });
             continue;
         }
-        let typed = if skipped { Ok(Typed::Null) } else { type_mapped(source, index, cell, mapped) };
+        let typed = match (skipped, shift) {
+            (true, _) => Ok(Typed::Null),
+            (false, 0) => type_mapped(source, index, cell, mapped),
+            (false, _) => type_in_unit(source, index, cell, shift),
+        };
         match typed.and_then(|value| within_ceiling(source, index, value, ceiling)) {
             Ok(value) => builder.push(&value),
             Err(problem) => {
@@ -365,33 +394,33 @@ mod tests {
         let skip = [false, false, false, true];
         // Clean text, an empty cell, and a 合计 row that is skipped: the very array.
         let departments = text(&["攸县民政局", "攸县人社局", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip, None, None);
+        let (typed, problems) = type_column(pay, i("department"), Some(&departments), &skip, None, 0, None);
         let RawColumn::Text(raw) = &departments else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
         assert!(problems.is_empty() && typed.is_null(2) && typed.as_string::<i32>().value(1) == "攸县人社局");
         // An ID number that needs cleaning: typed from there on, the rows before kept.
         let ids = text(&["430223195003071233", " 43022319500307123x", "", "合计"]);
-        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip, None, None);
+        let (typed, _) = type_column(pay, i("id_number"), Some(&ids), &skip, None, 0, None);
         let typed = typed.as_string::<i32>();
         assert_eq!((typed.value(0), typed.value(1)), ("430223195003071233", "43022319500307123X"));
         assert!(typed.is_null(2));
         // Codes checked on the whole column's bytes: kept, the empty
         // required one a problem; a code with a space is typed.
         let payment_ids = text(&["P1", "", "P3", "合计"]);
-        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip, None, None);
+        let (typed, problems) = type_column(pay, i("payment_id"), Some(&payment_ids), &skip, None, 0, None);
         let RawColumn::Text(raw) = &payment_ids else { unreachable!() };
         assert_eq!(typed.as_string::<i32>().values().as_ptr(), raw.values().as_ptr(), "no value copied");
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "missing_required")]);
         let accounts = text(&["6217", "6217 99", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip, None, None);
+        let (typed, problems) = type_column(pay, i("bank_account"), Some(&accounts), &skip, None, 0, None);
         assert_eq!((typed.as_string::<i32>().value(1), typed.is_null(2), problems.len()), ("621799", true, 0));
         // Money is always parsed; problems come back by row.
         let amounts = text(&["1,350.00", "待定", "", "合计"]);
-        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip, None, None);
+        let (typed, problems) = type_column(pay, i("amount"), Some(&amounts), &skip, None, 0, None);
         assert_eq!(typed.as_primitive::<deltalake::arrow::datatypes::Decimal128Type>().value(0), 135_000);
         assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(1, "bad_money"), (2, "missing_required")]);
         // A column the file lacks is null throughout.
-        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip, None, None);
+        let (typed, problems) = type_column(pay, i("paid_date"), None, &skip, None, 0, None);
         assert_eq!((typed.null_count(), problems.len()), (4, 0));
     }
 
@@ -406,7 +435,7 @@ mod tests {
         ]));
         let skip = [false; 7];
         let ceiling = Some(Decimal::from(1_000_000));
-        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, ceiling, None);
+        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, ceiling, 0, None);
         let rows: Vec<usize> = problems.iter().map(|(row, p)| {
             assert_eq!(p.kind, "bad_money");
             *row
@@ -416,9 +445,15 @@ mod tests {
         assert!(problems[4].1.reason.contains("上限 1000000") && problems[4].1.reason.contains("subsidy_payments.amount"), "{}", problems[4].1.reason);
         assert_eq!(typed.as_primitive::<Decimal128Type>().value(5), 100_000_000);
         // Without a ceiling the largest amount the type holds is kept exactly.
-        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, None, None);
+        let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, None, 0, None);
         assert_eq!(problems.len(), 3);
         assert_eq!(typed.as_primitive::<Decimal128Type>().value(3), 999_999_999_999_999_999);
+        // An amount in 万元 is read into 元 exactly (issue 32): 0.03 万元 is 300 元.
+        let wan = RawColumn::Text(deltalake::arrow::array::StringArray::from(vec!["0.03", "1.23456", "0.0000001", "12"]));
+        let (typed, problems) = type_column(pay, amount, Some(&wan), &[false; 4], None, 4, None);
+        let typed = typed.as_primitive::<Decimal128Type>();
+        assert_eq!((typed.value(0), typed.value(1), typed.value(3)), (30_000, 1_234_560, 12_000_000));
+        assert_eq!(problems.iter().map(|(row, p)| (*row, p.kind)).collect::<Vec<_>>(), [(2, "bad_money")], "0.001 元 is not a whole cent");
         // A spreadsheet's float: as Excel shows it, never rounded beyond.
         assert_eq!(type_cell(pay, amount, Cell::Number(129.00000000000003)).unwrap(), Typed::Money("129.00".parse().unwrap()));
         assert_eq!(type_cell(pay, amount, Cell::Number(1350.125)).unwrap_err().kind, "bad_money");
@@ -458,6 +493,14 @@ mod tests {
         assert_eq!(type_cell(pay, i("period"), cell("2024-13")).unwrap_err().kind, "bad_month");
         assert_eq!(type_cell(pay, i("period"), cell("2024-00")).unwrap_err().kind, "bad_month");
         assert_eq!(type_cell(pay, i("paid_date"), Cell::Serial(45356.0)).unwrap(), Typed::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()));
+        assert_eq!(type_cell(pay, i("paid_date"), Cell::Number(45356.0)).unwrap(), Typed::Date(NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()));
+        // Years and months typed as numbers in a date column (issue 32).
+        for (number, what) in [(2019.03, "年月"), (201903.0, "年月"), (2019.0, "年份"), (2021.1, "年月"), (1234.0, "不合理")] {
+            let e = type_cell(pay, i("paid_date"), Cell::Number(number)).unwrap_err();
+            assert!(e.kind == "bad_date" && e.reason.contains(what), "{number}: {}", e.reason);
+        }
+        assert_eq!(type_cell(pay, i("period"), Cell::Number(2019.03)).unwrap(), Typed::Month(Month::new(2019, 3).unwrap()));
+        assert_eq!(type_cell(pay, i("period"), Cell::Number(2019.1)).unwrap_err().kind, "bad_month");
         assert_eq!(type_cell(pay, i("id_number"), cell("43022319500307123")).unwrap(), Typed::Str(Cow::Borrowed("43022319500307123")));
         let e = type_cell(pay, i("program"), cell("低保金")).unwrap_err();
         assert_eq!(e.kind, "bad_enum");
