@@ -122,14 +122,18 @@ const MAX_SHEET_COLUMNS: u32 = 64;
 /// refuses the file — nothing is sized by what the sheet claims.
 fn sheet_rows(bytes: &[u8], file: &str) -> Result<Vec<Vec<Data>>, CaseError> {
     let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单「{file}」:不是有效的 XLSX 文件({e})。请上传 xuncha 导出的交办单(.xlsx)"));
-    xuncha_core::workbook::check_xlsx(std::io::Cursor::new(bytes), &xuncha_core::workbook::WorkbookLimits::UPLOAD).map_err(|why| CaseError::Invalid(format!("无法读取交办单「{file}」:{why}")))?;
+    let checked = xuncha_core::workbook::check_xlsx(std::io::Cursor::new(bytes), &xuncha_core::workbook::WorkbookLimits::UPLOAD).map_err(|why| CaseError::Invalid(format!("无法读取交办单「{file}」:{why}")))?;
     let mut workbook = Xlsx::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
-    let name = workbook.sheet_names().first().cloned().ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
+    let (name, _) = xuncha_core::workbook::visible_sheet(workbook.sheets_metadata()).ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
     let mut rows: BTreeMap<u32, Vec<Data>> = BTreeMap::new();
     let mut cells = workbook.worksheet_cells_reader(&name).map_err(unreadable)?;
     while let Some(cell) = cells.next_cell().map_err(unreadable)? {
         let (row, col) = cell.get_position();
-        let value = Data::from(cell.get_value().clone());
+        let value = match Data::from(cell.get_value().clone()) {
+            // Dates counted as the 1900 system counts them.
+            Data::DateTime(d) if checked.date_1904 => Data::Float(checked.serial_1900(d.as_f64())),
+            other => other,
+        };
         if value == Data::Empty {
             continue;
         }
@@ -185,6 +189,29 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
     }
     let current = writer.current(&[]).await?;
     drop(writer);
+    // Without the unit's login or a title naming it, the sheet's cases must
+    // all be one unit's: verdicts never land on another unit's cases.
+    let unit = match unit {
+        Some(unit) => Some(unit),
+        None => {
+            let listed: std::collections::BTreeSet<&str> = rows
+                .iter()
+                .skip(header_at + 1)
+                .filter_map(|r| current.get(&text(r.get(at[0]))))
+                .filter(|c| crate::store::visible(actor, c))
+                .filter_map(|c| c.unit_code.as_deref())
+                .collect();
+            if listed.len() > 1 {
+                let shown: Vec<&str> = listed.iter().take(5).copied().collect();
+                return Err(CaseError::Invalid(format!(
+                    "交办单「{name}」没有写明承办单位(标题行已删除),而其中的线索分属 {} 个承办单位({}):无法确认是哪个单位的答复,未导入。请用该单位的账号上传,或恢复标题行(含单位代码)后重新导入",
+                    listed.len(),
+                    shown.join("、")
+                )));
+            }
+            listed.into_iter().next().map(String::from)
+        }
+    };
 
     let mut imported = Imported::default();
     let mut batch: Vec<(String, Vec<Change>)> = Vec::new();
@@ -219,7 +246,15 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
         }
         first_row.insert(id.clone(), number);
         match parse_row(case.state, &filled) {
-            Ok(None) => imported.skipped += 1,
+            // Answered before: by this importer (the sheet again), or by
+            // someone else meanwhile — a conflict, reported as one.
+            Ok(None) if case.changed_by == actor.user => imported.skipped += 1,
+            Ok(None) => refuse(format!(
+                "冲突:线索 {id} 已由 {} 于 {} 改为「{}」,本行未导入;请重新导出交办单后再填写",
+                case.changed_by,
+                case.changed_at,
+                case.state.label()
+            )),
             Ok(Some(changes)) => match actor.may_not(&changes) {
                 Some(why) => refuse(format!("线索 {id}:{why};如需移交线索,请在核查说明中写明")),
                 None => batch.push((id, changes)),

@@ -55,6 +55,9 @@ const WAIT_ROWS: usize = 4 * RUN_ROWS;
 
 /// A file's rows, typed, deduplicated and sorted.
 pub(super) struct TypedFile {
+    /// Rows skipped as footers with no data after them yet: held if data
+    /// follows after all.
+    footers_pending: Vec<Quarantined>,
     pub(super) format: String,
     /// What the report says about the file (see `Opened::notes`).
     pub(super) notes: Vec<String>,
@@ -251,10 +254,22 @@ struct Layout<'a> {
     keys: KeyHasher,
     /// For each contract column, the largest amount it takes, if bounded.
     ceilings: Vec<Option<Decimal>>,
+    /// For each contract column, the power of ten its file column's values
+    /// are multiplied by (the header's unit, `金额(万元)`: 4).
+    shifts: Vec<i32>,
     /// For each contract column, the configured names of its allowed values.
     values: Vec<Option<std::collections::BTreeMap<String, String>>>,
     /// Villages given by name, and the directory that gives their codes.
     villages: Option<(VillageNames, Arc<Directory>)>,
+    /// (contract column, file column) of a second header naming a column
+    /// already taken (`补贴金额` beside `发放金额`): a row where the two
+    /// disagree is held, naming both.
+    twins: Vec<(usize, usize)>,
+    /// How the file's headers are read, and how many cells of its header
+    /// row are headers: a held row scoring half as much is a second header
+    /// (exports joined in one file), and the file is rejected.
+    headers: &'a xuncha_core::mapping::HeaderMappings,
+    header_score: usize,
 }
 
 /// Lake columns whose value is the same in every row of a file: they are
@@ -391,6 +406,10 @@ struct TypedChunk {
     quarantine: Vec<Quarantined>,
     rows_read: u64,
     rows_skipped: u64,
+    /// Rows skipped as 合计/总计 footers (indices), and the last row that is
+    /// data: a footer above data is no footer (see [`TypedFile::take_chunk`]).
+    footers: Vec<usize>,
+    last_data: Option<usize>,
 }
 
 /// Reads a file (`file`: its name in the lake) and types its rows on every
@@ -426,18 +445,34 @@ pub(super) fn read_and_type(
         _ => None,
     };
     let lake_schema = xuncha_core::contract::schema(source);
+    let position: Vec<Option<usize>> = (0..source.columns.len()).map(|c| map.iter().position(|m| *m == Some(c))).collect();
+    let mut notes = notes;
+    let mut shifts = vec![0; source.columns.len()];
+    for (c, p) in position.iter().enumerate() {
+        if let Some(p) = p {
+            shifts[c] = xuncha_core::contract::unit_shift(&source.columns[c], &header[*p]).map_err(PipelineError::Unreadable)?;
+            if shifts[c] != 0 {
+                let unit = xuncha_core::contract::header_unit(&header[*p]).unwrap_or_default();
+                notes.push(format!("「{}」按表头的单位「{unit}」读入,换算为「{}」的单位(乘以 10 的 {} 次方)", header[*p].trim(), source.columns[c].header, shifts[c]));
+            }
+        }
+    }
     let layout = Layout {
         source,
         header: &header,
-        position: (0..source.columns.len()).map(|c| map.iter().position(|m| *m == Some(c))).collect(),
+        position,
+        shifts,
         unmapped: (0..header.len()).filter(|i| map[*i].is_none()).collect(),
         schema: typed_schema(&lake_schema),
         keys: KeyHasher::new(source)?,
         ceilings,
         values: source.columns.iter().map(|c| config.values.of(source.name, c.name).cloned()).collect(),
         villages,
+        twins: super::twins(source, headers, &header, &map),
+        headers,
+        header_score: super::read::header_score(source, headers, &RawRow::new(0, header.iter().map(|h| RawCell::Text(h.clone())).collect())),
     };
-    let mut out = TypedFile { format, notes, columns: super::column_uses(source, headers, &header, &map), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { footers_pending: Vec::new(), format, notes, columns: super::column_uses(source, headers, &header, &map), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -550,12 +585,36 @@ fn runs_of(loaded: Vec<RecordBatch>) -> Vec<Vec<RecordBatch>> {
 }
 
 impl TypedFile {
+    /// The pending footers at or above row `number`, data being below them:
+    /// held instead of skipped.
+    fn hold_pending_footers(&mut self, number: u64) {
+        let (held, still): (Vec<Quarantined>, Vec<Quarantined>) = std::mem::take(&mut self.footers_pending).into_iter().partition(|q| q.row_number <= number);
+        self.footers_pending = still;
+        self.rows_skipped -= held.len() as u64;
+        self.rows_read += held.len() as u64;
+        self.quarantine.extend(held);
+    }
+
     /// Takes the next chunk in file order: its rows whose key came earlier
     /// go to quarantine, the rest are kept.
     fn take_chunk(&mut self, layout: &Layout<'_>, chunk: TypedChunk, seen: &mut KeySet, loaded: &mut Vec<RecordBatch>) -> Result<(), PipelineError> {
         self.rows_read += chunk.rows_read;
         self.rows_skipped += chunk.rows_skipped;
         self.quarantine.extend(chunk.quarantine);
+        // Footers are recognised only after the data: one with data below
+        // it is held, for a person to look at, not skipped.
+        for &index in &chunk.footers {
+            let raw = chunk.raw.row(index);
+            let reason = "这一行以「合计/总计/小计」开头、缺少必填项,像表尾的合计行,但它下面还有数据行,所以不当作表尾跳过;请核实这一行(是数据就补全必填项,是合计行就移到表格末尾)后重新报送".to_string();
+            self.footers_pending.push(Quarantined {
+                row_number: raw.number(),
+                raw: super::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
+                problem: RowProblem { kind: "total_above_data", column: None, reason },
+            });
+        }
+        if let Some(last) = chunk.last_data {
+            self.hold_pending_footers(chunk.raw.row(last).number());
+        }
         let mut keep = Vec::with_capacity(chunk.keys.len());
         for (key, &index) in chunk.keys.iter().zip(&chunk.loaded) {
             let raw = chunk.raw.row(index);
@@ -588,6 +647,14 @@ impl TypedFile {
     }
 }
 
+/// Whether a row is a footer (合计/总计/小计 or a signature line, see
+/// `super::is_footer`) by its shape: it lacks a required value a data row
+/// would have. A row starting with 总计 that is complete is data.
+fn is_footer(layout: &Layout<'_>, row: &impl Row) -> bool {
+    let lacks_required = layout.source.columns.iter().zip(&layout.position).any(|(column, p)| column.required && p.is_some_and(|p| row.cell(p).is_blank()));
+    super::is_footer(row) && lacks_required
+}
+
 /// Types one chunk of rows (on a typing thread), column by column.
 fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, PipelineError> {
     let source = layout.source;
@@ -600,7 +667,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
                 return false;
             }
             let row = raw.row(i);
-            row.is_blank() || super::is_footer(&row)
+            row.is_blank() || is_footer(layout, &row)
         })
         .collect();
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(layout.schema.fields().len());
@@ -612,7 +679,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
             Some((column, codes)) if *column == c => Some(codes),
             _ => position.and_then(|p| raw.column(p)),
         };
-        let (column, found) = typing::type_column(source, c, cells, &skip, layout.ceilings[c], layout.values[c].as_ref());
+        let (column, found) = typing::type_column(source, c, cells, &skip, layout.ceilings[c], layout.shifts[c], layout.values[c].as_ref());
         columns.push(column);
         // Codes found by name are valid codes; a row whose name gave none
         // has said why already (not also "missing").
@@ -623,11 +690,43 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
             problems.entry(row).or_default().push(problem);
         }
     }
+    for (c, twin) in &layout.twins {
+        let (Some(first), Some(second)) = (layout.position[*c].and_then(|p| raw.column(p)), raw.column(*twin)) else { continue };
+        for row in (0..raw.len()).filter(|row| !skip[*row]) {
+            let (a, b) = (first.cell(row), second.cell(row));
+            let same = b.is_blank() || (!a.is_blank() && typing::type_cell(source, *c, a).ok() == typing::type_cell(source, *c, b).ok());
+            if !same {
+                let column = &source.columns[*c];
+                let (named, other) = (layout.position[*c].map_or("", |p| layout.header[p].as_str()), layout.header[*twin].as_str());
+                let reason = format!(
+                    "「{}」与「{}」两列都是「{}」({}),这一行两者不同(「{}」与「{}」),无法判断以哪一列为准;请核实后只保留一列,或在 xuncha.toml 的 [sources.{}.headers] 中只映射其中一列,再重新报送",
+                    xuncha_core::values::excerpt(named.trim(), 40),
+                    xuncha_core::values::excerpt(other.trim(), 40),
+                    column.header,
+                    column.name,
+                    xuncha_core::values::excerpt(&a.text(), 40),
+                    xuncha_core::values::excerpt(&b.text(), 40),
+                    source.name
+                );
+                problems.entry(row).or_default().push(RowProblem { kind: "conflicting_columns", column: Some(column.name), reason });
+            }
+        }
+    }
     let mut keep: Vec<bool> = skip.iter().map(|skipped| !skipped).collect();
-    let mut chunk = TypedChunk { batch: None, raw, loaded: Vec::new(), keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_skipped: 0 };
+    let footers = (0..raw.len()).filter(|i| skip[*i] && !raw.row(*i).is_blank()).collect();
+    let last_data = (0..raw.len()).rev().find(|i| !skip[*i]);
+    let mut chunk = TypedChunk { batch: None, raw, loaded: Vec::new(), keys: Vec::new(), quarantine: Vec::new(), rows_read: 0, rows_skipped: 0, footers, last_data };
     let raw = &chunk.raw;
     for (row, mut found) in problems {
         keep[row] = false;
+        // A held row that is the header again: another export joined below.
+        let cells = raw.row(row);
+        if super::read::header_score(source, layout.headers, &cells) * 2 >= layout.header_score.max(2) {
+            return Err(PipelineError::Unreadable(format!(
+                "第 {} 行又是一行表头:文件像是几份导出拼接在一起,为免把后一份按前一份的列读错,整份文件未入库;请把每份导出存成单独的文件后重新报送",
+                cells.number()
+            )));
+        }
         let reason = found.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
         let first = found.swap_remove(0);
         let cells = raw.row(row);

@@ -350,7 +350,8 @@ impl IngestState<'_> {
         // recorded under a transaction of its own, so that the same bytes
         // are read again (a mapping may have been added since).
         let app_id = format!("xuncha-ingest:{}:{sha}", source.name);
-        let rejected_id = format!("xuncha-reject:{}:{sha}", source.name);
+        // Per name too: the same bytes rejected under two names are two rows.
+        let rejected_id = format!("xuncha-reject:{}:{sha}:{}", source.name, hex::encode(&Sha256::digest(file.as_bytes())[..8]));
         let batch_id = hex::encode(&Sha256::digest(app_id.as_bytes())[..8]);
         let batches_table = self.lake.table("ingest_batches").await?;
         let rows_done = Lake::has_transaction(self.lake.table(source.name).await?.as_ref(), &app_id).await?;
@@ -603,6 +604,11 @@ fn open_rows(source: &Source, sources: &Catalog, headers: &HeaderMappings, path:
         )));
     };
     let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
+    let mut notes = notes;
+    let titles = titles_above(source, headers, &head[..at], &head[at])?;
+    if titles > 0 {
+        notes.push(format!("表头在第 {} 行,其上 {titles} 行是标题,不作数据读取", head[at].number()));
+    }
     rows.name_columns(&header);
     rows.check_head_text()?;
     let head_rest = head.split_off(at + 1);
@@ -610,6 +616,32 @@ fn open_rows(source: &Source, sources: &Catalog, headers: &HeaderMappings, path:
         row.check_quoted_lines(header.len())?;
     }
     Ok(Opened { format, header, head_rest, rows, notes })
+}
+
+/// The non-blank rows above a file's header, each a title (a cell or a
+/// few: `2024年XX镇低保发放花名册`, `填报单位:…`); a row there that is
+/// another header or reads like data means several exports were joined in
+/// one file, whose first parts would go unread: the file is rejected.
+fn titles_above(source: &Source, headers: &HeaderMappings, above: &[RawRow], header: &RawRow) -> Result<usize, PipelineError> {
+    let width = header.cells().filter(|c| !c.is_blank()).count();
+    let mut titles = 0;
+    for row in above.iter().filter(|r| !r.is_blank()) {
+        let filled = row.cells().filter(|c| !c.is_blank()).count();
+        let what = if read::header_score(source, headers, row) >= 2 {
+            "也是一行表头"
+        } else if filled >= 3 && filled * 2 >= width {
+            "像是一行数据"
+        } else {
+            titles += 1;
+            continue;
+        };
+        return Err(PipelineError::Unreadable(format!(
+            "第 {} 行在表头(第 {} 行)之上,却{what}:文件像是几份导出拼接在一起,为免漏读其中一份,整份文件未入库;请把每份导出存成单独的文件后重新报送",
+            row.number(),
+            header.number()
+        )));
+    }
+    Ok(titles)
 }
 
 /// " — 看起来是 X 的文件" when another source's header fits the first rows.
@@ -643,6 +675,18 @@ fn mapping(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<
         }
     }
     out
+}
+
+/// (contract column, file column) of each header that names a column an
+/// earlier header took (see [`mapping`]): the twins compared row by row.
+fn twins(source: &Source, headers: &HeaderMappings, header: &[String], map: &[Option<usize>]) -> Vec<(usize, usize)> {
+    header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| map[*i].is_none())
+        .filter_map(|(i, h)| headers.column(source, h).map(|(column, _)| (column, i)))
+        .filter(|(column, _)| map.contains(&Some(*column)))
+        .collect()
 }
 
 /// The required columns a file's header lacks (their indices); a village

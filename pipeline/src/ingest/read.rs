@@ -21,7 +21,7 @@
 //!   its digits, never passing through a float); a key twice in one object
 //!   rejects the file.
 
-use super::records::{self, CsvRecords};
+use super::records::{self, CsvRecords, QuotedLines};
 use crate::PipelineError;
 use xuncha_core::values;
 use xuncha_core::contract::Source;
@@ -122,33 +122,44 @@ pub struct RawRow {
     pub number: u64,
     cells: Vec<RawCell>,
     /// A CSV record's line breaks inside quoted fields (see [`check_quoted_lines`]).
-    quoted_breaks: usize,
+    quoted_lines: QuotedLines,
 }
 
 impl RawRow {
     pub fn new(number: u64, cells: Vec<RawCell>) -> RawRow {
-        RawRow { number, cells, quoted_breaks: 0 }
+        RawRow { number, cells, quoted_lines: QuotedLines::default() }
     }
 
     /// Refuses the row if a quote left open seems to have joined lines into
     /// it (see [`check_quoted_lines`]).
     pub fn check_quoted_lines(&self, width: usize) -> Result<(), PipelineError> {
-        check_quoted_lines(self.number, self.quoted_breaks, self.cells.len(), width)
+        check_quoted_lines(self.number, self.quoted_lines, self.cells.len(), width)
     }
 }
 
 /// A CSV record `number` whose quoted fields hold line breaks must have as
-/// many fields as the header (`width`): a note typed on several lines
-/// does; a quote opened by mistake, which joins the next lines into one
-/// record, makes it longer or shorter. Such a file is rejected rather than
-/// lose the joined rows.
-pub fn check_quoted_lines(number: u64, breaks: usize, fields: usize, width: usize) -> Result<(), PipelineError> {
-    if breaks == 0 || fields == width {
+/// many fields as the header (`width`), and no line inside its quotes may
+/// look like a record: a note typed on several lines has a comma or two; a
+/// quote opened by mistake, which joins the next lines into one record,
+/// makes it longer or shorter, or — closed by a quote in a later row's last
+/// field — keeps the count but holds whole rows. Such a file is rejected
+/// rather than lose the joined rows.
+pub fn check_quoted_lines(number: u64, quoted: QuotedLines, fields: usize, width: usize) -> Result<(), PipelineError> {
+    let QuotedLines { breaks, widest_line_commas } = quoted;
+    if breaks == 0 {
         return Ok(());
     }
-    Err(PipelineError::Unreadable(format!(
-        "第 {number} 行有以引号开头的一格跨越了 {breaks} 个换行,之后这一行有 {fields} 列,而表头有 {width} 列:这一格的引号多半没有闭合,把其后的行并进了这一行;整份文件未入库,请检查这一行的引号后重新导出"
-    )))
+    if fields != width {
+        return Err(PipelineError::Unreadable(format!(
+            "第 {number} 行有以引号开头的一格跨越了 {breaks} 个换行,之后这一行有 {fields} 列,而表头有 {width} 列:这一格的引号多半没有闭合,把其后的行并进了这一行;整份文件未入库,请检查这一行的引号后重新导出"
+        )));
+    }
+    if widest_line_commas + 1 >= width.max(3) {
+        return Err(PipelineError::Unreadable(format!(
+            "第 {number} 行有以引号开头的一格跨越了 {breaks} 个换行,引号内有一行含 {widest_line_commas} 个逗号,和一整行数据一样:这一格的引号多半没有闭合,把其后的 {breaks} 行并进了这一格;整份文件未入库,请检查第 {number} 行的引号后重新导出"
+        )));
+    }
+    Ok(())
 }
 
 impl Row for RawRow {
@@ -293,7 +304,7 @@ impl ChunkBuilder {
         });
         let Some(fields) = read.map_err(|e| records::unreadable(*number + 1, &e))? else { return Ok(false) };
         *number += 1;
-        check_quoted_lines(*number, records.quoted_breaks(), fields, columns.len())?;
+        check_quoted_lines(*number, records.quoted_lines(), fields, columns.len())?;
         columns.iter_mut().skip(fields).for_each(|column| column.append_value(b""));
         self.numbers.push(*number);
         if !rest.is_empty() {
@@ -662,7 +673,7 @@ impl Rows {
                     Ok(None) => return None,
                     Err(e) => return Some(Err(records::unreadable(*number + 1, &e))),
                 }
-                Some(Ok(RawRow { number: *number, cells, quoted_breaks: records.quoted_breaks() }))
+                Some(Ok(RawRow { number: *number, cells, quoted_lines: records.quoted_lines() }))
             }
             RowsInner::Cells(rows) => rows.next(),
         }
@@ -735,18 +746,20 @@ const MAX_SHEET_COLUMNS: u32 = 1000;
 pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<(RowIter, Vec<String>), PipelineError> {
     use calamine::{DataRef, Reader, Xlsx, open_workbook};
     let unreadable = |e: calamine::XlsxError| PipelineError::Unreadable(format!("无法读取 XLSX: {}", values::excerpt(&e.to_string(), 200)));
-    xuncha_core::workbook::check_xlsx(BufReader::new(File::open(path)?), &xuncha_core::workbook::WorkbookLimits::DELIVERY).map_err(PipelineError::Unreadable)?;
+    let checked = xuncha_core::workbook::check_xlsx(BufReader::new(File::open(path)?), &xuncha_core::workbook::WorkbookLimits::DELIVERY).map_err(PipelineError::Unreadable)?;
     let mut workbook: Xlsx<_> = open_workbook(path).map_err(unreadable)?;
     let names = workbook.sheet_names();
-    let name = match sheet {
-        Some(name) if names.iter().any(|n| n == name) => name.to_string(),
+    let (name, others) = match sheet {
+        Some(name) if names.iter().any(|n| n == name) => (name.to_string(), names.iter().filter(|n| *n != name).cloned().collect()),
         Some(name) => return Err(PipelineError::Unreadable(format!("工作簿中没有名为「{name}」的工作表(有: {})", names.join("、")))),
-        None => names.first().cloned().ok_or_else(|| PipelineError::Unreadable("工作簿中没有工作表".into()))?,
+        None => xuncha_core::workbook::visible_sheet(workbook.sheets_metadata()).ok_or_else(|| PipelineError::Unreadable("工作簿中没有工作表".into()))?,
     };
     let mut notes = Vec::new();
-    if names.len() > 1 {
-        let others: Vec<&str> = names.iter().filter(|n| **n != name).map(String::as_str).collect();
+    if !others.is_empty() {
         notes.push(format!("工作簿有 {} 个工作表,只读取了「{name}」;未读取: {}(如需入库,请把它们另存为单独的文件)", names.len(), values::excerpt(&others.join("、"), 200)));
+    }
+    if checked.date_1904 {
+        notes.push("工作簿使用 1904 日期系统(Mac 版 Excel),日期格式的单元格已按该系统换算".into());
     }
     let mut cells: Vec<(u32, u32, RawCell)> = Vec::new();
     // Cells written without a value: a formula whose result was not saved, or a styled blank.
@@ -766,7 +779,7 @@ pub fn xlsx_rows(path: &Path, sheet: Option<&str>) -> Result<(RowIter, Vec<Strin
                 DataRef::Float(f) => RawCell::Number(*f),
                 DataRef::Int(i) => RawCell::Number(*i as f64),
                 DataRef::Bool(b) => RawCell::Bool(*b),
-                DataRef::DateTime(d) => RawCell::Serial(d.as_f64()),
+                DataRef::DateTime(d) => RawCell::Serial(checked.serial_1900(d.as_f64())),
                 // What the department sees in the cell: #DIV/0!, #N/A, …
                 DataRef::Error(e) => RawCell::Text(e.to_string()),
             };
@@ -990,11 +1003,15 @@ const MAX_HEADER_BYTES: usize = 200;
 /// Finds the header row among the first rows: the row naming most of the
 /// source's columns (title rows above it are skipped). Returns its position.
 pub fn find_header(source: &Source, headers: &HeaderMappings, rows: &[RawRow]) -> Option<usize> {
+    let best = rows.iter().enumerate().max_by_key(|(i, row)| (header_score(source, headers, *row), std::cmp::Reverse(*i)))?;
+    (header_score(source, headers, best.1) >= 2.min(source.columns.len())).then_some(best.0)
+}
+
+/// How many of a row's cells are headers of `source`'s columns.
+pub fn header_score(source: &Source, headers: &HeaderMappings, row: &impl Row) -> usize {
     // A header cell is short, and a header has at most a few hundred of them.
     let is_header = |c: Cell<'_>| matches!(c, Cell::Text(t) if t.len() <= MAX_HEADER_BYTES) && headers.column(source, &c.text()).is_some();
-    let score = |row: &RawRow| row.cells().take(MAX_SHEET_COLUMNS as usize).filter(|c| is_header(*c)).count();
-    let best = rows.iter().enumerate().max_by_key(|(i, row)| (score(row), std::cmp::Reverse(*i)))?;
-    (score(best.1) >= 2.min(source.columns.len())).then_some(best.0)
+    row.cells().take(MAX_SHEET_COLUMNS as usize).filter(|c| is_header(*c)).count()
 }
 
 #[cfg(test)]

@@ -45,7 +45,18 @@ pub(super) struct CsvRecords {
     /// Where the commas of a plain line are.
     commas: Vec<usize>,
     /// The line breaks inside the quoted fields of the last record.
-    quoted_breaks: usize,
+    quoted_lines: QuotedLines,
+}
+
+/// What the quoted fields of a record span.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotedLines {
+    /// Line breaks inside quoted fields.
+    pub breaks: usize,
+    /// The most commas on one line inside a quoted field after a break
+    /// (up to the next break or the closing quote): a line with as many
+    /// commas as a record has is a record swallowed by an unclosed quote.
+    pub widest_line_commas: usize,
 }
 
 /// What the front of the unread bytes holds.
@@ -117,13 +128,13 @@ fn scan_line(bytes: &[u8], commas: &mut Vec<usize>) -> Scan {
 
 impl CsvRecords {
     pub(super) fn new(input: Box<dyn Read + Send>) -> CsvRecords {
-        CsvRecords { input, buffer: vec![0; BUFFER_BYTES], start: 0, end: 0, eof: false, core: csv_core::Reader::new(), fields: vec![0; 1024], ends: vec![0; 64], commas: Vec::new(), quoted_breaks: 0 }
+        CsvRecords { input, buffer: vec![0; BUFFER_BYTES], start: 0, end: 0, eof: false, core: csv_core::Reader::new(), fields: vec![0; 1024], ends: vec![0; 64], commas: Vec::new(), quoted_lines: QuotedLines::default() }
     }
 
     /// Reads the next record, handing each field with its index to `field`;
     /// returns how many fields it had, or `None` at the end of the stream.
     pub(super) fn read(&mut self, mut field: impl FnMut(usize, &[u8])) -> std::io::Result<Option<usize>> {
-        self.quoted_breaks = 0;
+        self.quoted_lines = QuotedLines::default();
         loop {
             let unread = &self.buffer[self.start..self.end];
             let (length, consumed) = match scan_line(unread, &mut self.commas) {
@@ -175,7 +186,7 @@ impl CsvRecords {
                 ReadRecordResult::OutputFull => self.fields.resize(self.fields.len() * 2, 0),
                 ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 ReadRecordResult::Record => {
-                    self.quoted_breaks = quoted_breaks(&raw).map_err(std::io::Error::other)?;
+                    self.quoted_lines = quoted_lines(&raw).map_err(std::io::Error::other)?;
                     let mut from = 0;
                     for (index, &to) in self.ends[..ended].iter().enumerate() {
                         field(index, &self.fields[from..to]);
@@ -188,11 +199,11 @@ impl CsvRecords {
         }
     }
 
-    /// The line breaks inside the quoted fields of the record last read: a
-    /// quote left open by mistake makes a record of several lines, which
-    /// the reader checks against the header's width.
-    pub(super) fn quoted_breaks(&self) -> usize {
-        self.quoted_breaks
+    /// What the quoted fields of the record last read span: a quote left
+    /// open by mistake makes a record of several lines, which the reader
+    /// checks against the header's width.
+    pub(super) fn quoted_lines(&self) -> QuotedLines {
+        self.quoted_lines
     }
 
     /// Reads more of the stream behind the unread bytes (moved to the front;
@@ -218,22 +229,35 @@ fn too_long() -> std::io::Error {
     std::io::Error::other(format!("这一行超过 {} MB 仍未结束,不像是表格数据(文件是否缺少换行,或根本不是 CSV?)", MAX_RECORD_BYTES >> 20))
 }
 
-/// The line breaks inside the quoted fields of a record (its bytes as in
-/// the file), or what is wrong with its quoting: a quoted field that never
-/// closes, or quoted fields that span more than [`MAX_QUOTED_LINE_BREAKS`]
-/// line breaks. Follows `csv_core`: a quote opens a quoted field only at
-/// the start of a field, and `""` inside one is a quote.
-fn quoted_breaks(raw: &[u8]) -> Result<usize, String> {
+/// What the quoted fields of a record (its bytes as in the file) span, or
+/// what is wrong with its quoting: a quoted field that never closes, or
+/// quoted fields that span more than [`MAX_QUOTED_LINE_BREAKS`] line
+/// breaks. Follows `csv_core`: a quote opens a quoted field only at the
+/// start of a field, and `""` inside one is a quote.
+fn quoted_lines(raw: &[u8]) -> Result<QuotedLines, String> {
     let (mut field, mut at_start, mut quoted, mut breaks) = (0usize, true, false, 0usize);
+    // Commas on the current line inside a quoted field, once past a break.
+    let (mut line_commas, mut widest_line_commas) = (None::<usize>, 0usize);
     let mut i = 0;
     while i < raw.len() {
         let b = raw[i];
         if quoted {
+            let line_break = b == b'\n' || (b == b'\r' && raw.get(i + 1) != Some(&b'\n'));
+            let closing = b == b'"' && raw.get(i + 1) != Some(&b'"');
+            if line_break || closing {
+                widest_line_commas = widest_line_commas.max(line_commas.unwrap_or(0));
+            }
             match b {
-                b'"' if raw.get(i + 1) == Some(&b'"') => i += 1,
-                b'"' => quoted = false,
-                b'\n' => breaks += 1,
-                b'\r' if raw.get(i + 1) != Some(&b'\n') => breaks += 1,
+                b'"' if !closing => i += 1,
+                b'"' => {
+                    quoted = false;
+                    line_commas = None;
+                }
+                b',' => line_commas = line_commas.map(|n| n + 1),
+                _ if line_break => {
+                    breaks += 1;
+                    line_commas = Some(0);
+                }
                 _ => {}
             }
             if breaks > MAX_QUOTED_LINE_BREAKS {
@@ -257,7 +281,7 @@ fn quoted_breaks(raw: &[u8]) -> Result<usize, String> {
     if quoted {
         return Err(format!("第 {} 列以引号开头,但直到文件末尾引号都没有闭合(其后 {breaks} 个换行都被并入了这一格);请检查这一格的引号后重新导出", field + 1));
     }
-    Ok(breaks)
+    Ok(QuotedLines { breaks, widest_line_commas })
 }
 
 /// Fails a read of a CSV file, naming the record that could not be read.
@@ -267,7 +291,7 @@ pub(super) fn unreadable(number: u64, e: &std::io::Error) -> PipelineError {
 
 #[cfg(test)]
 mod tests {
-    use super::CsvRecords;
+    use super::{CsvRecords, QuotedLines, quoted_lines};
 
     /// The records of `bytes` as the `csv` crate reads them.
     fn by_csv_crate(bytes: &[u8]) -> Vec<Vec<Vec<u8>>> {
@@ -377,6 +401,12 @@ mod tests {
         let swallowed = format!("a,b\n1,\"x\n{}2,\"y\"\n", "3,4\n".repeat(25));
         let (records, e) = records_until_error(swallowed.as_bytes(), 4096);
         assert!(records.len() == 1 && e.unwrap().contains("超过 20 个换行"));
+        // A quote left open in a last field, closed in a later row's last
+        // field: the lines between are records (as many commas as one).
+        let joined = quoted_lines(b"1,\"x\n2,3,4\n5,6,y\"").unwrap();
+        assert_eq!(joined, QuotedLines { breaks: 2, widest_line_commas: 2 });
+        let note = quoted_lines(b"1,\"first line\nsecond, with a comma\nthird\",2").unwrap();
+        assert_eq!(note, QuotedLines { breaks: 2, widest_line_commas: 1 });
         // A note on a few lines, quotes inside quotes, a quote mid-field: fine.
         let fine = "a,b\n\"第一行\n第二行\n第三行\",\"他说\"\"好\"\"\"\n5\",6\n";
         assert_eq!(by_records(fine.as_bytes(), 3), by_csv_crate(fine.as_bytes()));
