@@ -13,15 +13,16 @@ pub(crate) fn run_rules(ctx: &Ctx, as_of: Option<chrono::NaiveDate>, rules: Vec<
     let options = RunOptions { as_of, rules, ..RunOptions::configured(&ctx.config, ctx.session_options.clone()) };
     let (report, synced) = runtime()?.block_on(xuncha_cases::run_and_sync(&lake, &options))?;
     for r in &report.rules {
-        match &r.error {
-            None => println!("  {:<32} {:>7} 条  {:>6} ms", r.rule_id, r.findings, r.millis),
-            Some(e) => println!("  {:<32} 出错: {e}", r.rule_id),
+        match (&r.error, &r.waited) {
+            (Some(e), _) => println!("  {:<32} 出错: {e}", r.rule_id),
+            (None, Some(why)) => println!("  {:<32} 未运行,{why}", r.rule_id),
+            (None, None) => println!("  {:<32} {:>7} 条  {:>6} ms", r.rule_id, r.findings, r.millis),
         }
     }
     println!("运行 {} (参考日 {}): {} 条比对发现, {} 个村风险评分, 状态 {}", report.run_id, report.as_of, report.findings, report.risk_scores, report.status);
     println!(
-        "线索: 新增 {}, 重新发现 {}, 新增发现 {} 条; 数据核验通过 {}, 整改不实 {}, 反弹 {}",
-        synced.opened, synced.reopened, synced.findings_added, synced.verified_by_data, synced.not_rectified, synced.rebounded
+        "线索: 新增 {}, 重新发现 {}, 新增发现 {} 条; 数据核验通过 {}, 整改不实 {}, 反弹 {}; 撤销 {}(待交办而本次不再发现)",
+        synced.opened, synced.reopened, synced.findings_added, synced.verified_by_data, synced.not_rectified, synced.rebounded, synced.withdrawn
     );
     if report.status != "ok" {
         anyhow::bail!("部分规则出错,见上");

@@ -24,10 +24,14 @@ pub enum State {
     Rectifying,
     Rectified,
     Closed,
+    /// 已撤销: a 待交办 case a later run no longer finds (withdrawn by the
+    /// data; found again, it is 待交办 once more).
+    Withdrawn,
 }
 
 impl State {
-    pub const ALL: [State; 8] = [State::Pending, State::Assigned, State::Confirmed, State::PartlyConfirmed, State::Dismissed, State::Rectifying, State::Rectified, State::Closed];
+    pub const ALL: [State; 9] =
+        [State::Pending, State::Assigned, State::Confirmed, State::PartlyConfirmed, State::Dismissed, State::Rectifying, State::Rectified, State::Closed, State::Withdrawn];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -39,6 +43,7 @@ impl State {
             State::Rectifying => "整改中",
             State::Rectified => "已整改",
             State::Closed => "已销号",
+            State::Withdrawn => "已撤销",
         }
     }
 

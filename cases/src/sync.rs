@@ -14,7 +14,12 @@
 //!   after its closing is flagged 反弹 and reopened (整改中). Rules about
 //!   one-off events (a contract, a voucher) get no data check.
 //!
-//! Only the rules of the run are touched (`run --rules a,b`).
+//! - A case still 待交办 whose subject the run no longer finds is withdrawn
+//!   (已撤销: a run on part of the data found it); found again, it is
+//!   待交办 once more (重新发现). Funnels and queues count live cases.
+//!
+//! Only the rules of the run are touched (`run --rules a,b`), and only
+//! those that ran: a rule that waited for its sources leaves its cases.
 
 use crate::CaseError;
 use crate::state::State;
@@ -40,6 +45,8 @@ pub struct Synced {
     pub verified_by_data: usize,
     pub not_rectified: usize,
     pub rebounded: usize,
+    /// 待交办 cases of the run's rules that it no longer finds: 已撤销.
+    pub withdrawn: usize,
 }
 
 /// The user name of the events the data makes.
@@ -47,7 +54,7 @@ pub const SYSTEM_USER: &str = "系统(数据比对)";
 
 /// Folds the findings of run `report` into cases.
 pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Synced, CaseError> {
-    let ran: Vec<&Rule> = rules.iter().filter(|r| report.rules.iter().any(|o| o.rule_id == r.id && o.error.is_none())).collect();
+    let ran: Vec<&Rule> = rules.iter().filter(|r| report.rules.iter().any(|o| o.rule_id == r.id && o.ran())).collect();
     if ran.is_empty() {
         return Ok(Synced::default());
     }
@@ -152,6 +159,10 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
         let [handed, rectified, closed] = milestones.get(case_id).cloned().unwrap_or_default();
         let after = |month: &str| !month.is_empty() && latest.as_str() > month;
         match case.state {
+            State::Withdrawn => {
+                events.push(event(case_id, seq, "重新发现", State::Pending, None, rule, subject, village, detail));
+                synced.reopened += 1;
+            }
             State::Dismissed if new_count > 0 => {
                 events.push(event(case_id, seq, "重新发现", State::Pending, None, rule, subject, village, detail));
                 synced.reopened += 1;
@@ -171,6 +182,13 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
             _ if new_count > 0 => events.push(event(case_id, seq, "追加发现", case.state, None, rule, subject, village, detail)),
             _ => {}
         }
+    }
+    // Cases not yet handed over whose subject this run no longer finds (a
+    // run on part of the data found them): withdrawn, with history.
+    for (case_id, case) in existing.iter().filter(|(id, c)| c.state == State::Pending && !seen.contains(*id)) {
+        let detail = serde_json::json!({ "run_id": report.run_id, "found": false }).to_string();
+        events.push(event(case_id, case.events + 1, "撤销", State::Withdrawn, None, &case.rule_id, &case.subject, case.village_code.clone(), detail));
+        synced.withdrawn += 1;
     }
     // Handed-over cases whose subject this run no longer finds at all.
     for (case_id, case) in &existing {

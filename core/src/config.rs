@@ -5,6 +5,7 @@
 //! lake = "./lake"
 //! [rules]
 //! dir = "my-rules"            # more rule files beside the built-in ones
+//! complete_for_period = ["subsidy_payments"]  # a rule reading these waits for the run's month
 //! [thresholds]
 //! split_limit = 100000        # 拆分工程: the tendering limit (yuan)
 //! split_window_days = 90
@@ -245,6 +246,10 @@ impl Default for ReportConfig {
 pub struct RulesConfig {
     /// A folder of `<rule_id>.sql` files added to (or replacing) built-in rules.
     pub dir: Option<PathBuf>,
+    /// Sources complete for a run only when they hold rows of the run's
+    /// month (their month column): a rule reading one waits until then.
+    /// Every source a rule reads must at least have been delivered.
+    pub complete_for_period: Vec<String>,
 }
 
 /// The cut-offs of the rules; each finding's evidence records the ones used.

@@ -77,7 +77,8 @@ ORDER BY period;
 -- A case counts at every step it has passed: 交办 (handed to a unit), 已核查 (a verdict given),
 -- 属实 (属实 or 部分属实), 整改完成 (已整改 or 已销号), 销号; 线索移交 and 立案 where recorded.
 -- Money: 追缴 (recovered) and 补发 (back-paid) of the cases at that step. ${town}: the cases' villages.
-WITH c AS (SELECT * FROM cases WHERE ${town} IS NULL OR starts_with(village_code, ${town})),
+-- Live cases only: 已撤销 (withdrawn by the data) is not counted.
+WITH c AS (SELECT * FROM cases WHERE state <> '已撤销' AND (${town} IS NULL OR starts_with(village_code, ${town}))),
 steps AS (
   SELECT 1 AS k, '疑点' AS 阶段, count(*) AS 线索, sum(recovered) AS 追缴金额元, sum(back_paid) AS 补发金额元 FROM c
   UNION ALL SELECT 2, '交办', count(*), sum(recovered), sum(back_paid) FROM c WHERE state <> '待交办'
@@ -163,6 +164,6 @@ SELECT v.town_name AS 乡镇, count(*) AS 线索,
        coalesce(sum(c.recovered), 0) AS 追缴金额元, coalesce(sum(c.back_paid), 0) AS 补发金额元,
        'town=' || v.town_code AS 筛选
 FROM cases c JOIN villages v ON v.village_code = c.village_code
-WHERE ${town} IS NULL OR starts_with(c.village_code, ${town})
+WHERE c.state <> '已撤销' AND (${town} IS NULL OR starts_with(c.village_code, ${town}))
 GROUP BY v.town_code, v.town_name
 ORDER BY 线索 DESC, 乡镇;

@@ -13,6 +13,7 @@ SELECT c.case_id AS 线索编号, r.title AS 规则, c.state AS 状态, c.flag A
        c.last_period AS 最近所属期, c.recovered AS 追缴金额元, c.back_paid AS 补发金额元
 FROM cases c LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
 WHERE (${state} IS NULL OR c.state = ${state})
+  AND (c.state <> '已撤销' OR ${state} = '已撤销')
   AND (${rule} IS NULL OR c.rule_id = ${rule})
   AND (${unit} IS NULL OR c.unit_code = ${unit})
   AND (NOT ${overdue} OR c.deadline IS NOT NULL)
@@ -55,7 +56,7 @@ SELECT count(*) AS 线索,
        coalesce(sum(recovered), 0) AS 追缴金额元,
        coalesce(sum(back_paid), 0) AS 补发金额元,
        coalesce(sum(people), 0) AS 处理人数
-FROM cases;
+FROM cases WHERE state <> '已撤销';
 
 -- query: by_state
 SELECT state AS 状态, count(*) AS 线索 FROM cases GROUP BY state ORDER BY 线索 DESC, 状态;
@@ -68,6 +69,7 @@ SELECT r.title AS 规则, count(*) AS 线索,
              / nullif(sum(CASE WHEN c.verdict IS NOT NULL THEN 1 ELSE 0 END), 0), 1) AS 属实率百分比,
        coalesce(sum(c.recovered), 0) AS 追缴金额元, coalesce(sum(c.back_paid), 0) AS 补发金额元
 FROM cases c LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
+WHERE c.state <> '已撤销'
 GROUP BY r.title
 ORDER BY 线索 DESC, 规则;
 
@@ -114,6 +116,7 @@ LEFT JOIN rule_catalogue r ON r.rule_id = c.rule_id
 LEFT JOIN villages v ON v.village_code = c.village_code
 LEFT JOIN divisions d ON d.code = c.unit_code
 WHERE (${state} IS NULL OR c.state = ${state})
+  AND (c.state <> '已撤销' OR ${state} = '已撤销')
   AND (${rule} IS NULL OR c.rule_id = ${rule})
   AND (${town} IS NULL OR starts_with(c.village_code, left(${town}, 9)))
   AND (${unit} IS NULL OR c.unit_code = ${unit})

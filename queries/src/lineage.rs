@@ -38,6 +38,19 @@ pub fn of(plan: &LogicalPlan) -> Vec<Lineage> {
     if found.len() == width { found } else { vec![Lineage::merge(all_scans(plan)); width] }
 }
 
+/// The tables a plan scans, subqueries included (views appear as
+/// themselves until the plan is analyzed, which inlines them).
+pub fn tables(plan: &LogicalPlan) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let _ = plan.apply_with_subqueries(|p| {
+        if let LogicalPlan::TableScan(scan) = p {
+            out.insert(scan.table_name.table().to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    out
+}
+
 /// Every column of every table the plan scans (the conservative answer).
 fn all_scans(plan: &LogicalPlan) -> Vec<Lineage> {
     let mut out = Vec::new();

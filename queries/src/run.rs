@@ -36,13 +36,27 @@ pub struct RunOptions {
     pub rules_dir: Option<PathBuf>,
     pub risk: RiskConfig,
     pub session: SessionOptions,
+    /// Sources that must hold rows of the run's month (`[rules]
+    /// complete_for_period`): see [`waits_for`].
+    pub complete_for_period: Vec<String>,
+    /// Run every rule whatever its sources hold (a rule's hand-made test
+    /// fixture holds only what the rule's logic needs); by default a rule
+    /// waits for its sources (see [`waits_for`]).
+    pub run_on_partial_data: bool,
 }
 
 impl RunOptions {
     /// Every rule at the default reference date, with the thresholds, rule
     /// folder and risk weights of `config`.
     pub fn configured(config: &Config, session: SessionOptions) -> RunOptions {
-        RunOptions { thresholds: config.thresholds.clone(), rules_dir: config.rules.dir.clone(), risk: config.risk.clone(), session, ..RunOptions::default() }
+        RunOptions {
+            thresholds: config.thresholds.clone(),
+            rules_dir: config.rules.dir.clone(),
+            risk: config.risk.clone(),
+            complete_for_period: config.rules.complete_for_period.clone(),
+            session,
+            ..RunOptions::default()
+        }
     }
 }
 
@@ -53,6 +67,16 @@ pub struct RuleOutcome {
     pub findings: usize,
     pub millis: u128,
     pub error: Option<String>,
+    /// Why the rule did not run: a source it reads is not complete for the
+    /// run's period (its cases are left as they are).
+    pub waited: Option<String>,
+}
+
+impl RuleOutcome {
+    /// The rule ran and its findings are the data's answer.
+    pub fn ran(&self) -> bool {
+        self.error.is_none() && self.waited.is_none()
+    }
 }
 
 /// What a run wrote.
@@ -126,13 +150,26 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     let mut outcomes = Vec::new();
     for rule in selected {
         let clock = Instant::now();
+        let outcome = |findings: usize, error: Option<String>, waited: Option<String>| RuleOutcome { rule_id: rule.id.clone(), findings, millis: clock.elapsed().as_millis(), error, waited };
+        let waiting = if options.run_on_partial_data { Ok(None) } else { waits_for(&ctx, rule, &params, &options.session.sources, &options.complete_for_period).await };
+        match waiting {
+            Ok(Some(why)) => {
+                outcomes.push(outcome(0, None, Some(why)));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                outcomes.push(outcome(0, Some(e.to_string()), None));
+                continue;
+            }
+        }
         match findings_of(&ctx, rule, &params, &run_id, as_of, detected_at).await {
             Ok(found) => {
                 let n = found.iter().map(RecordBatch::num_rows).sum();
                 batches.extend(found);
-                outcomes.push(RuleOutcome { rule_id: rule.id.clone(), findings: n, millis: clock.elapsed().as_millis(), error: None });
+                outcomes.push(outcome(n, None, None));
             }
-            Err(e) => outcomes.push(RuleOutcome { rule_id: rule.id.clone(), findings: 0, millis: clock.elapsed().as_millis(), error: Some(e.to_string()) }),
+            Err(e) => outcomes.push(outcome(0, Some(e.to_string()), None)),
         }
     }
     let mut failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();
@@ -150,7 +187,7 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     let risk_rows = scored.len();
     lake.append("risk_scores", xuncha_core::system::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}"))).await?;
     let stats = serde_json::Value::Array(
-        outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error})).collect(),
+        outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error, "waited": o.waited})).collect(),
     );
     let error = (!failed.is_empty()).then(|| failed.join("\n"));
     let row = RunRow { run_id: &run_id, kind: "rules", started, status, as_of: Some(as_of), findings, risk_scores: risk_rows, stats: &stats.to_string(), thresholds: Some(&params.thresholds_json()), error: error.as_deref() };
@@ -204,6 +241,34 @@ async fn risk_scores(ctx: &SessionContext, params: &Params, weights: &[f64], con
 }
 
 /// One rule's findings as batches of the `findings` schema.
+/// Why `rule` must wait, if it must: a source it reads (the tables its
+/// analyzed plan scans) has no rows yet, or — listed in
+/// `complete_for_period` — no rows of the run's month. A rule run on part
+/// of the data finds problems the whole data does not have.
+async fn waits_for(ctx: &SessionContext, rule: &Rule, params: &Params, sources: &xuncha_core::declared::Catalog, complete_for_period: &[String]) -> Result<Option<String>, QueryError> {
+    use datafusion::prelude::{col, lit};
+    let plan = rule.bind(params)?.frame(ctx).await?.into_optimized_plan()?;
+    let month = params.as_of.format("%Y-%m").to_string();
+    let mut missing = Vec::new();
+    for table in crate::lineage::tables(&plan) {
+        let Some(source) = sources.get(&table) else { continue };
+        let not_delivered = format!("「{}」({table}) 尚未报送", source.title);
+        let Ok(rows) = ctx.table(table.as_str()).await else {
+            missing.push(not_delivered);
+            continue;
+        };
+        let period_column = source.columns.iter().find(|c| c.ty == xuncha_core::contract::ColumnType::Month).filter(|_| complete_for_period.contains(&table));
+        let (rows, what) = match period_column {
+            Some(column) => (rows.filter(col(column.name).eq(lit(month.as_str())))?, format!("「{}」({table}) 还没有 {month} 的数据", source.title)),
+            None => (rows, not_delivered),
+        };
+        if rows.limit(0, Some(1))?.count().await? == 0 {
+            missing.push(what);
+        }
+    }
+    Ok((!missing.is_empty()).then(|| format!("等待数据齐全:{}", missing.join(";"))))
+}
+
 async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id: &str, as_of: NaiveDate, detected_at: i64) -> Result<Vec<RecordBatch>, QueryError> {
     let batches = rule.bind(params)?.frame(ctx).await?.collect().await?;
     let schema = xuncha_core::system::findings_schema();
