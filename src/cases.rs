@@ -105,8 +105,12 @@ fn list(ctx: &Ctx, state: Option<String>, rule: Option<String>, unit: Option<Str
     let query = xuncha_queries::report::document_query("cases", "list", &values)?;
     let rt = runtime()?;
     let session = rt.block_on(session(&ctx.open_lake()?, &ctx.session_options))?;
-    let batches = rt.block_on(async { anyhow::Ok(query.frame(&session).await?.collect().await?) })?;
-    let schema = batches.first().map(|b| b.schema()).unwrap_or_else(|| std::sync::Arc::new(datafusion::arrow::datatypes::Schema::empty()));
+    // The query's own schema: a lake with no cases still gets the header.
+    let (schema, batches) = rt.block_on(async {
+        let frame = query.frame(&session).await?;
+        let schema = frame.schema().inner().clone();
+        anyhow::Ok((schema, frame.collect().await?))
+    })?;
     output::write(format, &schema, &batches, std::io::stdout())?;
     Ok(())
 }

@@ -46,6 +46,16 @@ fn keep_freed_memory(milliseconds: std::ffi::c_long) {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, milliseconds) };
 }
 
+/// A command piped into `head` stops quietly when the reader goes, as a
+/// Unix tool does, instead of panicking on the closed pipe. The server and
+/// the scheduler keep Rust's ignored SIGPIPE: a client that hangs up is an
+/// error on its socket only.
+#[allow(unsafe_code)]
+fn stop_quietly_when_the_reader_goes() {
+    // SAFETY: restores the default action of one signal before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     log_to_stderr();
@@ -53,6 +63,9 @@ fn main() -> ExitCode {
         Command::Ingest { .. } => keep_freed_memory(-1),
         Command::Demo { .. } | Command::Schedule { .. } => keep_freed_memory(2000),
         _ => {}
+    }
+    if !matches!(cli.command, Command::Demo { .. } | Command::Schedule { .. } | Command::Serve { .. }) {
+        stop_quietly_when_the_reader_goes();
     }
     match run_cli(cli) {
         Ok(()) => ExitCode::SUCCESS,
