@@ -59,7 +59,13 @@ fn set_field(line: &str, column: usize, value: &str) -> String {
 /// (row 1 title, row 2 header, data from row 3), changed by `edit`.
 fn xlsx(csv: &str, edit: impl FnOnce(&mut rust_xlsxwriter::Workbook)) -> Vec<u8> {
     let mut workbook = rust_xlsxwriter::Workbook::new();
-    let sheet = workbook.add_worksheet();
+    fill_sheet(workbook.add_worksheet(), csv);
+    edit(&mut workbook);
+    workbook.save_to_buffer().unwrap()
+}
+
+/// A title in row 1, then the CSV's rows as text from row 2.
+fn fill_sheet(sheet: &mut rust_xlsxwriter::Worksheet, csv: &str) {
     sheet.write_string(0, 0, "2025年网岭镇低保发放花名册").unwrap();
     for (r, line) in csv.lines().enumerate() {
         for (c, field) in line.split(',').enumerate() {
@@ -68,8 +74,6 @@ fn xlsx(csv: &str, edit: impl FnOnce(&mut rust_xlsxwriter::Workbook)) -> Vec<u8>
             }
         }
     }
-    edit(&mut workbook);
-    workbook.save_to_buffer().unwrap()
 }
 
 /// A zip (XLSX) with `from` replaced by `to` in its member `name`, by
@@ -560,6 +564,27 @@ fn files_the_ingest_skips_are_named_and_row_problems_are_held() {
     }
 }
 
+/// The same rejected bytes under two names: each file's rejection is
+/// recorded (issue 32).
+#[test]
+fn identical_rejected_files_under_two_names_are_each_recorded() {
+    let dir = scratch("bad-identical-rejected");
+    let (inbox, lake) = (dir.join("inbox"), dir.join("lake"));
+    let bytes = stray(sample_text(PAYMENTS).as_bytes(), 30, 3, b"\xFF");
+    let names = ["subsidy_payments/甲.csv", "subsidy_payments/乙.csv"];
+    for name in names {
+        std::fs::create_dir_all(inbox.join(name).parent().unwrap()).unwrap();
+        std::fs::write(inbox.join(name), &bytes).unwrap();
+    }
+    let out = xuncha(&["--lake", lake.to_str().unwrap(), "ingest", inbox.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    for name in names {
+        let batches = batches_of(&lake, name);
+        assert_eq!(batches.len(), 1, "{name}: {batches:?}");
+        assert_eq!(batches[0].0, "rejected");
+    }
+}
+
 /// A rejected file delivered again is read again and said to have been
 /// rejected before, and loads once it is fixed (item 9).
 #[test]
@@ -584,4 +609,132 @@ fn a_rejected_file_delivered_again_is_not_taken_for_loaded() {
     let batches = batches_of(&lake, PAYMENTS);
     assert_eq!(batches.iter().map(|b| b.0.as_str()).collect::<Vec<_>>(), ["rejected", "loaded"]);
     assert_eq!(lake_rows(&lake, "subsidy_payments", PAYMENTS).len() as u64, batches[1].2);
+}
+
+
+/// Issue 32, values: a year or a month in a date column, a unit in a
+/// header, the 1904 date system, a hidden first sheet, two columns for one
+/// field — each loaded exactly or held, never changed.
+#[test]
+fn years_units_date_systems_hidden_sheets_and_twin_columns_never_change_a_value() {
+    let text = sample_text(PAYMENTS);
+    let pristine = || (PAYMENTS, sample(PAYMENTS));
+    let paid_date = |row: usize, value: &str| with_line(&text, row, |l| set_field(l, 8, value));
+    let mut months = text.clone();
+    for (row, value) in [(15, "2019.03"), (16, "201903"), (17, "2019"), (18, "2021.10"), (19, "2019.3")] {
+        months = with_line(&months, row, |l| set_field(l, 8, value));
+    }
+    // Three rows, amounts in the header's unit.
+    let small = |header_unit: &str, amounts: [&str; 3]| -> Vec<u8> {
+        let lines: Vec<&str> = text.split_inclusive('\n').take(4).collect();
+        let mut out = lines[0].replace("金额（元）", &format!("金额（{header_unit}）"));
+        for (i, amount) in amounts.iter().enumerate() {
+            out.push_str(&set_field(lines[i + 1], 6, amount));
+        }
+        out.into_bytes()
+    };
+    let small_pristine = || (PAYMENTS, small("元", ["300", "15000", "120000"]));
+    let file = "subsidy_payments/430223101000_低保.xlsx";
+    let clean = xlsx(&text, |_| {});
+    let xlsx_pristine = || (file, clean.clone());
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    let mac = rezip(&xlsx(&text, |w| drop(w.worksheet_from_index(0).unwrap().write_number_with_format(11, 8, 43_894.0, &date_format))), "xl/workbook.xml", "<workbookPr", "<workbookPr date1904=\"1\"");
+    let hidden_first = {
+        let mut workbook = rust_xlsxwriter::Workbook::new();
+        let stale = workbook.add_worksheet().set_name("旧表").unwrap();
+        fill_sheet(stale, &with_line(&text, 5, |l| set_field(l, 6, "99999")));
+        stale.set_hidden(true);
+        let live = workbook.add_worksheet().set_name("花名册").unwrap();
+        fill_sheet(live, &text);
+        live.set_active(true);
+        workbook.save_to_buffer().unwrap()
+    };
+    // A second amount column (发放金额) and a second ID column (证件号码).
+    let twin = |column: usize, header: &str, changed: &[(usize, &str)]| -> Vec<u8> {
+        let mut out = String::new();
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            let value = if i == 0 { header.to_string() } else { changed.iter().find(|(row, _)| *row == i + 1).map_or_else(|| line.trim_end().split(',').nth(column).unwrap_or_default().to_string(), |(_, v)| v.to_string()) };
+            out.push_str(&line.replace('\n', &format!(",{value}\n")));
+        }
+        out.into_bytes()
+    };
+    let cases = vec![
+        loaded("date-given-as-month-or-year", PAYMENTS, months.into_bytes(), pristine(), vec![(15, "bad_date"), (16, "bad_date"), (17, "bad_date"), (18, "bad_date"), (19, "bad_date")]),
+        loaded("date-given-as-an-implausible-serial", PAYMENTS, paid_date(20, "3000").into_bytes(), pristine(), vec![(20, "bad_date")]),
+        touched(loaded("date-given-as-a-plausible-serial", PAYMENTS, paid_date(21, "45356").into_bytes(), pristine(), vec![]), vec![21], |rows| {
+            assert_eq!(column("subsidy_payments", &rows[0], "paid_date"), "2024-03-05")
+        }),
+        loaded("xlsx-date-as-number-month", file, xlsx(&text, |w| {
+            let sheet = w.worksheet_from_index(0).unwrap();
+            sheet.write_number(5, 8, 2019.03).unwrap();
+            sheet.write_number(6, 8, 201_903.0).unwrap();
+            sheet.write_number(7, 8, 2019.0).unwrap();
+        }), xlsx_pristine(), vec![(6, "bad_date"), (7, "bad_date"), (8, "bad_date")]),
+        loaded("xlsx-period-2019-1-is-january-or-october", file, xlsx(&text, |w| drop(w.worksheet_from_index(0).unwrap().write_number(9, 5, 2019.1))), xlsx_pristine(), vec![(10, "bad_month")]),
+        touched(loaded("amounts-in-wan-yuan", PAYMENTS, small("万元", ["0.03", "1.5", "12"]), small_pristine(), vec![]), vec![2, 3, 4], |rows| {
+            let amounts: Vec<String> = rows.iter().map(|r| column("subsidy_payments", r, "amount")).collect();
+            assert_eq!(amounts, ["300.00", "15000.00", "120000.00"])
+        }),
+        touched(loaded("amounts-in-thousand-yuan", PAYMENTS, small("千元", ["0.3", "15", "120"]), small_pristine(), vec![]), vec![2, 3, 4], |rows| {
+            let amounts: Vec<String> = rows.iter().map(|r| column("subsidy_payments", r, "amount")).collect();
+            assert_eq!(amounts, ["300.00", "15000.00", "120000.00"])
+        }),
+        loaded("wan-yuan-finer-than-a-cent", PAYMENTS, small("万元", ["0.03", "1.5", "0.0000001"]), small_pristine(), vec![(4, "bad_money")]),
+        rejected("amount-in-percent", PAYMENTS, small("%", ["3", "15", "12"]), &["「%」", "金额"]),
+        touched(Case { report: vec!["1904 日期系统"], ..loaded("xlsx-1904-date-system", file, mac, xlsx_pristine(), vec![]) }, vec![12], |rows| {
+            assert_eq!(column("subsidy_payments", &rows[0], "paid_date"), "2024-03-05", "43894 in the 1904 system")
+        }),
+        Case { report: vec!["只读取了「花名册」", "旧表(隐藏)"], ..loaded("xlsx-hidden-stale-first-sheet", file, hidden_first, xlsx_pristine(), vec![]) },
+        loaded("twin-amount-columns-disagree", PAYMENTS, twin(6, "发放金额", &[(20, "1"), (21, "2")]), (PAYMENTS, twin(6, "发放金额", &[])), vec![(20, "conflicting_columns"), (21, "conflicting_columns")]),
+        loaded("twin-id-columns-disagree", PAYMENTS, twin(2, "证件号码", &[(24, "430223195003071233")]), (PAYMENTS, twin(2, "证件号码", &[])), vec![(24, "conflicting_columns")]),
+    ];
+    for case in cases {
+        run(case);
+    }
+}
+
+/// Issue 32, rows: a quote left open in a last field, exports joined in
+/// one file, a 总计 row that is data — every line read, counted as
+/// skipped, or the file rejected.
+#[test]
+fn quotes_joined_exports_and_total_rows_never_lose_a_row() {
+    let text = sample_text(PAYMENTS);
+    let pristine = || (PAYMENTS, sample(PAYMENTS));
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // A quote opened at the start of row `open`'s last field and closed at
+    // the end of row `close`'s.
+    let swallowing = |text: &str, open: usize, close: usize| {
+        let quoted = |text: &str, row: usize, opening: bool| {
+            with_line(text, row, |l| {
+                let (head, last) = l.trim_end().rsplit_once(',').unwrap();
+                if opening { format!("{head},\"{last}\n") } else { format!("{head},{last}\"\n") }
+            })
+        };
+        quoted(&quoted(text, open, true), close, false)
+    };
+    let header = lines[0];
+    let without_account = |line: &str| {
+        let mut fields: Vec<&str> = line.trim_end().split(',').collect();
+        fields.remove(7);
+        fields.join(",") + "\n"
+    };
+    let short_then_full = format!("{}{}{}", lines[..6].iter().map(|l| without_account(l)).collect::<String>(), header, lines[6..].concat());
+    let long_then_full = format!("{}{}{}", lines[..40].iter().map(|l| without_account(l)).collect::<String>(), header, lines[40..].concat());
+    let twice = format!("{}{}{}", lines[..6].concat(), header, lines[6..].concat());
+    let gbk_text = sample_text(PAYMENTS_GBK);
+    let cases = vec![
+        rejected("quote-open-in-a-last-field-closed-one-row-later", PAYMENTS, swallowing(&text, 10, 11).into_bytes(), &["第 10 行", "引号"]),
+        rejected("quote-open-in-a-last-field-closed-five-rows-later", PAYMENTS, swallowing(&text, 10, 15).into_bytes(), &["第 10 行", "引号"]),
+        rejected("quote-open-in-a-last-field-gbk", PAYMENTS_GBK, gbk(&swallowing(&gbk_text, 4, 6)), &["第 4 行", "引号"]),
+        rejected("two-exports-the-second-wider", PAYMENTS, short_then_full.into_bytes(), &["第 1 行", "拼接"]),
+        rejected("two-exports-the-first-long", PAYMENTS, long_then_full.into_bytes(), &["第 41 行又是一行表头"]),
+        rejected("two-exports-the-same-header", PAYMENTS, twice.into_bytes(), &["第 7 行又是一行表头"]),
+        touched(loaded("data-row-starting-with-zongji", PAYMENTS, with_line(&text, 30, |l| format!("总计{l}")).into_bytes(), pristine(), vec![]), vec![30], |rows| {
+            assert!(column("subsidy_payments", &rows[0], "payment_id").starts_with("总计"), "{:?}", rows[0])
+        }),
+        loaded("total-row-above-data", PAYMENTS, with_line(&text, 20, |_| "合计,,,,,,12345,,,\n".into()).into_bytes(), pristine(), vec![(20, "total_above_data")]),
+    ];
+    for case in cases {
+        run(case);
+    }
 }

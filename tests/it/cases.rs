@@ -4,6 +4,7 @@
 //! changing one case at once.
 
 use crate::common::{rows, scratch, xuncha, xuncha_ok};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// A lake from `xuncha demo --no-serve` on the samples (cases opened by its run).
@@ -108,6 +109,7 @@ fn a_case_goes_from_finding_to_closure_and_every_wrong_step_is_refused() {
     assert_eq!(rows(&lake, "SELECT count(*) FROM cases"), before);
     assert_eq!(state(&lake, a), ("已销号".into(), "数据核验通过".into()));
     assert_eq!(state(&lake, b), ("排除".into(), String::new()), "a dismissed case stays closed without a new finding");
+    assert_history_numbered(&lake);
 }
 
 /// Writes `subsidy_payments` rows for a later month into a new inbox: for
@@ -171,6 +173,7 @@ fn the_data_closes_and_reopens_cases_across_deliveries() {
     assert_eq!(state(&lake, dead_stops), ("整改中".into(), "反弹".into()), "closed, then paid again");
     let history = rows(&lake, &format!("SELECT action FROM case_events WHERE case_id = '{dead_stops}' ORDER BY seq"));
     assert_eq!(history.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["发现", "交办", "核查", "整改", "数据核验通过", "整改完成", "销号", "反弹"]);
+    assert_history_numbered(&lake);
 }
 
 #[test]
@@ -201,8 +204,7 @@ fn two_processes_changing_one_case_one_wins_and_the_other_is_told() {
         let told = String::from_utf8_lossy(&loser.stderr);
         assert!(told.contains("冲突") && told.contains("最近一次由"), "{told}");
     }
-    let seqs = rows(&lake, "SELECT case_id, count(*), count(DISTINCT seq), max(seq) FROM case_events GROUP BY case_id HAVING count(*) <> max(seq) OR count(*) <> count(DISTINCT seq)");
-    assert!(seqs.is_empty(), "gaps or repeats: {seqs:?}");
+    assert_history_numbered(&lake);
 }
 
 #[test]
@@ -271,4 +273,156 @@ wb.save(path)
     assert!(again.status.success() && String::from_utf8_lossy(&again.stdout).contains("已导入过"));
     assert_eq!(rows(&lake, "SELECT count(*) FROM case_events"), after, "a re-import changes nothing");
     assert_ne!(before, after);
+    assert_history_numbered(&lake);
+}
+
+/// No case's history repeats or skips a `seq`.
+fn assert_history_numbered(lake: &Path) {
+    let bad = rows(lake, "SELECT case_id, count(*), count(DISTINCT seq), max(seq) FROM case_events GROUP BY case_id HAVING count(*) <> max(seq) OR count(*) <> count(DISTINCT seq)");
+    assert!(bad.is_empty(), "gaps or repeats in seq: {bad:?}");
+}
+
+/// Issue 32: the files arrive a few at a time and the rules run after each
+/// delivery, as the scheduler runs them; once everything is in, the live
+/// cases are exactly those one run on the complete data opens, and the
+/// others are withdrawn (已撤销, with their history) and counted nowhere.
+#[test]
+fn runs_on_partial_deliveries_leave_exactly_the_cases_of_the_complete_data() {
+    let complete = demo_lake("cases-complete");
+    let as_of = rows(&complete, "SELECT CAST(max(as_of) AS VARCHAR) FROM runs WHERE kind = 'rules'")[0][0].clone();
+    let pairs = |lake: &Path, sql: &str| -> BTreeSet<(String, String)> { rows(lake, sql).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect() };
+    let want = pairs(&complete, "SELECT rule_id, subject FROM cases");
+    assert!(want.len() > 50, "{}", want.len());
+
+    let dir = scratch("cases-partial");
+    let lake = dir.join("lake");
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+    let files = |source: &str| -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(samples.join(source)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    };
+    let payments = files("subsidy_payments");
+    let (first_half, second_half) = payments.split_at(payments.len() / 2);
+    let deaths = files("deaths");
+    let cadres = files("cadres");
+    let steps: Vec<Vec<PathBuf>> = vec![
+        [files("divisions"), files("population")].concat(),
+        first_half.to_vec(),
+        [vec![cadres[0].clone()], files("finance_vouchers")].concat(),
+        deaths[..deaths.len() / 2].to_vec(),
+        [second_half.to_vec(), files("social_insurance")].concat(),
+    ];
+    let delivered: BTreeSet<PathBuf> = steps.iter().flatten().cloned().collect();
+    let mut rest: Vec<PathBuf> = std::fs::read_dir(&samples).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).flat_map(|d| files(d.file_name().unwrap().to_str().unwrap())).filter(|f| !delivered.contains(f)).collect();
+    rest.sort();
+    let mut opened_on_the_way = 0;
+    for (step, batch) in steps.into_iter().chain([rest]).enumerate() {
+        let inbox = dir.join(format!("inbox-{step}"));
+        for file in &batch {
+            let to = inbox.join(file.parent().unwrap().file_name().unwrap()).join(file.file_name().unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(file, &to).unwrap();
+        }
+        xuncha(&["--lake", lake.to_str().unwrap(), "ingest", inbox.to_str().unwrap()]);
+        let out = xuncha_ok(&["--lake", lake.to_str().unwrap(), "run", "--as-of", &as_of]);
+        if step == 0 {
+            assert!(out.contains("未运行,等待数据齐全") && out.contains("尚未报送"), "rules wait for their sources and say why: {out}");
+        }
+        opened_on_the_way = opened_on_the_way.max(rows(&lake, "SELECT count(*) FROM cases")[0][0].parse().unwrap());
+        assert_history_numbered(&lake);
+    }
+    let live = pairs(&lake, "SELECT rule_id, subject FROM cases WHERE state <> '已撤销'");
+    assert_eq!(live.len(), want.len(), "live cases: {} more, {} fewer", live.difference(&want).count(), want.difference(&live).count());
+    assert_eq!(live, want, "the live cases are those of the complete data");
+    let withdrawn = rows(&lake, "SELECT count(*) FROM cases WHERE state = '已撤销'")[0][0].parse::<usize>().unwrap();
+    let all = rows(&lake, "SELECT count(*) FROM cases")[0][0].parse::<usize>().unwrap();
+    assert_eq!(all, want.len() + withdrawn, "every other case is withdrawn");
+    assert!(withdrawn > 0 && opened_on_the_way > want.len(), "partial data opened cases the complete data does not have ({opened_on_the_way} on the way)");
+    let history = rows(&lake, "SELECT min(action), max(action), count(*) FROM case_events WHERE case_id IN (SELECT case_id FROM cases WHERE state = '已撤销') GROUP BY case_id LIMIT 1");
+    assert_eq!(history[0][..2], ["发现".to_string(), "撤销".to_string()], "{history:?}");
+    // Lists and funnels count live cases only.
+    let listed = cases(&lake, &["list", "--format", "csv"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), want.len() + 1, "the header and the live cases");
+    let withdrawn_listed = cases(&lake, &["list", "--state", "已撤销", "--format", "csv"]);
+    assert_eq!(String::from_utf8_lossy(&withdrawn_listed.stdout).lines().count(), withdrawn + 1);
+}
+
+/// Issue 32: one case named twice in one command or sheet, a 交办单 whose
+/// title row was deleted, a case decided meanwhile by someone else.
+#[test]
+fn batches_never_repeat_a_seq_and_a_sheet_never_answers_for_another_unit() {
+    let empty = scratch("cases-empty").join("lake");
+    let listed = cases(&empty, &["list", "--format", "csv"]);
+    assert!(listed.status.success() && String::from_utf8_lossy(&listed.stdout).starts_with("线索编号"), "a lake without cases lists a header: {}", String::from_utf8_lossy(&listed.stderr));
+    let lake = demo_lake("cases-batches");
+    let ids = case_ids(&lake, "identity_mismatch");
+    ok(&lake, &["assign", &ids[0], &ids[0], &ids[1], "--unit", "430223101000", "--due", "2027-01-31"]);
+    ok(&lake, &["assign", &ids[2], &ids[3], "--unit", "430223102000", "--due", "2027-01-31"]);
+    assert_history_numbered(&lake);
+    let listed = rows(&lake, &format!("SELECT count(*) FROM cases WHERE case_id = '{}'", ids[0]));
+    assert_eq!(listed[0][0], "1", "listed once");
+
+    let sheet = lake.parent().unwrap().join("交办单.xlsx");
+    ok(&lake, &["export", "--unit", "430223101000", "--out", sheet.to_str().unwrap()]);
+    // The title row deleted, and another unit's cases added below.
+    let script = r#"
+import sys, openpyxl
+path, own, other = sys.argv[1], sys.argv[2].split(','), sys.argv[3].split(',')
+wb = openpyxl.load_workbook(path)
+ws = wb.active
+ws.delete_rows(1)
+header = [c.value for c in ws[1]]
+col = {name: header.index(name) + 1 for name in header}
+rows = {ws.cell(r, 1).value: r for r in range(2, ws.max_row + 1)}
+def fill(case, **values):
+    r = rows.get(case) or ws.max_row + 1
+    ws.cell(r, 1, case)
+    for name, value in values.items():
+        ws.cell(r, col[name], value)
+for case in own:
+    fill(case, 核查结论='属实', 核查说明='核实')
+for case in other:
+    fill(case, 核查结论='不属实', 核查说明='另一单位的线索')
+wb.save(sys.argv[4])
+"#;
+    let fill = |own: &[&str], other: &[&str], out: &Path| {
+        let done = crate::common::python3().args(["-c", script, sheet.to_str().unwrap(), &own.join(","), &other.join(","), out.to_str().unwrap()]).output().unwrap();
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    };
+    let mixed = lake.parent().unwrap().join("混合.xlsx");
+    fill(&[&ids[0], &ids[1]], &[&ids[2], &ids[3]], &mixed);
+    let before = rows(&lake, "SELECT count(*) FROM case_events");
+    let out = cases(&lake, &["import", mixed.to_str().unwrap()]);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success() && said.contains("分属 2 个承办单位"), "{said}");
+    assert_eq!(rows(&lake, "SELECT count(*) FROM case_events"), before, "nothing imported");
+    assert_eq!(state(&lake, &ids[2]).0, "已交办", "another unit's case untouched");
+
+    // Its own cases only, one decided meanwhile by another person: a conflict, not a skip.
+    let own = lake.parent().unwrap().join("本单位.xlsx");
+    fill(&[&ids[0], &ids[1]], &[], &own);
+    let meanwhile = std::process::Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .args(["--lake", lake.to_str().unwrap(), "cases", "verdict", &ids[1], "--result", "部分属实", "--note", "乡镇核查"])
+        .env_remove("XUNCHA_LAKE")
+        .env("USER", "zhangsan")
+        .output()
+        .unwrap();
+    assert!(meanwhile.status.success(), "{}", String::from_utf8_lossy(&meanwhile.stderr));
+    let out = cases(&lake, &["import", own.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("导入 1 行") && said.contains("冲突") && said.contains("zhangsan"), "{said}");
+    assert_eq!(state(&lake, &ids[0]).0, "属实");
+    assert_eq!(state(&lake, &ids[1]).0, "部分属实", "the other person's verdict stands");
+    assert_history_numbered(&lake);
+
+    // A closed pipe ends a listing quietly.
+    let piped = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("'{}' --lake '{}' cases show '{}' | head -c 1", env!("CARGO_BIN_EXE_xuncha"), lake.display(), ids[0]))
+        .env_remove("XUNCHA_LAKE")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("panicked"), "{}", String::from_utf8_lossy(&piped.stderr));
 }
