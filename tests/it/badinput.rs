@@ -670,7 +670,7 @@ fn years_units_date_systems_hidden_sheets_and_twin_columns_never_change_a_value(
             sheet.write_number(6, 8, 201_903.0).unwrap();
             sheet.write_number(7, 8, 2019.0).unwrap();
         }), xlsx_pristine(), vec![(6, "bad_date"), (7, "bad_date"), (8, "bad_date")]),
-        loaded("xlsx-period-2019-1-is-january-or-october", file, xlsx(&text, |w| drop(w.worksheet_from_index(0).unwrap().write_number(9, 5, 2019.1))), xlsx_pristine(), vec![(10, "bad_month")]),
+        loaded("xlsx-period-2019-1-is-january-or-october", file, xlsx(&text, |w| drop(w.worksheet_from_index(0).unwrap().write_number(10, 5, 2019.1))), xlsx_pristine(), vec![(11, "bad_month")]),
         touched(loaded("amounts-in-wan-yuan", PAYMENTS, small("万元", ["0.03", "1.5", "12"]), small_pristine(), vec![]), vec![2, 3, 4], |rows| {
             let amounts: Vec<String> = rows.iter().map(|r| column("subsidy_payments", r, "amount")).collect();
             assert_eq!(amounts, ["300.00", "15000.00", "120000.00"])

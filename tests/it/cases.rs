@@ -355,7 +355,7 @@ fn runs_on_partial_deliveries_leave_exactly_the_cases_of_the_complete_data() {
 fn batches_never_repeat_a_seq_and_a_sheet_never_answers_for_another_unit() {
     let empty = scratch("cases-empty").join("lake");
     let listed = cases(&empty, &["list", "--format", "csv"]);
-    assert!(listed.status.success() && String::from_utf8_lossy(&listed.stdout).starts_with("线索编号"), "a lake without cases lists a header: {}", String::from_utf8_lossy(&listed.stderr));
+    assert!(listed.status.success() && String::from_utf8_lossy(&listed.stdout).trim_start_matches('\u{feff}').starts_with("线索编号"), "a lake without cases lists a header: {}", String::from_utf8_lossy(&listed.stderr));
     let lake = demo_lake("cases-batches");
     let ids = case_ids(&lake, "identity_mismatch");
     ok(&lake, &["assign", &ids[0], &ids[0], &ids[1], "--unit", "430223101000", "--due", "2027-01-31"]);
