@@ -54,8 +54,10 @@ pub struct QuotedLines {
     /// Line breaks inside quoted fields.
     pub breaks: usize,
     /// The most commas on one line inside a quoted field after a break
-    /// (up to the next break or the closing quote): a line with as many
-    /// commas as a record has is a record swallowed by an unclosed quote.
+    /// (up to the next break or the closing quote) that starts like the
+    /// record itself (its first field of the same shape): such a line with
+    /// as many commas as a record has is a record swallowed by an unclosed
+    /// quote.
     pub widest_line_commas: usize,
 }
 
@@ -225,6 +227,14 @@ impl CsvRecords {
     }
 }
 
+/// Whether two fields have one shape: as long, and each byte of the same
+/// kind (digit, ASCII letter, other) — `DB20251143022310120100013` and
+/// `DB20251243022310120100014`, two payment numbers.
+fn same_shape(a: &[u8], b: &[u8]) -> bool {
+    let kind = |b: &u8| if b.is_ascii_digit() { 0 } else if b.is_ascii_alphabetic() { 1 } else { 2 };
+    !a.is_empty() && a.len() == b.len() && a.iter().map(kind).eq(b.iter().map(kind))
+}
+
 fn too_long() -> std::io::Error {
     std::io::Error::other(format!("这一行超过 {} MB 仍未结束,不像是表格数据(文件是否缺少换行,或根本不是 CSV?)", MAX_RECORD_BYTES >> 20))
 }
@@ -236,27 +246,33 @@ fn too_long() -> std::io::Error {
 /// start of a field, and `""` inside one is a quote.
 fn quoted_lines(raw: &[u8]) -> Result<QuotedLines, String> {
     let (mut field, mut at_start, mut quoted, mut breaks) = (0usize, true, false, 0usize);
-    // Commas on the current line inside a quoted field, once past a break.
-    let (mut line_commas, mut widest_line_commas) = (None::<usize>, 0usize);
+    // The record's first field, unquoted: a line inside quotes that starts
+    // with a field of the same shape is a record swallowed by the quote.
+    let first = (raw.first() != Some(&b'"')).then(|| &raw[..raw.iter().position(|b| *b == b',').unwrap_or(raw.len())]);
+    // Where the current line inside a quoted field starts, once past a break.
+    let (mut line_start, mut widest_line_commas) = (None::<usize>, 0usize);
     let mut i = 0;
     while i < raw.len() {
         let b = raw[i];
         if quoted {
             let line_break = b == b'\n' || (b == b'\r' && raw.get(i + 1) != Some(&b'\n'));
             let closing = b == b'"' && raw.get(i + 1) != Some(&b'"');
-            if line_break || closing {
-                widest_line_commas = widest_line_commas.max(line_commas.unwrap_or(0));
+            if let Some(start) = line_start.filter(|_| line_break || closing) {
+                let line = &raw[start..i];
+                let commas = line.iter().filter(|b| **b == b',').count();
+                if commas > 0 && first.is_some_and(|first| same_shape(first, &line[..line.iter().position(|b| *b == b',').unwrap_or(line.len())])) {
+                    widest_line_commas = widest_line_commas.max(commas);
+                }
             }
             match b {
                 b'"' if !closing => i += 1,
                 b'"' => {
                     quoted = false;
-                    line_commas = None;
+                    line_start = None;
                 }
-                b',' => line_commas = line_commas.map(|n| n + 1),
                 _ if line_break => {
                     breaks += 1;
-                    line_commas = Some(0);
+                    line_start = Some(i + 1);
                 }
                 _ => {}
             }
@@ -403,10 +419,12 @@ mod tests {
         assert!(records.len() == 1 && e.unwrap().contains("超过 20 个换行"));
         // A quote left open in a last field, closed in a later row's last
         // field: the lines between are records (as many commas as one).
-        let joined = quoted_lines(b"1,\"x\n2,3,4\n5,6,y\"").unwrap();
+        let joined = quoted_lines(b"P1,\"x\nP2,3,4\nP3,6,y\"").unwrap();
         assert_eq!(joined, QuotedLines { breaks: 2, widest_line_commas: 2 });
-        let note = quoted_lines(b"1,\"first line\nsecond, with a comma\nthird\",2").unwrap();
-        assert_eq!(note, QuotedLines { breaks: 2, widest_line_commas: 1 });
+        let note = quoted_lines(b"P1,\"first line\nsecond, with a comma\nthird\",2").unwrap();
+        assert_eq!(note, QuotedLines { breaks: 2, widest_line_commas: 0 }, "a note's line does not start like a record");
+        let blank = quoted_lines(b"P1,\"\n,,,\",2").unwrap();
+        assert_eq!(blank.widest_line_commas, 0);
         // A note on a few lines, quotes inside quotes, a quote mid-field: fine.
         let fine = "a,b\n\"第一行\n第二行\n第三行\",\"他说\"\"好\"\"\"\n5\",6\n";
         assert_eq!(by_records(fine.as_bytes(), 3), by_csv_crate(fine.as_bytes()));
