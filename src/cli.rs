@@ -15,8 +15,20 @@ pub(crate) struct Cli {
     /// The configuration file.
     #[arg(long, global = true, default_value = "xuncha.toml")]
     pub(crate) config: PathBuf,
+    /// The log on standard error: `text` for a person, `json` (one object a
+    /// line) for a log collector. Levels from RUST_LOG (default: xuncha's
+    /// events from INFO, the libraries' from WARN).
+    #[arg(long, global = true, value_enum, default_value = "text", env = "XUNCHA_LOG_FORMAT")]
+    pub(crate) log_format: LogFormat,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// How the log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

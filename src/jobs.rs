@@ -60,7 +60,13 @@ pub(crate) async fn schedule(lake: Lake, config: Config, session_options: Sessio
             };
             let kind = format!("job:{}", job.config.name);
             let row = RunRow { run_id: &new_run_id(), kind: &kind, started, status: if ok { "ok" } else { "error" }, as_of: None, findings: 0, risk_scores: 0, stats: &stats, thresholds: None, error: error.as_deref() };
+            let ms = (Utc::now() - started).num_milliseconds();
+            match &error {
+                None => tracing::info!(job = %job.config.name, ms, stats = %stats, "job finished"),
+                Some(cause) => tracing::error!(job = %job.config.name, ms, cause = %xuncha_core::values::star_long_numbers(cause), "job failed"),
+            }
             if let Err(e) = record(&lake, &row).await {
+                tracing::error!(job = %job.config.name, cause = %xuncha_core::values::star_long_numbers(&e.to_string()), "job run record not written");
                 eprintln!("任务「{}」的运行记录写入失败: {e}", job.config.name);
             }
             println!("{} 任务「{}」{}{}", Utc::now().with_timezone(&tz).format("%F %T"), job.config.name, if ok { "完成 " } else { "失败: " }, error.unwrap_or(stats));

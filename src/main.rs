@@ -58,13 +58,14 @@ fn stop_quietly_when_the_reader_goes() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    log_to_stderr();
+    let serving = matches!(cli.command, Command::Demo { .. } | Command::Schedule { .. } | Command::Serve { .. });
+    log_to_stderr(cli.log_format, serving);
     match cli.command {
         Command::Ingest { .. } => keep_freed_memory(-1),
         Command::Demo { .. } | Command::Schedule { .. } => keep_freed_memory(2000),
         _ => {}
     }
-    if !matches!(cli.command, Command::Demo { .. } | Command::Schedule { .. } | Command::Serve { .. }) {
+    if !serving {
         stop_quietly_when_the_reader_goes();
     }
     match run_cli(cli) {
@@ -77,14 +78,22 @@ fn main() -> ExitCode {
     }
 }
 
-/// The server's and jobs' log (requests refused, incidents, jobs) on
-/// standard error: xuncha's own events from INFO, the libraries' from WARN.
-/// Events carry ids and counts, never personal data.
-fn log_to_stderr() {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let filter = tracing_subscriber::filter::Targets::new().with_target("xuncha", tracing_subscriber::filter::LevelFilter::INFO).with_default(tracing_subscriber::filter::LevelFilter::WARN);
-    tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).with(filter).init();
+/// The server's and jobs' log (requests, refusals, incidents, jobs and
+/// ingest steps) on standard error, as text or one JSON object a line.
+/// Levels come from `RUST_LOG` (an `EnvFilter`); without it, xuncha's own
+/// events from INFO and the libraries' from WARN. Events carry routes, ids,
+/// counts and timings, never personal data. A one-off command (`ingest`,
+/// `run`) prints its own report, so by default it logs only warnings.
+fn log_to_stderr(format: cli::LogFormat, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let ours = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(["xuncha", "xuncha_core", "xuncha_pipeline", "xuncha_queries", "xuncha_cases", "xuncha_dashboard"].map(|t| format!("{t}={ours}")).join(",") + ",warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
+    }
 }
 
 /// The async runtime; its workers get 8 MiB stacks (DataFusion's plans and

@@ -177,7 +177,10 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         // The user as stored now: a changed password, role or scope, or a
         // removal, ends the session.
         match state.users.get(&session.user.name) {
-            Ok(Some(stored)) if stored == session.user => Ok(Auth(session)),
+            Ok(Some(stored)) if stored == session.user => {
+                tracing::Span::current().record("user", session.user.name.as_str());
+                Ok(Auth(session))
+            }
             _ => {
                 state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&token);
                 Err(to_login())

@@ -85,37 +85,18 @@ pub(crate) async fn rejection_in_chinese(response: Response) -> Response {
     AppError::new(response.status(), "请求无法处理", message).into_response()
 }
 
-/// What a panic becomes: a 500 page, never a dropped connection.
-pub(crate) fn panic_page(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "服务器内部错误", "页面生成时出错,已记录;请稍后重试或联系管理员。").into_response()
+/// What a panic becomes: a 500 page with an incident number (the panic's
+/// message logged under it), never a dropped connection.
+pub(crate) fn panic_page(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload.downcast_ref::<String>().map(String::as_str).or_else(|| payload.downcast_ref::<&str>().copied()).unwrap_or("(无消息)");
+    AppError::internal::<&str>("服务器内部错误")(message).into_response()
 }
 
 /// Logs an internal error under a new incident number and returns the
 /// number (what the user is shown).
 pub(crate) fn incident(what: &str, cause: &dyn Display) -> String {
     let number = crate::secret::token()[..8].to_string();
-    tracing::error!(incident = %number, what, cause = %without_long_numbers(&cause.to_string()), "internal error");
+    tracing::Span::current().record("incident", number.as_str());
+    tracing::error!(incident = %number, what, cause = %xuncha_core::values::star_long_numbers(&cause.to_string()), "internal error");
     number
-}
-
-/// The text with every run of six or more digits starred: a cause may
-/// quote a value (an ID number, an account), and the log holds no personal data.
-fn without_long_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut digits = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        if digits.len() >= 6 {
-            out.push_str(&"*".repeat(digits.len()));
-        } else {
-            out.push_str(&digits);
-        }
-        digits.clear();
-        out.push(c);
-    }
-    out.pop();
-    out
 }

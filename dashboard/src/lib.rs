@@ -107,6 +107,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(axum::middleware::map_response(error::rejection_in_chinese))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::custom(error::panic_page))
+        .layer(axum::middleware::from_fn(log_request))
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -127,11 +128,30 @@ async fn read_body_in_time(State(limit): State<Duration>, request: axum::extract
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => return error::AppError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "请求无法处理", error::TOO_LARGE).into_response(),
         Err(_) => {
-            tracing::warn!(path = %parts.uri.path(), "request body not received in time");
+            tracing::warn!("request body not received in time");
             return error::AppError::new(axum::http::StatusCode::REQUEST_TIMEOUT, "请求超时", format!("{} 秒内没有收到完整的请求内容,已断开。请检查网络后重试。", limit.as_secs())).into_response();
         }
     };
     next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// Logs every request once it is answered: method, route (the pattern,
+/// `/case/{id}`, never the path with its values), status and milliseconds,
+/// in a span that also carries the user once logged in (the `Auth`
+/// extractor records it) and the incident number of an internal error.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use tracing::Instrument;
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("(无此路由)", |m| m.as_str()).to_string();
+    let span = tracing::info_span!("request", method = %request.method(), route = %route, user = tracing::field::Empty, incident = tracing::field::Empty);
+    let started = std::time::Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let (status, ms) = (response.status().as_u16(), started.elapsed().as_millis());
+    span.in_scope(|| match status {
+        500.. => tracing::error!(status, ms, "request failed"),
+        400.. => tracing::warn!(status, ms, "request refused"),
+        _ => tracing::info!(status, ms, "request"),
+    });
+    response
 }
 
 /// Serves until Ctrl-C / SIGTERM.

@@ -172,6 +172,13 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
             Err(e) => outcomes.push(outcome(0, Some(e.to_string()), None)),
         }
     }
+    for o in &outcomes {
+        match (&o.error, &o.waited) {
+            (Some(e), _) => tracing::error!(run = %run_id, rule = %o.rule_id, ms = o.millis, cause = %xuncha_core::values::star_long_numbers(e), "rule failed"),
+            (None, Some(_)) => tracing::info!(run = %run_id, rule = %o.rule_id, "rule waits for its sources"),
+            (None, None) => tracing::info!(run = %run_id, rule = %o.rule_id, findings = o.findings, ms = o.millis, "rule ran"),
+        }
+    }
     let mut failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();
     ctx.register_table("run_findings", Arc::new(MemTable::try_new(xuncha_core::system::findings_schema(), vec![batches.clone()])?))?;
     let scored = match risk_scores(&ctx, &params, &weights, &options.risk).await {

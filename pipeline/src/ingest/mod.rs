@@ -199,12 +199,35 @@ pub async fn ingest_files(lake: &Lake, inbox: &Path, files: &[PathBuf], options:
     let mut reports = Vec::new();
     for file in files {
         let folder = file.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        match options.config.sources.get(&folder) {
-            Some(source) => reports.push(state.file(source, inbox, file).await?),
-            None => reports.push(rejected(&folder, inbox, file, format!("文件不在数据源文件夹中(应放在 {} 之一)", options.config.sources.names()))),
-        }
+        let started = std::time::Instant::now();
+        let report = match options.config.sources.get(&folder) {
+            Some(source) => state.file(source, inbox, file).await?,
+            None => rejected(&folder, inbox, file, format!("文件不在数据源文件夹中(应放在 {} 之一)", options.config.sources.names())),
+        };
+        log_file(&report, started.elapsed(), options.dry_run);
+        reports.push(report);
     }
     Ok(reports)
+}
+
+/// One log line per file read: its source, name (long digit runs
+/// starred), outcome and counts. Never a value or a rejection's text, which
+/// may quote one.
+fn log_file(report: &FileReport, took: std::time::Duration, dry_run: bool) {
+    let outcome = match &report.outcome {
+        FileOutcome::Loaded => "loaded",
+        FileOutcome::AlreadyIngested => "already_loaded",
+        FileOutcome::Rejected(_) => "rejected",
+        FileOutcome::Skipped(_) => "not_read",
+    };
+    let file = values::star_long_numbers(&report.shown_file());
+    let ms = took.as_millis();
+    let (read, loaded, quarantined) = (report.rows_read, report.rows_loaded, report.rows_quarantined);
+    if matches!(report.outcome, FileOutcome::Rejected(_)) {
+        tracing::warn!(source = %report.source, %file, outcome, dry_run, ms, "ingest file");
+    } else {
+        tracing::info!(source = %report.source, %file, outcome, rows_read = read, rows_loaded = loaded, rows_quarantined = quarantined, dry_run, ms, "ingest file");
+    }
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, PipelineError> {
