@@ -1,7 +1,8 @@
 //! The dashboard over HTTP: the real `xuncha serve` on a lake built by
 //! `xuncha demo --no-serve` from the committed samples. Every route × role
 //! (allowed, forbidden, scoped), CSRF, masking, reveal and audit, session
-//! expiry, logout and login throttling.
+//! expiry, logout and login throttling; the server's log (every request,
+//! no personal data) and what an internal failure shows and logs.
 
 use crate::common::{full_ids, scratch, xuncha, xuncha_ok};
 use reqwest::blocking::{Client, Response};
@@ -17,9 +18,16 @@ pub(crate) struct Server {
     pub(crate) base: String,
     pub(crate) passwords: BTreeMap<String, String>,
     pub(crate) lake: PathBuf,
+    /// The server's standard error: its log.
+    log: PathBuf,
 }
 
 impl Server {
+    /// What the server has logged so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -39,6 +47,11 @@ impl Drop for Server {
 }
 
 pub(crate) fn start(name: &str, config: &str) -> Server {
+    start_logging(name, config, "text")
+}
+
+/// A server whose log is written as `log_format` (`text` or `json`).
+pub(crate) fn start_logging(name: &str, config: &str, log_format: &str) -> Server {
     let dir = scratch(name);
     let lake = dir.join("lake");
     let config_path = dir.join("xuncha.toml");
@@ -56,8 +69,11 @@ pub(crate) fn start(name: &str, config: &str) -> Server {
         .collect();
     assert_eq!(passwords.len(), 5, "{out}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.join("server.log");
     let child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
-        .args(["--lake", lake_s, "--config", config_s, "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--lake", lake_s, "--config", config_s, "--log-format", log_format, "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG")
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("xuncha serve starts");
     let base = format!("http://127.0.0.1:{port}");
@@ -66,7 +82,7 @@ pub(crate) fn start(name: &str, config: &str) -> Server {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Server { child, base, passwords, lake }
+    Server { child, base, passwords, lake, log }
 }
 
 pub(crate) fn client() -> Client {
@@ -237,6 +253,56 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
     // Logout ends the session.
     assert_eq!(post(&server, &leader, "/logout", &[("csrf", &leader.csrf)]).status(), 303);
     assert_eq!(get(&server, &leader, "/p/overview").status(), 303);
+
+    // The log: a line per request with its route pattern, status, time and
+    // user; no ID number, no name, no value of a path.
+    let log = server.log();
+    assert!(log.lines().any(|l| l.contains("route=/p/{page}") && l.contains("user=leader") && l.contains("status=200") && l.contains("ms=")), "{log}");
+    assert!(log.lines().any(|l| l.contains("route=/sql") && l.contains("status=403") && l.contains("request refused")), "refusals are logged");
+    assert!(log.lines().any(|l| l.contains("route=/finding/{run_id}/{rule_id}/{entity_key}")), "routes are logged as patterns");
+    assert!(!log.contains(parts[2]) && !log.contains("/p/village?"), "no path values in the log");
+    assert!(full_ids(&log).is_empty(), "the log holds an ID number");
+    let chars: Vec<char> = log.chars().collect();
+    let leaked: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).filter(|w| names.contains(w)).collect();
+    assert!(leaked.is_empty(), "the log holds names: {leaked:?}");
+}
+
+/// A table file that cannot be read: the user gets a 500 page with an
+/// incident number and nothing internal; the log has one line with that
+/// number and the cause, and the request's line carries the number too.
+#[test]
+fn a_failure_shows_an_incident_number_and_logs_its_cause() {
+    let server = start_logging("dashboard-incident", "", "json");
+    let events = server.lake.join("case_events");
+    let mut broken = 0;
+    for entry in std::fs::read_dir(&events).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "parquet") {
+            std::fs::write(&path, b"not a parquet file").unwrap();
+            broken += 1;
+        }
+    }
+    assert!(broken > 0, "the demo wrote case events");
+    let response = try_login(&server.base, "analyst", &server.passwords["analyst"]);
+    let cookie = session_set_cookie(&response).split(';').next().unwrap().to_string();
+    let analyst = Login { cookie, csrf: String::new(), set_cookie: String::new() };
+    let page = get(&server, &analyst, "/cases");
+    assert_eq!(page.status(), 500);
+    let body = page.text().unwrap();
+    let number = between(&body, "事件编号 ", ",");
+    assert_eq!(number.len(), 8, "{body}");
+    for internal in ["parquet", "Parquet", "case_events", "DataFusion", "Arrow", "error", "Error"] {
+        assert!(!body.contains(internal), "the page shows internal text {internal:?}: {body}");
+    }
+    let lines: Vec<serde_json::Value> = server.log().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let causes: Vec<&serde_json::Value> = lines.iter().filter(|l| l["fields"]["incident"] == number.as_str() && l["fields"]["cause"].is_string()).collect();
+    assert_eq!(causes.len(), 1, "one line with the incident and its cause");
+    let cause = causes[0]["fields"]["cause"].as_str().unwrap();
+    assert!(cause.to_lowercase().contains("parquet"), "the cause is logged: {cause}");
+    assert_eq!(causes[0]["span"]["route"], "/cases");
+    let request = lines.iter().find(|l| l["span"]["incident"] == number.as_str() && l["fields"]["status"] == 500).expect("the request's line carries the incident");
+    assert_eq!(request["span"]["user"], "analyst");
+    assert!(request["fields"]["ms"].is_u64());
 }
 
 #[test]
