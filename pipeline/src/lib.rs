@@ -25,11 +25,12 @@ pub enum PipelineError {
     #[error("{0}")]
     Unreadable(String),
     #[error("lake error: {0}")]
-    Lake(String),
-}
-
-impl From<deltalake::DeltaTableError> for PipelineError {
-    fn from(e: deltalake::DeltaTableError) -> Self {
-        PipelineError::Lake(e.to_string())
-    }
+    Delta(#[from] deltalake::DeltaTableError),
+    #[error("query error: {0}")]
+    DataFusion(#[from] deltalake::datafusion::error::DataFusionError),
+    #[error("Arrow error: {0}")]
+    Arrow(#[from] deltalake::arrow::error::ArrowError),
+    /// A worker thread of the ingest stopped (panicked or was cancelled).
+    #[error("ingest worker stopped: {0}")]
+    Worker(String),
 }

@@ -19,9 +19,10 @@
 //! Row numbers, quarantine reasons and the first-row-wins rule are those of
 //! a one-row-at-a-time reading; only the work is spread.
 
-use super::read::{RawCell, RawChunk, RawColumn, RawRow, Row};
+use super::header;
+use super::read::{self, RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
-use super::villages::{Directory, VillageNames};
+use super::villages::{self, Directory, VillageNames};
 use crate::PipelineError;
 use xuncha_core::config::IngestConfig;
 use xuncha_core::contract::Source;
@@ -62,7 +63,7 @@ pub(super) struct TypedFile {
     /// What the report says about the file (see `Opened::notes`).
     pub(super) notes: Vec<String>,
     /// How each header was read.
-    pub(super) columns: Vec<super::ColumnUse>,
+    pub(super) columns: Vec<header::ColumnUse>,
     /// The writer the rows went to, to commit (see [`Destination`]).
     pub(super) writer: Option<FileWriter>,
     /// The key hash of every row to commit (see [`KeyHasher`]).
@@ -94,14 +95,14 @@ impl KeyHasher {
     pub(super) fn new(source: &Source) -> Result<KeyHasher, PipelineError> {
         let schema = xuncha_core::contract::schema(source);
         let types: Vec<DataType> = source.key.iter().map(|k| schema.field_with_name(k).expect("key column").data_type().clone()).collect();
-        let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect()).map_err(lake_error)?;
+        let converter = RowConverter::new(types.iter().cloned().map(SortField::new).collect())?;
         Ok(KeyHasher { converter, types })
     }
 
     /// The hash of each row of `columns` (the key columns, in key order;
     /// other physical string types are cast first).
     pub(super) fn hash(&self, columns: &[ArrayRef]) -> Result<Vec<KeyHash>, PipelineError> {
-        let columns: Vec<ArrayRef> = columns.iter().zip(&self.types).map(|(c, t)| cast(c, t)).collect::<Result<_, _>>().map_err(lake_error)?;
+        let columns: Vec<ArrayRef> = columns.iter().zip(&self.types).map(|(c, t)| cast(c, t)).collect::<Result<_, _>>()?;
         if let [column] = columns.as_slice()
             && let Some(text) = column.as_string_opt::<i32>()
         {
@@ -109,7 +110,7 @@ impl KeyHasher {
             // with another seed): no row encoding to build.
             return Ok(text.iter().map(|value| KeyHash::of(value.map_or_else(|| XxHash3_128::oneshot_with_seed(1, &[]), |v| XxHash3_128::oneshot(v.as_bytes())))).collect());
         }
-        let rows = self.converter.convert_columns(&columns).map_err(lake_error)?;
+        let rows = self.converter.convert_columns(&columns)?;
         Ok(rows.iter().map(|row| KeyHash::of(XxHash3_128::oneshot(row.as_ref()))).collect())
     }
 
@@ -215,10 +216,6 @@ impl Hasher for PreHashed {
     fn write_u64(&mut self, value: u64) {
         self.0 = value;
     }
-}
-
-fn lake_error(e: ArrowError) -> PipelineError {
-    PipelineError::Lake(e.to_string())
 }
 
 /// The number of threads to type and write with.
@@ -335,7 +332,7 @@ struct Writing<'scope> {
 impl Writing<'_> {
     fn join(self) -> Result<Option<FileWriter>, PipelineError> {
         drop(self.runs);
-        self.thread.join().unwrap_or_else(|_| Err(PipelineError::Lake("写入数据文件的线程意外中止".into())))
+        self.thread.join().unwrap_or_else(|_| Err(PipelineError::Worker("写入数据文件的线程意外中止".into())))
     }
 }
 
@@ -428,15 +425,15 @@ pub(super) fn read_and_type(
     destination: mpsc::Receiver<Destination>,
 ) -> Result<Option<TypedFile>, PipelineError> {
     let headers = &config.headers;
-    let super::Opened { format, header, head_rest, mut rows, notes } = super::open_rows(source, &config.sources, headers, path)?;
-    let missing = super::missing_required(source, headers, &header);
+    let header::Opened { format, header, head_rest, mut rows, notes } = header::open_rows(source, &config.sources, headers, path)?;
+    let missing = header::missing_required(source, headers, &header);
     if !missing.is_empty() {
-        let mut why = super::missing_reason(source, headers, &header, &missing);
-        why.push_str(&super::looks_like(source, &config.sources, headers, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
+        let mut why = header::missing_reason(source, headers, &header, &missing);
+        why.push_str(&header::looks_like(source, &config.sources, headers, &[RawRow::new(1, header.iter().map(|h| RawCell::Text(h.clone())).collect())]));
         return Err(PipelineError::Unreadable(why));
     }
-    let map = super::mapping(source, headers, &header);
-    let villages = match (super::villages::names_in(source, &header, &map), directory) {
+    let map = header::mapping(source, headers, &header);
+    let villages = match (villages::names_in(source, &header, &map), directory) {
         (Some(names), Some(directory)) if directory.is_empty() => {
             let why = format!("文件用乡镇、村名称代替了「{}」,但湖中还没有行政区划(divisions),无法对照:请先报送 divisions,再重新报送本文件", source.columns[names.column].header);
             return Err(PipelineError::Unreadable(why));
@@ -468,11 +465,11 @@ pub(super) fn read_and_type(
         ceilings,
         values: source.columns.iter().map(|c| config.values.of(source.name, c.name).cloned()).collect(),
         villages,
-        twins: super::twins(source, headers, &header, &map),
+        twins: header::twins(source, headers, &header, &map),
         headers,
-        header_score: super::read::header_score(source, headers, &RawRow::new(0, header.iter().map(|h| RawCell::Text(h.clone())).collect())),
+        header_score: read::header_score(source, headers, &RawRow::new(0, header.iter().map(|h| RawCell::Text(h.clone())).collect())),
     };
-    let mut out = TypedFile { footers_pending: Vec::new(), format, notes, columns: super::column_uses(source, headers, &header, &map), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile { footers_pending: Vec::new(), format, notes, columns: header::column_uses(source, headers, &header, &map), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -486,7 +483,7 @@ pub(super) fn read_and_type(
         let reader = std::thread::Builder::new().name("ingest-read".into()).spawn_scoped(scope, move || -> Result<(), PipelineError> {
             yield_to_hashing();
             // The rows read with the header come first, as a chunk of their own.
-            let mut next = if head_rest.is_empty() { None } else { Some(super::read::chunk_of(head_rest, width)?) };
+            let mut next = if head_rest.is_empty() { None } else { Some(read::chunk_of(head_rest, width)?) };
             let mut index = 0;
             while let Some(chunk) = next.take().map_or_else(|| rows.next_chunk(width, CHUNK_ROWS), |c| Ok(Some(c)))? {
                 if chunk_tx.send((index, chunk)).is_err() {
@@ -608,7 +605,7 @@ impl TypedFile {
             let reason = "这一行以「合计/总计/小计」开头、缺少必填项,像表尾的合计行,但它下面还有数据行,所以不当作表尾跳过;请核实这一行(是数据就补全必填项,是合计行就移到表格末尾)后重新报送".to_string();
             self.footers_pending.push(Quarantined {
                 row_number: raw.number(),
-                raw: super::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
+                raw: header::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
                 problem: RowProblem { kind: "total_above_data", column: None, reason },
             });
         }
@@ -627,7 +624,7 @@ impl TypedFile {
                     let reason = format!("与第 {first} 行的主键({})重复,保留第 {first} 行", layout.source.key.join(", "));
                     self.quarantine.push(Quarantined {
                         row_number: raw.number(),
-                        raw: super::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
+                        raw: header::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),
                         problem: RowProblem { kind: "duplicate_key", column: None, reason },
                     });
                 }
@@ -639,7 +636,7 @@ impl TypedFile {
             }
         }
         if let Some(batch) = chunk.batch {
-            let batch = if keep.iter().all(|k| *k) { batch } else { filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(lake_error)? };
+            let batch = if keep.iter().all(|k| *k) { batch } else { filter_record_batch(&batch, &BooleanArray::from(keep))? };
             self.rows_loaded += batch.num_rows() as u64;
             loaded.push(batch);
         }
@@ -648,11 +645,11 @@ impl TypedFile {
 }
 
 /// Whether a row is a footer (合计/总计/小计 or a signature line, see
-/// `super::is_footer`) by its shape: it lacks a required value a data row
+/// `header::is_footer`) by its shape: it lacks a required value a data row
 /// would have. A row starting with 总计 that is complete is data.
 fn is_footer(layout: &Layout<'_>, row: &impl Row) -> bool {
     let lacks_required = layout.source.columns.iter().zip(&layout.position).any(|(column, p)| column.required && p.is_some_and(|p| row.cell(p).is_blank()));
-    super::is_footer(row) && lacks_required
+    header::is_footer(row) && lacks_required
 }
 
 /// Types one chunk of rows (on a typing thread), column by column.
@@ -663,7 +660,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     let leading: Vec<&StringArray> = (0..3).map_while(|c| if let Some(RawColumn::Text(text)) = raw.column(c) { Some(text) } else { None }).collect();
     let skip: Vec<bool> = (0..raw.len())
         .map(|i| {
-            if leading.len() == 3 && super::plainly_data(leading.iter().map(|column| column.value(i))) {
+            if leading.len() == 3 && header::plainly_data(leading.iter().map(|column| column.value(i))) {
                 return false;
             }
             let row = raw.row(i);
@@ -721,7 +718,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         keep[row] = false;
         // A held row that is the header again: another export joined below.
         let cells = raw.row(row);
-        if super::read::header_score(source, layout.headers, &cells) * 2 >= layout.header_score.max(2) {
+        if read::header_score(source, layout.headers, &cells) * 2 >= layout.header_score.max(2) {
             return Err(PipelineError::Unreadable(format!(
                 "第 {} 行又是一行表头:文件像是几份导出拼接在一起,为免把后一份按前一份的列读错,整份文件未入库;请把每份导出存成单独的文件后重新报送",
                 cells.number()
@@ -730,7 +727,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         let reason = found.iter().map(|p| p.reason.as_str()).collect::<Vec<_>>().join(";");
         let first = found.swap_remove(0);
         let cells = raw.row(row);
-        let json = super::cells_json(layout.header, &cells, 0..cells.width()).unwrap_or_else(|| "{}".to_string());
+        let json = header::cells_json(layout.header, &cells, 0..cells.width()).unwrap_or_else(|| "{}".to_string());
         chunk.quarantine.push(Quarantined { row_number: cells.number(), raw: json, problem: RowProblem { reason, ..first } });
     }
     chunk.rows_skipped = skip.iter().filter(|s| **s).count() as u64;
@@ -744,7 +741,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         // Only for the rows that load: the others are filtered out below.
         Arc::new(StringArray::from_iter((0..raw.len()).map(|i| {
             let row = raw.row(i);
-            keep[i].then(|| super::cells_json(layout.header, &row, layout.unmapped.iter().copied().chain(layout.header.len()..row.width()))).flatten()
+            keep[i].then(|| header::cells_json(layout.header, &row, layout.unmapped.iter().copied().chain(layout.header.len()..row.width()))).flatten()
         })))
     };
     columns.push(extra);
@@ -753,9 +750,9 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
     // before the columns become a batch.
     if chunk.loaded.len() < raw.len() {
         let loaded = FilterBuilder::new(&BooleanArray::from(keep)).optimize().build();
-        columns = columns.iter().map(|c| loaded.filter(c)).collect::<Result<_, _>>().map_err(lake_error)?;
+        columns = columns.iter().map(|c| loaded.filter(c)).collect::<Result<_, _>>()?;
     }
-    let batch = RecordBatch::try_new(layout.schema.clone(), columns).map_err(lake_error)?;
+    let batch = RecordBatch::try_new(layout.schema.clone(), columns)?;
     if batch.num_rows() > 0 {
         chunk.keys = layout.keys.hash(&KeyHasher::columns(source, &batch))?;
         chunk.batch = Some(batch);
@@ -888,7 +885,7 @@ fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts
         order.chunks(total.div_ceil(parts.max(1))).map(<[_]>::to_vec).collect()
     } else {
         let fields = columns.iter().map(|c| SortField::new(schema.field_with_name(c).expect("sort column").data_type().clone())).collect();
-        let converter = RowConverter::new(fields).map_err(lake_error)?;
+        let converter = RowConverter::new(fields)?;
         // Each batch's sort keys, encoded on every core.
         let next = AtomicUsize::new(0);
         let encoded: Vec<Mutex<Option<deltalake::arrow::row::Rows>>> = loaded.iter().map(|_| Mutex::new(None)).collect();
@@ -900,7 +897,7 @@ fn sorted_runs(source: &Source, shared: &Shared, loaded: Vec<RecordBatch>, parts
                             let b = next.fetch_add(1, Ordering::Relaxed);
                             let Some(batch) = loaded.get(b) else { return Ok(()) };
                             let cols: Vec<ArrayRef> = columns.iter().map(|c| batch.column(schema.index_of(c).expect("sort column")).clone()).collect();
-                            *encoded[b].lock().expect("rows slot") = Some(converter.convert_columns(&cols).map_err(lake_error)?);
+                            *encoded[b].lock().expect("rows slot") = Some(converter.convert_columns(&cols)?);
                         }
                     })
                 })

@@ -22,6 +22,7 @@
 //! not the delivery; every message is bounded and names the row.
 
 mod file;
+mod header;
 #[cfg(test)]
 mod properties;
 pub mod read;
@@ -32,7 +33,7 @@ pub mod typing;
 mod villages;
 
 use crate::PipelineError;
-use xuncha_core::mapping::{HeaderMappings, Via};
+use xuncha_core::mapping::HeaderMappings;
 use xuncha_core::contract::Source;
 use xuncha_core::declared::Catalog;
 use xuncha_core::lake::{FileWriter, Lake};
@@ -40,9 +41,9 @@ use xuncha_core::values;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::datafusion::prelude::SessionContext;
-use read::{Cell, RawRow, Row, Rows};
+pub use header::ColumnUse;
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,17 +80,6 @@ pub struct FileReport {
     pub columns: Vec<ColumnUse>,
     /// The file's quarantined rows by reason: what `xuncha check` shows.
     pub quarantine: Vec<QuarantineSummary>,
-}
-
-/// How one header of a file was read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnUse {
-    pub header: String,
-    /// The column it fills, if any (else it is kept in `extra`).
-    pub column: Option<&'static str>,
-    /// By which rule: the contract's header, a declared alias, a mapping of
-    /// `xuncha.toml`, a shipped spelling, a village name.
-    pub via: &'static str,
 }
 
 /// The quarantined rows of one kind (and column) of a file.
@@ -354,7 +344,7 @@ impl IngestState<'_> {
             let config = self.options.config.clone();
             tokio::task::spawn_blocking(move || file::read_and_type(source, &config, villages, &path, file, ceilings, rows_destination))
         };
-        let joined = |e: tokio::task::JoinError| PipelineError::Lake(format!("ingest thread failed: {e}"));
+        let joined = |e: tokio::task::JoinError| PipelineError::Worker(e.to_string());
         let sha = match hashing.await.map_err(joined)? {
             Ok(sha) => sha,
             Err(e) => {
@@ -392,7 +382,7 @@ impl IngestState<'_> {
         destination.send(file::Destination { batch_id: batch_id.clone(), writer }).ok();
         let typed = match typing.await.map_err(joined)? {
             Ok(Some(typed)) => typed,
-            Ok(None) => return Err(PipelineError::Lake(format!("{file}: 读取在得到写入目标之前停止"))),
+            Ok(None) => return Err(PipelineError::Worker(format!("{file}: 读取在得到写入目标之前停止"))),
             // The file's own fault, or its bytes unreadable: it alone is rejected.
             Err(PipelineError::Unreadable(why)) => return self.reject(source, inbox, path, why, (&batch_id, &sha, &rejected_id), started).await,
             Err(PipelineError::Io(e)) => return self.reject(source, inbox, path, format!("读取文件时出错: {e}"), (&batch_id, &sha, &rejected_id), started).await,
@@ -486,8 +476,7 @@ impl IngestState<'_> {
                 Arc::new(StringArray::from(vec![batch_id; n])),
                 Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
             ],
-        )
-        .map_err(|e| PipelineError::Lake(e.to_string()))?;
+        )?;
         let batches = if n == 0 { Vec::new() } else { vec![batch] };
         self.lake.append("quarantine", xuncha_core::system::quarantine_schema(), batches, Some(app_id)).await?;
         Ok(())
@@ -514,8 +503,7 @@ impl IngestState<'_> {
                 Arc::new(StringArray::from(vec![error])),
                 Arc::new(StringArray::from(vec![(!report.notes.is_empty()).then(|| report.notes.join(";"))])),
             ],
-        )
-        .map_err(|e| PipelineError::Lake(e.to_string()))?;
+        )?;
         self.lake.append("ingest_batches", xuncha_core::system::ingest_batches_schema(), vec![batch], Some(app_id)).await?;
         Ok(())
     }
@@ -526,10 +514,9 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
     let Some(table) = table else { return Ok(file::KeySet::default()) };
     let ctx = SessionContext::new();
     table.update_datafusion_session(&ctx.state())?;
-    let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
-    let provider = table.table_provider().await.map_err(err)?;
-    ctx.register_table("t", provider).map_err(err)?;
-    let batches = ctx.table("t").await.map_err(err)?.select_columns(source.key).map_err(err)?.collect().await.map_err(err)?;
+    let provider = table.table_provider().await?;
+    ctx.register_table("t", provider)?;
+    let batches = ctx.table("t").await?.select_columns(source.key)?.collect().await?;
     let hasher = file::KeyHasher::new(source)?;
     let mut keys = file::KeySet::default();
     for batch in &batches {
@@ -538,204 +525,6 @@ async fn load_key_hashes(source: &Source, table: Option<&DeltaTable>) -> Result<
         }
     }
     Ok(keys)
-}
-
-/// Whether `text` starts with a word of a total row: 合计, 总计 or 小计.
-fn starts_with_total(text: &str) -> bool {
-    ["合计", "总计", "小计"].iter().any(|w| text.starts_with(w))
-}
-
-/// Whether a row is a footer or a note rather than data: 合计/总计/小计 in
-/// one of its first three filled cells, or a lone `制表人:…` line.
-fn is_footer(row: &impl Row) -> bool {
-    let is_total = |c: &Cell<'_>| matches!(c, Cell::Text(t) if !t.is_ascii() && starts_with_total(t.trim_start()));
-    let mut filled = row.cells().filter(|c| !c.is_blank());
-    let Some(first) = filled.next() else { return false };
-    match filled.next() {
-        None => is_total(&first) || matches!(first, Cell::Text(t) if t.contains([':', '：'])),
-        Some(second) => is_total(&first) || is_total(&second) || filled.next().is_some_and(|c| is_total(&c)),
-    }
-}
-
-/// Whether a row whose first three cells are `first` is plainly data, told
-/// by a look at their first bytes: each starts with a character that is
-/// neither white space nor the start of a total word, so the row is neither
-/// blank nor a footer. `false` leaves it to [`is_footer`].
-fn plainly_data<'a>(mut first: impl Iterator<Item = &'a str>) -> bool {
-    first.all(|text| values::starts_unspaced(text) && !starts_with_total(text))
-}
-
-/// A delivered file opened and its header found.
-struct Opened {
-    format: String,
-    header: Vec<String>,
-    /// The rows of its head below the header (read while looking for it).
-    head_rest: Vec<RawRow>,
-    /// The rest of the rows.
-    rows: Rows,
-    /// What the report should say about the file (other sheets not read).
-    notes: Vec<String>,
-}
-
-/// Opens a file by its extension and finds its header.
-fn open_rows(source: &Source, sources: &Catalog, headers: &HeaderMappings, path: &Path) -> Result<Opened, PipelineError> {
-    let ext = path.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
-    let (format, mut rows, notes) = match ext.as_str() {
-        "csv" | "txt" => {
-            let (encoding, rows) = read::csv_rows(path)?;
-            (format!("CSV {}", encoding.label()), rows, Vec::new())
-        }
-        "xlsx" | "xlsm" => {
-            let (rows, notes) = read::xlsx_rows(path, None)?;
-            (ext.to_uppercase(), Rows::cells(rows), notes)
-        }
-        "xls" => return Err(PipelineError::Unreadable("不支持旧版 Excel 97-2003 格式(.xls);请在 Excel/WPS 中另存为 .xlsx 后重新报送".into())),
-        "jsonl" | "ndjson" | "json" => {
-            let (keys, rows) = read::jsonl_rows(path)?;
-            return Ok(Opened { format: "JSON Lines".to_string(), header: keys, head_rest: Vec::new(), rows: Rows::cells(rows), notes: Vec::new() });
-        }
-        other => return Err(PipelineError::Unreadable(format!("不支持的文件类型「.{}」(应为 CSV、XLSX 或 JSON Lines)", values::excerpt(other, 20)))),
-    };
-    // Look for the header among the first rows.
-    let mut head: Vec<RawRow> = Vec::new();
-    while head.len() < 30
-        && let Some(row) = rows.next_row()
-    {
-        head.push(row?);
-    }
-    let Some(at) = read::find_header(source, headers, &head) else {
-        rows.check_head_text()?;
-        let first = head.iter().find(|r| !r.is_blank());
-        let shown = first.map(|r| r.cells().take(30).map(|c| c.text()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-        let tabs = if first.is_some_and(|r| r.width() == 1 && r.cells().any(|c| matches!(c, Cell::Text(t) if t.contains('\t')))) {
-            "。这一行用制表符分隔,像是 Excel「Unicode 文本」或 TSV:请另存为「CSV(逗号分隔)」或 XLSX"
-        } else {
-            ""
-        };
-        // Its first row may be the header in the department's own words:
-        // what each required column most resembles there, and the line to add.
-        let first_header: Vec<String> = first.map(|r| r.cells().map(|c| c.text()).collect()).unwrap_or_default();
-        let missing = missing_required(source, headers, &first_header);
-        let hints = hints(source, headers, &first_header, &missing);
-        let hints = if hints.is_empty() { hints } else { format!("。如果第一行就是表头,它缺少必填列 {}{hints}", missing_names(source, &missing)) };
-        return Err(PipelineError::Unreadable(format!(
-            "在前 30 行中找不到「{}」({}) 的表头;第一行是: {}{tabs}{}{hints}",
-            source.title,
-            source.name,
-            values::excerpt(&shown, 200),
-            looks_like(source, sources, headers, &head)
-        )));
-    };
-    let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
-    let mut notes = notes;
-    let titles = titles_above(source, headers, &head[..at], &head[at])?;
-    if titles > 0 {
-        notes.push(format!("表头在第 {} 行,其上 {titles} 行是标题,不作数据读取", head[at].number()));
-    }
-    rows.name_columns(&header);
-    rows.check_head_text()?;
-    let head_rest = head.split_off(at + 1);
-    for row in &head_rest {
-        row.check_quoted_lines(header.len())?;
-    }
-    Ok(Opened { format, header, head_rest, rows, notes })
-}
-
-/// The non-blank rows above a file's header, each a title (a cell or a
-/// few: `2024年XX镇低保发放花名册`, `填报单位:…`); a row there that is
-/// another header or reads like data means several exports were joined in
-/// one file, whose first parts would go unread: the file is rejected.
-fn titles_above(source: &Source, headers: &HeaderMappings, above: &[RawRow], header: &RawRow) -> Result<usize, PipelineError> {
-    let width = header.cells().filter(|c| !c.is_blank()).count();
-    let mut titles = 0;
-    for row in above.iter().filter(|r| !r.is_blank()) {
-        let filled = row.cells().filter(|c| !c.is_blank()).count();
-        let what = if read::header_score(source, headers, row) >= 2 {
-            "也是一行表头"
-        } else if filled >= 3 && filled * 2 >= width {
-            "像是一行数据"
-        } else {
-            titles += 1;
-            continue;
-        };
-        return Err(PipelineError::Unreadable(format!(
-            "第 {} 行在表头(第 {} 行)之上,却{what}:文件像是几份导出拼接在一起,为免漏读其中一份,整份文件未入库;请把每份导出存成单独的文件后重新报送",
-            row.number(),
-            header.number()
-        )));
-    }
-    Ok(titles)
-}
-
-/// " — 看起来是 X 的文件" when another source's header fits the first rows.
-fn looks_like(expected: &Source, sources: &Catalog, headers: &HeaderMappings, head: &[RawRow]) -> String {
-    for other in sources.all().filter(|s| s.name != expected.name) {
-        if let Some(at) = read::find_header(other, headers, head) {
-            let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
-            if missing_required(other, headers, &header).is_empty() {
-                return format!("。看起来是「{}」的文件,应放在 {}/ 文件夹", other.title, other.name);
-            }
-        }
-    }
-    String::new()
-}
-
-/// The column each of a file's headers means (a column taken once: the
-/// first header that means it). Contract headers are placed first, so that
-/// a mapped spelling never takes a column a contract header names.
-fn mapping(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<Option<usize>> {
-    let recognised: Vec<Option<(usize, Via)>> = header.iter().map(|h| headers.column(source, h)).collect();
-    let mut used = HashSet::new();
-    let mut out = vec![None; header.len()];
-    for contract in [true, false] {
-        for (i, r) in recognised.iter().enumerate() {
-            if let Some((column, via)) = r
-                && matches!(via, Via::Contract | Via::Alias) == contract
-                && used.insert(*column)
-            {
-                out[i] = Some(*column);
-            }
-        }
-    }
-    out
-}
-
-/// (contract column, file column) of each header that names a column an
-/// earlier header took (see [`mapping`]): the twins compared row by row.
-fn twins(source: &Source, headers: &HeaderMappings, header: &[String], map: &[Option<usize>]) -> Vec<(usize, usize)> {
-    header
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| map[*i].is_none())
-        .filter_map(|(i, h)| headers.column(source, h).map(|(column, _)| (column, i)))
-        .filter(|(column, _)| map.contains(&Some(*column)))
-        .collect()
-}
-
-/// The required columns a file's header lacks (their indices); a village
-/// code given by name (see [`villages`]) is not lacking.
-fn missing_required(source: &Source, headers: &HeaderMappings, header: &[String]) -> Vec<usize> {
-    let map = mapping(source, headers, header);
-    let by_name = villages::names_in(source, header, &map).map(|names| names.column);
-    let mapped: HashSet<usize> = map.into_iter().flatten().chain(by_name).collect();
-    source.columns.iter().enumerate().filter(|(i, c)| c.required && !mapped.contains(i)).map(|(i, _)| i).collect()
-}
-
-/// How each header of a file is read: the column it fills and by which rule.
-fn column_uses(source: &Source, headers: &HeaderMappings, header: &[String], map: &[Option<usize>]) -> Vec<ColumnUse> {
-    let names = villages::names_in(source, header, map);
-    header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let (column, via) = match (map[i], names) {
-                (Some(c), _) => (Some(source.columns[c].name), headers.column(source, h).map_or("", |(_, via)| via.label())),
-                (None, Some(n)) if n.village == i || n.town == Some(i) => (Some(source.columns[n.column].name), "乡镇、村名称对照行政区划"),
-                (None, _) => (None, "合同外的列,存入 extra"),
-            };
-            ColumnUse { header: h.clone(), column, via }
-        })
-        .collect()
 }
 
 /// A file's quarantined rows grouped by kind and column, in order of first row.
@@ -754,44 +543,4 @@ fn summary(rows: &[file::Quarantined]) -> Vec<QuarantineSummary> {
         }
     }
     out
-}
-
-/// Why a file lacking required columns is rejected, and how to fix it: for
-/// each, the file's likeliest header and the line to add to `xuncha.toml`.
-fn missing_reason(source: &Source, headers: &HeaderMappings, header: &[String], missing: &[usize]) -> String {
-    format!("表头缺少必填列: {}(读到的表头: {}){}", missing_names(source, missing), values::excerpt(&header.join(", "), 300), hints(source, headers, header, missing))
-}
-
-/// The Chinese headers of `missing` columns.
-fn missing_names(source: &Source, missing: &[usize]) -> String {
-    missing.iter().map(|i| source.columns[*i].header).collect::<Vec<_>>().join("、")
-}
-
-/// For each missing column, ";" and the file's likeliest header with the
-/// line to add (see [`xuncha_core::mapping::suggestion`]).
-fn hints(source: &Source, headers: &HeaderMappings, header: &[String], missing: &[usize]) -> String {
-    let mapped = mapping(source, headers, header);
-    let unmapped: Vec<&str> = header.iter().zip(&mapped).filter(|(h, m)| m.is_none() && !h.trim().is_empty()).map(|(h, _)| h.as_str()).collect();
-    missing.iter().filter_map(|i| xuncha_core::mapping::suggestion(source, *i, &unmapped)).map(|hint| format!(";{hint}")).collect()
-}
-
-/// The non-blank cells at `indices` as a JSON object keyed by header (a
-/// JSON Lines key first seen late arrives as `key=value`), or `None`.
-fn cells_json(header: &[String], row: &impl Row, indices: impl Iterator<Item = usize>) -> Option<String> {
-    let mut object = serde_json::Map::new();
-    for i in indices {
-        let cell = row.cell(i);
-        if cell.is_blank() {
-            continue;
-        }
-        let (key, value) = match header.get(i).map(|h| h.trim()).filter(|h| !h.is_empty()) {
-            Some(h) => (h.to_string(), cell.text()),
-            None => match cell.text().split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (format!("第{}列", i + 1), cell.text()),
-            },
-        };
-        object.insert(key, serde_json::Value::String(value));
-    }
-    (!object.is_empty()).then(|| serde_json::Value::Object(object).to_string())
 }

@@ -96,14 +96,13 @@ impl Directory {
         let Some(table) = table else { return Ok(Directory::default()) };
         let ctx = SessionContext::new();
         table.update_datafusion_session(&ctx.state())?;
-        let err = |e: deltalake::datafusion::error::DataFusionError| PipelineError::Lake(e.to_string());
-        ctx.register_table("divisions", table.table_provider().await.map_err(err)?).map_err(err)?;
+        ctx.register_table("divisions", table.table_provider().await?)?;
         let sql = "SELECT v.code, v.name, coalesce(t.name, '') FROM divisions v LEFT JOIN divisions t ON t.code = v.parent_code WHERE v.level = '村' ORDER BY v.code";
-        let batches = ctx.sql(sql).await.map_err(err)?.collect().await.map_err(err)?;
+        let batches = ctx.sql(sql).await?.collect().await?;
         let mut directory = Directory::default();
         for batch in &batches {
             // Parquet text may come back as string views: read it as plain strings.
-            let text = |i: usize| cast(batch.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone()).map_err(|e| PipelineError::Lake(e.to_string()));
+            let text = |i: usize| cast(batch.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone()).map_err(PipelineError::from);
             let (codes, names, towns) = (text(0)?, text(1)?, text(2)?);
             for row in 0..batch.num_rows() {
                 let village = Village { code: codes.value(row).to_string(), name: names.value(row).to_string(), town: towns.value(row).to_string(), town_key: normalized(towns.value(row), TOWN_SUFFIXES) };
