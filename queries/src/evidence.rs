@@ -344,7 +344,7 @@ fn fill(p: &Placeholder, findings: &[Facts], shown: Shown) -> String {
 
 /// The sentence of a template over a case's findings.
 pub fn sentence(template: &str, findings: &[Facts], shown: Shown) -> Result<String, QueryError> {
-    let pieces = parse(template).map_err(QueryError::Rule)?;
+    let pieces = parse(template).map_err(QueryError::Authoring)?;
     Ok(pieces
         .iter()
         .map(|p| match p {
@@ -392,7 +392,7 @@ pub async fn describe(ctx: &SessionContext, rules: &[Rule], case_id: Option<&str
     let values = [("case_id", crate::sheet::text(case_id)), ("unit", crate::sheet::text(unit))];
     let found = crate::report::document(ctx, "cases", "evidence", &values).await?;
     let mut by_case: BTreeMap<String, (String, Vec<Facts>, Vec<String>)> = BTreeMap::new();
-    let at = |name: &str| found.index(name).ok_or_else(|| QueryError::Rule(format!("cases.sql evidence lacks {name}")));
+    let at = |name: &str| found.index(name).ok_or_else(|| QueryError::Authoring(format!("cases.sql evidence lacks {name}")));
     let (case_at, rule_at, evidence_at) = (at("case_id")?, at("rule_id")?, at("evidence")?);
     for row in &found.rows {
         // The evidence's keys, then the finding's columns over them (its

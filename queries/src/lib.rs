@@ -36,8 +36,24 @@ pub enum QueryError {
     Core(#[from] xuncha_core::CoreError),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
-    #[error("rule error: {0}")]
-    Rule(String),
+    /// A `.sql` file — a rule, a panel or report sheet — written wrong: the
+    /// file and what is wrong with it.
+    #[error("SQL file error: {0}")]
+    Authoring(String),
+    /// A sheet has no block of that kind and name (a caller's slip).
+    #[error("no {kind} 「{name}」 in {sheet}")]
+    UnknownQuery { sheet: String, kind: String, name: String },
+    /// A placeholder the caller gave no value for.
+    #[error("{what}: unknown parameter ${name}")]
+    UnknownParameter { what: String, name: String },
+    /// A rule's result lacks a column the findings need.
+    #[error("rule {rule} returns no column `{column}`")]
+    RuleOutput { rule: String, column: String },
+    /// The configured folder of extra rules cannot be listed.
+    #[error("rule folder {dir}: {source}")]
+    RuleFolder { dir: std::path::PathBuf, source: std::io::Error },
+    #[error("evidence is not UTF-8: {0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
     /// An analyst's statement that is not a read-only query.
     #[error("只允许只读查询(SELECT / WITH / EXPLAIN / DESCRIBE / SHOW):{0}")]
     Refused(String),

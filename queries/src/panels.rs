@@ -134,21 +134,21 @@ impl Panel {
         let list = |key: &str| -> Result<Vec<String>, QueryError> {
             let names: Vec<String> = block.fields.get(key).map(|v| v.split_whitespace().map(String::from).collect()).unwrap_or_default();
             match names.iter().find(|n| !Filters::default().values().iter().any(|(p, _)| p == n)) {
-                Some(bad) => Err(QueryError::Rule(format!("{what}: `{key}: {bad}` is not a filter"))),
+                Some(bad) => Err(QueryError::Authoring(format!("{what}: `{key}: {bad}` is not a filter"))),
                 None => Ok(names),
             }
         };
         Ok(Panel {
             id: block.name.clone(),
             title: block.field("title")?.to_string(),
-            view: View::parse(view).ok_or_else(|| QueryError::Rule(format!("{what}: unknown view 「{view}」")))?,
+            view: View::parse(view).ok_or_else(|| QueryError::Authoring(format!("{what}: unknown view 「{view}」")))?,
             links: match block.fields.get("links").map(String::as_str) {
                 None => Links::None,
                 Some("findings") => Links::Findings,
                 Some("village") => Links::Village,
                 Some("case") => Links::Case,
                 Some("cases") => Links::Cases,
-                Some(other) => return Err(QueryError::Rule(format!("{what}: unknown links 「{other}」"))),
+                Some(other) => return Err(QueryError::Authoring(format!("{what}: unknown links 「{other}」"))),
             },
             requires: list("requires")?,
             unless: list("unless")?,
@@ -192,7 +192,7 @@ pub fn parse(page: &str, text: &str) -> Result<PanelSheet, QueryError> {
     let origin = format!("panels/{page}.sql");
     let sheet = Sheet::parse(text, &origin)?;
     if sheet.field("page", &origin)? != page {
-        return Err(QueryError::Rule(format!("{origin}: names itself page 「{}」", sheet.field("page", &origin)?)));
+        return Err(QueryError::Authoring(format!("{origin}: names itself page 「{}」", sheet.field("page", &origin)?)));
     }
     let panels = sheet.blocks.iter().map(|b| Panel::parse(b, page)).collect::<Result<Vec<_>, _>>()?;
     Ok(PanelSheet { page: page.to_string(), title: sheet.field("title", &origin)?.to_string(), panels })

@@ -87,7 +87,7 @@ fn sheets() -> &'static [(&'static str, Sheet)] {
 /// Query `query` of the built-in sheet `queries/reports/<sheet>.sql`, its
 /// placeholders bound to `values`.
 pub fn document_query(sheet: &str, query: &str, values: &[Param]) -> Result<Bound, QueryError> {
-    let (_, found) = sheets().iter().find(|(name, _)| *name == sheet).ok_or_else(|| QueryError::Rule(format!("no report sheet 「{sheet}」")))?;
+    let (_, found) = sheets().iter().find(|(name, _)| *name == sheet).ok_or_else(|| QueryError::UnknownQuery { sheet: "reports".into(), kind: "sheet".into(), name: sheet.into() })?;
     Bound::new(&found.block("query", query)?.sql, values, &format!("reports/{sheet}.sql query {query}"))
 }
 

@@ -100,7 +100,7 @@ impl Rule {
                 fields.insert(key.trim().to_string(), value.trim().to_string());
             }
         }
-        let get = |key: &str| fields.get(key).cloned().ok_or_else(|| QueryError::Rule(format!("{origin}: header lacks `-- {key}:`")));
+        let get = |key: &str| fields.get(key).cloned().ok_or_else(|| QueryError::Authoring(format!("{origin}: header lacks `-- {key}:`")));
         let rule = Rule {
             id: get("id")?,
             title: get("title")?,
@@ -112,20 +112,20 @@ impl Rule {
             recheck: match fields.get("recheck").map(String::as_str) {
                 None | Some("none") => false,
                 Some("periods") => true,
-                Some(other) => return Err(QueryError::Rule(format!("{origin}: recheck 「{other}」 should be periods or none"))),
+                Some(other) => return Err(QueryError::Authoring(format!("{origin}: recheck 「{other}」 should be periods or none"))),
             },
             sentence: fields.get("sentence").cloned(),
             sql: crate::sheet::placeholders(text, origin)?,
             origin: origin.to_string(),
         };
         if let Some(template) = &rule.sentence {
-            crate::evidence::check(template).map_err(|e| QueryError::Rule(format!("{origin}: sentence {e}")))?;
+            crate::evidence::check(template).map_err(|e| QueryError::Authoring(format!("{origin}: sentence {e}")))?;
         }
         if !SEVERITIES.contains(&rule.severity.as_str()) {
-            return Err(QueryError::Rule(format!("{origin}: severity 「{}」 should be one of {}", rule.severity, SEVERITIES.join(" / "))));
+            return Err(QueryError::Authoring(format!("{origin}: severity 「{}」 should be one of {}", rule.severity, SEVERITIES.join(" / "))));
         }
         if !rule.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-            return Err(QueryError::Rule(format!("{origin}: rule id 「{}」 should be snake_case", rule.id)));
+            return Err(QueryError::Authoring(format!("{origin}: rule id 「{}」 should be snake_case", rule.id)));
         }
         Ok(rule)
     }
@@ -144,14 +144,14 @@ pub fn catalogue(dir: Option<&Path>) -> Result<Vec<Rule>, QueryError> {
     for (id, text) in BUILTIN {
         let rule = Rule::parse(text, "内置")?;
         if rule.id != *id {
-            return Err(QueryError::Rule(format!("built-in {id}.sql names itself {}", rule.id)));
+            return Err(QueryError::Authoring(format!("built-in {id}.sql names itself {}", rule.id)));
         }
         order.push(rule.id.clone());
         rules.insert(rule.id.clone(), rule);
     }
     if let Some(dir) = dir {
         let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| QueryError::Rule(format!("rule folder {}: {e}", dir.display())))?
+            .map_err(|source| QueryError::RuleFolder { dir: dir.to_path_buf(), source })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "sql"))
             .collect();

@@ -283,7 +283,7 @@ async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id:
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {
         let n = batch.num_rows();
         let column = |name: &str, to: &DataType| -> Result<ArrayRef, QueryError> {
-            let index = batch.schema().index_of(name).map_err(|_| QueryError::Rule(format!("rule {} returns no column `{name}`", rule.id)))?;
+            let index = batch.schema().index_of(name).map_err(|_| QueryError::RuleOutput { rule: rule.id.clone(), column: name.to_string() })?;
             Ok(cast(batch.column(index), to)?)
         };
         let village = column("village_code", &DataType::Utf8)?;
@@ -291,7 +291,7 @@ async fn findings_of(ctx: &SessionContext, rule: &Rule, params: &Params, run_id:
             Ok(i) => cast(batch.column(i), &DataType::Utf8)?,
             Err(_) => Arc::new(town_of(village.as_any().downcast_ref::<StringArray>().expect("utf8"))) as ArrayRef,
         };
-        let evidence = evidence_json(batch.column(batch.schema().index_of("evidence").map_err(|_| QueryError::Rule(format!("rule {} returns no column `evidence`", rule.id)))?))?;
+        let evidence = evidence_json(batch.column(batch.schema().index_of("evidence").map_err(|_| QueryError::RuleOutput { rule: rule.id.clone(), column: "evidence".into() })?))?;
         let columns: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(vec![run_id; n])),
             Arc::new(StringArray::from(vec![rule.id.as_str(); n])),
@@ -326,6 +326,6 @@ fn evidence_json(column: &ArrayRef) -> Result<StringArray, QueryError> {
     let mut writer = arrow::json::LineDelimitedWriter::new(Vec::new());
     writer.write(&batch)?;
     writer.finish()?;
-    let text = String::from_utf8(writer.into_inner()).map_err(|e| QueryError::Rule(e.to_string()))?;
+    let text = String::from_utf8(writer.into_inner())?;
     Ok(text.lines().map(Some).collect())
 }

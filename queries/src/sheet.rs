@@ -46,7 +46,7 @@ pub struct Block {
 impl Block {
     /// A header field, or an error naming the block.
     pub fn field(&self, key: &str) -> Result<&str, QueryError> {
-        self.fields.get(key).map(String::as_str).ok_or_else(|| QueryError::Rule(format!("{} {}: header lacks `-- {key}:`", self.kind, self.name)))
+        self.fields.get(key).map(String::as_str).ok_or_else(|| QueryError::Authoring(format!("{} {}: header lacks `-- {key}:`", self.kind, self.name)))
     }
 }
 
@@ -71,7 +71,7 @@ impl Sheet {
             let pair = comment.and_then(|c| c.split_once(':')).map(|(k, v)| (k.trim(), v.trim()));
             if let Some((kind, name)) = pair.filter(|(k, _)| KINDS.contains(k)) {
                 if blocks.iter().any(|b| b.kind == kind && b.name == name) && kind != "panel" {
-                    return Err(QueryError::Rule(format!("{origin}: {kind} 「{name}」 appears twice")));
+                    return Err(QueryError::Authoring(format!("{origin}: {kind} 「{name}」 appears twice")));
                 }
                 blocks.push(Block { kind: kind.to_string(), name: name.to_string(), fields: BTreeMap::new(), sql: String::new() });
                 in_header = true;
@@ -93,7 +93,7 @@ impl Sheet {
                             block.sql.push_str(line);
                             block.sql.push('\n');
                         }
-                        None => return Err(QueryError::Rule(format!("{origin}: SQL before the first `-- panel:`/`-- query:` header"))),
+                        None => return Err(QueryError::Authoring(format!("{origin}: SQL before the first `-- panel:`/`-- query:` header"))),
                     }
                 }
             }
@@ -101,7 +101,7 @@ impl Sheet {
         for block in &mut blocks {
             block.sql = placeholders(block.sql.trim().trim_end_matches(';').trim_end(), &format!("{origin} {} {}", block.kind, block.name))?;
             if block.sql.is_empty() {
-                return Err(QueryError::Rule(format!("{origin}: {} 「{}」 has no SQL", block.kind, block.name)));
+                return Err(QueryError::Authoring(format!("{origin}: {} 「{}」 has no SQL", block.kind, block.name)));
             }
         }
         let (ctes, mut blocks): (Vec<Block>, Vec<Block>) = blocks.into_iter().partition(|b| b.kind == "cte");
@@ -124,12 +124,12 @@ impl Sheet {
 
     /// A header field of the sheet, or an error.
     pub fn field(&self, key: &str, origin: &str) -> Result<&str, QueryError> {
-        self.fields.get(key).map(String::as_str).ok_or_else(|| QueryError::Rule(format!("{origin}: header lacks `-- {key}:`")))
+        self.fields.get(key).map(String::as_str).ok_or_else(|| QueryError::Authoring(format!("{origin}: header lacks `-- {key}:`")))
     }
 
     /// The block of `kind` named `name`.
     pub fn block(&self, kind: &str, name: &str) -> Result<&Block, QueryError> {
-        self.blocks.iter().find(|b| b.kind == kind && b.name == name).ok_or_else(|| QueryError::Rule(format!("no {kind} 「{name}」")))
+        self.blocks.iter().find(|b| b.kind == kind && b.name == name).ok_or_else(|| QueryError::UnknownQuery { sheet: self.fields.get("title").cloned().unwrap_or_default(), kind: kind.into(), name: name.into() })
     }
 }
 
@@ -189,7 +189,7 @@ impl Bound {
     pub fn new(sql: &str, values: &[Param], what: &str) -> Result<Bound, QueryError> {
         let mut params = Vec::new();
         for name in used_placeholders(sql) {
-            let value = values.iter().find(|(n, _)| *n == name).ok_or_else(|| QueryError::Rule(format!("{what}: unknown parameter ${name}")))?;
+            let value = values.iter().find(|(n, _)| *n == name).ok_or_else(|| QueryError::UnknownParameter { what: what.into(), name: name.clone() })?;
             params.push((name, value.1.clone()));
         }
         Ok(Bound { sql: sql.to_string(), params })
@@ -291,7 +291,7 @@ pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
             let name: String = sql[at + 2..].chars().take_while(|c| is_word(*c)).collect();
             let end = at + 2 + name.len();
             if name.is_empty() || !sql[end..].starts_with('}') {
-                return Err(QueryError::Rule(format!("{what}:「{}」不是占位符,占位符写作 `${{名称}}`", &sql[at..sql.len().min(end + 1)])));
+                return Err(QueryError::Authoring(format!("{what}:「{}」不是占位符,占位符写作 `${{名称}}`", &sql[at..sql.len().min(end + 1)])));
             }
             if state != Lexed::Code {
                 // A whole literal `'${name}'` or `DATE '${name}'` (rule files written
@@ -299,7 +299,7 @@ pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
                 let opens = i >= 1 && lexed[i - 1].1 == '\'' && (i < 2 || lexed[i - 2].2 != Lexed::Quoted);
                 let closes = sql[end + 1..].starts_with('\'') && !sql[end + 2..].starts_with('\'');
                 if state != Lexed::Quoted || !opens || !closes {
-                    return Err(QueryError::Rule(format!("{what}:占位符 ${{{name}}} 写在了文字中间。值只绑定、从不拼进 SQL:请把 `${{{name}}}` 单独写在值的位置,不要写成 `'…${{{name}}}…'`")));
+                    return Err(QueryError::Authoring(format!("{what}:占位符 ${{{name}}} 写在了文字中间。值只绑定、从不拼进 SQL:请把 `${{{name}}}` 单独写在值的位置,不要写成 `'…${{{name}}}…'`")));
                 }
                 out.pop();
                 let code = out.trim_end();
@@ -317,7 +317,7 @@ pub fn placeholders(sql: &str, what: &str) -> Result<String, QueryError> {
                 continue;
             }
             if sql[end + 1..].chars().next().is_some_and(is_word) {
-                return Err(QueryError::Rule(format!("{what}: placeholder ${{{name}}} is glued to the word after it")));
+                return Err(QueryError::Authoring(format!("{what}: placeholder ${{{name}}} is glued to the word after it")));
             }
             out.push('$');
             out.push_str(&name);
