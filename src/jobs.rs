@@ -84,7 +84,7 @@ pub(crate) async fn schedule(lake: Lake, config: Config, session_options: Sessio
 /// Each job's last finished run, from `runs`.
 async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, DateTime<Utc>> {
     let Ok(ctx) = session(lake, options).await else { return HashMap::new() };
-    let Ok(table) = TextTable::query(&ctx, "SELECT substr(kind, 5) AS job, CAST(max(finished_at) AS VARCHAR) AS at FROM runs WHERE kind LIKE 'job:%' GROUP BY kind").await else {
+    let Ok(table) = xuncha_queries::report::document(&ctx, "system", "last_job_runs", &[]).await else {
         return HashMap::new();
     };
     table.rows.into_iter().filter_map(|r| Some((r[0].clone(), r[1].parse::<DateTime<Utc>>().ok().or_else(|| chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()))?))).collect()

@@ -96,7 +96,7 @@ pub(crate) fn demo(ctx: &Ctx, inbox: &Path, addr: std::net::SocketAddr, no_serve
     let store = xuncha_dashboard::users::UserStore::of_lake(lake.root());
     let first_town = rt.block_on(async {
         let ctx = session(lake, &session_options).await?;
-        let t = xuncha_queries::table::TextTable::query(&ctx, "SELECT min(town_code) FROM villages").await?;
+        let t = xuncha_queries::report::document(&ctx, "system", "first_town", &[]).await?;
         Ok::<_, xuncha_queries::QueryError>(t.scalar().to_string())
     })?;
     println!("演示账号(密码每次启动重新生成):");

@@ -74,20 +74,16 @@ ORDER BY period;
 -- title: 线索处置漏斗
 -- view: bars 阶段 线索 条
 -- links: cases
--- A case counts at every step it has passed: 交办 (handed to a unit), 已核查 (a verdict given),
--- 属实 (属实 or 部分属实), 整改完成 (已整改 or 已销号), 销号; 线索移交 and 立案 where recorded.
--- Money: 追缴 (recovered) and 补发 (back-paid) of the cases at that step. ${town}: the cases' villages.
--- Live cases only: 已撤销 (withdrawn by the data) is not counted.
-WITH c AS (SELECT * FROM cases WHERE state <> '已撤销' AND (${town} IS NULL OR starts_with(village_code, ${town}))),
+-- A case counts at every step it has passed (the `case_stages` view: the one definition of the
+-- funnel). Money: 追缴 (recovered) and 补发 (back-paid) of the cases at that step. ${town}: the
+-- cases' villages. Live cases only: 已撤销 (withdrawn by the data) is not counted.
+WITH c AS (SELECT * FROM cases WHERE ${town} IS NULL OR starts_with(village_code, ${town})),
 steps AS (
-  SELECT 1 AS k, '疑点' AS 阶段, count(*) AS 线索, sum(recovered) AS 追缴金额元, sum(back_paid) AS 补发金额元 FROM c
-  UNION ALL SELECT 2, '交办', count(*), sum(recovered), sum(back_paid) FROM c WHERE state <> '待交办'
-  UNION ALL SELECT 3, '已核查', count(*), sum(recovered), sum(back_paid) FROM c WHERE verdict IS NOT NULL
-  UNION ALL SELECT 4, '属实', count(*), sum(recovered), sum(back_paid) FROM c WHERE verdict IN ('属实', '部分属实')
-  UNION ALL SELECT 5, '整改完成', count(*), sum(recovered), sum(back_paid) FROM c WHERE state IN ('已整改', '已销号')
-  UNION ALL SELECT 6, '销号', count(*), sum(recovered), sum(back_paid) FROM c WHERE state = '已销号'
-  UNION ALL SELECT 7, '线索移交', count(*), sum(recovered), sum(back_paid) FROM c WHERE transfer IS NOT NULL
-  UNION ALL SELECT 8, '立案', count(*), sum(recovered), sum(back_paid) FROM c WHERE transfer IN ('立案', '党纪政务处分'))
+  SELECT s.step AS k, s.stage AS 阶段, count(c.case_id) AS 线索, sum(c.recovered) AS 追缴金额元, sum(c.back_paid) AS 补发金额元
+  FROM funnel_stages s
+  LEFT JOIN case_stages cs ON cs.step = s.step
+  LEFT JOIN c ON c.case_id = cs.case_id
+  GROUP BY s.step, s.stage)
 SELECT 阶段, 线索, coalesce(追缴金额元, 0) AS 追缴金额元, coalesce(补发金额元, 0) AS 补发金额元,
        'stage=' || 阶段 || CASE WHEN ${town} IS NULL THEN '' ELSE '&town=' || ${town} || '000' END AS 筛选
 FROM steps ORDER BY k;

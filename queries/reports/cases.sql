@@ -2,9 +2,9 @@
 -- title: 线索处置
 --
 -- The cases (线索) as their events leave them (the `cases` view), one case's
--- findings and history, and the funnel leaders count: 疑点 → 交办 → 核查属实
--- → 整改 → 销号, with 属实率 = (属实 + 部分属实) ÷ cases verified (a verdict
--- given), and the money recovered (追缴) and back-paid (补发).
+-- findings and history, the work queue (filtered by a step of the funnel, the
+-- `case_stages` view), and per rule 属实率 = (属实 + 部分属实) ÷ cases verified
+-- (a verdict given), with the money recovered (追缴) and back-paid (补发).
 
 -- query: list
 -- Filters: ${state}, ${rule}, ${unit} (NULL for all); ${overdue} (true: only 逾期 or 临期).
@@ -43,20 +43,17 @@ SELECT seq AS 序号, CAST(at AS VARCHAR) AS 时间, data_month AS 数据月份,
 FROM case_events WHERE case_id = ${case_id}
 ORDER BY seq;
 
--- query: funnel
--- The funnel: how many cases reached each step (a case counts at every step it has passed).
-SELECT count(*) AS 线索,
-       sum(CASE WHEN state <> '待交办' THEN 1 ELSE 0 END) AS 已交办,
-       sum(CASE WHEN verdict IS NOT NULL THEN 1 ELSE 0 END) AS 已核查,
-       sum(CASE WHEN verdict IN ('属实', '部分属实') THEN 1 ELSE 0 END) AS 核查属实,
-       sum(CASE WHEN state IN ('整改中', '已整改', '已销号') THEN 1 ELSE 0 END) AS 整改,
-       sum(CASE WHEN state = '已销号' THEN 1 ELSE 0 END) AS 已销号,
-       sum(CASE WHEN transfer IS NOT NULL THEN 1 ELSE 0 END) AS 线索移交,
-       sum(CASE WHEN deadline = '逾期' THEN 1 ELSE 0 END) AS 逾期,
-       coalesce(sum(recovered), 0) AS 追缴金额元,
-       coalesce(sum(back_paid), 0) AS 补发金额元,
-       coalesce(sum(people), 0) AS 处理人数
-FROM cases WHERE state <> '已撤销';
+-- query: stages
+-- The funnel's steps in order (the queue's `stage` filter).
+SELECT stage AS 环节 FROM funnel_stages ORDER BY step;
+
+-- query: rules
+-- The rules a case may come from (the queue's filter).
+SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id;
+
+-- query: towns
+-- The towns (the queue's filter).
+SELECT town_code, town_name FROM towns ORDER BY town_code;
 
 -- query: by_state
 SELECT state AS 状态, count(*) AS 线索 FROM cases GROUP BY state ORDER BY 线索 DESC, 状态;
@@ -122,14 +119,7 @@ WHERE (${state} IS NULL OR c.state = ${state})
   AND (${unit} IS NULL OR c.unit_code = ${unit})
   AND (${deadline} IS NULL OR c.deadline = ${deadline})
   AND (${flag} IS NULL OR c.flag = ${flag})
-  AND (${stage} IS NULL OR ${stage} = '疑点'
-       OR (${stage} = '交办' AND c.state <> '待交办')
-       OR (${stage} = '已核查' AND c.verdict IS NOT NULL)
-       OR (${stage} = '属实' AND c.verdict IN ('属实', '部分属实'))
-       OR (${stage} = '整改完成' AND c.state IN ('已整改', '已销号'))
-       OR (${stage} = '销号' AND c.state = '已销号')
-       OR (${stage} = '线索移交' AND c.transfer IS NOT NULL)
-       OR (${stage} = '立案' AND c.transfer IN ('立案', '党纪政务处分')))
+  AND (${stage} IS NULL OR c.case_id IN (SELECT case_id FROM case_stages WHERE stage = ${stage}))
 ORDER BY CASE c.deadline WHEN '逾期' THEN 0 WHEN '临期' THEN 1 ELSE 2 END,
          CASE WHEN c.flag IN ('反弹', '整改不实') THEN 0 ELSE 1 END, c.amount DESC NULLS LAST, c.case_id
 LIMIT 500;

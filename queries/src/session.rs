@@ -163,6 +163,28 @@ const RUN_VIEWS: &[(&str, &str)] = &[
          LEFT JOIN held f ON f.case_id = e.case_id CROSS JOIN clock k",
     ),
     ("latest_risk_scores", "SELECT * FROM risk_scores WHERE run_id = (SELECT max(run_id) FROM runs WHERE kind = 'rules' AND status = 'ok')"),
+    // The case funnel, defined once (the overview's panel, the queue's
+    // `stage` filter, the letters and the tests all read these two views):
+    // its steps in order, and every live case (not 已撤销) at every step it
+    // has passed — 交办 (handed to a unit), 已核查 (a verdict given), 属实
+    // (属实 or 部分属实), 整改完成 (已整改 or 已销号), 销号, 线索移交, 立案.
+    (
+        "funnel_stages",
+        "SELECT * FROM (VALUES (1, '疑点'), (2, '交办'), (3, '已核查'), (4, '属实'), (5, '整改完成'), (6, '销号'), (7, '线索移交'), (8, '立案')) AS s(step, stage)",
+    ),
+    (
+        "case_stages",
+        "SELECT c.case_id, s.step, s.stage FROM cases c CROSS JOIN funnel_stages s \
+         WHERE c.state <> '已撤销' AND CASE s.step \
+           WHEN 1 THEN true \
+           WHEN 2 THEN c.state <> '待交办' \
+           WHEN 3 THEN c.verdict IS NOT NULL \
+           WHEN 4 THEN c.verdict IN ('属实', '部分属实') \
+           WHEN 5 THEN c.state IN ('已整改', '已销号') \
+           WHEN 6 THEN c.state = '已销号' \
+           WHEN 7 THEN c.transfer IS NOT NULL \
+           WHEN 8 THEN c.transfer IN ('立案', '党纪政务处分') END",
+    ),
 ];
 
 /// Builds a session over every table of `lake`.
