@@ -27,7 +27,7 @@ pub(crate) fn cases(ctx: &Ctx, action: CasesAction) -> anyhow::Result<()> {
                 if rule.is_none() && place.is_none() {
                     anyhow::bail!("请给出线索编号,或用 --rule / --place 选择一批线索");
                 }
-                let state = state.as_deref().map(State::parse).transpose()?.unwrap_or(State::Pending);
+                let state = State::parse(&state)?;
                 runtime()?.block_on(xuncha_cases::select(&lake, &actor(), rule.as_deref(), place.as_deref(), Some(state)))?
             } else {
                 ids

@@ -213,9 +213,9 @@ pub(crate) enum CasesAction {
         /// A county, town or village code: its cases.
         #[arg(long)]
         place: Option<String>,
-        /// Only cases in this state (with --rule/--place; default 待交办).
-        #[arg(long)]
-        state: Option<String>,
+        /// Only cases in this state (with --rule/--place).
+        #[arg(long, default_value = "待交办")]
+        state: String,
         /// The unit: a town, village or department code.
         #[arg(long)]
         unit: String,

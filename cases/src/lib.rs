@@ -17,8 +17,8 @@ mod sync;
 
 pub use history::verify_history;
 pub use roundtrip::{Imported, TO_FILL, export, export_bytes, handover, import, import_bytes};
-pub use state::{Change, State, TRANSFER_OUTCOMES, Verdict};
-pub use store::{Actor, Current, Event, apply, apply_changes, select};
+pub use state::{Action, Answer, Change, Party, State, TRANSFER_OUTCOMES, Verdict};
+pub use store::{Actor, Current, Event, apply, apply_changes, is_case_id, select, visible_case};
 pub use sync::{SYSTEM_USER, Synced, sync};
 
 /// Everything that can go wrong with cases.

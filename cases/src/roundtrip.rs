@@ -8,7 +8,7 @@
 //! commit, and importing the same file again changes nothing.
 
 use crate::CaseError;
-use crate::state::{Change, State, Verdict};
+use crate::state::{Answer, Change, State, Verdict};
 use crate::store::{Actor, Writer, apply_batch};
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
@@ -301,18 +301,12 @@ fn parse_row(state: State, filled: &[String]) -> Result<Option<Vec<Change>>, Str
     if !checker.is_empty() {
         note = format!("{note}(核查人:{checker})");
     }
-    let mut changes = vec![Change::Verdict { verdict, note }];
-    if !measures.is_empty() {
-        let due = date(due, "整改时限")?.ok_or("填写了整改措施,请同时填写整改时限")?;
-        changes.push(Change::Rectify { measures: measures.clone(), due });
-    }
-    if recovered.is_some() || back_paid.is_some() || people.is_some() {
-        changes.push(Change::Money { recovered, back_paid, people });
-    }
-    match transfer.as_str() {
-        "" | "否" => {}
-        "是" => changes.push(Change::Transfer { outcome: "已移交".into(), note: String::new() }),
+    let transfer = match transfer.as_str() {
+        "" | "否" => false,
+        "是" => true,
         other => return Err(format!("是否移交线索「{other}」应为 是 或 否")),
-    }
+    };
+    let due = date(due, "整改时限")?;
+    let changes = Answer { verdict: Some(verdict), note, measures: measures.clone(), due, recovered, back_paid, people, transfer }.changes()?;
     Ok(Some(changes))
 }

@@ -55,8 +55,92 @@ impl State {
     }
 
     /// A unit's verdict holds (属实 or 部分属实) and the case has not been dismissed.
-    fn verified(self) -> bool {
+    pub fn verified(self) -> bool {
         matches!(self, State::Confirmed | State::PartlyConfirmed | State::Rectifying | State::Rectified | State::Closed)
+    }
+
+    /// What `party` may do to a case in this state, in the order a page offers it.
+    pub fn actions(self, party: Party) -> Vec<Action> {
+        Action::ALL.into_iter().filter(|a| a.allowed_for(party) && a.open_in(self)).collect()
+    }
+}
+
+/// Who acts on a case: the unit it was handed to (answers), the office
+/// (巡察办: hands over, closes, transfers) or a reader (leaders read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Unit,
+    Office,
+    Reader,
+}
+
+/// Something a person does to a case: one form of the case page, one kind
+/// of [`Change`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Assign,
+    Verdict,
+    Rectify,
+    Done,
+    Close,
+    Money,
+    Transfer,
+}
+
+impl Action {
+    pub const ALL: [Action; 7] = [Action::Assign, Action::Verdict, Action::Rectify, Action::Done, Action::Close, Action::Money, Action::Transfer];
+
+    /// Its name in a form (`action=verdict`) and in the audit (`case_verdict`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::Assign => "assign",
+            Action::Verdict => "verdict",
+            Action::Rectify => "rectify",
+            Action::Done => "done",
+            Action::Close => "close",
+            Action::Money => "money",
+            Action::Transfer => "transfer",
+        }
+    }
+
+    /// The action named `key`, or why there is none.
+    pub fn parse(key: &str) -> Result<Action, CaseError> {
+        Action::ALL.into_iter().find(|a| a.key() == key).ok_or_else(|| CaseError::Invalid(format!("未知操作「{key}」")))
+    }
+
+    /// What a button says.
+    pub fn title(self) -> &'static str {
+        match self {
+            Action::Assign => "交办",
+            Action::Verdict => "提交核查结论",
+            Action::Rectify => "登记整改措施",
+            Action::Done => "报告整改完成",
+            Action::Close => "销号",
+            Action::Money => "登记追缴、补发与处理",
+            Action::Transfer => "线索移交与结果",
+        }
+    }
+
+    /// Whether `party` may ever take it: a unit answers (verdict, measures,
+    /// done, money); 交办, 销号 and 线索移交 are the office's; readers act not.
+    pub fn allowed_for(self, party: Party) -> bool {
+        match party {
+            Party::Unit => matches!(self, Action::Verdict | Action::Rectify | Action::Done | Action::Money),
+            Party::Office => true,
+            Party::Reader => false,
+        }
+    }
+
+    /// Whether a case in `state` takes it.
+    fn open_in(self, state: State) -> bool {
+        match self {
+            Action::Assign => matches!(state, State::Pending | State::Assigned),
+            Action::Verdict => state == State::Assigned,
+            Action::Rectify => matches!(state, State::Confirmed | State::PartlyConfirmed | State::Rectifying),
+            Action::Done => state == State::Rectifying,
+            Action::Close => state == State::Rectified,
+            Action::Money | Action::Transfer => state.verified(),
+        }
     }
 }
 
@@ -145,11 +229,23 @@ impl Change {
         }
     }
 
-    /// Whether a unit (整改责任单位) may make this change: it answers —
-    /// verdict, measures, done, money — and nothing else (交办, 销号 and
-    /// 线索移交 are the office's). The form and the 交办单 import both end here.
+    /// The action it is the result of.
+    pub fn kind(&self) -> Action {
+        match self {
+            Change::Assign { .. } => Action::Assign,
+            Change::Verdict { .. } => Action::Verdict,
+            Change::Rectify { .. } => Action::Rectify,
+            Change::Rectified { .. } => Action::Done,
+            Change::Close { .. } => Action::Close,
+            Change::Transfer { .. } => Action::Transfer,
+            Change::Money { .. } => Action::Money,
+        }
+    }
+
+    /// Whether a unit (整改责任单位) may make this change ([`Action::allowed_for`]).
+    /// The form and the 交办单 import both end here.
     pub fn unit_may(&self) -> bool {
-        matches!(self, Change::Verdict { .. } | Change::Rectify { .. } | Change::Rectified { .. } | Change::Money { .. })
+        self.kind().allowed_for(Party::Unit)
     }
 
     /// The texts a person wrote into the change.
@@ -214,6 +310,48 @@ impl Change {
     }
 }
 
+/// A unit's answer to a case handed to it — from the case page's form or
+/// a row of the filled 交办单 — turned into its changes by one rule.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Answer {
+    pub verdict: Option<Verdict>,
+    /// The verification's note (不属实: the reason).
+    pub note: String,
+    /// 整改措施, with their time limit.
+    pub measures: String,
+    pub due: Option<chrono::NaiveDate>,
+    pub recovered: Option<i128>,
+    pub back_paid: Option<i128>,
+    pub people: Option<i64>,
+    /// The clue is handed to the discipline commission (线索移交).
+    pub transfer: bool,
+}
+
+impl Answer {
+    /// The changes, in order: the verdict, then measures, money and the
+    /// transfer. An answer of 不属实 that also gives measures, money or a
+    /// transfer contradicts itself and is refused, never half-applied.
+    pub fn changes(&self) -> Result<Vec<Change>, String> {
+        let verdict = self.verdict.ok_or("请选择核查结论:属实、部分属实 或 不属实")?;
+        let money = self.recovered.is_some() || self.back_paid.is_some() || self.people.is_some();
+        if verdict == Verdict::False && (has_visible_text(&self.measures) || money || self.transfer) {
+            return Err("核查结论为不属实,却填写了整改措施、追缴补发金额、处理人数或线索移交:请删去这些内容,或把结论改为属实/部分属实".into());
+        }
+        let mut changes = vec![Change::Verdict { verdict, note: self.note.clone() }];
+        if !self.measures.trim().is_empty() {
+            let due = self.due.ok_or("填写了整改措施,请同时填写整改时限")?;
+            changes.push(Change::Rectify { measures: self.measures.clone(), due });
+        }
+        if money {
+            changes.push(Change::Money { recovered: self.recovered, back_paid: self.back_paid, people: self.people });
+        }
+        if self.transfer {
+            changes.push(Change::Transfer { outcome: TRANSFER_OUTCOMES[0].into(), note: String::new() });
+        }
+        Ok(changes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,7 +401,29 @@ mod tests {
         assert!(money.next(State::Pending).is_err() && Change::Money { recovered: None, back_paid: None, people: None }.next(State::Confirmed).is_err());
         for s in State::ALL {
             assert_eq!(State::parse(s.label()).unwrap(), s);
+            // What a page offers is what the state machine takes.
+            for action in s.actions(Party::Office) {
+                assert!(action.open_in(s) && Action::parse(action.key()).unwrap() == action);
+            }
+            assert!(s.actions(Party::Reader).is_empty());
+            assert!(s.actions(Party::Unit).iter().all(|a| !matches!(a, Action::Assign | Action::Close | Action::Transfer)));
         }
+        assert_eq!(State::Assigned.actions(Party::Unit), [Action::Verdict]);
+        assert_eq!(State::Confirmed.actions(Party::Office), [Action::Rectify, Action::Money, Action::Transfer]);
         assert!(State::parse("结案").unwrap_err().to_string().contains("待交办"));
+    }
+
+    #[test]
+    fn an_answer_is_one_set_of_changes_from_the_form_or_the_sheet() {
+        let answer = Answer { verdict: Some(Verdict::True), note: "核实".into(), measures: "停发".into(), due: Some(day()), recovered: Some(8_000), transfer: true, ..Answer::default() };
+        let kinds: Vec<Action> = answer.changes().unwrap().iter().map(Change::kind).collect();
+        assert_eq!(kinds, [Action::Verdict, Action::Rectify, Action::Money, Action::Transfer]);
+        assert!(Answer { due: None, ..answer.clone() }.changes().unwrap_err().contains("整改时限"));
+        assert!(Answer { verdict: None, ..answer.clone() }.changes().unwrap_err().contains("核查结论"));
+        let denied = Answer { verdict: Some(Verdict::False), note: "查无此事".into(), ..Answer::default() };
+        assert_eq!(denied.changes().unwrap(), [Change::Verdict { verdict: Verdict::False, note: "查无此事".into() }]);
+        for contradicting in [Answer { measures: "停发".into(), ..denied.clone() }, Answer { people: Some(1), ..denied.clone() }, Answer { transfer: true, ..denied.clone() }] {
+            assert!(contradicting.changes().unwrap_err().contains("不属实"), "{contradicting:?}");
+        }
     }
 }

@@ -160,6 +160,28 @@ pub(crate) fn visible(actor: &Actor, case: &Current) -> bool {
     place && actor.unit.as_ref().is_none_or(|unit| case.unit_code.as_ref() == Some(unit))
 }
 
+/// Whether a path segment has a case number's shape: a rule id, a dash and
+/// 10 (numbered before keyed numbers) or 12 hex digits.
+pub fn is_case_id(id: &str) -> bool {
+    id.rsplit_once('-').is_some_and(|(rule, number)| {
+        !rule.is_empty() && rule.len() <= 64 && rule.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && xuncha_core::keys::is_identifier(number, &[10, 12])
+    })
+}
+
+/// Case `id` as `actor` may see it in `ctx` (the actor's session: scoped
+/// for a scoped user): its row of the `case` query, or `None` — for an id
+/// of the wrong shape, a case that does not exist, one outside the scope,
+/// and, for a unit, one not handed to it alike, so a guess tells nothing.
+pub async fn visible_case(ctx: &SessionContext, actor: &Actor, id: &str) -> Result<Option<TextTable>, CaseError> {
+    if !is_case_id(id) {
+        return Ok(None);
+    }
+    let case = xuncha_queries::report::document(ctx, "cases", "case", &[("case_id", text(Some(id)))]).await?;
+    let handed_to = case.index("承办单位").and_then(|i| case.rows.first().map(|r| r[i].as_str()));
+    let seen = !case.rows.is_empty() && actor.unit.as_deref().is_none_or(|unit| handed_to == Some(unit));
+    Ok(seen.then_some(case))
+}
+
 /// Makes `change` to each of `ids` as `actor`, all or none, in one commit;
 /// `expect` (when given) is the state the actor saw. Returns the events.
 pub async fn apply(lake: &Lake, actor: &Actor, ids: &[String], change: &Change, expect: Option<State>) -> Result<Vec<Event>, CaseError> {

@@ -57,6 +57,34 @@ impl AppError {
     }
 }
 
+/// A query that failed: a 500 with an incident number.
+impl From<xuncha_queries::QueryError> for AppError {
+    fn from(e: xuncha_queries::QueryError) -> AppError {
+        AppError::internal("查询出错")(e)
+    }
+}
+
+/// The lake or a session that could not be opened: a 500 with an incident number.
+impl From<crate::DashboardError> for AppError {
+    fn from(e: crate::DashboardError) -> AppError {
+        AppError::internal("无法读取数据湖")(e)
+    }
+}
+
+/// A case engine error as the page the user gets: no such case (or not
+/// the user's) 404, a conflict 409, a refused change 400, else a 500.
+impl From<xuncha_cases::CaseError> for AppError {
+    fn from(e: xuncha_cases::CaseError) -> AppError {
+        use xuncha_cases::CaseError;
+        match e {
+            CaseError::NotFound(_) => AppError::not_found("没有这条线索", e.to_string()),
+            CaseError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "操作未执行", format!("{e}。请刷新页面查看最新状态后再操作。")),
+            CaseError::Invalid(_) => AppError::bad_request("操作未执行", e.to_string()),
+            other => AppError::internal("线索处理出错")(other),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let AppError { status, title, message } = self;

@@ -48,19 +48,19 @@ fn is_run_id(text: &str) -> bool {
 /// are bound, never pasted into SQL.
 async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, rule_id: &str, link: &str, reveal: bool) -> Result<Markup, AppError> {
     let missing = || AppError::not_found("没有这条比对发现", "链接不完整或已失效,请从比对发现列表重新打开。");
-    let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref()).map_err(AppError::internal("查询出错"))?;
+    let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref())?;
     if !is_run_id(run_id) || !rules.iter().any(|r| r.id == rule_id) || !xuncha_core::keys::is_identifier(link, &[LINK_KEY_LEN]) {
         return Err(missing());
     }
-    let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;
+    let ctx = state.context(session.user.scope.as_deref()).await?;
     let which = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id)))];
-    let keys = xuncha_queries::report::document(&ctx, "finding", "keys", &which).await.map_err(AppError::internal("查询出错"))?;
+    let keys = xuncha_queries::report::document(&ctx, "finding", "keys", &which).await?;
     let keyring = state.lake.keys();
     let Some(entity_key) = keys.rows.iter().map(|r| &r[0]).find(|k| link_key(keyring, k) == link) else {
         return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };
     let values = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id))), ("entity_key", text(Some(entity_key)))];
-    let found = xuncha_queries::report::document(&ctx, "finding", "finding", &values).await.map_err(AppError::internal("查询出错"))?;
+    let found = xuncha_queries::report::document(&ctx, "finding", "finding", &values).await?;
     let Some(row) = found.rows.first() else {
         return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };

@@ -53,11 +53,11 @@ pub(crate) async fn page(State(state): State<Arc<AppState>>, auth: Auth, Path(na
     let scope = session.user.scope.as_deref();
     let filters = raw.check(scope)?;
     let key = format!("{name}?{}", raw.query_string());
-    let fingerprint = state.fingerprint().map_err(AppError::internal("无法读取数据湖"))?;
+    let fingerprint = state.fingerprint()?;
     let body = match state.cached_page(scope, &key, &fingerprint) {
         Some(body) => body,
         None => {
-            let ctx = state.context(scope).await.map_err(AppError::internal("无法读取数据湖"))?;
+            let ctx = state.context(scope).await?;
             state.cache_page(scope, &key, fingerprint, page_body(&state, &ctx, page, &raw, &filters).await)
         }
     };
@@ -97,7 +97,7 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     let session = &auth.0;
     let filters = raw.check(session.user.scope.as_deref())?;
     let panel = page.sheet().panel(&id, &filters).ok_or_else(AppError::no_such_page)?;
-    let ctx = state.context(session.user.scope.as_deref()).await.map_err(AppError::internal("无法读取数据湖"))?;
+    let ctx = state.context(session.user.scope.as_deref()).await?;
     let query = panel.bind(&filters).map_err(AppError::internal("导出失败"))?;
     let table = TextTable::run(&ctx, &query).await.map_err(AppError::internal("导出失败"))?;
     state

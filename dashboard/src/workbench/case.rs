@@ -6,7 +6,7 @@
 //! Names, ID numbers and accounts are masked for everyone but the unit the
 //! case was handed to (it must verify them); each view is audited.
 
-use super::{Fields, actor, case_error, code, context, date};
+use super::{Fields, actor, code, context, date};
 use crate::auth::{Anyone, Authorized, Posted};
 use crate::error::AppError;
 use crate::state::{AppState, LoginSession};
@@ -16,41 +16,17 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use std::sync::Arc;
-use xuncha_cases::{Change, State as CaseState, TRANSFER_OUTCOMES, Verdict};
+use xuncha_cases::{Action, Answer, Change, Party, State as CaseState, TRANSFER_OUTCOMES, Verdict};
 use xuncha_queries::evidence::{self, Described};
 use xuncha_queries::sheet::text;
 use xuncha_queries::table::TextTable;
 
-/// What each role may do to a case.
-fn allowed(role: Role, action: &str) -> bool {
-    match role {
-        Role::Unit => matches!(action, "verdict" | "rectify" | "done" | "money"),
-        Role::Leader => false,
-        Role::Analyst | Role::Admin => true,
-    }
-}
-
-/// Whether a path segment has a case number's shape: a rule id, a dash and
-/// 10 (numbered before keyed numbers) or 12 hex digits.
-fn is_case_id(id: &str) -> bool {
-    id.rsplit_once('-').is_some_and(|(rule, number)| {
-        !rule.is_empty() && rule.len() <= 64 && rule.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && xuncha_core::keys::is_identifier(number, &[10, 12])
-    })
-}
-
-/// The case as the user may see it: the engine's answer is "not found" for
-/// a unit's request about a case not handed to it.
+/// The case as the user may see it; any other id is "not found".
 async fn visible(state: &AppState, session: &LoginSession, id: &str) -> Result<TextTable, AppError> {
-    if !is_case_id(id) {
-        return Err(AppError::not_found("没有这条线索", "线索编号不完整或有误,请从线索列表进入。"));
-    }
     let ctx = context(state, session).await?;
-    let case = xuncha_queries::report::document(&ctx, "cases", "case", &[("case_id", text(Some(id)))]).await.map_err(AppError::internal("查询出错"))?;
-    let handed_to = case.index("承办单位").and_then(|i| case.rows.first().map(|r| r[i].clone()));
-    match (case.rows.is_empty(), session.user.unit()) {
-        (true, _) => Err(AppError::not_found("没有这条线索", format!("没有线索「{id}」(或不在您的范围内)"))),
-        (false, Some(unit)) if handed_to.as_deref() != Some(unit) => Err(AppError::not_found("没有这条线索", format!("没有线索「{id}」(或不在您的范围内)"))),
-        (false, _) => Ok(case),
+    match xuncha_cases::visible_case(&ctx, &actor(session), id).await? {
+        Some(case) => Ok(case),
+        None => Err(AppError::not_found("没有这条线索", "没有这条线索(或不在您的范围内);请从线索列表进入。")),
     }
 }
 
@@ -61,8 +37,8 @@ pub(crate) async fn case_page(State(state): State<Arc<AppState>>, Authorized { s
     let ctx = context(&state, &session).await?;
     let in_full = session.user.role == Role::Unit;
     let shown = |key: &str, value: &str| if in_full { value.to_string() } else { mask::cell(key, value) };
-    let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref()).map_err(AppError::internal("查询出错"))?;
-    let words = evidence::describe(&ctx, &rules, Some(&id), None, &shown).await.map_err(AppError::internal("查询出错"))?;
+    let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref())?;
+    let words = evidence::describe(&ctx, &rules, Some(&id), None, &shown).await?;
     let described = words.get(&id).cloned().unwrap_or_default();
     let query = |name: &'static str| {
         let ctx = ctx.clone();
@@ -119,60 +95,60 @@ fn masked_notes(events: &TextTable) -> TextTable {
     TextTable { columns: events.columns.clone(), rows: events.rows.iter().map(|r| r.iter().map(|c| mask::mask_text(c).into_owned()).collect()).collect() }
 }
 
-/// The forms for what the user may do next.
+/// Who the user is to a case: units answer, leaders read, the office acts.
+pub(super) fn party(role: Role) -> Party {
+    match role {
+        Role::Unit => Party::Unit,
+        Role::Leader => Party::Reader,
+        Role::Analyst | Role::Admin => Party::Office,
+    }
+}
+
+/// The forms for what the user may do next: the actions the case's state
+/// offers the user's party.
 fn actions(session: &LoginSession, id: &str, current: CaseState) -> Markup {
-    let role = session.user.role;
-    let form = |action: &'static str, title: &'static str, fields: Markup| {
+    let form = |action: Action, fields: Markup| {
         html! {
-            @if allowed(role, action) {
-                form.action method="post" action=(format!("/case/{}", crate::auth::urlencode(id))) {
-                    input type="hidden" name="csrf" value=(session.csrf);
-                    input type="hidden" name="action" value=(action);
-                    input type="hidden" name="expect" value=(current.label());
-                    fieldset { legend { (title) } (fields) button type="submit" { (title) } }
-                }
+            form.action method="post" action=(format!("/case/{}", crate::auth::urlencode(id))) {
+                input type="hidden" name="csrf" value=(session.csrf);
+                input type="hidden" name="action" value=(action.key());
+                input type="hidden" name="expect" value=(current.label());
+                fieldset { legend { (action.title()) } (fields) button type="submit" { (action.title()) } }
             }
         }
     };
-    let verified = matches!(current, CaseState::Confirmed | CaseState::PartlyConfirmed | CaseState::Rectifying | CaseState::Rectified | CaseState::Closed);
+    let money = html! {
+        label { "追缴金额(元)" input name="recovered" inputmode="decimal"; }
+        label { "补发金额(元)" input name="back_paid" inputmode="decimal"; }
+        label { "处理人数" input name="people" inputmode="numeric"; }
+    };
     html! {
         h2 { "操作" }
-        @if role == Role::Leader { p.note { "领导账号只读。" } }
-        @if matches!(current, CaseState::Pending | CaseState::Assigned) {
-            (form("assign", "交办", html! {
-                label { "承办单位代码" input name="unit" required pattern="[0-9]{12}" size="14"; }
-                label { "核查时限" input type="date" name="due" required; }
-            }))
-        }
-        @if current == CaseState::Assigned {
-            (form("verdict", "提交核查结论", html! {
-                label { "核查结论" select name="verdict" required { @for v in Verdict::ALL { option value=(v.label()) { (v.label()) } } } }
-                label { "核查说明(不属实须写明理由)" textarea name="note" rows="3" {} }
-                label { "整改措施(属实时可同时填写)" textarea name="measures" rows="2" {} }
-                label { "整改时限" input type="date" name="due"; }
-                label { "追缴金额(元)" input name="recovered" inputmode="decimal"; }
-                label { "补发金额(元)" input name="back_paid" inputmode="decimal"; }
-                label { "处理人数" input name="people" inputmode="numeric"; }
-            }))
-        }
-        @if matches!(current, CaseState::Confirmed | CaseState::PartlyConfirmed | CaseState::Rectifying) {
-            (form("rectify", "登记整改措施", html! {
-                label { "整改措施" textarea name="measures" rows="3" required {} }
-                label { "整改时限" input type="date" name="due" required; }
-            }))
-        }
-        @if current == CaseState::Rectifying { (form("done", "报告整改完成", html! { label { "说明" textarea name="note" rows="2" {} } })) }
-        @if current == CaseState::Rectified { (form("close", "销号", html! { label { "说明" textarea name="note" rows="2" {} } })) }
-        @if verified {
-            (form("money", "登记追缴、补发与处理", html! {
-                label { "追缴金额(元)" input name="recovered" inputmode="decimal"; }
-                label { "补发金额(元)" input name="back_paid" inputmode="decimal"; }
-                label { "处理人数" input name="people" inputmode="numeric"; }
-            }))
-            (form("transfer", "线索移交与结果", html! {
-                label { "结果" select name="outcome" { @for o in TRANSFER_OUTCOMES { option value=(o) { (o) } } } }
-                label { "说明" textarea name="note" rows="2" {} }
-            }))
+        @if session.user.role == Role::Leader { p.note { "领导账号只读。" } }
+        @for action in current.actions(party(session.user.role)) {
+            @match action {
+                Action::Assign => (form(action, html! {
+                    label { "承办单位代码" input name="unit" required pattern="[0-9]{12}" size="14"; }
+                    label { "核查时限" input type="date" name="due" required; }
+                })),
+                Action::Verdict => (form(action, html! {
+                    label { "核查结论" select name="verdict" required { @for v in Verdict::ALL { option value=(v.label()) { (v.label()) } } } }
+                    label { "核查说明(不属实须写明理由)" textarea name="note" rows="3" {} }
+                    label { "整改措施(属实时可同时填写)" textarea name="measures" rows="2" {} }
+                    label { "整改时限" input type="date" name="due"; }
+                    (money)
+                })),
+                Action::Rectify => (form(action, html! {
+                    label { "整改措施" textarea name="measures" rows="3" required {} }
+                    label { "整改时限" input type="date" name="due" required; }
+                })),
+                Action::Done | Action::Close => (form(action, html! { label { "说明" textarea name="note" rows="2" {} } })),
+                Action::Money => (form(action, money.clone())),
+                Action::Transfer => (form(action, html! {
+                    label { "结果" select name="outcome" { @for o in TRANSFER_OUTCOMES { option value=(o) { (o) } } } }
+                    label { "说明" textarea name="note" rows="2" {} }
+                })),
+            }
         }
     }
 }
@@ -185,36 +161,36 @@ fn money(value: &str, what: &str) -> Result<Option<i128>, AppError> {
     }
 }
 
-/// The changes a posted action makes, in order.
-fn changes(form: &Fields) -> Result<Vec<Change>, AppError> {
-    let text = |name: &str| form.get(name).to_string();
-    let people = || match form.get("people") {
+/// A number of people from a form ("" → none).
+fn people(value: &str) -> Result<Option<i64>, AppError> {
+    match value {
         "" => Ok(None),
         v => v.parse::<i64>().map(Some).map_err(|_| AppError::bad_request("操作未执行", format!("处理人数「{v}」应为整数"))),
-    };
-    let money_change = || -> Result<Option<Change>, AppError> {
-        let (recovered, back_paid, people) = (money(form.get("recovered"), "追缴金额")?, money(form.get("back_paid"), "补发金额")?, people()?);
-        Ok((recovered.is_some() || back_paid.is_some() || people.is_some()).then_some(Change::Money { recovered, back_paid, people }))
-    };
-    Ok(match form.get("action") {
-        "assign" => vec![Change::Assign { unit: code(form.get("unit"), "承办单位")?.ok_or_else(|| AppError::bad_request("操作未执行", "请填写承办单位代码"))?, due: date(form.get("due"), "核查时限")? }],
-        "verdict" => {
-            let verdict = Verdict::parse(form.get("verdict")).map_err(case_error)?;
-            let mut all = vec![Change::Verdict { verdict, note: text("note") }];
-            if !form.get("measures").is_empty() && verdict != Verdict::False {
-                all.push(Change::Rectify { measures: text("measures"), due: date(form.get("due"), "整改时限")? });
-            }
-            if verdict != Verdict::False {
-                all.extend(money_change()?);
-            }
-            all
+    }
+}
+
+/// A date from a form that may be left empty.
+fn optional_date(value: &str, what: &'static str) -> Result<Option<chrono::NaiveDate>, AppError> {
+    (!value.trim().is_empty()).then(|| date(value, what)).transpose()
+}
+
+/// The changes a posted `action` makes, in order.
+fn changes(action: Action, form: &Fields) -> Result<Vec<Change>, AppError> {
+    let text = |name: &str| form.get(name).to_string();
+    let refused = |why: String| AppError::bad_request("操作未执行", why);
+    let (recovered, back_paid, people) = (money(form.get("recovered"), "追缴金额")?, money(form.get("back_paid"), "补发金额")?, people(form.get("people"))?);
+    Ok(match action {
+        Action::Assign => vec![Change::Assign { unit: code(form.get("unit"), "承办单位")?.ok_or_else(|| refused("请填写承办单位代码".into()))?, due: date(form.get("due"), "核查时限")? }],
+        Action::Verdict => {
+            let verdict = Some(Verdict::parse(form.get("verdict"))?);
+            let due = optional_date(form.get("due"), "整改时限")?;
+            Answer { verdict, note: text("note"), measures: text("measures"), due, recovered, back_paid, people, transfer: false }.changes().map_err(refused)?
         }
-        "rectify" => vec![Change::Rectify { measures: text("measures"), due: date(form.get("due"), "整改时限")? }],
-        "done" => vec![Change::Rectified { note: text("note") }],
-        "close" => vec![Change::Close { note: text("note") }],
-        "transfer" => vec![Change::Transfer { outcome: text("outcome"), note: text("note") }],
-        "money" => vec![money_change()?.ok_or_else(|| AppError::bad_request("操作未执行", "请至少填写追缴金额、补发金额或处理人数之一"))?],
-        other => return Err(AppError::bad_request("操作未执行", format!("未知操作「{other}」"))),
+        Action::Rectify => vec![Change::Rectify { measures: text("measures"), due: date(form.get("due"), "整改时限")? }],
+        Action::Done => vec![Change::Rectified { note: text("note") }],
+        Action::Close => vec![Change::Close { note: text("note") }],
+        Action::Transfer => vec![Change::Transfer { outcome: text("outcome"), note: text("note") }],
+        Action::Money => vec![Change::Money { recovered, back_paid, people }],
     })
 }
 
@@ -228,19 +204,19 @@ fn changes(form: &Fields) -> Result<Vec<Change>, AppError> {
 /// the log by being refused.
 pub(crate) async fn act(State(state): State<Arc<AppState>>, Path(id): Path<String>, posted: Posted<Anyone, Fields>) -> Result<Response, AppError> {
     let (session, form) = (&posted.session, &posted.form);
-    let action = form.get("action");
     let refused = |e: AppError| {
-        audit_refusal(&state, &session.user.name, &format!("{id} {action}:{}", e.message));
+        audit_refusal(&state, &session.user.name, &format!("{id} {}:{}", xuncha_core::values::excerpt(form.get("action"), 40), e.message));
         e
     };
-    if !allowed(session.user.role, action) {
+    let action = Action::parse(form.get("action")).map_err(AppError::from).map_err(refused)?;
+    if !action.allowed_for(party(session.user.role)) {
         return Err(refused(AppError::forbidden("无权操作", format!("「{}」角色不能执行此操作。", session.user.role.label()))));
     }
-    let expect = CaseState::parse(form.get("expect")).map_err(case_error).map_err(refused)?;
-    let changes = changes(form).map_err(refused)?;
+    let expect = CaseState::parse(form.get("expect")).map_err(AppError::from).map_err(refused)?;
+    let changes = changes(action, form).map_err(refused)?;
     visible(&state, session, &id).await.map_err(refused)?;
-    state.audit.record(&session.user.name, &format!("case_{action}"), &id).map_err(AppError::internal("审计日志写入失败,未执行"))?;
-    xuncha_cases::apply_changes(&state.lake, &actor(session), &id, &changes, Some(expect)).await.map_err(case_error).map_err(refused)?;
+    state.audit.record(&session.user.name, &format!("case_{}", action.key()), &id).map_err(AppError::internal("审计日志写入失败,未执行"))?;
+    xuncha_cases::apply_changes(&state.lake, &actor(session), &id, &changes, Some(expect)).await.map_err(AppError::from).map_err(refused)?;
     Ok(Redirect::to(&format!("/case/{}", crate::auth::urlencode(&id))).into_response())
 }
 

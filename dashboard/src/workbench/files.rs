@@ -3,7 +3,7 @@
 //! Each download is audited; a unit gets only its own.
 
 use super::letters::{self, Letter};
-use super::{actor, case_error, code, context};
+use super::{actor, code, context};
 use crate::auth::{Anyone, Authorized};
 use crate::error::AppError;
 use crate::secret::constant_time_eq;
@@ -56,7 +56,7 @@ pub(crate) async fn handover_xlsx(State(state): State<Arc<AppState>>, Authorized
     state.audit.record(&session.user.name, "case_export", &format!("交办单 {unit}(XLSX,含完整身份信息)")).map_err(AppError::internal("审计日志写入失败,未导出"))?;
     // The user's own session: a scoped analyst's 交办单 lists only cases in its scope.
     let ctx = context(&state, &session).await?;
-    let (bytes, _) = xuncha_cases::export_bytes(&ctx, state.session_options.rules_dir.as_deref(), &unit).await.map_err(case_error)?;
+    let (bytes, _) = xuncha_cases::export_bytes(&ctx, state.session_options.rules_dir.as_deref(), &unit).await?;
     Ok(attachment(XLSX, &format!("交办单-{unit}.xlsx"), bytes))
 }
 
@@ -115,7 +115,7 @@ pub(crate) async fn upload(State(state): State<Arc<AppState>>, Authorized { sess
         return Err(AppError::bad_request("上传失败", format!("「{name}」不是 XLSX 文件:请上传从本系统下载、填写后的交办单(.xlsx)。")));
     }
     state.audit.record(&session.user.name, "case_import", &format!("{name}({} 字节)", bytes.len())).map_err(AppError::internal("审计日志写入失败,未导入"))?;
-    let done = xuncha_cases::import_bytes(&state.lake, &actor(&session), &bytes, &name).await.map_err(case_error)?;
+    let done = xuncha_cases::import_bytes(&state.lake, &actor(&session), &bytes, &name).await?;
     let body = html! {
         @if done.already {
             p.note { "此文件已导入过,未作改动。" }

@@ -28,7 +28,7 @@ use crate::users::Role;
 use datafusion::prelude::SessionContext;
 use serde::Deserialize;
 use std::sync::Arc;
-use xuncha_cases::{Actor, CaseError};
+use xuncha_cases::Actor;
 
 /// A form read as its fields in order, repeated names kept (the queue's
 /// check boxes).
@@ -67,18 +67,7 @@ fn actor(session: &LoginSession) -> Actor {
 /// whole lake — every case query a unit reaches names its unit.
 async fn context(state: &AppState, session: &LoginSession) -> Result<Arc<SessionContext>, AppError> {
     let scope = if session.user.role == Role::Unit { None } else { session.user.scope.as_deref() };
-    state.context(scope).await.map_err(AppError::internal("无法读取数据湖"))
-}
-
-/// A case engine error as the page the user gets.
-fn case_error(e: CaseError) -> AppError {
-    use axum::http::StatusCode;
-    match e {
-        CaseError::NotFound(_) => AppError::not_found("没有这条线索", e.to_string()),
-        CaseError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "操作未执行", format!("{e}。请刷新页面查看最新状态后再操作。")),
-        CaseError::Invalid(_) => AppError::bad_request("操作未执行", e.to_string()),
-        other => AppError::internal("线索处理出错")(other),
-    }
+    Ok(state.context(scope).await?)
 }
 
 /// A 12-digit unit or division code from a form or link ("" → `None`).

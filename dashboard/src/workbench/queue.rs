@@ -3,7 +3,7 @@
 //! hand-over for analysts, and for a unit its own cases with the 交办单 to
 //! download and upload.
 
-use super::{Fields, actor, case_error, code, context, date};
+use super::{Fields, actor, code, context, date};
 use crate::auth::{Analyst, Anyone, Authorized, Posted, urlencode};
 use crate::error::AppError;
 use crate::layout;
@@ -16,7 +16,7 @@ use maud::{Markup, PreEscaped, html};
 use xuncha_queries::table::TextTable;
 use serde::Deserialize;
 use std::sync::Arc;
-use xuncha_cases::{Change, State as CaseState};
+use xuncha_cases::{Action, Change, Party, State as CaseState};
 use xuncha_queries::sheet::{Param, text};
 
 /// The queue's filters, as links and the filter form give them.
@@ -31,8 +31,6 @@ pub(crate) struct QueueQuery {
     stage: Option<String>,
 }
 
-/// Funnel steps a drill-down may name (see `cases.sql`, query `queue`).
-const STAGES: [&str; 8] = ["疑点", "交办", "已核查", "属实", "整改完成", "销号", "线索移交", "立案"];
 const DEADLINES: [&str; 2] = ["逾期", "临期"];
 const FLAGS: [&str; 3] = ["数据核验通过", "整改不实", "反弹"];
 
@@ -59,7 +57,8 @@ fn checked(q: &QueueQuery) -> Result<Vec<(&'static str, String)>, AppError> {
         ("unit", code(q.unit.as_deref().unwrap_or(""), "承办单位")?),
         ("deadline", one_of(some(&q.deadline), &DEADLINES, "时限状态")?),
         ("flag", one_of(some(&q.flag), &FLAGS, "数据核验")?),
-        ("stage", one_of(some(&q.stage), &STAGES, "环节")?),
+        // Checked against the funnel's steps (`case_stages`) when the queue is read.
+        ("stage", some(&q.stage)),
     ];
     Ok(pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
 }
@@ -82,7 +81,7 @@ pub(crate) async fn queue(State(state): State<Arc<AppState>>, Authorized { sessi
         None => session.user.scope.clone(),
     };
     let key = format!("/cases?{query_string}&pick={pick}");
-    let fingerprint = state.fingerprint().map_err(AppError::internal("无法读取数据湖"))?;
+    let fingerprint = state.fingerprint()?;
     let listing = match state.cached_page(scope_key.as_deref(), &key, &fingerprint) {
         Some(body) => body,
         None => {
@@ -137,9 +136,16 @@ async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_
     let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
     let params: Vec<Param> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, text(value(k)))).collect();
     let failed = || AppError::internal("查询出错");
+    let list = |query: &'static str| xuncha_queries::report::document(ctx, "cases", query, &[]);
+    let stages = list("stages").await.map_err(failed())?;
+    if let Some(stage) = value("stage")
+        && !stages.rows.iter().any(|r| r[0] == stage)
+    {
+        let known: Vec<&str> = stages.rows.iter().map(|r| r[0].as_str()).collect();
+        return Err(AppError::bad_request("参数有误", format!("环节「{}」应为 {}", xuncha_core::values::excerpt(stage, 20), known.join("、"))));
+    }
+    let (rules, towns) = (list("rules").await.map_err(failed())?, list("towns").await.map_err(failed())?);
     let table = xuncha_queries::report::document(ctx, "cases", "queue", &params).await.map_err(failed())?;
-    let rules = TextTable::query(ctx, "SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id").await.map_err(failed())?;
-    let towns = TextTable::query(ctx, "SELECT town_code, town_name FROM towns ORDER BY town_code").await.map_err(failed())?;
     let total = table.index("符合条件").and_then(|i| table.rows.first().map(|r| r[i].clone())).unwrap_or_else(|| "0".into());
     let selected = |name: &str, v: &str| value(name) == Some(v);
     Ok(html! {
@@ -173,7 +179,7 @@ fn rows(table: &TextTable, pick: bool) -> Markup {
                 @for row in &table.rows {
                     @let late = row.iter().any(|c| c == "逾期");
                     tr class=[late.then_some("late")] {
-                        @if pick { td { @if state_at.is_some_and(|s| row[s] == "待交办" || row[s] == "已交办") { input type="checkbox" name="ids" value=(row[0]) aria-label=(format!("选择 {}", row[0])); } } }
+                        @if pick { td { @if state_at.is_some_and(|s| CaseState::parse(&row[s]).is_ok_and(|s| s.actions(Party::Office).contains(&Action::Assign))) { input type="checkbox" name="ids" value=(row[0]) aria-label=(format!("选择 {}", row[0])); } } }
                         @for &i in &shown {
                             td { @if i == 0 { a href=(format!("/case/{}", urlencode(&row[0]))) { (row[0]) } } @else { (crate::mask::mask_text(&row[i])) } }
                         }
@@ -218,7 +224,7 @@ pub(crate) async fn assign(State(state): State<Arc<AppState>>, posted: Posted<An
     let unit = code(form.get("unit"), "承办单位")?.ok_or_else(|| AppError::bad_request("未交办", "请填写承办单位代码。"))?;
     let due = date(form.get("due"), "核查时限")?;
     state.audit.record(&session.user.name, "case_assign", &format!("{} 条 → {unit},时限 {due}:{}", ids.len(), ids.join(","))).map_err(AppError::internal("审计日志写入失败,未交办"))?;
-    xuncha_cases::apply(&state.lake, &actor(session), &ids, &Change::Assign { unit, due }, None).await.map_err(case_error)?;
+    xuncha_cases::apply(&state.lake, &actor(session), &ids, &Change::Assign { unit, due }, None).await?;
     // Back to the queue as it was filtered (only its own filters, re-encoded).
     let keys = ["state", "rule", "town", "unit", "deadline", "flag", "stage"];
     let back: Vec<String> = url::form_urlencoded::parse(form.get("back").as_bytes()).filter(|(k, _)| keys.contains(&k.as_ref())).map(|(k, v)| format!("{k}={}", urlencode(&v))).collect();
