@@ -158,7 +158,7 @@ fn builds_sql(statement: &str) -> bool {
 
 /// The Rust sources of the workspace (not its tests), each with the lines
 /// before its `#[cfg(test)]` module.
-fn workspace_sources() -> Vec<(String, Vec<String>)> {
+pub(crate) fn workspace_sources() -> Vec<(String, Vec<String>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     let mut stack: Vec<std::path::PathBuf> = ["core", "pipeline", "queries", "cases", "dashboard", "synth", "src"].iter().map(|d| root.join(d)).collect();

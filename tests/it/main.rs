@@ -17,6 +17,7 @@ mod rule_fixtures;
 mod rules;
 mod schedule;
 mod scores;
+mod structure;
 mod security;
 mod browser;
 mod dashboard;

@@ -1,0 +1,63 @@
+//! The house's shape, checked (issue 33): data flows one way, so the
+//! dashboard and the command line hold no SQL and no case-state logic (they
+//! call `xuncha_queries` sheets and `xuncha_cases`), and the ingest's file
+//! reader makes no call up into its parent module.
+
+use crate::hostile::workspace_sources;
+
+/// The statements a string literal of SQL starts with.
+const SQL_STARTS: &[&str] = &["SELECT ", "WITH ", "INSERT ", "UPDATE ", "DELETE ", "CREATE ", "DROP ", "COPY "];
+
+/// Whether a line of Rust holds a string literal that starts a SQL statement.
+fn holds_sql(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or_default();
+    code.split('"').skip(1).step_by(2).any(|literal| SQL_STARTS.iter().any(|s| literal.trim_start().starts_with(s)))
+}
+
+/// Whether a line of Rust decides something by a case's state: it names a
+/// state (a variant, or a label compared as text).
+fn decides_by_state(line: &str) -> bool {
+    const VARIANTS: &[&str] = &["Pending", "Assigned", "Confirmed", "PartlyConfirmed", "Dismissed", "Rectifying", "Rectified", "Closed", "Withdrawn"];
+    const LABELS: &[&str] = &["待交办", "已交办", "属实", "部分属实", "排除", "整改中", "已整改", "已销号", "已撤销"];
+    let code = line.split("//").next().unwrap_or_default();
+    VARIANTS.iter().any(|v| code.contains(&format!("State::{v}")))
+        || LABELS.iter().any(|l| ["==", "!="].iter().any(|op| code.contains(&format!("{op} \"{l}\""))))
+}
+
+#[test]
+fn the_dashboard_and_the_cli_hold_no_sql_and_no_case_state_logic() {
+    let mut found = Vec::new();
+    for (file, lines) in workspace_sources().iter().filter(|(f, _)| f.starts_with("dashboard/") || f.starts_with("src/")) {
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            if holds_sql(line) {
+                found.push(format!("{file}:{}: SQL: {}", i + 1, line.trim()));
+            }
+            if decides_by_state(line) {
+                found.push(format!("{file}:{}: case state: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "put SQL in a queries/ sheet and case rules in xuncha_cases:\n{}", found.join("\n"));
+    // The checks find what they look for.
+    assert!(holds_sql(r#"TextTable::query(ctx, "SELECT rule_id FROM rule_catalogue")"#) && !holds_sql(r#"label { "选择 SELECT" }"#));
+    assert!(decides_by_state("matches!(current, CaseState::Confirmed | CaseState::Closed)") && decides_by_state(r#"row[s] == "待交办""#));
+    assert!(!decides_by_state("current.actions(party)") && !decides_by_state("CaseState::parse(label)"));
+}
+
+#[test]
+fn the_file_reader_makes_no_call_up_into_the_ingest() {
+    let sources = workspace_sources();
+    let (_, file) = sources.iter().find(|(f, _)| f == "pipeline/src/ingest/file.rs").expect("file.rs");
+    let children = ["header", "read", "records", "typing", "villages"];
+    let up: Vec<String> = file
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("super::") || l.contains("crate::ingest::"))
+        .filter(|(_, l)| !children.iter().any(|c| l.trim_start().starts_with(&format!("use super::{c}"))))
+        .map(|(i, l)| format!("{}: {}", i + 1, l.trim()))
+        .collect();
+    assert!(up.is_empty(), "file.rs calls into ingest/mod.rs:\n{}", up.join("\n"));
+}
