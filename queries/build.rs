@@ -10,11 +10,8 @@ fn main() {
     for folder in ["rules", "panels", "reports"] {
         let dir = Path::new(&manifest).join(folder);
         println!("cargo:rerun-if-changed={}", dir.display());
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("queries/{folder}: {e}"))
-            .map(|e| e.expect("readable entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-            .collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("queries/{folder}: {e}")).map(|e| e.expect("readable entry").path()).filter(|p| p.extension().is_some_and(|e| e == "sql")).collect();
         files.sort();
         let mut out = String::from("&[\n");
         for file in files {

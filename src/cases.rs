@@ -64,9 +64,7 @@ pub(crate) fn cases(ctx: &Ctx, action: CasesAction) -> anyhow::Result<()> {
         }
         CasesAction::Transfer { id, outcome, note } => change(ctx, &[id], &Change::Transfer { outcome, note }, None),
         CasesAction::Money { id, recovered, back_paid, people } => {
-            let cents = |v: Option<String>| -> anyhow::Result<Option<i128>> {
-                v.map(|v| xuncha_core::values::money_cents(&v).map_err(|e| anyhow::anyhow!(e))).transpose()
-            };
+            let cents = |v: Option<String>| -> anyhow::Result<Option<i128>> { v.map(|v| xuncha_core::values::money_cents(&v).map_err(|e| anyhow::anyhow!(e))).transpose() };
             change(ctx, &[id], &Change::Money { recovered: cents(recovered)?, back_paid: cents(back_paid)?, people }, None)
         }
     }

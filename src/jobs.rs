@@ -17,14 +17,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use xuncha_core::config::Config;
-use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest_files};
-use xuncha_core::lake::Lake;
 use xuncha_core::config::Action;
+use xuncha_core::config::Config;
+use xuncha_core::lake::Lake;
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest_files};
 use xuncha_pipeline::schedule::{self, Job, Planner, SchedulerLock, Settler};
 use xuncha_queries::run::{RunOptions, RunRow, new_run_id, record};
 use xuncha_queries::session::{SessionOptions, session};
-use xuncha_queries::table::TextTable;
 
 /// Runs the scheduler (and the dashboard when `serve` is given) until stopped.
 pub(crate) async fn schedule(lake: Lake, config: Config, session_options: SessionOptions, serve: Option<(Arc<xuncha_dashboard::AppState>, SocketAddr)>) -> anyhow::Result<()> {
@@ -59,7 +58,18 @@ pub(crate) async fn schedule(lake: Lake, config: Config, session_options: Sessio
                 Err(e) => (false, "{}".to_string(), Some(e.to_string())),
             };
             let kind = format!("job:{}", job.config.name);
-            let row = RunRow { run_id: &new_run_id(), kind: &kind, started, status: if ok { "ok" } else { "error" }, as_of: None, findings: 0, risk_scores: 0, stats: &stats, thresholds: None, error: error.as_deref() };
+            let row = RunRow {
+                run_id: &new_run_id(),
+                kind: &kind,
+                started,
+                status: if ok { "ok" } else { "error" },
+                as_of: None,
+                findings: 0,
+                risk_scores: 0,
+                stats: &stats,
+                thresholds: None,
+                error: error.as_deref(),
+            };
             let ms = (Utc::now() - started).num_milliseconds();
             match &error {
                 None => tracing::info!(job = %job.config.name, ms, stats = %stats, "job finished"),
@@ -87,7 +97,11 @@ async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, Dat
     let Ok(table) = xuncha_queries::report::document(&ctx, "system", "last_job_runs", &[]).await else {
         return HashMap::new();
     };
-    table.rows.into_iter().filter_map(|r| Some((r[0].clone(), r[1].parse::<DateTime<Utc>>().ok().or_else(|| chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()))?))).collect()
+    table
+        .rows
+        .into_iter()
+        .filter_map(|r| Some((r[0].clone(), r[1].parse::<DateTime<Utc>>().ok().or_else(|| chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()))?)))
+        .collect()
 }
 
 /// One job run; its summary as JSON, or `None` when an ingest found no complete file.

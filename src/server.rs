@@ -100,13 +100,7 @@ pub(crate) fn demo(ctx: &Ctx, inbox: &Path, addr: std::net::SocketAddr, no_serve
         Ok::<_, xuncha_queries::QueryError>(t.scalar().to_string())
     })?;
     println!("演示账号(密码每次启动重新生成):");
-    let demo_users = [
-        ("admin", "admin", None),
-        ("analyst", "analyst", None),
-        ("leader", "leader", None),
-        ("town_leader", "leader", Some(first_town.clone())),
-        ("town_unit", "unit", Some(first_town)),
-    ];
+    let demo_users = [("admin", "admin", None), ("analyst", "analyst", None), ("leader", "leader", None), ("town_leader", "leader", Some(first_town.clone())), ("town_unit", "unit", Some(first_town))];
     for (name, role, scope) in demo_users {
         let password = random_password();
         store.put(name, role.parse()?, scope.clone().filter(|s| !s.is_empty()), &password, true)?;

@@ -12,12 +12,12 @@ use crate::state::{Answer, Change, State, Verdict};
 use crate::store::{Actor, Writer, apply_batch};
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
 use rust_xlsxwriter::{DataValidation, Format, Workbook};
+use std::collections::BTreeMap;
 use std::path::Path;
 use xuncha_core::lake::Lake;
-use datafusion::prelude::SessionContext;
 use xuncha_queries::session::SessionOptions;
-use std::collections::BTreeMap;
 use xuncha_queries::sheet;
 use xuncha_queries::table::TextTable;
 
@@ -58,9 +58,7 @@ pub async fn export_bytes(ctx: &SessionContext, rules_dir: Option<&Path>, unit: 
     sheet.set_name("交办单").map_err(xlsx)?;
     let bold = Format::new().set_bold();
     let fill = Format::new().set_bold().set_background_color(rust_xlsxwriter::Color::RGB(0xFFF2CC));
-    sheet
-        .write_string_with_format(0, 0, format!("线索交办单 — 承办单位 {unit}(请填写黄色列后交回;核查结论从下拉列表选择)"), &bold)
-        .map_err(xlsx)?;
+    sheet.write_string_with_format(0, 0, format!("线索交办单 — 承办单位 {unit}(请填写黄色列后交回;核查结论从下拉列表选择)"), &bold).map_err(xlsx)?;
     let header: Vec<&str> = table.columns.iter().map(String::as_str).collect();
     for (col, name) in header.iter().enumerate() {
         sheet.write_string_with_format(1, col as u16, *name, &bold).map_err(xlsx)?;
@@ -122,7 +120,8 @@ const MAX_SHEET_COLUMNS: u32 = 64;
 /// refuses the file — nothing is sized by what the sheet claims.
 fn sheet_rows(bytes: &[u8], file: &str) -> Result<Vec<Vec<Data>>, CaseError> {
     let unreadable = |e: calamine::XlsxError| CaseError::Invalid(format!("无法读取交办单「{file}」:不是有效的 XLSX 文件({e})。请上传 xuncha 导出的交办单(.xlsx)"));
-    let checked = xuncha_core::workbook::check_xlsx(std::io::Cursor::new(bytes), &xuncha_core::workbook::WorkbookLimits::UPLOAD).map_err(|why| CaseError::Invalid(format!("无法读取交办单「{file}」:{why}")))?;
+    let checked =
+        xuncha_core::workbook::check_xlsx(std::io::Cursor::new(bytes), &xuncha_core::workbook::WorkbookLimits::UPLOAD).map_err(|why| CaseError::Invalid(format!("无法读取交办单「{file}」:{why}")))?;
     let mut workbook = Xlsx::new(std::io::Cursor::new(bytes)).map_err(unreadable)?;
     let (name, _) = xuncha_core::workbook::visible_sheet(workbook.sheets_metadata()).ok_or_else(|| CaseError::Invalid("交办单中没有工作表".into()))?;
     let mut rows: BTreeMap<u32, Vec<Data>> = BTreeMap::new();
@@ -194,13 +193,8 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
     let unit = match unit {
         Some(unit) => Some(unit),
         None => {
-            let listed: std::collections::BTreeSet<&str> = rows
-                .iter()
-                .skip(header_at + 1)
-                .filter_map(|r| current.get(&text(r.get(at[0]))))
-                .filter(|c| crate::store::visible(actor, c))
-                .filter_map(|c| c.unit_code.as_deref())
-                .collect();
+            let listed: std::collections::BTreeSet<&str> =
+                rows.iter().skip(header_at + 1).filter_map(|r| current.get(&text(r.get(at[0])))).filter(|c| crate::store::visible(actor, c)).filter_map(|c| c.unit_code.as_deref()).collect();
             if listed.len() > 1 {
                 let shown: Vec<&str> = listed.iter().take(5).copied().collect();
                 return Err(CaseError::Invalid(format!(
@@ -249,12 +243,7 @@ pub async fn import_bytes(lake: &Lake, actor: &Actor, bytes: &[u8], name: &str) 
             // Answered before: by this importer (the sheet again), or by
             // someone else meanwhile — a conflict, reported as one.
             Ok(None) if case.changed_by == actor.user => imported.skipped += 1,
-            Ok(None) => refuse(format!(
-                "冲突:线索 {id} 已由 {} 于 {} 改为「{}」,本行未导入;请重新导出交办单后再填写",
-                case.changed_by,
-                case.changed_at,
-                case.state.label()
-            )),
+            Ok(None) => refuse(format!("冲突:线索 {id} 已由 {} 于 {} 改为「{}」,本行未导入;请重新导出交办单后再填写", case.changed_by, case.changed_at, case.state.label())),
             Ok(Some(changes)) => match actor.may_not(&changes) {
                 Some(why) => refuse(format!("线索 {id}:{why};如需移交线索,请在核查说明中写明")),
                 None => batch.push((id, changes)),
@@ -290,9 +279,7 @@ fn parse_row(state: State, filled: &[String]) -> Result<Option<Vec<Change>>, Str
     if state != State::Assigned {
         return Ok(None);
     }
-    let money = |v: &str, what: &str| -> Result<Option<i128>, String> {
-        (!v.is_empty()).then(|| xuncha_core::values::money_cents(v).map_err(|e| format!("{what}:{e}"))).transpose()
-    };
+    let money = |v: &str, what: &str| -> Result<Option<i128>, String> { (!v.is_empty()).then(|| xuncha_core::values::money_cents(v).map_err(|e| format!("{what}:{e}"))).transpose() };
     let date = |v: &str, what: &str| -> Result<Option<NaiveDate>, String> { (!v.is_empty()).then(|| xuncha_core::values::parse_date(v).map_err(|e| format!("{what}:{e}"))).transpose() };
     let people = (!people.is_empty()).then(|| people.parse::<i64>().map_err(|_| format!("处理人数「{people}」应为整数"))).transpose()?;
     let (recovered, back_paid) = (money(recovered, "追缴金额")?, money(back_paid, "补发金额")?);

@@ -30,8 +30,7 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 9] =
-        [State::Pending, State::Assigned, State::Confirmed, State::PartlyConfirmed, State::Dismissed, State::Rectifying, State::Rectified, State::Closed, State::Withdrawn];
+    pub const ALL: [State; 9] = [State::Pending, State::Assigned, State::Confirmed, State::PartlyConfirmed, State::Dismissed, State::Rectifying, State::Rectified, State::Closed, State::Withdrawn];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -49,9 +48,7 @@ impl State {
 
     /// The state named `label` (Chinese, as stored).
     pub fn parse(label: &str) -> Result<State, CaseError> {
-        State::ALL.into_iter().find(|s| s.label() == label.trim()).ok_or_else(|| {
-            CaseError::Invalid(format!("没有状态「{label}」,应为 {}", State::ALL.map(State::label).join("、")))
-        })
+        State::ALL.into_iter().find(|s| s.label() == label.trim()).ok_or_else(|| CaseError::Invalid(format!("没有状态「{label}」,应为 {}", State::ALL.map(State::label).join("、"))))
     }
 
     /// A unit's verdict holds (属实 or 部分属实) and the case has not been dismissed.
@@ -391,7 +388,9 @@ mod tests {
         assert!(too_much(Some(999_999_999_999_999_999), None).unwrap_err().contains("上限"));
         assert!(too_much(None, Some(i64::MAX)).unwrap_err().contains("上限"));
         assert!(too_much(Some(MAX_MONEY_CENTS), Some(MAX_PEOPLE)).is_ok());
-        assert!(!Change::Transfer { outcome: "已移交".into(), note: String::new() }.unit_may() && !Change::Close { note: String::new() }.unit_may() && Change::Rectified { note: String::new() }.unit_may());
+        assert!(
+            !Change::Transfer { outcome: "已移交".into(), note: String::new() }.unit_may() && !Change::Close { note: String::new() }.unit_may() && Change::Rectified { note: String::new() }.unit_may()
+        );
         assert_eq!(Change::Verdict { verdict: Verdict::False, note: "查无此事".into() }.next(State::Assigned), Ok(State::Dismissed));
         let transfer = Change::Transfer { outcome: "立案".into(), note: String::new() };
         assert_eq!(transfer.next(State::Rectifying), Ok(State::Rectifying));

@@ -15,12 +15,12 @@ use crate::CaseError;
 use crate::state::{Change, State};
 use arrow::array::{ArrayRef, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use xuncha_core::lake::{Lake, LakeLock};
 use xuncha_queries::session::{SessionOptions, session};
-use datafusion::common::ScalarValue;
 use xuncha_queries::sheet::{Bound, text, texts};
 use xuncha_queries::table::TextTable;
 

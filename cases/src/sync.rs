@@ -25,14 +25,14 @@ use crate::CaseError;
 use crate::state::State;
 use crate::store::{Event, Writer};
 use chrono::Utc;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use xuncha_core::keys::KeyRing;
 use xuncha_core::lake::Lake;
 use xuncha_queries::rules::Rule;
 use xuncha_queries::run::RunReport;
-use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
-use std::sync::Arc;
-use xuncha_core::keys::KeyRing;
 use xuncha_queries::sheet::{Bound, text, texts};
 use xuncha_queries::table::TextTable;
 
@@ -71,7 +71,10 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
         .map(|(i, r)| {
             values.push((format!("rule_{i}"), text(Some(&r.id))));
             // SQL code, not values: the rule file's subject expression and a placeholder's name.
-            format!("SELECT rule_id, coalesce(CAST(({}) AS VARCHAR), entity_key) AS subject, entity_key, village_code, period, amount FROM findings WHERE run_id = $run_id AND rule_id = $rule_{i}", r.subject)
+            format!(
+                "SELECT rule_id, coalesce(CAST(({}) AS VARCHAR), entity_key) AS subject, entity_key, village_code, period, amount FROM findings WHERE run_id = $run_id AND rule_id = $rule_{i}",
+                r.subject
+            )
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");

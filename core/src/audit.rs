@@ -21,10 +21,10 @@
 //! by an exclusive lock on the log file, so the chain never forks.
 
 use crate::CoreError;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use crate::keys::{KeyRing, write_private};
 use crate::lake::Lake;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -142,10 +142,7 @@ impl AuditLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
-        text.lines()
-            .enumerate()
-            .map(|(i, line)| serde_json::from_str(line).map_err(|e| CoreError::Config(format!("审计日志第 {} 行无法解析: {e}", i + 1))))
-            .collect()
+        text.lines().enumerate().map(|(i, line)| serde_json::from_str(line).map_err(|e| CoreError::Config(format!("审计日志第 {} 行无法解析: {e}", i + 1)))).collect()
     }
 
     /// `Ok(n)` when all `n` entries chain and end where the anchor says;

@@ -137,9 +137,7 @@ impl Source {
         if key.is_empty() {
             return None;
         }
-        self.columns
-            .iter()
-            .position(|c| header_key(c.header) == key || c.name == key.to_ascii_lowercase())
+        self.columns.iter().position(|c| header_key(c.header) == key || c.name == key.to_ascii_lowercase())
     }
 }
 
@@ -150,24 +148,36 @@ const fn col(name: &'static str, header: &'static str, ty: ColumnType, required:
 use ColumnType::*;
 
 /// 资金项目 in `subsidy_payments`.
-pub const PROGRAMS: &[&str] = &[
-    "低保", "特困供养", "养老金", "高龄津贴", "残疾人补贴", "公益岗工资", "临时救助", "危房改造", "耕地地力补贴", "青苗补偿",
-];
+pub const PROGRAMS: &[&str] = &["低保", "特困供养", "养老金", "高龄津贴", "残疾人补贴", "公益岗工资", "临时救助", "危房改造", "耕地地力补贴", "青苗补偿"];
 
 /// 问题类别, shared by petitions and problems.
 pub const TOPICS: &[&str] = &[
-    "供水", "道路交通", "低保", "特困供养", "养老金", "公益岗", "三资管理", "工程项目", "工资拖欠", "征地补偿", "学校食堂", "医疗服务",
-    "殡葬", "环境卫生", "住房安全", "惠农补贴", "干部作风", "基层党建", "其他",
+    "供水",
+    "道路交通",
+    "低保",
+    "特困供养",
+    "养老金",
+    "公益岗",
+    "三资管理",
+    "工程项目",
+    "工资拖欠",
+    "征地补偿",
+    "学校食堂",
+    "医疗服务",
+    "殡葬",
+    "环境卫生",
+    "住房安全",
+    "惠农补贴",
+    "干部作风",
+    "基层党建",
+    "其他",
 ];
 
 /// 行业领域 in `problems`.
-pub const SECTORS: &[&str] =
-    &["教育", "卫健", "医保", "民政", "人社", "农业农村", "水务", "住建", "交通", "殡葬", "党建", "其他"];
+pub const SECTORS: &[&str] = &["教育", "卫健", "医保", "民政", "人社", "农业农村", "水务", "住建", "交通", "殡葬", "党建", "其他"];
 
 /// 科目 in `finance_vouchers`.
-pub const ACCOUNTS: &[&str] = &[
-    "工程支出", "招待费", "差旅费", "会议费", "办公费", "干部报酬", "津补贴", "资产租赁收入", "资源发包收入", "补助收入", "其他",
-];
+pub const ACCOUNTS: &[&str] = &["工程支出", "招待费", "差旅费", "会议费", "办公费", "干部报酬", "津补贴", "资产租赁收入", "资源发包收入", "补助收入", "其他"];
 
 /// 采购方式 in `contracts`.
 pub const PROCUREMENTS: &[&str] = &["公开招标", "邀请招标", "竞争性谈判", "询价", "直接发包", "村民代表会议决议"];
@@ -253,12 +263,7 @@ pub static SOURCES: &[Source] = &[
         name: "deaths",
         title: "死亡登记",
         key: &["id_number", "source"],
-        columns: &[
-            col("id_number", "公民身份号码", Id, true),
-            col("name", "姓名", Str, false),
-            col("death_date", "死亡日期", Date, true),
-            col("source", "数据来源", Enum(DEATH_SOURCES), true),
-        ],
+        columns: &[col("id_number", "公民身份号码", Id, true), col("name", "姓名", Str, false), col("death_date", "死亡日期", Date, true), col("source", "数据来源", Enum(DEATH_SOURCES), true)],
         sort: &[],
         scope: Scope::Via { column: "id_number", via: "population", via_column: "id_number" },
     },
@@ -319,12 +324,7 @@ pub static SOURCES: &[Source] = &[
         name: "attendance",
         title: "公益岗考勤",
         key: &["job_id", "month"],
-        columns: &[
-            col("job_id", "岗位编号", Code, true),
-            col("month", "考勤月份", Month, true),
-            col("days_required", "应出勤天数", Int, true),
-            col("days_present", "实际出勤天数", Int, true),
-        ],
+        columns: &[col("job_id", "岗位编号", Code, true), col("month", "考勤月份", Month, true), col("days_required", "应出勤天数", Int, true), col("days_present", "实际出勤天数", Int, true)],
         sort: &["job_id", "month"],
         scope: Scope::Via { column: "job_id", via: "welfare_jobs", via_column: "job_id" },
     },
@@ -523,8 +523,7 @@ pub fn header_key(header: &str) -> String {
 
 /// The scale units a header may name in its trailing brackets, with the
 /// power of ten of yuan each stands for (`None`: a ratio, not money).
-const HEADER_UNITS: [(&str, Option<i32>); 8] =
-    [("元", Some(0)), ("千元", Some(3)), ("万元", Some(4)), ("百万元", Some(6)), ("亿元", Some(8)), ("%", None), ("‰", None), ("百分比", None)];
+const HEADER_UNITS: [(&str, Option<i32>); 8] = [("元", Some(0)), ("千元", Some(3)), ("万元", Some(4)), ("百万元", Some(6)), ("亿元", Some(8)), ("%", None), ("‰", None), ("百分比", None)];
 
 /// The scale unit a header names in its trailing brackets (`金额（万元）` →
 /// `万元`, `比例(%)` → `%`), if it names one; other bracketed words (`村(社区)`,

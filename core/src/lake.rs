@@ -27,17 +27,17 @@ use crate::keys::KeyRing;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
-use deltalake::kernel::{Action, Add};
+use deltalake::datafusion::prelude::{ParquetReadOptions, SessionContext};
+use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{Action, Add};
 use deltalake::operations::write::SchemaMode;
 use deltalake::operations::write::configs::WriterStatsConfig;
-use deltalake::protocol::DeltaOperation;
-use deltalake::datafusion::prelude::{ParquetReadOptions, SessionContext};
-use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::Transaction;
 use deltalake::parquet::basic::{Compression, Encoding, ZstdLevel};
 use deltalake::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use deltalake::parquet::schema::types::ColumnPath;
+use deltalake::protocol::DeltaOperation;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use std::collections::HashMap;
@@ -284,14 +284,7 @@ impl Lake {
     /// until [`Lake::commit_files`] or [`Lake::upsert_files`] names them in
     /// one commit. Call within the async runtime.
     pub fn file_writer(&self, name: &str, schema: SchemaRef) -> FileWriter {
-        FileWriter {
-            lake: self.clone(),
-            name: name.to_string(),
-            schema,
-            runtime: tokio::runtime::Handle::current(),
-            open: None,
-            added: Vec::new(),
-        }
+        FileWriter { lake: self.clone(), name: name.to_string(), schema, runtime: tokio::runtime::Handle::current(), open: None, added: Vec::new() }
     }
 
     /// Commits the files `writer` wrote as one append tagged with `app_id`
@@ -332,12 +325,7 @@ impl Lake {
     pub async fn vacuum(&self, name: &str, retain: chrono::Duration, dry_run: bool) -> Result<Option<Vec<String>>, CoreError> {
         let Some(table) = self.table(name).await? else { return Ok(None) };
         let vacuum = |table: DeltaTable, dry_run: bool| {
-            table
-                .vacuum()
-                .with_mode(deltalake::operations::vacuum::VacuumMode::Full)
-                .with_retention_period(retain)
-                .with_enforce_retention_duration(false)
-                .with_dry_run(dry_run)
+            table.vacuum().with_mode(deltalake::operations::vacuum::VacuumMode::Full).with_retention_period(retain).with_enforce_retention_duration(false).with_dry_run(dry_run)
         };
         // Delta names every file its log removed for as long as the log
         // remembers the removal, deleted already or not: only the files

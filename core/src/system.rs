@@ -145,7 +145,6 @@ pub fn risk_scores_schema() -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-
 /// The schema of `case_events`: every change of every case, appended, never
 /// updated; a case's state is its last event's (`seq` counts a case's
 /// events from 1 without gaps).

@@ -269,10 +269,7 @@ pub fn parse_month(raw: &str) -> Result<Month, String> {
 /// keeps such text as it is instead of parsing and printing it again.
 pub fn is_canonical_month(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 7
-        && b[4] == b'-'
-        && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
-        && (1..=12).contains(&((b[5] - b'0') * 10 + (b[6] - b'0')))
+    b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit) && (1..=12).contains(&((b[5] - b'0') * 10 + (b[6] - b'0')))
 }
 
 /// Parses yuan: thousands separators, a `元` suffix and full-width digits are
@@ -563,7 +560,9 @@ mod tests {
 
     #[test]
     fn trimming_looks_at_characters_only_where_the_ends_cannot_tell() {
-        for (text, trimmed) in [("张三", "张三"), (" 张三\u{3000}", "张三"), ("\u{3000}张三", "张三"), ("é ", "é"), ("abc", "abc"), ("a\t", "a"), ("\u{a0}x\u{2003}", "x"), ("", ""), ("  ", ""), ("𠀀", "𠀀")] {
+        for (text, trimmed) in
+            [("张三", "张三"), (" 张三\u{3000}", "张三"), ("\u{3000}张三", "张三"), ("é ", "é"), ("abc", "abc"), ("a\t", "a"), ("\u{a0}x\u{2003}", "x"), ("", ""), ("  ", ""), ("𠀀", "𠀀")]
+        {
             assert_eq!(trim(text), trimmed, "{text:?}");
         }
         assert!(starts_unspaced("合计") && starts_unspaced("a") && !starts_unspaced(" a") && !starts_unspaced("é") && !starts_unspaced(""));

@@ -20,22 +20,22 @@
 //!   the login form.
 
 use crate::error::AppError;
-use crate::secret::{constant_time_eq, token};
 use crate::layout;
+use crate::secret::{constant_time_eq, token};
 use crate::state::{AppState, LoginSession};
+use crate::throttle::Refusal;
 use crate::users::Role;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use crate::throttle::Refusal;
-use std::net::IpAddr;
-use std::sync::atomic::Ordering;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use maud::html;
 use serde::Deserialize;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 const SESSION_COOKIE: &str = "xuncha_session";
@@ -59,8 +59,7 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
 
 /// Whether cookies for this request must carry `Secure`.
 fn secure(state: &AppState, headers: &HeaderMap) -> bool {
-    state.limits.secure_cookies
-        || (state.limits.trust_forwarded_proto && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
+    state.limits.secure_cookies || (state.limits.trust_forwarded_proto && headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("https")))
 }
 
 /// The logged-in user of a request; pages that need one take this, and a
@@ -106,11 +105,7 @@ pub(crate) struct Authorized<R: MinRole> {
 
 impl<R: MinRole> Authorized<R> {
     fn admit(session: LoginSession) -> Result<Self, AppError> {
-        if session.user.role >= R::ROLE {
-            Ok(Authorized { session, role: std::marker::PhantomData })
-        } else {
-            Err(AppError::role_required(R::ROLE))
-        }
+        if session.user.role >= R::ROLE { Ok(Authorized { session, role: std::marker::PhantomData }) } else { Err(AppError::role_required(R::ROLE)) }
     }
 }
 
@@ -286,10 +281,11 @@ pub(crate) async fn login(State(state): State<Arc<AppState>>, client: Option<Ext
     failures(&state).succeeded(address, &form.username);
     let session_token = token();
     let _ = state.audit.record(&user.name, "login", user.role.label());
-    state.logins.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(
-        session_token.clone(),
-        LoginSession { user, csrf: token(), expires: now + state.limits.session_ttl, ends: now + state.limits.session_max },
-    );
+    state
+        .logins
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(session_token.clone(), LoginSession { user, csrf: token(), expires: now + state.limits.session_ttl, ends: now + state.limits.session_max });
     let max_age = cookie::time::Duration::seconds(i64::try_from(state.limits.session_ttl.min(state.limits.session_max).as_secs()).unwrap_or(i64::MAX));
     let cookie = Cookie::build((SESSION_COOKIE, session_token)).http_only(true).secure(secure).same_site(SameSite::Strict).path("/").max_age(max_age).build();
     (jar.remove(Cookie::build(LOGIN_COOKIE).path("/login")).add(cookie), Redirect::to(&next)).into_response()
@@ -361,7 +357,18 @@ mod tests {
 
     #[test]
     fn next_is_only_a_path_this_app_serves() {
-        for evil in ["//evil.example", "/\\evil.example", "/%09/evil.example", "/\t/evil.example", "https://evil.example", "/p/x\r\nSet-Cookie: a=b", "/%2F%2Fevil.example", "/%5Cevil.example", "evil", "/unknown"] {
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "https://evil.example",
+            "/p/x\r\nSet-Cookie: a=b",
+            "/%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "evil",
+            "/unknown",
+        ] {
             assert_eq!(safe_next(Some(evil)), "/", "{evil:?}");
         }
         for good in ["/", "/p/overview", "/p/findings?rule=deceased_paid&town=430223101000", "/sql", "/finding/r/deceased_paid/0123456789abcdef0123"] {

@@ -20,11 +20,7 @@ pub fn bars(labels: &[String], values: &[f64], unit: &str) -> String {
         let root = SVGBackend::with_string(&mut svg, (640, height)).into_drawing_area();
         let max = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
         let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4).clamp(4, 16) as u32 * 13 + 10;
-        let chart = ChartBuilder::on(&root)
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(label_width)
-            .build_cartesian_2d(0.0..max, (0..n).into_segmented());
+        let chart = ChartBuilder::on(&root).margin(8).x_label_area_size(24).y_label_area_size(label_width).build_cartesian_2d(0.0..max, (0..n).into_segmented());
         let Ok(mut chart) = chart else { return String::new() };
         let _ = chart
             .configure_mesh()
@@ -101,13 +97,7 @@ impl Grid {
             all.dedup();
             all
         });
-        let values = table
-            .column(row)
-            .into_iter()
-            .zip(table.column(column))
-            .zip(table.column(value))
-            .map(|((r, c), v)| ((r.to_string(), c.to_string()), v.parse().unwrap_or(0.0)))
-            .collect();
+        let values = table.column(row).into_iter().zip(table.column(column)).zip(table.column(value)).map(|((r, c), v)| ((r.to_string(), c.to_string()), v.parse().unwrap_or(0.0))).collect();
         Grid { rows, columns, values }
     }
 

@@ -16,6 +16,8 @@ use crate::state::{AppState, LoginSession, Purpose};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -23,8 +25,6 @@ use std::time::Duration;
 use xuncha_queries::output::{self, Format};
 use xuncha_queries::table::TextTable;
 use xuncha_queries::{catalog, guard};
-use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
 
 /// `GET /sql`: the console with the table list.
 pub(crate) async fn sql_page(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Analyst>) -> Response {

@@ -20,7 +20,11 @@ use xuncha_queries::sheet::text;
 /// `/finding/{run}/{rule}/{link}`: one finding with its evidence (masked;
 /// the view is audited). The entity key (often an ID number) never appears
 /// in a URL: the link carries its keyed MAC instead.
-pub(crate) async fn finding(State(state): State<Arc<AppState>>, Authorized { session, .. }: Authorized<Leader>, Path((run_id, rule_id, link)): Path<(String, String, String)>) -> Result<Response, AppError> {
+pub(crate) async fn finding(
+    State(state): State<Arc<AppState>>,
+    Authorized { session, .. }: Authorized<Leader>,
+    Path((run_id, rule_id, link)): Path<(String, String, String)>,
+) -> Result<Response, AppError> {
     let session = &session;
     state.audit.record(&session.user.name, "finding_view", &format!("{run_id}/{rule_id}/{link}")).map_err(AppError::internal("审计日志写入失败,未显示"))?;
     let markup = finding_detail(&state, session, &run_id, &rule_id, &link, false).await?;

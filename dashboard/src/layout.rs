@@ -1,12 +1,12 @@
 //! The page frame (navigation by role, the user and logout), tables with
 //! masking (see `mask`) and CSV links, error pages, and the one stylesheet, embedded.
 
+use crate::mask;
 use crate::state::LoginSession;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use xuncha_queries::table::TextTable;
-use crate::mask;
 
 const CSS: &str = include_str!("app.css");
 

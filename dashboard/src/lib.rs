@@ -22,9 +22,9 @@ mod finding;
 mod layout;
 mod mask;
 mod pages;
+pub mod report;
 mod secret;
 mod site;
-pub mod report;
 mod state;
 mod throttle;
 pub mod users;
@@ -74,7 +74,8 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the pages may load: their own stylesheet and images, inline SVG
 /// styles; no scripts from anywhere else, no plugins, no framing.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The application's routes.
 pub fn router(state: Arc<AppState>) -> Router {

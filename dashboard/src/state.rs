@@ -2,14 +2,14 @@
 //! and one cached DataFusion session per scope, rebuilt when a table has a
 //! new commit (so fresh data shows without a restart).
 
-use xuncha_core::audit::AuditLog;
-use crate::users::UserStore;
 use crate::DashboardError;
+use crate::users::UserStore;
 use datafusion::prelude::SessionContext;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
+use xuncha_core::audit::AuditLog;
 use xuncha_core::config::ReportConfig;
 use xuncha_core::lake::Lake;
 use xuncha_queries::session::{SessionOptions, session};

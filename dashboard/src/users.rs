@@ -2,8 +2,8 @@
 //! kept in `<lake>/_xuncha/users.json` (written atomically: temp file + rename).
 
 use crate::DashboardError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -31,13 +31,13 @@
 //! ```
 
 use crate::PipelineError;
-use xuncha_core::config::{Action, JobConfig, ScheduleConfig};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
+use xuncha_core::config::{Action, JobConfig, ScheduleConfig};
 
 /// A job with its parsed schedule.
 #[derive(Debug, Clone)]

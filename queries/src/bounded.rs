@@ -11,9 +11,9 @@
 //! 900 KB each are 4.5 GB), refused with a message before anything is
 //! allocated.
 
+use crate::wrapped::{self, Around};
 use datafusion::arrow::array::{Array, AsArray, Int64Array, StringViewArray};
 use datafusion::arrow::compute::cast;
-use crate::wrapped::{self, Around};
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, Volatility};

@@ -12,8 +12,8 @@
 //! chunk's work. (The flag must be in the configuration the plan is made
 //! with: `SessionState::mark_start_execution` after setting it.)
 
-use datafusion::arrow::array::ArrayRef;
 use crate::wrapped::{self, Around};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::common::config::{ConfigEntry, ConfigExtension, ConfigOptions, ExtensionOptions};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};

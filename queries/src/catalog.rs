@@ -50,11 +50,7 @@ fn header(sources: &Catalog, table: &str, column: &str) -> &'static str {
 
 /// Tables and views of the session: (name, title).
 pub async fn tables(ctx: &SessionContext) -> Result<Vec<(String, &'static str)>, QueryError> {
-    let batches = ctx
-        .sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")
-        .await?
-        .collect()
-        .await?;
+    let batches = ctx.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name").await?.collect().await?;
     let sources = sources(ctx);
     let mut out = Vec::new();
     for b in &batches {

@@ -438,7 +438,10 @@ mod tests {
         let template = "{person_name}于{death_date|date}死亡,{span period}仍领取{list program}{count}笔,合计{sum amount}元。";
         assert_eq!(sentence(template, &findings, &masked).unwrap(), "王*于2025年3月2日死亡,2025年4月至2026年10月仍领取低保、特困2笔,合计6,840.50元。");
         assert_eq!(sentence(template, &findings, &in_full).unwrap().chars().take(3).collect::<String>(), "王秀英");
-        assert_eq!(sentence("{max amount|yuan}/{min amount}/{missing}/{flag|有/无}", &[facts(&[("amount", "1234567.00".into()), ("flag", false.into())])], &in_full).unwrap(), "1,234,567/1234567.00/无/无");
+        assert_eq!(
+            sentence("{max amount|yuan}/{min amount}/{missing}/{flag|有/无}", &[facts(&[("amount", "1234567.00".into()), ("flag", false.into())])], &in_full).unwrap(),
+            "1,234,567/1234567.00/无/无"
+        );
         for bad in ["{sum}", "{span a b c}", "{x|weird}", "{open", "close}", "{a b}", "{min a-b}"] {
             assert!(check(bad).is_err(), "{bad}");
         }

@@ -103,12 +103,15 @@ pub async fn query(ctx: &SessionContext, sql: &str, limits: &QueryLimits) -> Res
     state.config_mut().options_mut().extensions.insert(cancel.clone());
     state.mark_start_execution();
     let (sql, limits_copy, task_ctx) = (trimmed.to_string(), *limits, ctx.task_ctx());
-    let mut running = AbortOnDrop(cancel, query_runtime().spawn(async move {
-        let (plan, lineage) = plan_statement(&state, &sql, limits_copy.max_rows).await?;
-        let schema = plan.schema();
-        let batches = collect_yielding(plan, task_ctx, limits_copy.max_bytes).await?;
-        Ok::<_, QueryError>(Answer { schema, batches, lineage })
-    }));
+    let mut running = AbortOnDrop(
+        cancel,
+        query_runtime().spawn(async move {
+            let (plan, lineage) = plan_statement(&state, &sql, limits_copy.max_rows).await?;
+            let schema = plan.schema();
+            let batches = collect_yielding(plan, task_ctx, limits_copy.max_bytes).await?;
+            Ok::<_, QueryError>(Answer { schema, batches, lineage })
+        }),
+    );
     tokio::select! {
         finished = tokio::time::timeout(limits.timeout, &mut running.1) => match finished {
             Ok(Ok(result)) => result,
@@ -125,13 +128,7 @@ pub fn query_runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores)
-            .thread_name("xuncha-query")
-            .thread_stack_size(QUERY_STACK)
-            .enable_all()
-            .build()
-            .expect("the query runtime starts")
+        tokio::runtime::Builder::new_multi_thread().worker_threads(cores).thread_name("xuncha-query").thread_stack_size(QUERY_STACK).enable_all().build().expect("the query runtime starts")
     })
 }
 

@@ -179,6 +179,9 @@ mod tests {
         assert_eq!(lineage("SELECT name FROM population UNION ALL SELECT id_number FROM population").await, [(false, vec!["id_number".to_string(), "name".to_string()])]);
         assert_eq!(lineage("SELECT a.village_code, b.name FROM population a JOIN population b ON a.id_number = b.id_number").await, [(true, vec!["village_code".into()]), (true, vec!["name".into()])]);
         // A window's ordering counts as read (conservative: it picks the value).
-        assert_eq!(lineage("SELECT first_value(id_number) OVER (ORDER BY name) AS f, row_number() OVER () AS r FROM population").await, [(false, vec!["id_number".to_string(), "name".to_string()]), (false, vec![])]);
+        assert_eq!(
+            lineage("SELECT first_value(id_number) OVER (ORDER BY name) AS f, row_number() OVER () AS r FROM population").await,
+            [(false, vec!["id_number".to_string(), "name".to_string()]), (false, vec![])]
+        );
     }
 }

@@ -10,8 +10,8 @@
 
 use crate::QueryError;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringBuilder};
-use std::borrow::Cow;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -128,8 +128,10 @@ mod tests {
     async fn csv_holds_nested_values_as_json() {
         let ctx = SessionContext::new();
         let frame = ctx
-            .sql("SELECT 'a' AS rule, named_struct('ids', make_array('P1', 'P2'), 'amount', 12.5) AS evidence \
-                  UNION ALL SELECT 'b', CASE WHEN 1 = 0 THEN named_struct('ids', make_array('P9'), 'amount', 1.0) END")
+            .sql(
+                "SELECT 'a' AS rule, named_struct('ids', make_array('P1', 'P2'), 'amount', 12.5) AS evidence \
+                  UNION ALL SELECT 'b', CASE WHEN 1 = 0 THEN named_struct('ids', make_array('P9'), 'amount', 1.0) END",
+            )
             .await
             .unwrap();
         let schema = frame.schema().inner().clone();
@@ -144,7 +146,18 @@ mod tests {
 
     #[tokio::test]
     async fn csv_cells_that_would_run_as_formulas_are_made_inert() {
-        for (cell, shown) in [("=1+1", "'=1+1"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("-12.50", "-12.50"), ("+86", "+86"), ("张三", "张三"), ("a=b", "a=b")] {
+        for (cell, shown) in [
+            ("=1+1", "'=1+1"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("-12.50", "-12.50"),
+            ("+86", "+86"),
+            ("张三", "张三"),
+            ("a=b", "a=b"),
+        ] {
             assert_eq!(inert_cell(cell), shown, "{cell:?}");
         }
         let ctx = SessionContext::new();

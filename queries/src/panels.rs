@@ -77,11 +77,22 @@ pub enum View {
     /// (the first column its title, the others its figures).
     Cards,
     /// Bars of `value` per `label`, and the table.
-    Bars { label: String, value: String, unit: String },
+    Bars {
+        label: String,
+        value: String,
+        unit: String,
+    },
     /// Lines of `values` over `x`, and the table.
-    Lines { x: String, values: Vec<String> },
+    Lines {
+        x: String,
+        values: Vec<String>,
+    },
     /// A heat map of `value` by `row` × `column`, without the table.
-    Heat { row: String, column: String, value: String },
+    Heat {
+        row: String,
+        column: String,
+        value: String,
+    },
 }
 
 impl View {

@@ -101,4 +101,3 @@ pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<us
         .collect();
     Ok(Plan { term, villages_total, inspected, rounds_done, rounds_left, per_round, capacity, on_track, villages })
 }
-

@@ -79,9 +79,7 @@ impl CommonIssueReport {
 /// sheet is a build defect that the tests catch).
 fn sheets() -> &'static [(&'static str, Sheet)] {
     static SHEETS: OnceLock<Vec<(&'static str, Sheet)>> = OnceLock::new();
-    SHEETS.get_or_init(|| {
-        BUILTIN.iter().map(|(name, text)| (*name, Sheet::parse(text, &format!("reports/{name}.sql")).unwrap_or_else(|e| panic!("built-in report sheet: {e}")))).collect()
-    })
+    SHEETS.get_or_init(|| BUILTIN.iter().map(|(name, text)| (*name, Sheet::parse(text, &format!("reports/{name}.sql")).unwrap_or_else(|e| panic!("built-in report sheet: {e}")))).collect())
 }
 
 /// Query `query` of the built-in sheet `queries/reports/<sheet>.sql`, its
@@ -119,9 +117,7 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
             NaiveDate::parse_from_str(&latest, "%Y-%m-%d").unwrap_or_else(|_| chrono::Local::now().date_naive())
         }
     };
-    let params = Params {
-        values: vec![("as_of", date(Some(as_of))), ("sector", text(options.sector.as_deref())), ("topic", text(options.topic.as_deref()))],
-    };
+    let params = Params { values: vec![("as_of", date(Some(as_of))), ("sector", text(options.sector.as_deref())), ("topic", text(options.topic.as_deref()))] };
     let towns_total: usize = params.query(ctx, "towns_total", None).await?.scalar().parse().unwrap_or(0);
     let threshold = (config.common_min_towns as usize).max((config.common_town_share * towns_total as f64).ceil() as usize);
     let per_topic = params.query(ctx, "per_topic", None).await?;

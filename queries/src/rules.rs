@@ -234,10 +234,7 @@ mod tests {
 
     #[test]
     fn every_rule_file_is_in_the_catalogue_and_parses() {
-        let on_disk: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules"))
-            .unwrap()
-            .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let on_disk: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")).unwrap().map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned()).collect();
         assert_eq!(on_disk.len(), BUILTIN.len(), "every rule file is embedded");
         let rules = catalogue(None).unwrap();
         let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();

@@ -8,20 +8,20 @@
 //! `latest_findings` and `latest_risk_scores` pick the newest run whose
 //! status is `ok`.
 
-use crate::rules::{Params, Rule, catalogue};
-use crate::session::{SessionOptions, session};
 use crate::QueryError;
+use crate::rules::{Params, Rule, catalogue};
+use crate::scores;
+use crate::session::{SessionOptions, session};
 use chrono::{NaiveDate, Utc};
 use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type};
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use xuncha_core::config::{Config, RiskConfig, Thresholds};
-use crate::scores;
-use datafusion::datasource::MemTable;
 use xuncha_core::lake::Lake;
 
 /// What to run.
@@ -193,11 +193,21 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
     lake.append("findings", xuncha_core::system::findings_schema(), batches, Some(&format!("xuncha-run:{run_id}"))).await?;
     let risk_rows = scored.len();
     lake.append("risk_scores", xuncha_core::system::risk_scores_schema(), vec![scores::to_batch(&run_id, as_of, &scored)?], Some(&format!("xuncha-run:{run_id}"))).await?;
-    let stats = serde_json::Value::Array(
-        outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error, "waited": o.waited})).collect(),
-    );
+    let stats =
+        serde_json::Value::Array(outcomes.iter().map(|o| serde_json::json!({"rule_id": o.rule_id, "findings": o.findings, "millis": o.millis, "error": o.error, "waited": o.waited})).collect());
     let error = (!failed.is_empty()).then(|| failed.join("\n"));
-    let row = RunRow { run_id: &run_id, kind: "rules", started, status, as_of: Some(as_of), findings, risk_scores: risk_rows, stats: &stats.to_string(), thresholds: Some(&params.thresholds_json()), error: error.as_deref() };
+    let row = RunRow {
+        run_id: &run_id,
+        kind: "rules",
+        started,
+        status,
+        as_of: Some(as_of),
+        findings,
+        risk_scores: risk_rows,
+        stats: &stats.to_string(),
+        thresholds: Some(&params.thresholds_json()),
+        error: error.as_deref(),
+    };
     record(lake, &row).await?;
     Ok(RunReport { run_id, as_of, rules: outcomes, findings, risk_scores: risk_rows, status, table_versions })
 }

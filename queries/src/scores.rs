@@ -33,10 +33,7 @@ pub const TIERS: [&str; 3] = ["高风险", "中风险", "低风险"];
 pub fn weights(config: &RiskConfig) -> Result<Vec<f64>, QueryError> {
     for name in config.weights.keys() {
         if !COMPONENTS.iter().any(|c| c.name == name) {
-            return Err(QueryError::Usage(format!(
-                "xuncha.toml [risk.weights] 中没有指标「{name}」;可用: {}",
-                COMPONENTS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
-            )));
+            return Err(QueryError::Usage(format!("xuncha.toml [risk.weights] 中没有指标「{name}」;可用: {}", COMPONENTS.iter().map(|c| c.name).collect::<Vec<_>>().join(", "))));
         }
     }
     let raw: Vec<f64> = COMPONENTS.iter().map(|c| config.weights.get(c.name).copied().unwrap_or(c.default_weight)).collect();

@@ -5,9 +5,9 @@
 
 use crate::rules::{Rule, catalogue};
 use crate::{QueryError, sheet, udf};
+use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::execution::memory_pool::{FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool};
@@ -17,8 +17,8 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use xuncha_core::declared::Catalog;
-use xuncha_core::system::SYSTEM_TABLES;
 use xuncha_core::lake::Lake;
+use xuncha_core::system::SYSTEM_TABLES;
 
 /// How to build a session.
 #[derive(Debug, Clone)]
@@ -51,7 +51,17 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        SessionOptions { memory_limit_mb: 4096, spill_dir: None, as_of_time: None, table_versions: Vec::new(), rules_dir: None, scope: None, due_soon_days: 7, today: None, sources: Catalog::default() }
+        SessionOptions {
+            memory_limit_mb: 4096,
+            spill_dir: None,
+            as_of_time: None,
+            table_versions: Vec::new(),
+            rules_dir: None,
+            scope: None,
+            due_soon_days: 7,
+            today: None,
+            sources: Catalog::default(),
+        }
     }
 }
 
@@ -116,10 +126,7 @@ const VIEWS: &[(&str, &str)] = &[
          WHERE v.level = '村'",
     ),
     ("towns", "SELECT DISTINCT town_code, town_name FROM villages"),
-    (
-        "rounds",
-        "SELECT DISTINCT round_id, term, round_no, term || '第' || CAST(round_no AS VARCHAR) || '轮' AS round_label FROM inspections",
-    ),
+    ("rounds", "SELECT DISTINCT round_id, term, round_no, term || '第' || CAST(round_no AS VARCHAR) || '轮' AS round_label FROM inspections"),
     (
         "death_dates",
         "SELECT id_number, min(death_date) AS death_date FROM ( \
@@ -168,10 +175,7 @@ const RUN_VIEWS: &[(&str, &str)] = &[
     // its steps in order, and every live case (not 已撤销) at every step it
     // has passed — 交办 (handed to a unit), 已核查 (a verdict given), 属实
     // (属实 or 部分属实), 整改完成 (已整改 or 已销号), 销号, 线索移交, 立案.
-    (
-        "funnel_stages",
-        "SELECT * FROM (VALUES (1, '疑点'), (2, '交办'), (3, '已核查'), (4, '属实'), (5, '整改完成'), (6, '销号'), (7, '线索移交'), (8, '立案')) AS s(step, stage)",
-    ),
+    ("funnel_stages", "SELECT * FROM (VALUES (1, '疑点'), (2, '交办'), (3, '已核查'), (4, '属实'), (5, '整改完成'), (6, '销号'), (7, '线索移交'), (8, '立案')) AS s(step, stage)"),
     (
         "case_stages",
         "SELECT c.case_id, s.step, s.stage FROM cases c CROSS JOIN funnel_stages s \
@@ -261,15 +265,7 @@ fn rule_catalogue(rules: &[Rule]) -> Result<MemTable, QueryError> {
     let column = |f: fn(&Rule) -> &str| Arc::new(rules.iter().map(|r| Some(f(r))).collect::<StringArray>()) as _;
     let batch = RecordBatch::try_new(
         schema.clone(),
-        vec![
-            column(|r| &r.id),
-            column(|r| &r.title),
-            column(|r| &r.severity),
-            column(|r| &r.sector),
-            column(|r| &r.topic),
-            column(|r| &r.description),
-            column(|r| &r.origin),
-        ],
+        vec![column(|r| &r.id), column(|r| &r.title), column(|r| &r.severity), column(|r| &r.sector), column(|r| &r.topic), column(|r| &r.description), column(|r| &r.origin)],
     )?;
     Ok(MemTable::try_new(schema, vec![vec![batch]])?)
 }

@@ -129,7 +129,11 @@ impl Sheet {
 
     /// The block of `kind` named `name`.
     pub fn block(&self, kind: &str, name: &str) -> Result<&Block, QueryError> {
-        self.blocks.iter().find(|b| b.kind == kind && b.name == name).ok_or_else(|| QueryError::UnknownQuery { sheet: self.fields.get("title").cloned().unwrap_or_default(), kind: kind.into(), name: name.into() })
+        self.blocks.iter().find(|b| b.kind == kind && b.name == name).ok_or_else(|| QueryError::UnknownQuery {
+            sheet: self.fields.get("title").cloned().unwrap_or_default(),
+            kind: kind.into(),
+            name: name.into(),
+        })
     }
 }
 

@@ -2,10 +2,10 @@
 //! empty cell). What pages, reports and plans show is built from these.
 
 use crate::QueryError;
+use crate::sheet::Bound;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use crate::sheet::Bound;
 use datafusion::prelude::{DataFrame, SessionContext};
 
 /// A small result, all cells as text.

@@ -16,13 +16,12 @@
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray, StringViewArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Date32Type};
-use datafusion::error::{DataFusionError, Result};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 use xuncha_core::values::{self, Month};
-
 
 /// The text argument as a view array: lake text columns are views already
 /// (no copy), a literal or `Utf8` column is viewed in place.
@@ -141,9 +140,7 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(ScalarUDF::from(Hash64 { signature: Signature::variadic_any(Volatility::Immutable) }));
     ctx.register_udf(text_udf("id_valid", DataType::Boolean, |s| Some(values::id_valid(s))));
     ctx.register_udf(text_udf("id_birth_date", DataType::Date32, values::id_birth_date));
-    ctx.register_udf(text_udf("id_gender", DataType::Utf8, |s: &str| {
-        (s.len() == 18 && s.as_bytes()[16].is_ascii_digit()).then(|| if s.as_bytes()[16] % 2 == 1 { "男" } else { "女" }.to_string())
-    }));
+    ctx.register_udf(text_udf("id_gender", DataType::Utf8, |s: &str| (s.len() == 18 && s.as_bytes()[16].is_ascii_digit()).then(|| if s.as_bytes()[16] % 2 == 1 { "男" } else { "女" }.to_string())));
     ctx.register_udf(text_udf("id_region", DataType::Utf8, |s: &str| s.get(..6).filter(|r| r.bytes().all(|b| b.is_ascii_digit())).map(str::to_string)));
     ctx.register_udf(text_udf("norm_name", DataType::Utf8, |s| Some(values::normalize_name(s))));
     ctx.register_udf(text_udf("mask_id", DataType::Utf8, |s| Some(mask_id(s))));
@@ -198,9 +195,7 @@ mod tests {
                    age_on(DATE '1964-01-02', DATE '2024-01-01'), norm_name('阿依古丽•买买提') = norm_name('阿依古丽·买买提'), \
                    mask_id('43022319640101102X'), mask_name('王秀英'), CAST(month_end('2024-02') AS VARCHAR), CAST(month_start('2024-02') AS VARCHAR)";
         let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-        let row: Vec<String> = (0..batches[0].num_columns())
-            .map(|c| datafusion::arrow::util::display::array_value_to_string(batches[0].column(c), 0).unwrap())
-            .collect();
+        let row: Vec<String> = (0..batches[0].num_columns()).map(|c| datafusion::arrow::util::display::array_value_to_string(batches[0].column(c), 0).unwrap()).collect();
         assert_eq!(row, ["true", "false", "1964-01-01", "女", "430223", "60", "59", "true", "430223********102X", "王*", "2024-02-29", "2024-02-01"]);
     }
 

@@ -2,10 +2,10 @@
 //! social credit codes with their GB 32100 check character, bank card numbers
 //! with a Luhn digit, and licence plates.
 
-use xuncha_core::values::id_check_digit;
 use chrono::NaiveDate;
 use rand::Rng;
 use std::collections::HashSet;
+use xuncha_core::values::id_check_digit;
 
 /// Hands out ID numbers no one else has.
 #[derive(Debug, Default)]
@@ -93,11 +93,7 @@ const CREDIT_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 fn credit_check(body17: &str) -> char {
     const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let sum: u32 = body17
-        .bytes()
-        .zip(W)
-        .map(|(b, w)| CREDIT_CHARS.iter().position(|c| *c == b).expect("credit code character") as u32 * w)
-        .sum();
+    let sum: u32 = body17.bytes().zip(W).map(|(b, w)| CREDIT_CHARS.iter().position(|c| *c == b).expect("credit code character") as u32 * w).sum();
     CREDIT_CHARS[((31 - sum % 31) % 31) as usize] as char
 }
 

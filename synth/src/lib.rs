@@ -71,8 +71,6 @@ mod render;
 mod sinks;
 mod village;
 
-use xuncha_core::contract::{self, Source};
-use xuncha_core::values::Month;
 use chrono::{Duration, NaiveDate};
 use codes::IdAllocator;
 use model::*;
@@ -85,6 +83,8 @@ use sinks::{Sinks, derive_seed};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use village::{Agency, Firm, FirmKind, VillageBuilder, VillageContext, problem_row};
+use xuncha_core::contract::{self, Source};
+use xuncha_core::values::Month;
 
 /// Everything that can go wrong while generating.
 #[derive(Debug, thiserror::Error)]
@@ -164,15 +164,56 @@ use xuncha_core::contract::RULE_IDS;
 
 const COUNTIES: &[(&str, &str)] = &[("430223", "攸县"), ("430224", "茶陵县"), ("430225", "炎陵县"), ("430281", "醴陵市"), ("430212", "渌口区"), ("430211", "天元区")];
 const TOWN_STEMS: &[&str] = &[
-    "网岭", "菜花坪", "丫江桥", "皇图岭", "新市", "黄丰桥", "酒埠江", "桃水", "宁家坪", "柏市", "鸾山", "莲塘坳", "渌田", "石羊塘", "鸭塘铺", "湖南坳",
-    "江桥", "高枧", "下东", "严仙", "腰潞", "界首", "思聪", "火田", "虎踞", "秩堂", "枣市", "马江", "湖口", "浣溪", "平水", "十都",
+    "网岭",
+    "菜花坪",
+    "丫江桥",
+    "皇图岭",
+    "新市",
+    "黄丰桥",
+    "酒埠江",
+    "桃水",
+    "宁家坪",
+    "柏市",
+    "鸾山",
+    "莲塘坳",
+    "渌田",
+    "石羊塘",
+    "鸭塘铺",
+    "湖南坳",
+    "江桥",
+    "高枧",
+    "下东",
+    "严仙",
+    "腰潞",
+    "界首",
+    "思聪",
+    "火田",
+    "虎踞",
+    "秩堂",
+    "枣市",
+    "马江",
+    "湖口",
+    "浣溪",
+    "平水",
+    "十都",
 ];
 const VILLAGE_FIRST: &[&str] = &["东", "西", "南", "北", "新", "大", "小", "上", "下", "石", "黄", "高", "长", "青", "龙", "凤", "金", "桃", "杨", "柳", "荷", "竹", "松", "梅"];
 const VILLAGE_SECOND: &[&str] = &["塘", "湾", "坪", "岭", "山", "江", "田", "桥", "坳", "冲", "洲", "铺", "源", "峰", "林", "溪", "口", "湖", "园"];
 const AGENCIES: &[(&str, &str)] = &[
-    ("11", "教育局"), ("11", "卫生健康局"), ("11", "民政局"), ("11", "人力资源和社会保障局"), ("11", "农业农村局"), ("11", "水利局"),
-    ("11", "住房和城乡建设局"), ("11", "交通运输局"), ("11", "医疗保障局"), ("11", "自然资源局"), ("12", "人民医院"), ("12", "第一中学"),
-    ("12", "实验小学"), ("12", "中医医院"),
+    ("11", "教育局"),
+    ("11", "卫生健康局"),
+    ("11", "民政局"),
+    ("11", "人力资源和社会保障局"),
+    ("11", "农业农村局"),
+    ("11", "水利局"),
+    ("11", "住房和城乡建设局"),
+    ("11", "交通运输局"),
+    ("11", "医疗保障局"),
+    ("11", "自然资源局"),
+    ("12", "人民医院"),
+    ("12", "第一中学"),
+    ("12", "实验小学"),
+    ("12", "中医医院"),
 ];
 const CHINESE_NUMBERS: &[&str] = &["一", "二", "三", "四", "五", "六"];
 
@@ -340,14 +381,7 @@ impl Generator {
                 let data = VillageBuilder::new(&ctx, village_rng, &mut self.ids).build();
                 let households = data.people.iter().map(|p| p.household.as_str()).collect::<BTreeSet<_>>().len() as i64;
                 let residents = data.people.iter().filter(|p| p.status == "正常").count() as i64;
-                divisions.push(Division {
-                    code: village_code.clone(),
-                    name: village_name.clone(),
-                    level: "村",
-                    parent_code: Some(town_code.clone()),
-                    population: residents,
-                    households,
-                });
+                divisions.push(Division { code: village_code.clone(), name: village_name.clone(), level: "村", parent_code: Some(town_code.clone()), population: residents, households });
                 town_people += residents;
                 town_households += households;
                 self.village(&data, code, &town_code, &town_name)?;
@@ -376,13 +410,7 @@ impl Generator {
         RULE_IDS
             .iter()
             .enumerate()
-            .filter(|(ri, rule)| {
-                if rule.starts_with("rectification_") {
-                    inspected_before_last
-                } else {
-                    (self.village_serial + ri * 5).is_multiple_of(8)
-                }
-            })
+            .filter(|(ri, rule)| if rule.starts_with("rectification_") { inspected_before_last } else { (self.village_serial + ri * 5).is_multiple_of(8) })
             .map(|(_, r)| *r)
             .collect()
     }
@@ -403,10 +431,15 @@ impl Generator {
         for (r, round_id) in round_ids.iter().enumerate() {
             let (start, end) = round_dates[r];
             let town_count = rng.random_range(1..=2);
-            let mut targets: Vec<(String, String, &'static str)> =
-                towns.choose_multiple(rng, town_count).map(|t| (t.code.clone(), t.name.clone(), "乡镇")).collect();
+            let mut targets: Vec<(String, String, &'static str)> = towns.choose_multiple(rng, town_count).map(|t| (t.code.clone(), t.name.clone(), "乡镇")).collect();
             for a in county.agencies.choose_multiple(rng, 3) {
-                let kind = if a.name.ends_with("医院") { "医院" } else if a.name.ends_with("学") { "学校" } else { "部门" };
+                let kind = if a.name.ends_with("医院") {
+                    "医院"
+                } else if a.name.ends_with("学") {
+                    "学校"
+                } else {
+                    "部门"
+                };
                 targets.push((a.code.clone(), a.name.clone(), kind));
             }
             for (code, name, kind) in targets {
@@ -548,8 +581,8 @@ impl Generator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xuncha_core::values::{id_birth_date, id_valid};
     use chrono::Datelike;
+    use xuncha_core::values::{id_birth_date, id_valid};
 
     fn world(plants: &[&'static str], seed: u64) -> VillageData {
         let mut ids = IdAllocator::default();

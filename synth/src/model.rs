@@ -2,8 +2,8 @@
 //! its cells in contract column order. The oracle reads these rows; the
 //! renderer turns their cells into department spellings.
 
-use xuncha_core::values::Month;
 use chrono::NaiveDate;
+use xuncha_core::values::Month;
 
 /// One canonical cell value before a department spells it.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,16 +119,7 @@ impl Cadre {
 }
 impl Row for Cadre {
     fn cells(&self) -> Vec<Val> {
-        vec![
-            Val::Id(self.id.clone()),
-            s(&self.name),
-            s(&self.org_code),
-            s(&self.org_name),
-            s(self.position),
-            s(self.cadre_type),
-            Val::Date(self.start),
-            opt_d(self.end),
-        ]
+        vec![Val::Id(self.id.clone()), s(&self.name), s(&self.org_code), s(&self.org_name), s(self.position), s(self.cadre_type), Val::Date(self.start), opt_d(self.end)]
     }
 }
 
@@ -175,16 +166,7 @@ pub(crate) struct WelfareJob {
 }
 impl Row for WelfareJob {
     fn cells(&self) -> Vec<Val> {
-        vec![
-            s(&self.job_id),
-            Val::Id(self.id.clone()),
-            s(&self.name),
-            s(&self.village),
-            s(self.post),
-            Val::Date(self.start),
-            opt_d(self.end),
-            Val::Money(self.wage_cents),
-        ]
+        vec![s(&self.job_id), Val::Id(self.id.clone()), s(&self.name), s(&self.village), s(self.post), Val::Date(self.start), opt_d(self.end), Val::Money(self.wage_cents)]
     }
 }
 
@@ -227,14 +209,7 @@ pub(crate) struct Vehicle {
 }
 impl Row for Vehicle {
     fn cells(&self) -> Vec<Val> {
-        vec![
-            s(&self.plate),
-            Val::Id(self.owner_id.clone()),
-            s(&self.owner_name),
-            s(self.vehicle_type),
-            Val::Date(self.register),
-            s(self.status),
-        ]
+        vec![s(&self.plate), Val::Id(self.owner_id.clone()), s(&self.owner_name), s(self.vehicle_type), Val::Date(self.register), s(self.status)]
     }
 }
 
@@ -252,16 +227,7 @@ pub(crate) struct Business {
 }
 impl Row for Business {
     fn cells(&self) -> Vec<Val> {
-        vec![
-            s(&self.credit_code),
-            s(&self.name),
-            opt_id(&self.rep_id),
-            opt_s(&self.rep_name),
-            Val::Money(self.capital),
-            Val::Date(self.established),
-            s(self.status),
-            opt_s(&self.village),
-        ]
+        vec![s(&self.credit_code), s(&self.name), opt_id(&self.rep_id), opt_s(&self.rep_name), Val::Money(self.capital), Val::Date(self.established), s(self.status), opt_s(&self.village)]
     }
 }
 
@@ -275,13 +241,7 @@ pub(crate) struct BusinessPerson {
 }
 impl Row for BusinessPerson {
     fn cells(&self) -> Vec<Val> {
-        vec![
-            s(&self.credit_code),
-            Val::Id(self.id.clone()),
-            s(&self.name),
-            s(self.role),
-            self.share.as_ref().map_or(Val::Null, |v| Val::Dec(v.clone())),
-        ]
+        vec![s(&self.credit_code), Val::Id(self.id.clone()), s(&self.name), s(self.role), self.share.as_ref().map_or(Val::Null, |v| Val::Dec(v.clone()))]
     }
 }
 

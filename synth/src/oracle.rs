@@ -8,9 +8,9 @@
 //! The key lists every entity that meets a condition, planted or not.
 
 use super::model::*;
-use xuncha_core::values::{Month, id_valid, normalize_name};
 use chrono::{Duration, NaiveDate};
 use std::collections::{BTreeSet, HashMap, HashSet};
+use xuncha_core::values::{Month, id_valid, normalize_name};
 
 /// Thresholds of the rules, at their contract defaults.
 pub(crate) const SPLIT_LIMIT_CENTS: i64 = 10_000_000;
@@ -129,9 +129,7 @@ fn payments_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, as_of: NaiveDate, 
             hits.insert(("identity_mismatch", p.payment_id.clone()));
         }
         if matches!(p.program, "低保" | "特困供养") {
-            let cadre_in_household = look.members(p.id.as_str()).iter().any(|m| {
-                look.cadre_rows(m).iter().any(|c| matches!(c.cadre_type, "村干部" | "乡镇干部") && c.in_office_during(p.period))
-            });
+            let cadre_in_household = look.members(p.id.as_str()).iter().any(|m| look.cadre_rows(m).iter().any(|c| matches!(c.cadre_type, "村干部" | "乡镇干部") && c.in_office_during(p.period)));
             if cadre_in_household {
                 hits.insert(("cadre_family_dibao", p.id.clone()));
             }
@@ -146,8 +144,7 @@ fn payments_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, as_of: NaiveDate, 
             let business = v.businesses.iter().any(|b| {
                 b.status == "存续"
                     && b.established <= last
-                    && (b.rep_id.as_deref().is_some_and(|r| members.contains(r))
-                        || v.business_people.iter().any(|bp| bp.credit_code == b.credit_code && members.contains(bp.id.as_str())))
+                    && (b.rep_id.as_deref().is_some_and(|r| members.contains(r)) || v.business_people.iter().any(|bp| bp.credit_code == b.credit_code && members.contains(bp.id.as_str())))
             });
             if vehicle || business {
                 hits.insert(("dibao_with_assets", p.id.clone()));
@@ -166,12 +163,7 @@ fn payments_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, as_of: NaiveDate, 
     }
     let as_of_month = Month::of(as_of);
     let window_first = as_of_month.plus(-2);
-    let pension_paid: HashSet<&str> = v
-        .payments
-        .iter()
-        .filter(|p| p.program == "养老金" && p.period >= window_first && p.period <= as_of_month)
-        .map(|p| p.id.as_str())
-        .collect();
+    let pension_paid: HashSet<&str> = v.payments.iter().filter(|p| p.program == "养老金" && p.period >= window_first && p.period <= as_of_month).map(|p| p.id.as_str()).collect();
     let employee_pension: HashSet<&str> = v.insurance.iter().filter(|i| i.kind == "职工养老").map(|i| i.id.as_str()).collect();
     for person in &v.people {
         let alive = look.death.get(person.id.as_str()).is_none_or(|d| *d > as_of) && person.status != "迁出";
@@ -184,15 +176,11 @@ fn payments_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, as_of: NaiveDate, 
 
 fn welfare_job_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, as_of: NaiveDate, hits: &mut BTreeSet<Hit>) {
     let attendance: HashMap<(&str, Month), &Attendance> = v.attendance.iter().map(|a| ((a.job_id.as_str(), a.month), a)).collect();
-    let employed: HashSet<(&str, Month)> =
-        v.insurance.iter().filter(|i| i.kind == "职工养老").map(|i| (i.id.as_str(), i.month)).collect();
+    let employed: HashSet<(&str, Month)> = v.insurance.iter().filter(|i| i.kind == "职工养老").map(|i| (i.id.as_str(), i.month)).collect();
     for job in &v.jobs {
         let span_end = job.end.unwrap_or(as_of);
-        let related = look.members(job.id.as_str()).iter().any(|m| {
-            look.cadre_rows(m)
-                .iter()
-                .any(|c| c.cadre_type == "村干部" && c.org_code == job.village && c.in_office_between(job.start, span_end))
-        });
+        let related =
+            look.members(job.id.as_str()).iter().any(|m| look.cadre_rows(m).iter().any(|c| c.cadre_type == "村干部" && c.org_code == job.village && c.in_office_between(job.start, span_end)));
         if related {
             hits.insert(("welfare_job_nepotism", job.job_id.clone()));
         }
@@ -231,10 +219,7 @@ fn finance_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, businesses: &Busine
         {
             hits.insert(("allowance_to_non_cadre", voucher.voucher_id.clone()));
         }
-        if matches!(voucher.account, "差旅费" | "招待费" | "会议费" | "其他")
-            && voucher.cents >= TRAVEL_MIN_CENTS
-            && TRAVEL_KEYWORDS.iter().any(|k| voucher.summary.contains(k))
-        {
+        if matches!(voucher.account, "差旅费" | "招待费" | "会议费" | "其他") && voucher.cents >= TRAVEL_MIN_CENTS && TRAVEL_KEYWORDS.iter().any(|k| voucher.summary.contains(k)) {
             hits.insert(("public_funds_travel", voucher.voucher_id.clone()));
         }
     }
@@ -243,21 +228,11 @@ fn finance_rules<'a>(v: &'a VillageData, look: &Lookups<'a>, businesses: &Busine
             hits.insert(("cadre_linked_counterparty", c.contract_id.clone()));
         }
     }
-    let small: Vec<&Contract> = v
-        .contracts
-        .iter()
-        .filter(|c| c.kind == "工程" && !matches!(c.procurement, "公开招标" | "邀请招标") && c.cents < SPLIT_LIMIT_CENTS)
-        .collect();
+    let small: Vec<&Contract> = v.contracts.iter().filter(|c| c.kind == "工程" && !matches!(c.procurement, "公开招标" | "邀请招标") && c.cents < SPLIT_LIMIT_CENTS).collect();
     for c in &small {
         let Some(code) = &c.counterparty_code else { continue };
-        let window: Vec<&&Contract> = small
-            .iter()
-            .filter(|o| {
-                o.village == c.village
-                    && o.counterparty_code.as_ref() == Some(code)
-                    && (o.signed - c.signed).num_days().abs() <= SPLIT_WINDOW_DAYS
-            })
-            .collect();
+        let window: Vec<&&Contract> =
+            small.iter().filter(|o| o.village == c.village && o.counterparty_code.as_ref() == Some(code) && (o.signed - c.signed).num_days().abs() <= SPLIT_WINDOW_DAYS).collect();
         if window.len() >= 2 && window.iter().map(|o| o.cents).sum::<i64>() >= SPLIT_LIMIT_CENTS {
             hits.insert(("contract_splitting", c.contract_id.clone()));
         }
@@ -275,9 +250,7 @@ pub(crate) fn problem_rules(v: &VillageData, as_of: NaiveDate, hits: &mut BTreeS
         if matches!(p.status, "已整改" | "已销号")
             && let Some(d) = p.rectified
             && is_village_code(&p.target_code)
-            && v.petitions.iter().any(|x| {
-                x.village == p.target_code && x.topic == p.topic && x.received > d && x.received <= d + Duration::days(REBOUND_DAYS)
-            })
+            && v.petitions.iter().any(|x| x.village == p.target_code && x.topic == p.topic && x.received > d && x.received <= d + Duration::days(REBOUND_DAYS))
         {
             hits.insert(("rectification_rebound", p.problem_id.clone()));
         }

@@ -9,14 +9,14 @@
 //! line number.
 
 use super::model::Val;
-use xuncha_core::contract::{Column, ColumnType, Source};
-use xuncha_core::values::Month;
 use chrono::{Datelike, NaiveDate};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use xuncha_core::contract::{Column, ColumnType, Source};
+use xuncha_core::values::Month;
 
 /// The container a department delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,11 +304,8 @@ impl SourceFile {
                 if style.format == Format::CsvBom {
                     file.write_all(b"\xEF\xBB\xBF")?;
                 }
-                let sink: Box<dyn Write + Send> = if style.format == Format::CsvGbk {
-                    Box::new(GbkWriter { inner: file, pending: Vec::new(), encoder: encoding_rs::GBK.new_encoder() })
-                } else {
-                    Box::new(file)
-                };
+                let sink: Box<dyn Write + Send> =
+                    if style.format == Format::CsvGbk { Box::new(GbkWriter { inner: file, pending: Vec::new(), encoder: encoding_rs::GBK.new_encoder() }) } else { Box::new(file) };
                 let mut w = csv::WriterBuilder::new().flexible(true).from_writer(sink);
                 w.write_record(&headers)?;
                 next_row += 1;
@@ -366,11 +363,7 @@ impl SourceFile {
                 },
                 Val::Date(d) => {
                     let style = if typed_by_hand { *DATE_STYLES.choose(rng).expect("style") } else { st.date };
-                    if st.format == Format::Xlsx && st.native_dates && !typed_by_hand {
-                        Out::Date(*d)
-                    } else {
-                        Out::Text(date_text(*d, style))
-                    }
+                    if st.format == Format::Xlsx && st.native_dates && !typed_by_hand { Out::Date(*d) } else { Out::Text(date_text(*d, style)) }
                 }
                 Val::Month(m) => Out::Text(month_text(*m, st.month)),
                 Val::Money(c) => match st.format {

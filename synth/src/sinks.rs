@@ -8,8 +8,6 @@
 
 use super::model::Val;
 use super::render::{FileStyle, Format, Out, SourceFile};
-use xuncha_core::contract::{ColumnType, Source};
-use xuncha_core::values::id_check_digit;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +15,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use xuncha_core::contract::{ColumnType, Source};
+use xuncha_core::values::id_check_digit;
 
 struct OpenFile {
     file: SourceFile,
@@ -191,9 +191,7 @@ fn spoil_cell(source: &Source, kind: &str, rng: &mut ChaCha8Rng) -> (usize, Opti
         *candidates.choose(rng).expect("a column of that kind")
     };
     match kind {
-        "missing_required" if source.columns.iter().any(|c| c.required && !source.key.contains(&c.name)) => {
-            (pick(rng, &|c| c.required && !source.key.contains(&c.name)), None)
-        }
+        "missing_required" if source.columns.iter().any(|c| c.required && !source.key.contains(&c.name)) => (pick(rng, &|c| c.required && !source.key.contains(&c.name)), None),
         // Every required column is part of the key: blank one beside the first.
         "missing_required" => (pick(rng, &|c| c.required && c.name != source.key[0]), None),
         "bad_date" => (pick(rng, &|c| c.ty == ColumnType::Date), ["2023-02-29", "2024-13-01", "待定", "2024-02-30"].choose(rng).copied()),

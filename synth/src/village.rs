@@ -9,12 +9,12 @@ use super::codes::IdAllocator;
 use super::model::*;
 use super::names;
 use super::oracle::{SPLIT_LIMIT_CENTS, SPLIT_WINDOW_DAYS, TRAVEL_KEYWORDS};
-use xuncha_core::values::Month;
 use chrono::{Datelike, Duration, Months, NaiveDate};
-use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
+use xuncha_core::values::Month;
 
 /// A firm of the county that villages deal with.
 #[derive(Debug, Clone)]
@@ -325,9 +325,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
 
     fn adults(&self, min_age: i32, max_age: i32) -> Vec<usize> {
         let start = self.start();
-        (0..self.residents.len())
-            .filter(|&i| self.alive_through_window(i) && (min_age..=max_age).contains(&self.residents[i].age_on(start)))
-            .collect()
+        (0..self.residents.len()).filter(|&i| self.alive_through_window(i) && (min_age..=max_age).contains(&self.residents[i].age_on(start))).collect()
     }
 
     fn household_of(&self, person: usize) -> usize {
@@ -410,16 +408,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
     #[allow(clippy::too_many_arguments)]
     fn push_cadre(&mut self, person: usize, org: &str, org_name: &str, position: &'static str, cadre_type: &'static str, start: NaiveDate, end: Option<NaiveDate>) {
         let p = &self.residents[person].person;
-        self.data.cadres.push(Cadre {
-            id: p.id.clone(),
-            name: p.name.clone(),
-            org_code: org.to_string(),
-            org_name: org_name.to_string(),
-            position,
-            cadre_type,
-            start,
-            end,
-        });
+        self.data.cadres.push(Cadre { id: p.id.clone(), name: p.name.clone(), org_code: org.to_string(), org_name: org_name.to_string(), position, cadre_type, start, end });
     }
 
     fn cadre_ids(&self) -> BTreeSet<String> {
@@ -438,9 +427,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
             self.residents[person].employer = Some((firm.code.clone(), firm.name.clone()));
             self.blocked_people.insert(person);
         }
-        let town_cadres: Vec<usize> = (0..self.residents.len())
-            .filter(|&i| self.data.cadres.iter().any(|c| c.cadre_type == "乡镇干部" && c.id == self.residents[i].person.id))
-            .collect();
+        let town_cadres: Vec<usize> = (0..self.residents.len()).filter(|&i| self.data.cadres.iter().any(|c| c.cadre_type == "乡镇干部" && c.id == self.residents[i].person.id)).collect();
         for person in town_cadres {
             self.residents[person].employer = Some((self.ctx.town_code.to_string(), format!("{}人民政府", self.ctx.town_name)));
         }
@@ -491,7 +478,13 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
             let eighty = r.month_turning(80);
             if eighty <= last {
                 let age = r.age_on(self.ctx.as_of);
-                let cents = if age >= 100 { 50_000 } else if age >= 90 { 15_000 } else { 5_000 };
+                let cents = if age >= 100 {
+                    50_000
+                } else if age >= 90 {
+                    15_000
+                } else {
+                    5_000
+                };
                 self.enroll(p, "高龄津贴", eighty.max(first), last, cents);
             }
             if self.rng.random_bool(0.022) {
@@ -518,8 +511,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
     /// people: sole traders and small companies with their people).
     fn assets(&mut self) {
         for h in 0..self.households.len() {
-            let adults: Vec<usize> =
-                self.households[h].iter().copied().filter(|&p| self.alive_through_window(p) && self.residents[p].age_on(self.start()) >= 20).collect();
+            let adults: Vec<usize> = self.households[h].iter().copied().filter(|&p| self.alive_through_window(p) && self.residents[p].age_on(self.start()) >= 20).collect();
             let Some(&owner) = adults.first() else { continue };
             if self.dibao_households.contains(&h) {
                 if self.rng.random_bool(0.15) {
@@ -557,9 +549,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
     fn add_business(&mut self, rep: usize, partner: Option<usize>, established: NaiveDate, status: &'static str) -> String {
         let company = partner.is_some() && self.rng.random_bool(0.5);
         let code = self.ids.credit_code(if company { "91" } else { "92" }, self.ctx.county_code);
-        let trade = *["种养专业合作社", "建材经营部", "农资店", "土石方工程有限公司", "农机服务部", "超市", "养殖场", "建筑劳务有限公司"]
-            .choose(&mut self.rng)
-            .expect("trade");
+        let trade = *["种养专业合作社", "建材经营部", "农资店", "土石方工程有限公司", "农机服务部", "超市", "养殖场", "建筑劳务有限公司"].choose(&mut self.rng).expect("trade");
         let rep_person = self.residents[rep].person.clone();
         let name = format!("{}{}{}{}", self.ctx.county_name, self.ctx.village_name, rep_person.name.chars().next().unwrap_or('新'), trade);
         self.data.businesses.push(Business {
@@ -631,12 +621,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
         }
         if self.plants("pension_missing") {
             let w_first = self.last_month().plus(-2);
-            let candidates: Vec<usize> = self
-                .enrollments
-                .iter()
-                .filter(|e| e.program == "养老金" && e.first < w_first && self.alive_through_window(e.person))
-                .map(|e| e.person)
-                .collect();
+            let candidates: Vec<usize> = self.enrollments.iter().filter(|e| e.program == "养老金" && e.first < w_first && self.alive_through_window(e.person)).map(|e| e.person).collect();
             let picks: Vec<usize> = candidates.choose_multiple(&mut self.rng, 2).copied().collect();
             for p in picks {
                 let stop = w_first.plus(-self.rng.random_range(1..6));
@@ -646,12 +631,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
             }
             // Near miss: turning 60 inside the window, not yet paid.
             let w_second = w_first.next();
-            let near: Vec<usize> = self
-                .enrollments
-                .iter()
-                .filter(|e| e.program == "养老金" && e.first >= w_second && self.residents[e.person].person.birth.day() > 1)
-                .map(|e| e.person)
-                .collect();
+            let near: Vec<usize> = self.enrollments.iter().filter(|e| e.program == "养老金" && e.first >= w_second && self.residents[e.person].person.birth.day() > 1).map(|e| e.person).collect();
             if let Some(&p) = near.first() {
                 self.enrollments.retain(|e| !(e.person == p && e.program == "养老金"));
             }
@@ -976,7 +956,18 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
         let approver = self.data.cadres.iter().find(|c| c.position == "村党组织书记" && c.in_office_on(date)).map_or_else(|| "村委会".to_string(), |c| c.name.clone());
         let voucher_id = format!("{}-{}-{:04}", self.ctx.village_code, date.year(), self.data.vouchers.len() + 1);
         let (counterparty_name, counterparty_code) = counterparty.map_or((None, None), |(n, c)| (Some(n), c));
-        self.data.vouchers.push(Voucher { voucher_id: voucher_id.clone(), village: self.ctx.village_code.to_string(), date, direction, account, cents, counterparty_name, counterparty_code, approver, summary });
+        self.data.vouchers.push(Voucher {
+            voucher_id: voucher_id.clone(),
+            village: self.ctx.village_code.to_string(),
+            date,
+            direction,
+            account,
+            cents,
+            counterparty_name,
+            counterparty_code,
+            approver,
+            summary,
+        });
         voucher_id
     }
 
@@ -1026,8 +1017,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
         let months = self.ctx.months.to_vec();
         for &m in &months {
             let pay_day = NaiveDate::from_ymd_opt(m.year, m.month, 25).expect("date").min(self.ctx.as_of);
-            let in_office: BTreeMap<String, String> =
-                self.data.cadres.iter().filter(|c| c.cadre_type == "村干部" && c.in_office_on(pay_day)).map(|c| (c.id.clone(), c.name.clone())).collect();
+            let in_office: BTreeMap<String, String> = self.data.cadres.iter().filter(|c| c.cadre_type == "村干部" && c.in_office_on(pay_day)).map(|c| (c.id.clone(), c.name.clone())).collect();
             for (id, name) in &in_office {
                 let cents = self.rng.random_range(18..36) * 10_000;
                 self.voucher(pay_day, "支出", "干部报酬", cents, Some((name.clone(), Some(id.clone()))), format!("发放{}月村干部基本报酬", m.month));
@@ -1068,7 +1058,9 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
                 self.voucher(day, "收入", account, cents, None, summary.into());
             }
             if self.rng.random_bool(0.2) {
-                let villagers: Vec<usize> = (0..self.residents.len()).filter(|&p| !self.cadre_households.contains(&self.household_of(p)) && self.alive_through_window(p) && self.residents[p].age_on(self.start()) >= 18).collect();
+                let villagers: Vec<usize> = (0..self.residents.len())
+                    .filter(|&p| !self.cadre_households.contains(&self.household_of(p)) && self.alive_through_window(p) && self.residents[p].age_on(self.start()) >= 18)
+                    .collect();
                 if let Some(&p) = villagers.choose(&mut self.rng) {
                     let person = self.residents[p].person.clone();
                     let cents = self.rng.random_range(20..300) * 1_000;
@@ -1246,9 +1238,25 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
     /// the seeds (cadre conduct, 低保, collective assets, land, works first).
     fn petitions(&mut self) {
         const TOPIC_WEIGHTS: &[(&str, u32)] = &[
-            ("干部作风", 10), ("低保", 10), ("三资管理", 8), ("征地补偿", 8), ("惠农补贴", 8), ("环境卫生", 8), ("工程项目", 7), ("供水", 6),
-            ("道路交通", 6), ("住房安全", 5), ("养老金", 4), ("医疗服务", 4), ("工资拖欠", 4), ("公益岗", 3), ("特困供养", 2), ("学校食堂", 2),
-            ("殡葬", 2), ("基层党建", 2), ("其他", 5),
+            ("干部作风", 10),
+            ("低保", 10),
+            ("三资管理", 8),
+            ("征地补偿", 8),
+            ("惠农补贴", 8),
+            ("环境卫生", 8),
+            ("工程项目", 7),
+            ("供水", 6),
+            ("道路交通", 6),
+            ("住房安全", 5),
+            ("养老金", 4),
+            ("医疗服务", 4),
+            ("工资拖欠", 4),
+            ("公益岗", 3),
+            ("特困供养", 2),
+            ("学校食堂", 2),
+            ("殡葬", 2),
+            ("基层党建", 2),
+            ("其他", 5),
         ];
         let months = self.ctx.months.to_vec();
         let expected = self.residents.len() as f64 * 8.0 / 1000.0 * months.len() as f64 / 12.0;
@@ -1299,11 +1307,7 @@ impl<'a, 'c> VillageBuilder<'a, 'c> {
     fn push_petition(&mut self, received: NaiveDate, topic: &'static str) {
         let channel = *["来信", "来访", "网上信访", "12345热线", "巡察组收集"].choose(&mut self.rng).expect("channel");
         let done = received + Duration::days(self.rng.random_range(15..60));
-        let (status, closed) = if done <= self.ctx.as_of {
-            ("办结", Some(done))
-        } else {
-            (*["受理", "办理中"].choose(&mut self.rng).expect("status"), None)
-        };
+        let (status, closed) = if done <= self.ctx.as_of { ("办结", Some(done)) } else { (*["受理", "办理中"].choose(&mut self.rng).expect("status"), None) };
         let satisfaction = closed.map(|_| *["满意", "满意", "基本满意", "不满意", "未评价"].choose(&mut self.rng).expect("s"));
         let accused = if matches!(topic, "干部作风" | "三资管理" | "低保") && self.rng.random_bool(0.5) {
             self.data.cadres.iter().filter(|c| c.cadre_type == "村干部").collect::<Vec<_>>().choose(&mut self.rng).map(|c| (c.name.clone(), c.id.clone()))

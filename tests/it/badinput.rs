@@ -162,7 +162,8 @@ fn lake_rows(lake: &Path, source: &str, file: &str) -> BTreeMap<String, Vec<Stri
         return BTreeMap::new();
     }
     let contract = xuncha_core::contract::source(source).unwrap();
-    let columns: Vec<String> = contract.columns.iter().map(|c| format!("CAST(\"{}\" AS VARCHAR)", c.name)).chain(["extra".into(), "CAST(source_row AS VARCHAR)".into(), "source_file".into()]).collect();
+    let columns: Vec<String> =
+        contract.columns.iter().map(|c| format!("CAST(\"{}\" AS VARCHAR)", c.name)).chain(["extra".into(), "CAST(source_row AS VARCHAR)".into(), "source_file".into()]).collect();
     rows(lake, &format!("SELECT {} FROM {source}", columns.join(", ")))
         .into_iter()
         .filter(|r| r.last().is_some_and(|f| f == file))
@@ -355,9 +356,7 @@ fn bad_encodings_are_rejected_by_row_and_good_ones_load_exactly() {
     let pristine = || (PAYMENTS, sample(PAYMENTS));
     let cases = vec![
         // 0x80 is € in GBK: every row loads, the note whole (3 bytes each in UTF-8).
-        touched(loaded("gbk-euro-note", PAYMENTS, gbk_note(0x80), pristine(), vec![]), vec![51], |rows| {
-            assert!(rows[0][rows[0].len() - 2].contains(&"€".repeat(45_000)), "the note kept whole")
-        }),
+        touched(loaded("gbk-euro-note", PAYMENTS, gbk_note(0x80), pristine(), vec![]), vec![51], |rows| assert!(rows[0][rows[0].len() - 2].contains(&"€".repeat(45_000)), "the note kept whole")),
         rejected("gbk-ff-note", PAYMENTS, gbk_note(0xFF), &["第 51 行第 11 列「备注」", "GBK"]),
         rejected("gbk-ff-in-name", PAYMENTS, stray(&gbk(&text), 10, 2, b"\xFF"), &["第 10 行第 4 列「姓名」", "GBK"]),
         rejected("utf8-stray-ff", PAYMENTS, stray(text.as_bytes(), 30, 3, b"\xFF"), &["第 30 行第 4 列「姓名」", "UTF-8"]),
@@ -391,7 +390,18 @@ fn broken_quotes_and_endless_lines_are_rejected_and_odd_but_sound_files_load() {
     let with_note_column = with_line(&text, 1, |l| l.replace('\n', ",备注\n"));
     let rows = text.trim_end().lines().count();
     // Amounts written in quotes, as some exports do.
-    let quoted_amounts: String = text.split_inclusive('\n').enumerate().map(|(i, l)| if i == 0 { l.to_string() } else { let f: Vec<&str> = l.trim_end().split(',').collect(); format!("{},\"{}\",{}\n", f[..6].join(","), f[6], f[7..].join(",")) }).collect();
+    let quoted_amounts: String = text
+        .split_inclusive('\n')
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                let f: Vec<&str> = l.trim_end().split(',').collect();
+                format!("{},\"{}\",{}\n", f[..6].join(","), f[6], f[7..].join(","))
+            }
+        })
+        .collect();
     let pristine = || (PAYMENTS, sample(PAYMENTS));
     let note = |row: usize, value: &str| with_line(&with_note_column, row, |l| l.replace('\n', &format!(",{value}\n")));
     let cases = vec![
@@ -427,7 +437,6 @@ fn broken_quotes_and_endless_lines_are_rejected_and_odd_but_sound_files_load() {
     }
 }
 
-
 /// `line` of a JSON Lines file with the value of `key` replaced by `value`
 /// (JSON text; serde_json keeps an integer's digits and writes 1e20 as such).
 fn json_set(line: &str, key: &str, value: &str) -> String {
@@ -446,8 +455,14 @@ fn amounts_that_do_not_fit_are_held_and_numbers_keep_every_digit() {
     let pristine = || (PAYMENTS, sample(PAYMENTS));
     let contracts = sample_text(CONTRACTS);
     let special = sample_text(SPECIAL_JSONL);
-    let json_line = |row: usize, key: &str, value: &str| special.split_inclusive('\n').enumerate().map(|(i, l)| if i + 1 == row { json_set(l.trim_end(), key, value) + "\n" } else { l.to_string() }).collect::<String>().into_bytes();
-    let id_row = special.lines().position(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["公民身份号码"].as_str().is_some_and(|id| id.len() == 18 && id.bytes().all(|b| b.is_ascii_digit()))).unwrap() + 1;
+    let json_line = |row: usize, key: &str, value: &str| {
+        special.split_inclusive('\n').enumerate().map(|(i, l)| if i + 1 == row { json_set(l.trim_end(), key, value) + "\n" } else { l.to_string() }).collect::<String>().into_bytes()
+    };
+    let id_row = special
+        .lines()
+        .position(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["公民身份号码"].as_str().is_some_and(|id| id.len() == 18 && id.bytes().all(|b| b.is_ascii_digit())))
+        .unwrap()
+        + 1;
     let id_of_row = serde_json::from_str::<serde_json::Value>(special.lines().nth(id_row - 1).unwrap()).unwrap()["公民身份号码"].as_str().unwrap().to_string();
     let cases = vec![
         loaded("id-number-in-amount", PAYMENTS, amount(20, "430224198505202854"), pristine(), vec![(20, "bad_money")]),
@@ -457,11 +472,9 @@ fn amounts_that_do_not_fit_are_held_and_numbers_keep_every_digit() {
         loaded("amount-with-three-decimals", PAYMENTS, amount(24, "12.345"), pristine(), vec![(24, "bad_money")]),
         loaded("negative-amount-above-the-ceiling", PAYMENTS, amount(25, "-2000000"), pristine(), vec![(25, "bad_money")]),
         touched(loaded("full-width-amount", PAYMENTS, amount(26, "１２３.５０"), pristine(), vec![]), vec![26], |rows| assert_eq!(column("subsidy_payments", &rows[0], "amount"), "123.50")),
-        touched(
-            loaded("largest-contract-amount", CONTRACTS, gbk(&with_line(&contracts, 5, |l| set_field(l, 6, "9999999999999999.99"))), (CONTRACTS, sample(CONTRACTS)), vec![]),
-            vec![5],
-            |rows| assert_eq!(column("contracts", &rows[0], "amount"), "9999999999999999.99"),
-        ),
+        touched(loaded("largest-contract-amount", CONTRACTS, gbk(&with_line(&contracts, 5, |l| set_field(l, 6, "9999999999999999.99"))), (CONTRACTS, sample(CONTRACTS)), vec![]), vec![5], |rows| {
+            assert_eq!(column("contracts", &rows[0], "amount"), "9999999999999999.99")
+        }),
         loaded("json-amount-1e20", SPECIAL_JSONL, json_line(5, "金额(元)", "1e20"), (SPECIAL_JSONL, sample(SPECIAL_JSONL)), vec![(5, "bad_money")]),
         touched(loaded("json-amount-with-decimals", SPECIAL_JSONL, json_line(6, "金额(元)", "1350.5"), (SPECIAL_JSONL, sample(SPECIAL_JSONL)), vec![]), vec![6], |rows| {
             assert_eq!(column("subsidy_payments", &rows[0], "amount"), "1350.50")
@@ -491,9 +504,11 @@ fn json_lines_that_cannot_be_read_are_rejected_by_line() {
         loaded("json-with-bom", DEATHS_JSONL, [&b"\xEF\xBB\xBF"[..], deaths.as_bytes()].concat(), pristine(), vec![]),
         loaded("json-crlf", DEATHS_JSONL, deaths.replace('\n', "\r\n").into_bytes(), pristine(), vec![]),
         loaded("json-blank-lines-at-the-end", DEATHS_JSONL, format!("{deaths}\n  \n\n").into_bytes(), pristine(), vec![]),
-        touched(loaded("json-nested-value", DEATHS_JSONL, with_line(&deaths, 2, |l| l.replacen('{', "{\"附件\":{\"页数\":2,\"说明\":[\"甲\",\"乙\"]},", 1)).into_bytes(), pristine(), vec![]), vec![2], |rows| {
-            assert!(rows[0][rows[0].len() - 2].contains(r#"{\"页数\":2,\"说明\":[\"甲\",\"乙\"]}"#), "{:?}", rows[0])
-        }),
+        touched(
+            loaded("json-nested-value", DEATHS_JSONL, with_line(&deaths, 2, |l| l.replacen('{', "{\"附件\":{\"页数\":2,\"说明\":[\"甲\",\"乙\"]},", 1)).into_bytes(), pristine(), vec![]),
+            vec![2],
+            |rows| assert!(rows[0][rows[0].len() - 2].contains(r#"{\"页数\":2,\"说明\":[\"甲\",\"乙\"]}"#), "{:?}", rows[0]),
+        ),
     ];
     for case in cases {
         run(case);
@@ -513,8 +528,16 @@ fn spreadsheets_are_read_by_their_cells_and_bad_cells_are_held() {
     let cases = vec![
         loaded("xlsx-stray-space-at-xfd1048576", file, edit(|s| drop(s.write_string(1_048_575, 16_383, " "))), pristine(), vec![]),
         rejected("xlsx-content-far-right", file, edit(|s| drop(s.write_string(10, 2000, "x"))), &["第 11 行第 2001 列", "1000 列"]),
-        Case { report: vec!["只读取了「Sheet1」", "Sheet2"], ..loaded("xlsx-second-sheet", file, xlsx(&text, |w| drop(w.add_worksheet().write_string(0, 0, "另一张表"))), pristine(), vec![]) },
-        loaded("xlsx-formula-without-result", file, rezip(&edit(|s| drop(s.write_formula(5, 3, "=B1"))), "xl/worksheets/sheet1.xml", "<f>B1</f><v>0</v>", "<f>B1</f>"), pristine(), vec![(6, "bad_formula")]),
+        Case {
+            report: vec!["只读取了「Sheet1」", "Sheet2"], ..loaded("xlsx-second-sheet", file, xlsx(&text, |w| drop(w.add_worksheet().write_string(0, 0, "另一张表"))), pristine(), vec![])
+        },
+        loaded(
+            "xlsx-formula-without-result",
+            file,
+            rezip(&edit(|s| drop(s.write_formula(5, 3, "=B1"))), "xl/worksheets/sheet1.xml", "<f>B1</f><v>0</v>", "<f>B1</f>"),
+            pristine(),
+            vec![(6, "bad_formula")],
+        ),
         loaded("xlsx-error-cell-in-amount", file, edit(|s| drop(s.write_formula(6, 6, rust_xlsxwriter::Formula::new("=1/0").set_result("#DIV/0!")))), pristine(), vec![(7, "bad_money")]),
         loaded("xlsx-amount-1e20", file, edit(|s| drop(s.write_number(7, 6, 1e20))), pristine(), vec![(8, "bad_money")]),
         loaded("xlsx-amount-with-three-decimals", file, edit(|s| drop(s.write_number(8, 6, 1350.125))), pristine(), vec![(9, "bad_money")]),
@@ -538,11 +561,14 @@ fn files_the_ingest_skips_are_named_and_row_problems_are_held() {
     let text = sample_text(PAYMENTS);
     let rows = text.trim_end().lines().count() as u64;
     let pristine = || (PAYMENTS, sample(PAYMENTS));
-    let without_name: String = text.split_inclusive('\n').map(|l| {
-        let mut f: Vec<&str> = l.trim_end().split(',').collect();
-        f.remove(3);
-        f.join(",") + "\n"
-    }).collect();
+    let without_name: String = text
+        .split_inclusive('\n')
+        .map(|l| {
+            let mut f: Vec<&str> = l.trim_end().split(',').collect();
+            f.remove(3);
+            f.join(",") + "\n"
+        })
+        .collect();
     let cases = vec![
         Case { expect: Expect::Skipped(vec!["隐藏文件".into()]), ..rejected("hidden-file", "subsidy_payments/..x.csv", text.clone().into_bytes(), &[]) },
         Case { expect: Expect::Skipped(vec!["子文件夹".into(), "「2025」".into()]), ..rejected("sub-folder", "subsidy_payments/2025/", text.clone().into_bytes(), &[]) },
@@ -611,7 +637,6 @@ fn a_rejected_file_delivered_again_is_not_taken_for_loaded() {
     assert_eq!(lake_rows(&lake, "subsidy_payments", PAYMENTS).len() as u64, batches[1].2);
 }
 
-
 /// Issue 32, values: a year or a month in a date column, a unit in a
 /// header, the 1904 date system, a hidden first sheet, two columns for one
 /// field — each loaded exactly or held, never changed.
@@ -653,7 +678,11 @@ fn years_units_date_systems_hidden_sheets_and_twin_columns_never_change_a_value(
     let twin = |column: usize, header: &str, changed: &[(usize, &str)]| -> Vec<u8> {
         let mut out = String::new();
         for (i, line) in text.split_inclusive('\n').enumerate() {
-            let value = if i == 0 { header.to_string() } else { changed.iter().find(|(row, _)| *row == i + 1).map_or_else(|| line.trim_end().split(',').nth(column).unwrap_or_default().to_string(), |(_, v)| v.to_string()) };
+            let value = if i == 0 {
+                header.to_string()
+            } else {
+                changed.iter().find(|(row, _)| *row == i + 1).map_or_else(|| line.trim_end().split(',').nth(column).unwrap_or_default().to_string(), |(_, v)| v.to_string())
+            };
             out.push_str(&line.replace('\n', &format!(",{value}\n")));
         }
         out.into_bytes()
@@ -664,12 +693,18 @@ fn years_units_date_systems_hidden_sheets_and_twin_columns_never_change_a_value(
         touched(loaded("date-given-as-a-plausible-serial", PAYMENTS, paid_date(21, "45356").into_bytes(), pristine(), vec![]), vec![21], |rows| {
             assert_eq!(column("subsidy_payments", &rows[0], "paid_date"), "2024-03-05")
         }),
-        loaded("xlsx-date-as-number-month", file, xlsx(&text, |w| {
-            let sheet = w.worksheet_from_index(0).unwrap();
-            sheet.write_number(5, 8, 2019.03).unwrap();
-            sheet.write_number(6, 8, 201_903.0).unwrap();
-            sheet.write_number(7, 8, 2019.0).unwrap();
-        }), xlsx_pristine(), vec![(6, "bad_date"), (7, "bad_date"), (8, "bad_date")]),
+        loaded(
+            "xlsx-date-as-number-month",
+            file,
+            xlsx(&text, |w| {
+                let sheet = w.worksheet_from_index(0).unwrap();
+                sheet.write_number(5, 8, 2019.03).unwrap();
+                sheet.write_number(6, 8, 201_903.0).unwrap();
+                sheet.write_number(7, 8, 2019.0).unwrap();
+            }),
+            xlsx_pristine(),
+            vec![(6, "bad_date"), (7, "bad_date"), (8, "bad_date")],
+        ),
         loaded("xlsx-period-2019-1-is-january-or-october", file, xlsx(&text, |w| drop(w.worksheet_from_index(0).unwrap().write_number(10, 5, 2019.1))), xlsx_pristine(), vec![(11, "bad_month")]),
         touched(loaded("amounts-in-wan-yuan", PAYMENTS, small("万元", ["0.03", "1.5", "12"]), small_pristine(), vec![]), vec![2, 3, 4], |rows| {
             let amounts: Vec<String> = rows.iter().map(|r| column("subsidy_payments", r, "amount")).collect();
@@ -685,7 +720,13 @@ fn years_units_date_systems_hidden_sheets_and_twin_columns_never_change_a_value(
             assert_eq!(column("subsidy_payments", &rows[0], "paid_date"), "2024-03-05", "43894 in the 1904 system")
         }),
         Case { report: vec!["只读取了「花名册」", "旧表(隐藏)"], ..loaded("xlsx-hidden-stale-first-sheet", file, hidden_first, xlsx_pristine(), vec![]) },
-        loaded("twin-amount-columns-disagree", PAYMENTS, twin(6, "发放金额", &[(20, "1"), (21, "2")]), (PAYMENTS, twin(6, "发放金额", &[])), vec![(20, "conflicting_columns"), (21, "conflicting_columns")]),
+        loaded(
+            "twin-amount-columns-disagree",
+            PAYMENTS,
+            twin(6, "发放金额", &[(20, "1"), (21, "2")]),
+            (PAYMENTS, twin(6, "发放金额", &[])),
+            vec![(20, "conflicting_columns"), (21, "conflicting_columns")],
+        ),
         loaded("twin-id-columns-disagree", PAYMENTS, twin(2, "证件号码", &[(24, "430223195003071233")]), (PAYMENTS, twin(2, "证件号码", &[])), vec![(24, "conflicting_columns")]),
     ];
     for case in cases {

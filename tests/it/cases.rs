@@ -189,12 +189,8 @@ fn two_processes_changing_one_case_one_wins_and_the_other_is_told() {
     ok(&lake, &assign);
     let binary = env!("CARGO_BIN_EXE_xuncha");
     for id in ids {
-        let spawn = |result: &str| {
-            std::process::Command::new(binary)
-                .args(["--lake", lake.to_str().unwrap(), "cases", "verdict", id, "--result", result, "--note", "核查"])
-                .env_remove("XUNCHA_LAKE")
-                .output()
-        };
+        let spawn =
+            |result: &str| std::process::Command::new(binary).args(["--lake", lake.to_str().unwrap(), "cases", "verdict", id, "--result", result, "--note", "核查"]).env_remove("XUNCHA_LAKE").output();
         let (first, second) = std::thread::scope(|s| {
             let a = s.spawn(|| spawn("属实").unwrap());
             let b = s.spawn(|| spawn("不属实").unwrap());
@@ -316,7 +312,13 @@ fn runs_on_partial_deliveries_leave_exactly_the_cases_of_the_complete_data() {
         [second_half.to_vec(), files("social_insurance")].concat(),
     ];
     let delivered: BTreeSet<PathBuf> = steps.iter().flatten().cloned().collect();
-    let mut rest: Vec<PathBuf> = std::fs::read_dir(&samples).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).flat_map(|d| files(d.file_name().unwrap().to_str().unwrap())).filter(|f| !delivered.contains(f)).collect();
+    let mut rest: Vec<PathBuf> = std::fs::read_dir(&samples)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .flat_map(|d| files(d.file_name().unwrap().to_str().unwrap()))
+        .filter(|f| !delivered.contains(f))
+        .collect();
     rest.sort();
     let mut opened_on_the_way = 0;
     for (step, batch) in steps.into_iter().chain([rest]).enumerate() {
@@ -357,7 +359,11 @@ fn runs_on_partial_deliveries_leave_exactly_the_cases_of_the_complete_data() {
 fn batches_never_repeat_a_seq_and_a_sheet_never_answers_for_another_unit() {
     let empty = scratch("cases-empty").join("lake");
     let listed = cases(&empty, &["list", "--format", "csv"]);
-    assert!(listed.status.success() && String::from_utf8_lossy(&listed.stdout).trim_start_matches('\u{feff}').starts_with("线索编号"), "a lake without cases lists a header: {}", String::from_utf8_lossy(&listed.stderr));
+    assert!(
+        listed.status.success() && String::from_utf8_lossy(&listed.stdout).trim_start_matches('\u{feff}').starts_with("线索编号"),
+        "a lake without cases lists a header: {}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     let lake = demo_lake("cases-batches");
     let ids = case_ids(&lake, "identity_mismatch");
     ok(&lake, &["assign", &ids[0], &ids[0], &ids[1], "--unit", "430223101000", "--due", "2027-01-31"]);

@@ -31,7 +31,15 @@ fn inbox() -> &'static Path {
 /// `ingest_batches` rows and distinct files; the quarantine's rows.
 fn contents(lake: &Path) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    for (table, key) in [("deaths", "id_number || source"), ("welfare_jobs", "job_id"), ("attendance", "job_id || month"), ("contracts", "contract_id"), ("cadres", "id_number || org_code || position || CAST(start_date AS VARCHAR)"), ("ingest_batches", "file"), ("quarantine", "file || CAST(row_number AS VARCHAR)")] {
+    for (table, key) in [
+        ("deaths", "id_number || source"),
+        ("welfare_jobs", "job_id"),
+        ("attendance", "job_id || month"),
+        ("contracts", "contract_id"),
+        ("cadres", "id_number || org_code || position || CAST(start_date AS VARCHAR)"),
+        ("ingest_batches", "file"),
+        ("quarantine", "file || CAST(row_number AS VARCHAR)"),
+    ] {
         let r = rows(lake, &format!("SELECT CAST(count(*) AS VARCHAR), CAST(count(DISTINCT {key}) AS VARCHAR) FROM {table}"));
         out.push((table.to_string(), r[0][0].clone(), r[0][1].clone()));
     }
@@ -100,7 +108,11 @@ fn an_ingest_beside_a_scheduler_ends_exact() {
             std::fs::copy(&file, to.join(file.file_name().unwrap())).unwrap();
         }
     }
-    std::fs::write(&config, format!("[schedule]\nsettle_secs = 0\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nthen_run = false\n", shared.display())).unwrap();
+    std::fs::write(
+        &config,
+        format!("[schedule]\nsettle_secs = 0\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nthen_run = false\n", shared.display()),
+    )
+    .unwrap();
     let mut scheduler = Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .args(["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "schedule"])
         .stdout(Stdio::null())
@@ -114,7 +126,8 @@ fn an_ingest_beside_a_scheduler_ends_exact() {
     }
     // The scheduler files every delivered file away once it has seen it loaded.
     let deadline = Instant::now() + Duration::from_secs(120);
-    let waiting = || std::fs::read_dir(&shared).unwrap().filter_map(Result::ok).filter(|e| !["archive", "rejected"].contains(&e.file_name().to_str().unwrap())).map(|e| count_files(&e.path())).sum::<usize>();
+    let waiting =
+        || std::fs::read_dir(&shared).unwrap().filter_map(Result::ok).filter(|e| !["archive", "rejected"].contains(&e.file_name().to_str().unwrap())).map(|e| count_files(&e.path())).sum::<usize>();
     while waiting() > 0 {
         assert!(Instant::now() < deadline, "the scheduler took the files");
         std::thread::sleep(Duration::from_millis(300));

@@ -181,11 +181,8 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
 
     // A crawl as leader: every page and every export, no full ID and no full
     // three-character name from the population table.
-    let names: std::collections::HashSet<String> = crate::common::rows(&server.lake, "SELECT DISTINCT name FROM population")
-        .into_iter()
-        .map(|r| r[0].clone())
-        .filter(|n| n.chars().count() == 3)
-        .collect();
+    let names: std::collections::HashSet<String> =
+        crate::common::rows(&server.lake, "SELECT DISTINCT name FROM population").into_iter().map(|r| r[0].clone()).filter(|n| n.chars().count() == 3).collect();
     let leader = login(&server, "leader");
     for page in PAGES {
         let body = get(&server, &leader, page).text().unwrap();

@@ -40,14 +40,24 @@ fn a_delivery_in_department_spellings_loads_once_the_suggested_lines_are_added()
     let (inbox, lake, config) = (dir.join("inbox"), dir.join("lake"), dir.join("xuncha.toml"));
     // Four sources, eighteen headers in department spellings xuncha does
     // not ship, five programme / data-source names of the departments' own.
-    write(&inbox, "population", "户籍.csv", "居民身份证号,人员姓名,性别,出生年月日,户编号,与户主关系,村(社区)代码,户口状态\n\
+    write(
+        &inbox,
+        "population",
+        "户籍.csv",
+        "居民身份证号,人员姓名,性别,出生年月日,户编号,与户主关系,村(社区)代码,户口状态\n\
         430223196203150010,王秀英,女,1962-03-15,H0001,户主,430223101201,正常\n\
-        430223199001010013,李伟,男,1990-01-01,H0002,户主,430223101201,死亡\n");
-    write(&inbox, "subsidy_payments", "发放.csv", "业务流水号,项目名称,享受人身份证号,户主姓名,村(社区)代码,所属月份,实发金额\n\
+        430223199001010013,李伟,男,1990-01-01,H0002,户主,430223101201,死亡\n",
+    );
+    write(
+        &inbox,
+        "subsidy_payments",
+        "发放.csv",
+        "业务流水号,项目名称,享受人身份证号,户主姓名,村(社区)代码,所属月份,实发金额\n\
         P1,农村最低生活保障金,430223196203150010,王秀英,430223101201,2026-09,400.00\n\
         P2,城乡居民基本养老保险,430223196203150010,王秀英,430223101201,2026-09,150.00\n\
         P3,特困人员救助供养金,430223199001010013,李伟,430223101201,2026-09,600.00\n\
-        P4,低保,430223199001010013,李伟,430223101201,2026-08,400.00\n");
+        P4,低保,430223199001010013,李伟,430223101201,2026-08,400.00\n",
+    );
     write(&inbox, "deaths", "死亡.csv", "死者身份证号,死者姓名,死亡时间,信息来源\n430223199001010013,李伟,2026-07-02,公安局\n430223199001010013,李伟,2026-07-03,殡仪馆\n");
     write(&inbox, "welfare_jobs", "公益岗.csv", "岗位编码,公民身份号码,姓名,村(社区)代码,岗位名称,上岗时间,补贴标准\nJ1,430223196203150010,王秀英,430223101201,保洁员,2026-01-01,800\n");
     std::fs::write(&config, "").unwrap();
@@ -93,7 +103,9 @@ fn a_delivery_in_department_spellings_loads_once_the_suggested_lines_are_added()
     // value names still outside the lists, with the line to add for each.
     let (ok, text) = run(&lake, &config, &["check", inbox.to_str().unwrap()]);
     assert!(ok, "{text}");
-    for shown in ["表头「居民身份证号」→ id_number(xuncha.toml 映射)", "表头「村(社区)代码」→ village_code(合同表头)", "表头「补贴标准」→ monthly_wage(xuncha.toml 映射)", "表头「岗位名称」→ post(合同表头)"] {
+    for shown in
+        ["表头「居民身份证号」→ id_number(xuncha.toml 映射)", "表头「村(社区)代码」→ village_code(合同表头)", "表头「补贴标准」→ monthly_wage(xuncha.toml 映射)", "表头「岗位名称」→ post(合同表头)"]
+    {
         assert!(text.contains(shown), "{shown}: {text}");
     }
     let values: BTreeSet<(String, String)> = suggested_lines(&text).into_iter().filter(|(s, _)| s.contains(".values.")).collect();
@@ -119,17 +131,15 @@ fn a_delivery_in_department_spellings_loads_once_the_suggested_lines_are_added()
     let (ok, text) = run(&lake, &config, &["ingest", inbox.to_str().unwrap()]);
     assert!(ok, "{text}");
     assert_eq!(rows(&lake, "SELECT count(*) FROM quarantine")[0][0], "0", "{text}");
-    assert_eq!(rows(&lake, "SELECT payment_id, program, name, period, CAST(amount AS VARCHAR) FROM subsidy_payments ORDER BY payment_id"), [
-        ["P1", "低保", "王秀英", "2026-09", "400.00"],
-        ["P2", "养老金", "王秀英", "2026-09", "150.00"],
-        ["P3", "特困供养", "李伟", "2026-09", "600.00"],
-        ["P4", "低保", "李伟", "2026-08", "400.00"],
-    ]);
+    assert_eq!(
+        rows(&lake, "SELECT payment_id, program, name, period, CAST(amount AS VARCHAR) FROM subsidy_payments ORDER BY payment_id"),
+        [["P1", "低保", "王秀英", "2026-09", "400.00"], ["P2", "养老金", "王秀英", "2026-09", "150.00"], ["P3", "特困供养", "李伟", "2026-09", "600.00"], ["P4", "低保", "李伟", "2026-08", "400.00"],]
+    );
     assert_eq!(rows(&lake, "SELECT source, CAST(death_date AS VARCHAR), name FROM deaths ORDER BY source"), [["公安", "2026-07-02", "李伟"], ["殡葬", "2026-07-03", "李伟"]]);
-    assert_eq!(rows(&lake, "SELECT id_number, household_id, status, CAST(birth_date AS VARCHAR) FROM population ORDER BY id_number"), [
-        ["430223196203150010", "H0001", "正常", "1962-03-15"],
-        ["430223199001010013", "H0002", "死亡", "1990-01-01"],
-    ]);
+    assert_eq!(
+        rows(&lake, "SELECT id_number, household_id, status, CAST(birth_date AS VARCHAR) FROM population ORDER BY id_number"),
+        [["430223196203150010", "H0001", "正常", "1962-03-15"], ["430223199001010013", "H0002", "死亡", "1990-01-01"],]
+    );
     assert_eq!(rows(&lake, "SELECT job_id, CAST(start_date AS VARCHAR), CAST(monthly_wage AS VARCHAR) FROM welfare_jobs"), [["J1", "2026-01-01", "800.00"]]);
 }
 
@@ -154,13 +164,18 @@ fn a_roster_with_village_names_loads_the_known_ones_and_quarantines_the_rest_nam
     std::fs::write(&config, "").unwrap();
     write(&inbox, "divisions", "区划.csv", DIVISIONS);
     // One delivery: the divisions load first, then the roster reads them.
-    write(&inbox, "welfare_jobs", "公益岗.csv", "岗位编号,公民身份号码,姓名,乡镇,村,上岗日期\n\
+    write(
+        &inbox,
+        "welfare_jobs",
+        "公益岗.csv",
+        "岗位编号,公民身份号码,姓名,乡镇,村,上岗日期\n\
         J1,430223196203150010,王秀英,城关镇,石桥村委会,2026-01-01\n\
         J2,430223199001010013,李伟,东山乡,柳树湾村,2026-01-01\n\
         J3,430223198505050012,张敏,城关镇人民政府,幸福社区居委会,2026-02-01\n\
         J4,430223197708080017,赵强,东山乡,石桥　村,2026-02-01\n\
         J5,430223196612120019,刘芳,城关镇,红星村,2026-03-01\n\
-        J6,430223195511110016,陈刚,,石桥村,2026-03-01\n");
+        J6,430223195511110016,陈刚,,石桥村,2026-03-01\n",
+    );
     let (ok, text) = run(&lake, &config, &["ingest", inbox.to_str().unwrap()]);
     assert!(ok, "{text}");
     assert_eq!(rows(&lake, "SELECT job_id, village_code FROM welfare_jobs ORDER BY job_id"), [["J1", "430223101201"], ["J2", "430223102202"], ["J3", "430223101202"], ["J4", "430223102201"]]);
@@ -187,7 +202,9 @@ fn a_roster_with_village_names_loads_the_known_ones_and_quarantines_the_rest_nam
 
 /// The sample declaration (`tests/fixtures/declared-source.toml`), a rules
 /// folder, and a second declared source about no place.
-const DISABLED: &str = concat!(include_str!("../fixtures/declared-source.toml"), r#"
+const DISABLED: &str = concat!(
+    include_str!("../fixtures/declared-source.toml"),
+    r#"
 [rules]
 dir = "RULES"
 [sources.audit_issues]
@@ -202,7 +219,8 @@ required = true
 name = "amount"
 header = "涉及金额(元)"
 type = "money"
-"#);
+"#
+);
 
 const RULE: &str = "-- id: disabled_without_subsidy
 -- title: 重度残疾人未领残疾人补贴
@@ -228,28 +246,41 @@ fn a_declared_source_loads_scopes_and_feeds_a_rule_whose_findings_become_cases()
     std::fs::create_dir_all(&rules_dir).unwrap();
     std::fs::write(rules_dir.join("disabled_without_subsidy.sql"), RULE).unwrap();
     std::fs::write(&config, DISABLED.replace("RULES", rules_dir.to_str().unwrap())).unwrap();
-    write(&inbox, "subsidy_payments", "发放.csv", "发放流水号,资金项目,公民身份号码,姓名,村(社区)代码,所属期,金额(元)\n\
+    write(
+        &inbox,
+        "subsidy_payments",
+        "发放.csv",
+        "发放流水号,资金项目,公民身份号码,姓名,村(社区)代码,所属期,金额(元)\n\
         P1,残疾人补贴,430223196203150010,王秀英,430223101201,2026-09,80.00\n\
-        P2,低保,430223199001010013,李伟,430223101201,2026-09,400.00\n");
-    write(&inbox, "disabled_persons", "残疾人名册.csv", "残疾人身份证号,姓名,村(社区)代码,残疾等级,发证日期\n\
+        P2,低保,430223199001010013,李伟,430223101201,2026-09,400.00\n",
+    );
+    write(
+        &inbox,
+        "disabled_persons",
+        "残疾人名册.csv",
+        "残疾人身份证号,姓名,村(社区)代码,残疾等级,发证日期\n\
         430223196203150010,王秀英,430223101201,一级,2015-03-01\n\
         430223199001010013,李伟,430223101201,二级,2018-06-01\n\
         430223198505050012,张敏,4302231022 01,一级残疾,2020-01-09\n\
         430223197708080017,赵强,430223102201,四级,2021-05-05\n\
         430223196612120019,刘芳,430223102201,五级,2021-05-05\n\
-        430223196612120019,刘芳,430223102201,一级,2021-05-05\n");
+        430223196612120019,刘芳,430223102201,一级,2021-05-05\n",
+    );
     write(&inbox, "audit_issues", "审计.csv", "问题编号,涉及金额(元)\nA1,\"1,234,567.80\"\n");
     let (ok, text) = run(&lake, &config, &["ingest", inbox.to_str().unwrap()]);
     assert!(ok, "{text}");
     // Typed as declared: the alias header, the code without its space, the
     // mapped level; a level outside the list and a repeated key quarantined.
-    assert_eq!(rows(&lake, "SELECT id_number, village_code, level, CAST(certified_date AS VARCHAR) FROM disabled_persons ORDER BY id_number"), [
-        ["430223196203150010", "430223101201", "一级", "2015-03-01"],
-        ["430223196612120019", "430223102201", "一级", "2021-05-05"],
-        ["430223197708080017", "430223102201", "四级", "2021-05-05"],
-        ["430223198505050012", "430223102201", "一级", "2020-01-09"],
-        ["430223199001010013", "430223101201", "二级", "2018-06-01"],
-    ]);
+    assert_eq!(
+        rows(&lake, "SELECT id_number, village_code, level, CAST(certified_date AS VARCHAR) FROM disabled_persons ORDER BY id_number"),
+        [
+            ["430223196203150010", "430223101201", "一级", "2015-03-01"],
+            ["430223196612120019", "430223102201", "一级", "2021-05-05"],
+            ["430223197708080017", "430223102201", "四级", "2021-05-05"],
+            ["430223198505050012", "430223102201", "一级", "2020-01-09"],
+            ["430223199001010013", "430223101201", "二级", "2018-06-01"],
+        ]
+    );
     let quarantined = rows(&lake, "SELECT source, row_number, reason_kind FROM quarantine ORDER BY row_number");
     assert_eq!(quarantined, [["disabled_persons", "6", "bad_enum"]], "{text}");
     // Delivered again: nothing changes (exactly once).
@@ -261,7 +292,10 @@ fn a_declared_source_loads_scopes_and_feeds_a_rule_whose_findings_become_cases()
     // The rule on it runs like any other; its findings become cases.
     let (ok, text) = run(&lake, &config, &["run", "--rules", "disabled_without_subsidy"]);
     assert!(ok, "{text}");
-    assert_eq!(rows(&lake, "SELECT id_number FROM latest_findings WHERE rule_id = 'disabled_without_subsidy' ORDER BY id_number"), [["430223196612120019"], ["430223198505050012"], ["430223199001010013"]]);
+    assert_eq!(
+        rows(&lake, "SELECT id_number FROM latest_findings WHERE rule_id = 'disabled_without_subsidy' ORDER BY id_number"),
+        [["430223196612120019"], ["430223198505050012"], ["430223199001010013"]]
+    );
     assert_eq!(rows(&lake, "SELECT count(*) FROM cases WHERE rule_id = 'disabled_without_subsidy'")[0][0], "3");
     let (ok, text) = run(&lake, &config, &["cases", "list", "--rule", "disabled_without_subsidy"]);
     assert!(ok && text.matches("disabled_without_subsidy").count() >= 3, "{text}");

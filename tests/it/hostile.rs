@@ -110,10 +110,11 @@ fn identifiers_do_not_lead_back_to_id_numbers() {
     }
     assert!(links.len() >= 10, "{} finding links", links.len());
     // The unkeyed digest of every ID number, account and entity key in the lake.
-    let candidates: Vec<String> = rows(&server.lake, "SELECT id_number FROM population UNION SELECT entity_key FROM findings UNION SELECT bank_account FROM subsidy_payments WHERE bank_account IS NOT NULL")
-        .into_iter()
-        .map(|r| r[0].clone())
-        .collect();
+    let candidates: Vec<String> =
+        rows(&server.lake, "SELECT id_number FROM population UNION SELECT entity_key FROM findings UNION SELECT bank_account FROM subsidy_payments WHERE bank_account IS NOT NULL")
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
     assert!(candidates.len() > 1_000, "{} candidates", candidates.len());
     let reversed: Vec<&String> = candidates.iter().filter(|c| links.contains(&hex::encode(Sha256::digest(c.as_bytes()))[..20])).collect();
     assert!(reversed.is_empty(), "{} of {} finding links reversed by an unkeyed SHA-256, e.g. {:?}", reversed.len(), links.len(), reversed.first());
@@ -145,11 +146,14 @@ fn identifiers_do_not_lead_back_to_id_numbers() {
 /// of its first string literal) builds SQL with interpolated values.
 fn builds_sql(statement: &str) -> bool {
     let Some(open) = statement.find('"') else { return false };
-    let literal: String = statement[open + 1..].chars().scan(false, |escaped, c| {
-        let end = c == '"' && !*escaped;
-        *escaped = c == '\\' && !*escaped;
-        (!end).then_some(c)
-    }).collect();
+    let literal: String = statement[open + 1..]
+        .chars()
+        .scan(false, |escaped, c| {
+            let end = c == '"' && !*escaped;
+            *escaped = c == '\\' && !*escaped;
+            (!end).then_some(c)
+        })
+        .collect();
     let upper = literal.to_uppercase();
     let sql = ["SELECT ", " FROM ", " WHERE ", "INSERT ", " JOIN ", " AND ", "UNION "].iter().any(|k| upper.contains(k));
     let interpolated = literal.replace("{{", "").replace("}}", "").contains('{');
@@ -258,8 +262,16 @@ fn workbook_bombs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ("one cell at XFD1048576", far(1_048_575, 16_383), "超出了交办单的范围"),
         ("cells at A1 and CV1048576", far(1_048_575, 99), "超出了交办单的范围"),
         ("a sheet that unpacks to 300 MB", bomb("xl/worksheets/sheet1.xml", SHEET_HEAD, " ", 300 << 20, "</sheetData></worksheet>"), "压缩炸弹"),
-        ("a note cell that unpacks to 200 MB", bomb("xl/worksheets/sheet1.xml", &format!("{SHEET_HEAD}<row r=\"2\"><c r=\"B2\" t=\"inlineStr\"><is><t>"), "屎", 70 << 20, "</t></is></c></row></sheetData></worksheet>"), "压缩炸弹"),
-        ("500,000 shared strings", bomb("xl/sharedStrings.xml", "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">", "<si><t/></si>", 500_000, "</sst>"), "共享字符串"),
+        (
+            "a note cell that unpacks to 200 MB",
+            bomb("xl/worksheets/sheet1.xml", &format!("{SHEET_HEAD}<row r=\"2\"><c r=\"B2\" t=\"inlineStr\"><is><t>"), "屎", 70 << 20, "</t></is></c></row></sheetData></worksheet>"),
+            "压缩炸弹",
+        ),
+        (
+            "500,000 shared strings",
+            bomb("xl/sharedStrings.xml", "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">", "<si><t/></si>", 500_000, "</sst>"),
+            "共享字符串",
+        ),
         ("two million cells", bomb("xl/worksheets/sheet1.xml", &format!("{SHEET_HEAD}<row r=\"2\">"), "<c/>", 2_000_000, "</row></sheetData></worksheet>"), "单元格"),
     ]
 }
@@ -310,15 +322,19 @@ fn a_units_upload_cannot_end_the_server_and_the_case_stays_whole() {
     let elsewhere = ids(&format!("NOT starts_with(village_code, '{}')", &TOWN[..9]));
     let cell = |k: &'static str, v: &str| (k, v.to_string());
     let made_up = format!("{}-{}", pending[0].rsplit_once('-').unwrap().0, "0".repeat(12));
-    crate::workbench::fill_cells(&sheet, true, &[
-        (&pending[1], vec![cell("核查结论", "属实"), cell("核查说明", "属实"), cell("是否移交线索", "是")]),
-        (&pending[2], vec![cell("核查结论", "不属实"), cell("核查说明", "\u{200B}\u{200B}")]),
-        (&pending[3], vec![cell("核查结论", "属实"), cell("核查说明", "属实"), cell("处理人数", "9223372036854775807")]),
-        (&pending[4], vec![cell("核查结论", "属实"), cell("核查说明", "第一行")]),
-        (&pending[4], vec![cell("核查结论", "不属实"), cell("核查说明", "第二行")]),
-        (&elsewhere[0], vec![cell("核查结论", "属实"), cell("核查说明", "x")]),
-        (&made_up, vec![cell("核查结论", "属实"), cell("核查说明", "x")]),
-    ]);
+    crate::workbench::fill_cells(
+        &sheet,
+        true,
+        &[
+            (&pending[1], vec![cell("核查结论", "属实"), cell("核查说明", "属实"), cell("是否移交线索", "是")]),
+            (&pending[2], vec![cell("核查结论", "不属实"), cell("核查说明", "\u{200B}\u{200B}")]),
+            (&pending[3], vec![cell("核查结论", "属实"), cell("核查说明", "属实"), cell("处理人数", "9223372036854775807")]),
+            (&pending[4], vec![cell("核查结论", "属实"), cell("核查说明", "第一行")]),
+            (&pending[4], vec![cell("核查结论", "不属实"), cell("核查说明", "第二行")]),
+            (&elsewhere[0], vec![cell("核查结论", "属实"), cell("核查说明", "x")]),
+            (&made_up, vec![cell("核查结论", "属实"), cell("核查说明", "x")]),
+        ],
+    );
     let (status, text) = upload(&server, &unit, "交办单.xlsx", &std::fs::read(&sheet).unwrap());
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("线索移交"), "a unit cannot hand a clue on through the sheet: {text}");
@@ -334,7 +350,12 @@ fn a_units_upload_cannot_end_the_server_and_the_case_stays_whole() {
     whole();
 
     // Refusals are audited as refusals, and a flood of them is summarised.
-    let audit_lines = || String::from_utf8_lossy(&xuncha(&["--lake", server.lake.to_str().unwrap(), "--config", server.lake.parent().unwrap().join("xuncha.toml").to_str().unwrap(), "audit", "list"]).stdout).lines().map(String::from).collect::<Vec<_>>();
+    let audit_lines = || {
+        String::from_utf8_lossy(&xuncha(&["--lake", server.lake.to_str().unwrap(), "--config", server.lake.parent().unwrap().join("xuncha.toml").to_str().unwrap(), "audit", "list"]).stdout)
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
     let before = audit_lines().len();
     for _ in 0..120 {
         assert_eq!(verdict(&elsewhere[0], &[("verdict", "不属实"), ("note", "x")]).status(), 404);
@@ -366,7 +387,11 @@ fn inbox_bombs_are_refused_under_an_address_space_limit() {
     std::fs::copy(samples.join(companion), inbox.join(companion)).unwrap();
     let bombs = [
         ("430223101000_低保_解压炸弹.xlsx", bomb("xl/worksheets/sheet1.xml", SHEET_HEAD, " ", 1_600 << 20, "</sheetData></worksheet>"), "压缩炸弹"),
-        ("430223101000_低保_共享字符串.xlsx", bomb("xl/sharedStrings.xml", "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">", "<si><t/></si>", 8_100_000, "</sst>"), "共享字符串"),
+        (
+            "430223101000_低保_共享字符串.xlsx",
+            bomb("xl/sharedStrings.xml", "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">", "<si><t/></si>", 8_100_000, "</sst>"),
+            "共享字符串",
+        ),
         ("430223101000_低保_单元格.xlsx", bomb("xl/worksheets/sheet1.xml", &format!("{SHEET_HEAD}<row r=\"2\">"), "<c/>", 25_100_000, "</row></sheetData></worksheet>"), "单元格"),
     ];
     for (name, bytes, _) in &bombs {
@@ -465,7 +490,10 @@ fn forged_audit_entries_and_case_history_are_found() {
     };
     // A real change first: the case history is vouched for.
     let analyst = login(&server, "analyst");
-    let pending: Vec<String> = rows(&server.lake, &format!("SELECT case_id FROM cases WHERE state = '待交办' AND starts_with(village_code, '{}') ORDER BY case_id LIMIT 2", &TOWN[..9])).into_iter().map(|r| r[0].clone()).collect();
+    let pending: Vec<String> = rows(&server.lake, &format!("SELECT case_id FROM cases WHERE state = '待交办' AND starts_with(village_code, '{}') ORDER BY case_id LIMIT 2", &TOWN[..9]))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
     let form = [("csrf", analyst.csrf.as_str()), ("unit", TOWN), ("due", "2026-12-30"), ("ids", pending[0].as_str()), ("ids", pending[1].as_str())];
     assert_eq!(post(&server, &analyst, "/cases/assign", &form).status(), 303);
     let verified = cli(&["audit", "verify"]);

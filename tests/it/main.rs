@@ -2,23 +2,23 @@
 //! the real `xuncha` binary, real Delta tables, real DataFusion, real peers.
 
 mod badinput;
+mod browser;
 mod cases;
 mod common;
 mod concurrency;
+mod dashboard;
 mod departments;
 mod generator;
 mod hostile;
+mod ids;
 mod ingest;
 mod mappings;
-mod ids;
-mod report;
 mod panels;
+mod report;
 mod rule_fixtures;
 mod rules;
 mod schedule;
 mod scores;
-mod structure;
 mod security;
-mod browser;
-mod dashboard;
+mod structure;
 mod workbench;

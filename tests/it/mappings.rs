@@ -60,7 +60,9 @@ fn everyday_headers_load_and_an_unknown_one_says_the_line_to_add() {
     assert_eq!(rows(&other, "SELECT name FROM population ORDER BY id_number"), [["王秀英"], ["李伟"]], "姓名 is still the name");
 
     // The configuration is strict: an unknown source or column is named.
-    for (bad, named) in [("[sources.population.headers]\n\"x\" = \"amount\"\n", "没有列「amount」"), ("[sources.nowhere.headers]\n\"x\" = \"name\"\n", "nowhere"), ("[headers]\n\"x\" = \"nothing\"\n", "nothing")] {
+    for (bad, named) in
+        [("[sources.population.headers]\n\"x\" = \"amount\"\n", "没有列「amount」"), ("[sources.nowhere.headers]\n\"x\" = \"name\"\n", "nowhere"), ("[headers]\n\"x\" = \"nothing\"\n", "nothing")]
+    {
         std::fs::write(&config, bad).unwrap();
         let out = run("ingest");
         assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains(named), "{bad}: {}", String::from_utf8_lossy(&out.stderr));

@@ -10,13 +10,13 @@
 //! (`XUNCHA_UPDATE_GOLDEN=1` rewrites them); no rule may fall back to the
 //! plain count, leave a placeholder, or show a column without a Chinese name.
 
-use xuncha_queries::run::{RunOptions, run};
-use xuncha_queries::session::{SessionOptions, session};
 use datafusion::arrow::util::display::array_value_to_string;
 use std::collections::BTreeSet;
 use std::path::Path;
-use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
 use xuncha_core::lake::Lake;
+use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
+use xuncha_queries::run::{RunOptions, run};
+use xuncha_queries::session::{SessionOptions, session};
 
 async fn check(fixture: &Path, rules: &[xuncha_queries::rules::Rule]) -> Result<(), String> {
     let rule = fixture.file_name().unwrap().to_string_lossy().into_owned();
@@ -39,11 +39,7 @@ async fn check(fixture: &Path, rules: &[xuncha_queries::rules::Rule]) -> Result<
     let found: BTreeSet<String> = batches.iter().flat_map(|b| (0..b.num_rows()).map(|r| array_value_to_string(b.column(0), r).unwrap())).collect();
     let expected: BTreeSet<String> = std::fs::read_to_string(fixture.join("expected.csv")).unwrap().lines().skip(1).map(str::to_string).collect();
     if found != expected {
-        return Err(format!(
-            "{rule}: missing {:?}, unexpected {:?}",
-            expected.difference(&found).collect::<Vec<_>>(),
-            found.difference(&expected).collect::<Vec<_>>()
-        ));
+        return Err(format!("{rule}: missing {:?}, unexpected {:?}", expected.difference(&found).collect::<Vec<_>>(), found.difference(&expected).collect::<Vec<_>>()));
     }
     words(&ctx, &rule, rules).await
 }

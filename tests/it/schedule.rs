@@ -25,12 +25,14 @@ impl Drop for Scheduler {
 /// Starts `xuncha schedule`, its output appended to `log` (shown when a wait times out).
 fn start(lake: &Path, config: &Path, port: u16, log: &Path) -> Scheduler {
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    Scheduler(Command::new(env!("CARGO_BIN_EXE_xuncha"))
-        .args(["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "schedule", "--serve", &format!("127.0.0.1:{port}")])
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .expect("xuncha schedule starts"))
+    Scheduler(
+        Command::new(env!("CARGO_BIN_EXE_xuncha"))
+            .args(["--lake", lake.to_str().unwrap(), "--config", config.to_str().unwrap(), "schedule", "--serve", &format!("127.0.0.1:{port}")])
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("xuncha schedule starts"),
+    )
 }
 
 fn wait_until(what: &str, limit: Duration, log: &Path, mut done: impl FnMut() -> bool) {
@@ -55,7 +57,12 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn delivered(inbox: &Path) -> usize {
-    std::fs::read_dir(inbox).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_dir() && !["archive", "rejected"].contains(&e.file_name().to_str().unwrap())).map(|e| std::fs::read_dir(e.path()).unwrap().count()).sum()
+    std::fs::read_dir(inbox)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir() && !["archive", "rejected"].contains(&e.file_name().to_str().unwrap()))
+        .map(|e| std::fs::read_dir(e.path()).unwrap().count())
+        .sum()
 }
 
 #[test]
@@ -63,7 +70,11 @@ fn scheduled_ingest_archives_runs_serves_and_survives_a_kill() {
     let dir = scratch("schedule");
     let (lake, inbox, config, log) = (dir.join("lake"), dir.join("inbox"), dir.join("xuncha.toml"), dir.join("scheduler.log"));
     std::fs::create_dir_all(&inbox).unwrap();
-    std::fs::write(&config, format!("[schedule]\nsettle_secs = 5\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nretry_backoff_secs = 1\n", inbox.display())).unwrap();
+    std::fs::write(
+        &config,
+        format!("[schedule]\nsettle_secs = 5\n[[schedule.jobs]]\nname = \"入库\"\ncron = \"* * * * * *\"\naction = \"ingest\"\ninbox = \"{}\"\nretry_backoff_secs = 1\n", inbox.display()),
+    )
+    .unwrap();
     let lake_s = lake.to_str().unwrap();
     let add = Command::new(env!("CARGO_BIN_EXE_xuncha")).args(["--lake", lake_s, "user", "add", "boss", "--role", "leader"]).env("XUNCHA_PASSWORD", "boss password").output().unwrap();
     assert!(add.status.success());

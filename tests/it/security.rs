@@ -166,7 +166,9 @@ fn hostile_sql_never_ends_the_server_and_scoped_probes_learn_nothing() {
             let (status, shown) = sql(&server, who, query);
             let head: String = query.chars().take(80).collect();
             match *expect {
-                "refused" => assert!(status == 400 && ["只允许只读查询", "嵌套过深", "上限", "一次只能", "不支持", "语法错误", "过长", "过大"].iter().any(|w| shown.contains(w)), "{head}: {status} {shown}"),
+                "refused" => {
+                    assert!(status == 400 && ["只允许只读查询", "嵌套过深", "上限", "一次只能", "不支持", "语法错误", "过长", "过大"].iter().any(|w| shown.contains(w)), "{head}: {status} {shown}")
+                }
                 "error" => assert_eq!(status, 400, "{head}: {shown}"),
                 "survives" => assert!(status == 200 || status == 400, "{head}: {status} {shown}"),
                 _ => assert_eq!(status, 200, "{head}: {shown}"),
@@ -328,7 +330,13 @@ fn leaders_see_no_identity_on_any_page_finding_export_or_download() {
             let response = get(&server, &who, page);
             assert_eq!(response.status(), 200, "{user} {page}");
             let headers = response.headers().clone();
-            for (name, want) in [("content-security-policy", "frame-ancestors 'none'"), ("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"), ("cache-control", "no-store")] {
+            for (name, want) in [
+                ("content-security-policy", "frame-ancestors 'none'"),
+                ("x-frame-options", "DENY"),
+                ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "no-referrer"),
+                ("cache-control", "no-store"),
+            ] {
                 assert!(headers.get(name).is_some_and(|v| v.to_str().unwrap().contains(want)), "{page}: {name}");
             }
             let body = response.text().unwrap();
@@ -400,7 +408,12 @@ fn logins_sessions_redirects_and_the_audit_log_hold_under_attack() {
     for next in ["/\\evil.example", "/%09/evil.example", "/\t/evil.example", "//evil.example", "https://evil.example", "/p/overview\r\nSet-Cookie: x=1"] {
         let c = client();
         let (cookie, token) = crate::dashboard::form_token(&c, &server.base);
-        let response = c.post(format!("{}/login", server.base)).header("cookie", cookie).form(&[("username", "admin"), ("password", server.passwords["admin"].as_str()), ("form_token", &token), ("next", next)]).send().unwrap();
+        let response = c
+            .post(format!("{}/login", server.base))
+            .header("cookie", cookie)
+            .form(&[("username", "admin"), ("password", server.passwords["admin"].as_str()), ("form_token", &token), ("next", next)])
+            .send()
+            .unwrap();
         assert_eq!(response.status(), 303, "{next:?}");
         assert_eq!(response.headers()[LOCATION], "/", "{next:?}");
     }
@@ -423,7 +436,13 @@ fn logins_sessions_redirects_and_the_audit_log_hold_under_attack() {
     // Secure cookies behind a TLS proxy.
     let c = client();
     let (cookie, token) = crate::dashboard::form_token(&c, &server.base);
-    let behind = c.post(format!("{}/login", server.base)).header("cookie", cookie).header("x-forwarded-proto", "https").form(&[("username", "admin"), ("password", server.passwords["admin"].as_str()), ("form_token", &token), ("next", "/p/overview")]).send().unwrap();
+    let behind = c
+        .post(format!("{}/login", server.base))
+        .header("cookie", cookie)
+        .header("x-forwarded-proto", "https")
+        .form(&[("username", "admin"), ("password", server.passwords["admin"].as_str()), ("form_token", &token), ("next", "/p/overview")])
+        .send()
+        .unwrap();
     assert!(crate::dashboard::session_set_cookie(&behind).contains("Secure"));
     assert!(!crate::dashboard::session_set_cookie(&try_login(&server.base, "admin", &server.passwords["admin"])).contains("Secure"));
 

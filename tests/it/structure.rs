@@ -20,8 +20,7 @@ fn decides_by_state(line: &str) -> bool {
     const VARIANTS: &[&str] = &["Pending", "Assigned", "Confirmed", "PartlyConfirmed", "Dismissed", "Rectifying", "Rectified", "Closed", "Withdrawn"];
     const LABELS: &[&str] = &["待交办", "已交办", "属实", "部分属实", "排除", "整改中", "已整改", "已销号", "已撤销"];
     let code = line.split("//").next().unwrap_or_default();
-    VARIANTS.iter().any(|v| code.contains(&format!("State::{v}")))
-        || LABELS.iter().any(|l| ["==", "!="].iter().any(|op| code.contains(&format!("{op} \"{l}\""))))
+    VARIANTS.iter().any(|v| code.contains(&format!("State::{v}"))) || LABELS.iter().any(|l| ["==", "!="].iter().any(|op| code.contains(&format!("{op} \"{l}\""))))
 }
 
 #[test]

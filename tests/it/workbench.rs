@@ -33,13 +33,7 @@ pub(crate) fn upload(server: &Server, who: &Login, name: &str, bytes: &[u8]) -> 
     body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
     body.extend_from_slice(bytes);
     body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    client()
-        .post(format!("{}/cases/upload", server.base))
-        .header(COOKIE, &who.cookie)
-        .header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .unwrap()
+    client().post(format!("{}/cases/upload", server.base)).header(COOKIE, &who.cookie).header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")).body(body).send().unwrap()
 }
 
 /// Fills a downloaded 交办单 with openpyxl: `rows` of (case id, verdict, 追缴金额).
@@ -96,7 +90,8 @@ fn oversized_upload_status(server: &Server, who: &Login, bytes: usize) -> (u16, 
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
     let boundary = "xunchaBoundary7MA4YWxkTrZu0gW";
-    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.xlsx\"\r\n\r\n", who.csrf);
+    let head =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.xlsx\"\r\n\r\n", who.csrf);
     let request = format!(
         "POST /cases/upload HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n{head}",
         who.cookie,
@@ -154,14 +149,30 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
         let response = post(&server, &unit, &format!("/case/{id}"), &[("csrf", &unit.csrf), ("action", "verdict"), ("expect", "已交办"), ("verdict", "不属实"), ("note", "x")]);
         assert_eq!(response.status(), 404, "a unit answers {id}, not handed to it");
     }
-    for path in ["/p/overview", "/p/findings", "/sql", "/admin/users", "/export/findings/list", "/report/common-issues.html", "/cases/letter/report.docx", &format!("/finding/r/deceased_paid/{}", "0".repeat(20))] {
+    for path in [
+        "/p/overview",
+        "/p/findings",
+        "/sql",
+        "/admin/users",
+        "/export/findings/list",
+        "/report/common-issues.html",
+        "/cases/letter/report.docx",
+        &format!("/finding/r/deceased_paid/{}", "0".repeat(20)),
+    ] {
         assert_eq!(get(&server, &unit, path).status(), 403, "a unit opens {path}");
     }
     assert_eq!(get(&server, &unit, "/cases/handover.xlsx?unit=430223102000").status(), 404, "another unit's 交办单");
     assert_eq!(get(&server, &unit, "/").headers()["location"], "/cases", "a unit starts at its queue");
 
     // The unit answers one case; the same answer again is a conflict, not a lost update.
-    let answer = |who: &Login, id: &str| post(&server, who, &format!("/case/{id}"), &[("csrf", &who.csrf), ("action", "verdict"), ("expect", "已交办"), ("verdict", "属实"), ("note", "属实"), ("measures", "停发追缴"), ("due", "2027-01-31"), ("recovered", "300.5")]);
+    let answer = |who: &Login, id: &str| {
+        post(
+            &server,
+            who,
+            &format!("/case/{id}"),
+            &[("csrf", &who.csrf), ("action", "verdict"), ("expect", "已交办"), ("verdict", "属实"), ("note", "属实"), ("measures", "停发追缴"), ("due", "2027-01-31"), ("recovered", "300.5")],
+        )
+    };
     assert_eq!(post(&server, &unit, &format!("/case/{}", pending[0]), &[("action", "verdict"), ("expect", "已交办"), ("verdict", "属实")]).status(), 403, "no CSRF token");
     assert_eq!(answer(&leader, &pending[0]).status(), 403, "leaders read only");
     assert_eq!(answer(&unit, &pending[0]).status(), 303);
@@ -250,7 +261,8 @@ fn to_pdf(dir: &Path, name: &str, bytes: &[u8]) -> String {
         .expect("LibreOffice (soffice) is installed by scripts/setup");
     assert!(convert.status.success(), "{}", String::from_utf8_lossy(&convert.stderr));
     let pdf = dir.join(format!("{name}.pdf"));
-    let picture = Command::new("pdftoppm").args(["-png", "-r", "60", "-f", "1", "-l", "1", pdf.to_str().unwrap(), dir.join(name).to_str().unwrap()]).output().expect("pdftoppm is installed by scripts/setup");
+    let picture =
+        Command::new("pdftoppm").args(["-png", "-r", "60", "-f", "1", "-l", "1", pdf.to_str().unwrap(), dir.join(name).to_str().unwrap()]).output().expect("pdftoppm is installed by scripts/setup");
     assert!(picture.status.success());
     let text = Command::new("pdftotext").args([pdf.to_str().unwrap(), "-"]).output().expect("pdftotext is installed by scripts/setup");
     String::from_utf8_lossy(&text.stdout).into_owned()

@@ -15,8 +15,8 @@ pub(crate) use common::report_download;
 use crate::auth::Auth;
 use crate::error::AppError;
 use crate::layout;
-use crate::state::AppState;
 use crate::site::{Head, PAGES, Page};
+use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -100,10 +100,7 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     let ctx = state.context(session.user.scope.as_deref()).await?;
     let query = panel.bind(&filters).map_err(AppError::internal("导出失败"))?;
     let table = TextTable::run(&ctx, &query).await.map_err(AppError::internal("导出失败"))?;
-    state
-        .audit
-        .record(&session.user.name, "export", &format!("{name}/{id}?{} ({} 行)", raw.query_string(), table.rows.len()))
-        .map_err(AppError::internal("审计日志写入失败,未导出"))?;
+    state.audit.record(&session.user.name, "export", &format!("{name}/{id}?{} ({} 行)", raw.query_string(), table.rows.len())).map_err(AppError::internal("审计日志写入失败,未导出"))?;
     let file = format!("attachment; filename=\"xuncha-{name}-{id}.csv\"");
     let bytes = layout::masked_csv(&table).map_err(AppError::internal("导出失败"))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], bytes).into_response())

@@ -6,8 +6,8 @@ use crate::auth::urlencode;
 use crate::charts;
 use crate::layout;
 use maud::{Markup, html};
-use xuncha_queries::panels::{Links, Panel, View};
 use xuncha_core::keys::KeyRing;
+use xuncha_queries::panels::{Links, Panel, View};
 use xuncha_queries::table::TextTable;
 
 /// The columns that identify a finding: they make the link, and are not shown.
@@ -25,11 +25,9 @@ fn drill_query(raw: &str) -> String {
 pub(super) fn render(p: &Panel, table: &TextTable, export: &str, keys: &KeyRing) -> Markup {
     let number = |s: &str| s.parse::<f64>().unwrap_or(0.0);
     let chart = match &p.view {
-        View::Bars { label, value, unit } => Some(charts::bars(
-            &table.column(label).into_iter().map(String::from).collect::<Vec<_>>(),
-            &table.column(value).into_iter().map(number).collect::<Vec<_>>(),
-            unit,
-        )),
+        View::Bars { label, value, unit } => {
+            Some(charts::bars(&table.column(label).into_iter().map(String::from).collect::<Vec<_>>(), &table.column(value).into_iter().map(number).collect::<Vec<_>>(), unit))
+        }
         View::Lines { x, values } => Some(charts::lines(
             &table.column(x).into_iter().map(String::from).collect::<Vec<_>>(),
             &values.iter().map(|v| (v.clone(), table.column(v).into_iter().map(number).collect())).collect::<Vec<_>>(),

@@ -4,10 +4,10 @@
 //! heat map Word renders natively, with no image fonts to embed).
 
 use super::text::{case, chinese_number, headline, percent, wan};
-use xuncha_queries::report::CommonIssueReport;
-use crate::charts::Grid;
 use crate::DashboardError;
+use crate::charts::Grid;
 use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow};
+use xuncha_queries::report::CommonIssueReport;
 
 const BODY_FONT: &str = "仿宋_GB2312";
 const HEADING_FONT: &str = "黑体";
@@ -56,40 +56,41 @@ pub(crate) fn pack(doc: Docx) -> Result<Vec<u8>, DashboardError> {
 /// The report's bytes.
 pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Result<Vec<u8>, DashboardError> {
     let mut doc = document(title)
-        .add_paragraph(text(&format!(
-            "报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。",
-            report.scope, report.as_of, report.threshold, report.towns_total
-        )))
+        .add_paragraph(text(&format!("报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。", report.scope, report.as_of, report.threshold, report.towns_total)))
         .add_paragraph(heading("一、总体情况", 1))
         .add_paragraph(text(summary))
-        .add_table(Table::new(vec![
-            header_row(&headline(report).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()),
-            TableRow::new(headline(report).iter().map(|(_, v)| cell(v)).collect()),
-        ]))
+        .add_table(Table::new(vec![header_row(&headline(report).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()), TableRow::new(headline(report).iter().map(|(_, v)| cell(v)).collect())]))
         .add_paragraph(heading("二、共性问题排序", 1));
     let mut ranking = vec![header_row(&["序号", "问题类别", "涉及乡镇", "问题数", "比对发现", "涉及金额", "挽回(追回)", "整改率", "逾期"])];
     for (i, t) in report.common().enumerate() {
         ranking.push(TableRow::new(
-            [(i + 1).to_string(), t.topic.clone(), t.towns.len().to_string(), t.problems.to_string(), t.findings.to_string(), wan(t.money_involved), wan(t.money_recovered), percent(t.rectification_rate), t.overdue.to_string()]
-                .iter()
-                .map(|v| cell(v))
-                .collect(),
+            [
+                (i + 1).to_string(),
+                t.topic.clone(),
+                t.towns.len().to_string(),
+                t.problems.to_string(),
+                t.findings.to_string(),
+                wan(t.money_involved),
+                wan(t.money_recovered),
+                percent(t.rectification_rate),
+                t.overdue.to_string(),
+            ]
+            .iter()
+            .map(|v| cell(v))
+            .collect(),
         ));
     }
     doc = doc.add_table(Table::new(ranking));
     for (i, t) in report.common().enumerate() {
-        doc = doc
-            .add_paragraph(heading(&format!("({}){}", chinese_number(i + 1), t.topic), 2))
-            .add_paragraph(text(&format!("涉及乡镇(街道):{}。", t.towns.join("、"))))
-            .add_paragraph(text(&format!(
-                "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。",
-                t.problems,
-                t.findings,
-                wan(t.money_involved),
-                wan(t.money_recovered),
-                percent(t.rectification_rate),
-                t.overdue
-            )));
+        doc = doc.add_paragraph(heading(&format!("({}){}", chinese_number(i + 1), t.topic), 2)).add_paragraph(text(&format!("涉及乡镇(街道):{}。", t.towns.join("、")))).add_paragraph(text(&format!(
+            "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。",
+            t.problems,
+            t.findings,
+            wan(t.money_involved),
+            wan(t.money_recovered),
+            percent(t.rectification_rate),
+            t.overdue
+        )));
         if !t.cases.is_empty() {
             doc = doc.add_paragraph(text("典型案例:"));
             for (k, c) in t.cases.iter().enumerate() {

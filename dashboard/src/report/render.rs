@@ -4,9 +4,9 @@
 use super::text::{case, chinese_number, headline, percent, wan};
 use crate::DashboardError;
 use crate::charts;
-use xuncha_queries::report::CommonIssueReport;
 use maud::{DOCTYPE, PreEscaped, html};
 use std::path::Path;
+use xuncha_queries::report::CommonIssueReport;
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +47,7 @@ pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static 
         .common()
         .take(4)
         .map(|t| {
-            let values = rounds
-                .iter()
-                .map(|r| report.trend.rows.iter().find(|row| &row[0] == r && row[1] == t.topic).map_or(0.0, |row| row[2].parse().unwrap_or(0.0)))
-                .collect();
+            let values = rounds.iter().map(|r| report.trend.rows.iter().find(|row| &row[0] == r && row[1] == t.topic).map_or(0.0, |row| row[2].parse().unwrap_or(0.0))).collect();
             (t.topic.clone(), values)
         })
         .collect();
@@ -139,18 +136,47 @@ fn appendix_html(report: &CommonIssueReport) -> maud::Markup {
 pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String, DashboardError> {
     let stem = out.file_stem().map_or("report".into(), |s| s.to_string_lossy().into_owned());
     let dir = out.parent().unwrap_or(Path::new("."));
-    let mut md = format!("# {}\n\n报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。\n\n## 一、总体情况\n\n", title(report), report.scope, report.as_of, report.threshold, report.towns_total);
+    let mut md = format!(
+        "# {}\n\n报告范围:{};统计截至 {};共性问题标准:在不少于 {} 个乡镇(街道)出现(共 {} 个)。\n\n## 一、总体情况\n\n",
+        title(report),
+        report.scope,
+        report.as_of,
+        report.threshold,
+        report.towns_total
+    );
     md.push_str("| 指标 | 数值 |\n|---|---|\n");
     for (k, v) in &headline(report) {
         md.push_str(&format!("| {k} | {v} |\n"));
     }
-    md.push_str(&format!("\n{}\n\n## 二、共性问题排序\n\n| 序号 | 问题类别 | 涉及乡镇 | 问题数 | 比对发现 | 涉及金额 | 挽回(追回) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n", summary(report)));
+    md.push_str(&format!(
+        "\n{}\n\n## 二、共性问题排序\n\n| 序号 | 问题类别 | 涉及乡镇 | 问题数 | 比对发现 | 涉及金额 | 挽回(追回) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n",
+        summary(report)
+    ));
     for (i, t) in report.common().enumerate() {
-        md.push_str(&format!("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", i + 1, t.topic, t.towns.len(), t.problems, t.findings, wan(t.money_involved), wan(t.money_recovered), percent(t.rectification_rate), t.overdue));
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            i + 1,
+            t.topic,
+            t.towns.len(),
+            t.problems,
+            t.findings,
+            wan(t.money_involved),
+            wan(t.money_recovered),
+            percent(t.rectification_rate),
+            t.overdue
+        ));
     }
     for (i, t) in report.common().enumerate() {
         md.push_str(&format!("\n### ({}){}\n\n涉及乡镇(街道):{}。\n\n", chinese_number(i + 1), t.topic, t.towns.join("、")));
-        md.push_str(&format!("问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。\n\n", t.problems, t.findings, wan(t.money_involved), wan(t.money_recovered), percent(t.rectification_rate), t.overdue));
+        md.push_str(&format!(
+            "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。\n\n",
+            t.problems,
+            t.findings,
+            wan(t.money_involved),
+            wan(t.money_recovered),
+            percent(t.rectification_rate),
+            t.overdue
+        ));
         if !t.cases.is_empty() {
             md.push_str("典型案例:\n\n");
             for (k, c) in t.cases.iter().enumerate() {
@@ -170,7 +196,18 @@ pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String,
     }
     md.push_str("## 四、数据附表\n\n| 问题类别 | 是否共性 | 涉及乡镇数 | 问题数 | 比对发现 | 涉及金额(元) | 挽回(元) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n");
     for t in &report.topics {
-        md.push_str(&format!("| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} |\n", t.topic, if t.common { "是" } else { "否" }, t.towns.len(), t.problems, t.findings, t.money_involved, t.money_recovered, percent(t.rectification_rate), t.overdue));
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} |\n",
+            t.topic,
+            if t.common { "是" } else { "否" },
+            t.towns.len(),
+            t.problems,
+            t.findings,
+            t.money_involved,
+            t.money_recovered,
+            percent(t.rectification_rate),
+            t.overdue
+        ));
     }
     Ok(md)
 }

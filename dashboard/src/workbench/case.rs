@@ -180,7 +180,9 @@ fn changes(action: Action, form: &Fields) -> Result<Vec<Change>, AppError> {
     let refused = |why: String| AppError::bad_request("操作未执行", why);
     let (recovered, back_paid, people) = (money(form.get("recovered"), "追缴金额")?, money(form.get("back_paid"), "补发金额")?, people(form.get("people"))?);
     Ok(match action {
-        Action::Assign => vec![Change::Assign { unit: code(form.get("unit"), "承办单位")?.ok_or_else(|| refused("请填写承办单位代码".into()))?, due: date(form.get("due"), "核查时限")? }],
+        Action::Assign => {
+            vec![Change::Assign { unit: code(form.get("unit"), "承办单位")?.ok_or_else(|| refused("请填写承办单位代码".into()))?, due: date(form.get("due"), "核查时限")? }]
+        }
         Action::Verdict => {
             let verdict = Some(Verdict::parse(form.get("verdict"))?);
             let due = optional_date(form.get("due"), "整改时限")?;

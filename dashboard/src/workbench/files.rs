@@ -6,10 +6,10 @@ use super::letters::{self, Letter};
 use super::{actor, code, context};
 use crate::auth::{Anyone, Authorized};
 use crate::error::AppError;
+use crate::layout;
 use crate::secret::constant_time_eq;
 use crate::state::{AppState, LoginSession};
 use crate::users::Role;
-use crate::layout;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -77,7 +77,10 @@ pub(crate) async fn letter(State(state): State<Arc<AppState>>, Authorized { sess
         Letter::Report => None,
         Letter::Handover | Letter::Reminder => Some(unit_of(&session, &q)?),
     };
-    state.audit.record(&session.user.name, "case_letter", &format!("{}{}", letter.title(), unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default())).map_err(AppError::internal("审计日志写入失败,未导出"))?;
+    state
+        .audit
+        .record(&session.user.name, "case_letter", &format!("{}{}", letter.title(), unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default()))
+        .map_err(AppError::internal("审计日志写入失败,未导出"))?;
     let ctx = context(&state, &session).await?;
     let bytes = letters::build(&state, &ctx, letter, unit.as_deref()).await?;
     Ok(attachment(DOCX, &format!("{}{}.docx", letter.title(), unit.map(|u| format!("-{u}")).unwrap_or_default()), bytes))

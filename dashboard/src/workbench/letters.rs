@@ -137,7 +137,11 @@ async fn report(ctx: &SessionContext, dated: &str) -> Result<docx_rs::Docx, AppE
         .add_paragraph(heading("三、承办单位考核", 1))
         .add_table(table(&panel(ctx, "case_scorecard_unit").await?))
         .add_paragraph(heading("四、整改不实与反弹", 1))
-        .add_paragraph(text(&if flagged.rows.is_empty() { "数据比对未发现整改不实或反弹的线索。".to_string() } else { format!("数据比对发现 {} 条线索标记整改后问题仍在或再次出现,须重新督办:", flagged.rows.len()) }))
+        .add_paragraph(text(&if flagged.rows.is_empty() {
+            "数据比对未发现整改不实或反弹的线索。".to_string()
+        } else {
+            format!("数据比对发现 {} 条线索标记整改后问题仍在或再次出现,须重新督办:", flagged.rows.len())
+        }))
         .add_table(table(&flagged))
         .add_paragraph(heading("五、各规则核查属实率", 1))
         .add_table(table(&by_rule)))

@@ -13,11 +13,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use datafusion::prelude::SessionContext;
 use maud::{Markup, PreEscaped, html};
-use xuncha_queries::table::TextTable;
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_cases::{Action, Change, Party, State as CaseState};
 use xuncha_queries::sheet::{Param, text};
+use xuncha_queries::table::TextTable;
 
 /// The queue's filters, as links and the filter form give them.
 #[derive(Debug, Default, Deserialize)]

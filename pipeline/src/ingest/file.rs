@@ -24,15 +24,11 @@ use super::read::{self, RawCell, RawChunk, RawColumn, RawRow, Row};
 use super::typing::{self, RowProblem};
 use super::villages::{self, Directory, VillageNames};
 use crate::PipelineError;
-use xuncha_core::config::IngestConfig;
-use xuncha_core::contract::Source;
-use xuncha_core::lake::{BatchRun, FileWriter};
-use rust_decimal::Decimal;
 use deltalake::arrow::array::{ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, StringArray, new_null_array};
 use deltalake::arrow::compute::{FilterBuilder, cast, filter_record_batch, interleave_record_batch};
 use deltalake::arrow::datatypes::{DataType, Schema, SchemaRef};
-use deltalake::arrow::error::ArrowError;
 use deltalake::arrow::row::{RowConverter, SortField};
+use rust_decimal::Decimal;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -40,6 +36,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use twox_hash::XxHash3_128;
+use xuncha_core::config::IngestConfig;
+use xuncha_core::contract::Source;
+use xuncha_core::lake::{BatchRun, FileWriter};
 
 /// Rows per chunk handed to a typing thread.
 const CHUNK_ROWS: usize = 32 * 1024;
@@ -469,7 +468,18 @@ pub(super) fn read_and_type(
         headers,
         header_score: read::header_score(source, headers, &RawRow::new(0, header.iter().map(|h| RawCell::Text(h.clone())).collect())),
     };
-    let mut out = TypedFile { footers_pending: Vec::new(), format, notes, columns: header::column_uses(source, headers, &header, &map), writer: None, keys: KeySet::default(), quarantine: Vec::new(), rows_read: 0, rows_loaded: 0, rows_skipped: 0 };
+    let mut out = TypedFile {
+        footers_pending: Vec::new(),
+        format,
+        notes,
+        columns: header::column_uses(source, headers, &header, &map),
+        writer: None,
+        keys: KeySet::default(),
+        quarantine: Vec::new(),
+        rows_read: 0,
+        rows_loaded: 0,
+        rows_skipped: 0,
+    };
     let workers = threads();
     let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, RawChunk)>(workers * 2);
     let chunk_rx = Mutex::new(Some(chunk_rx));
@@ -602,7 +612,8 @@ impl TypedFile {
         // it is held, for a person to look at, not skipped.
         for &index in &chunk.footers {
             let raw = chunk.raw.row(index);
-            let reason = "这一行以「合计/总计/小计」开头、缺少必填项,像表尾的合计行,但它下面还有数据行,所以不当作表尾跳过;请核实这一行(是数据就补全必填项,是合计行就移到表格末尾)后重新报送".to_string();
+            let reason =
+                "这一行以「合计/总计/小计」开头、缺少必填项,像表尾的合计行,但它下面还有数据行,所以不当作表尾跳过;请核实这一行(是数据就补全必填项,是合计行就移到表格末尾)后重新报送".to_string();
             self.footers_pending.push(Quarantined {
                 row_number: raw.number(),
                 raw: header::cells_json(layout.header, &raw, 0..raw.width()).unwrap_or_else(|| "{}".to_string()),

@@ -33,11 +33,6 @@ pub mod typing;
 mod villages;
 
 use crate::PipelineError;
-use xuncha_core::mapping::HeaderMappings;
-use xuncha_core::contract::Source;
-use xuncha_core::declared::Catalog;
-use xuncha_core::lake::{FileWriter, Lake};
-use xuncha_core::values;
 use deltalake::DeltaTable;
 use deltalake::arrow::array::{Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use deltalake::datafusion::prelude::SessionContext;
@@ -47,6 +42,9 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use xuncha_core::contract::Source;
+use xuncha_core::lake::{FileWriter, Lake};
+use xuncha_core::values;
 
 /// What happened to one delivered file.
 #[derive(Debug, Clone, PartialEq)]

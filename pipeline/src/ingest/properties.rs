@@ -10,14 +10,15 @@
 use super::read::{self, Cell, RawCell, Row};
 use super::typing::type_cell;
 use super::*;
-use xuncha_core::values::{self, MONEY_MAX};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+use xuncha_core::values::{self, MONEY_MAX};
 
 /// Text as departments type it, with what breaks readers: commas, quotes,
 /// line ends, Chinese, €, full-width digits, spaces.
 fn cell_text() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(vec!["a", "Z", "0", "9", ",", "\"", "\n", "\r\n", " ", "张", "伟", "€", "１", "元", ".", "-", "'", "\t", "合计"]), 0..12).prop_map(|parts| parts.concat())
+    prop::collection::vec(prop::sample::select(vec!["a", "Z", "0", "9", ",", "\"", "\n", "\r\n", " ", "张", "伟", "€", "１", "元", ".", "-", "'", "\t", "合计"]), 0..12)
+        .prop_map(|parts| parts.concat())
 }
 
 /// `text` in encoding 0 UTF-8, 1 UTF-8 with BOM, 2 GB18030, 3 UTF-16LE with BOM.

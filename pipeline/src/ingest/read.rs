@@ -23,13 +23,13 @@
 
 use super::records::{self, CsvRecords, QuotedLines};
 use crate::PipelineError;
-use xuncha_core::values;
-use xuncha_core::contract::Source;
-use xuncha_core::mapping::HeaderMappings;
 use deltalake::arrow::array::{Array, BinaryArray, BinaryBuilder, StringArray};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
+use xuncha_core::contract::Source;
+use xuncha_core::mapping::HeaderMappings;
+use xuncha_core::values;
 
 /// One cell as read, before typing, owning its text (a CSV cell in a chunk
 /// stays in its column's string array; see [`Cell`]).
@@ -626,7 +626,12 @@ pub struct Rows {
 
 enum RowsInner {
     /// CSV records (`sizes`: the bytes of each column of the last chunk).
-    Csv { records: Box<CsvRecords>, number: u64, sizes: Vec<usize>, encoding: Encoding },
+    Csv {
+        records: Box<CsvRecords>,
+        number: u64,
+        sizes: Vec<usize>,
+        encoding: Encoding,
+    },
     Cells(RowIter),
 }
 
@@ -895,7 +900,9 @@ impl Lines {
             Err(_) if number == 1 && (bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF")) => {
                 Err(PipelineError::Unreadable("JSON Lines 文件是 UTF-16 编码;JSON Lines 必须是 UTF-8,请另存为 UTF-8 后重新报送".into()))
             }
-            Err(_) => Err(PipelineError::Unreadable(format!("第 {number} 行不是有效的 UTF-8 文本(JSON Lines 文件必须是 UTF-8 编码,这一行混入了其他编码的字节或乱码);整份文件未入库,请重新导出为 UTF-8 后再报送"))),
+            Err(_) => Err(PipelineError::Unreadable(format!(
+                "第 {number} 行不是有效的 UTF-8 文本(JSON Lines 文件必须是 UTF-8 编码,这一行混入了其他编码的字节或乱码);整份文件未入库,请重新导出为 UTF-8 后再报送"
+            ))),
         })
     }
 }

@@ -130,7 +130,18 @@ fn scan_line(bytes: &[u8], commas: &mut Vec<usize>) -> Scan {
 
 impl CsvRecords {
     pub(super) fn new(input: Box<dyn Read + Send>) -> CsvRecords {
-        CsvRecords { input, buffer: vec![0; BUFFER_BYTES], start: 0, end: 0, eof: false, core: csv_core::Reader::new(), fields: vec![0; 1024], ends: vec![0; 64], commas: Vec::new(), quoted_lines: QuotedLines::default() }
+        CsvRecords {
+            input,
+            buffer: vec![0; BUFFER_BYTES],
+            start: 0,
+            end: 0,
+            eof: false,
+            core: csv_core::Reader::new(),
+            fields: vec![0; 1024],
+            ends: vec![0; 64],
+            commas: Vec::new(),
+            quoted_lines: QuotedLines::default(),
+        }
     }
 
     /// Reads the next record, handing each field with its index to `field`;
@@ -231,7 +242,15 @@ impl CsvRecords {
 /// kind (digit, ASCII letter, other) — `DB20251143022310120100013` and
 /// `DB20251243022310120100014`, two payment numbers.
 fn same_shape(a: &[u8], b: &[u8]) -> bool {
-    let kind = |b: &u8| if b.is_ascii_digit() { 0 } else if b.is_ascii_alphabetic() { 1 } else { 2 };
+    let kind = |b: &u8| {
+        if b.is_ascii_digit() {
+            0
+        } else if b.is_ascii_alphabetic() {
+            1
+        } else {
+            2
+        }
+    };
     !a.is_empty() && a.len() == b.len() && a.iter().map(kind).eq(b.iter().map(kind))
 }
 

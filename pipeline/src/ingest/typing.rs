@@ -3,8 +3,6 @@
 //! value and what was expected).
 
 use super::read::{Cell, RawColumn};
-use xuncha_core::contract::{Column, ColumnType, Source, arrow_type};
-use xuncha_core::values::{self, Month};
 use chrono::{Datelike, NaiveDate};
 use deltalake::arrow::array::{ArrayRef, BooleanArray, BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder};
 use deltalake::arrow::buffer::BooleanBuffer;
@@ -15,6 +13,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
+use xuncha_core::contract::{Column, ColumnType, Source, arrow_type};
+use xuncha_core::values::{self, Month};
 
 /// Columns every source table has beside the contract's.
 pub const LINEAGE_COLUMNS: &[&str] = &["extra", "batch_id", "source_file", "source_row"];
@@ -77,19 +77,12 @@ pub struct RowProblem {
 /// Types one cell for a column.
 pub fn type_cell<'a>(source: &Source, index: usize, cell: Cell<'a>) -> Result<Typed<'a>, RowProblem> {
     let column = &source.columns[index];
-    let problem = |kind: &'static str, why: String| RowProblem {
-        kind,
-        column: Some(column.name),
-        reason: format!("列「{}」({}) {why}", column.header, column.name),
-    };
+    let problem = |kind: &'static str, why: String| RowProblem { kind, column: Some(column.name), reason: format!("列「{}」({}) {why}", column.header, column.name) };
     if cell.is_blank() {
         return if column.required { Err(problem("missing_required", "为必填项,但为空".into())) } else { Ok(Typed::Null) };
     }
     match (column.ty, cell) {
-        (_, Cell::Formula(formula)) => Err(problem(
-            "bad_formula",
-            format!("是公式 ={},但文件中没有保存它的计算结果;请在 Excel/WPS 中打开这份文件、保存后重新报送", values::excerpt(formula, 100)),
-        )),
+        (_, Cell::Formula(formula)) => Err(problem("bad_formula", format!("是公式 ={},但文件中没有保存它的计算结果;请在 Excel/WPS 中打开这份文件、保存后重新报送", values::excerpt(formula, 100)))),
         // A spreadsheet number holds 15 significant digits: an ID number or
         // an account typed as a number has lost its last digits already.
         (ColumnType::Id | ColumnType::Code, Cell::Number(n)) if n.abs() >= 1e15 => Err(problem(
@@ -98,12 +91,8 @@ pub fn type_cell<'a>(source: &Source, index: usize, cell: Cell<'a>) -> Result<Ty
         )),
         // A date cell is a date; a plain number is read as its text (a year
         // or a month is refused, a serial taken only where plausible).
-        (ColumnType::Date, Cell::Serial(n)) => {
-            values::excel_serial_date(n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期")))
-        }
-        (ColumnType::Month, Cell::Serial(n)) => {
-            values::excel_serial_date(n).map(|d| Typed::Month(Month::of(d))).ok_or_else(|| problem("bad_month", format!("「{n}」不是有效月份")))
-        }
+        (ColumnType::Date, Cell::Serial(n)) => values::excel_serial_date(n).map(Typed::Date).ok_or_else(|| problem("bad_date", format!("「{n}」不是有效的 Excel 日期"))),
+        (ColumnType::Month, Cell::Serial(n)) => values::excel_serial_date(n).map(|d| Typed::Month(Month::of(d))).ok_or_else(|| problem("bad_month", format!("「{n}」不是有效月份"))),
         (ColumnType::Money, Cell::Number(n)) => values::money_from_f64(n).map(Typed::Money).map_err(|e| problem("bad_money", e)),
         (ColumnType::Bool, Cell::Bool(b)) => Ok(Typed::Bool(b)),
         (_, Cell::Text(text)) => type_text(source, column, text).map_err(|(kind, why)| problem(kind, why)),
@@ -369,8 +358,27 @@ mod tests {
     fn the_quick_check_of_a_value_agrees_with_its_typing() {
         let pay = source("subsidy_payments").unwrap();
         let samples = [
-            "430281193707097786", "43028119370709778X", "43028119370709778x", "430281370709778", "4302811937070977", "张三", " 张三", "张三 ",
-            "\u{3000}张三", "张三\u{3000}", "2025-07", "2025-7", "2025-13", "低保", "低保 ", "ABC-123", "abc", "", " ", "4422.93", "2025-07-06",
+            "430281193707097786",
+            "43028119370709778X",
+            "43028119370709778x",
+            "430281370709778",
+            "4302811937070977",
+            "张三",
+            " 张三",
+            "张三 ",
+            "\u{3000}张三",
+            "张三\u{3000}",
+            "2025-07",
+            "2025-7",
+            "2025-13",
+            "低保",
+            "低保 ",
+            "ABC-123",
+            "abc",
+            "",
+            " ",
+            "4422.93",
+            "2025-07-06",
         ];
         let mut quick = 0;
         for (index, column) in pay.columns.iter().enumerate() {
@@ -431,15 +439,24 @@ mod tests {
         let pay = source("subsidy_payments").unwrap();
         let amount = pay.column_index("amount").unwrap();
         let cells = RawColumn::Text(deltalake::arrow::array::StringArray::from(vec![
-            "430224198505202854", "6217002870012345678", "99999999999999999.99", "9999999999999999.99", "1000000.01", "1000000", "-1000000.01",
+            "430224198505202854",
+            "6217002870012345678",
+            "99999999999999999.99",
+            "9999999999999999.99",
+            "1000000.01",
+            "1000000",
+            "-1000000.01",
         ]));
         let skip = [false; 7];
         let ceiling = Some(Decimal::from(1_000_000));
         let (typed, problems) = type_column(pay, amount, Some(&cells), &skip, ceiling, 0, None);
-        let rows: Vec<usize> = problems.iter().map(|(row, p)| {
-            assert_eq!(p.kind, "bad_money");
-            *row
-        }).collect();
+        let rows: Vec<usize> = problems
+            .iter()
+            .map(|(row, p)| {
+                assert_eq!(p.kind, "bad_money");
+                *row
+            })
+            .collect();
         assert_eq!(rows, [0, 1, 2, 3, 4, 6], "beyond Decimal(18,2) or the ceiling");
         assert!(problems[0].1.reason.contains("430224198505202854") && problems[0].1.reason.contains("范围"), "{}", problems[0].1.reason);
         assert!(problems[4].1.reason.contains("上限 1000000") && problems[4].1.reason.contains("subsidy_payments.amount"), "{}", problems[4].1.reason);

@@ -105,7 +105,8 @@ impl Directory {
             let text = |i: usize| cast(batch.column(i), &DataType::Utf8).map(|a| a.as_string::<i32>().clone()).map_err(PipelineError::from);
             let (codes, names, towns) = (text(0)?, text(1)?, text(2)?);
             for row in 0..batch.num_rows() {
-                let village = Village { code: codes.value(row).to_string(), name: names.value(row).to_string(), town: towns.value(row).to_string(), town_key: normalized(towns.value(row), TOWN_SUFFIXES) };
+                let village =
+                    Village { code: codes.value(row).to_string(), name: names.value(row).to_string(), town: towns.value(row).to_string(), town_key: normalized(towns.value(row), TOWN_SUFFIXES) };
                 directory.by_name.entry(normalized(&village.name, VILLAGE_SUFFIXES)).or_default().push(directory.villages.len());
                 directory.villages.push(village);
             }
@@ -135,7 +136,11 @@ impl Directory {
             [] if !named.is_empty() => Err(problem("unknown_village", format!("行政区划中没有「{place}」;同名的村有: {}。请核对乡镇名称,或改填 12 位村(社区)代码", list(&named)))),
             [] => {
                 let near = self.nearest(&town_key, &key);
-                let hint = if near.is_empty() { "。请核对村名,或改填 12 位村(社区)代码".to_string() } else { format!(";相近的有: {}。请核对村名,或改填 12 位村(社区)代码", list(&near)) };
+                let hint = if near.is_empty() {
+                    "。请核对村名,或改填 12 位村(社区)代码".to_string()
+                } else {
+                    format!(";相近的有: {}。请核对村名,或改填 12 位村(社区)代码", list(&near))
+                };
                 Err(problem("unknown_village", format!("行政区划中没有「{place}」{hint}")))
             }
             many => Err(problem("ambiguous_village", format!("「{place}」不止一个: {}。不作猜测,请写明所属乡镇,或改填 12 位村(社区)代码", list(many)))),
@@ -158,7 +163,8 @@ mod tests {
 
     fn directory() -> Directory {
         let mut d = Directory::default();
-        for (code, name, town) in [("430223101201", "石桥村", "城关镇"), ("430223102201", "石桥村", "东山乡"), ("430223101202", "幸福社区", "城关镇"), ("430223102202", "柳树湾村", "东山乡")] {
+        for (code, name, town) in [("430223101201", "石桥村", "城关镇"), ("430223102201", "石桥村", "东山乡"), ("430223101202", "幸福社区", "城关镇"), ("430223102202", "柳树湾村", "东山乡")]
+        {
             d.by_name.entry(normalized(name, VILLAGE_SUFFIXES)).or_default().push(d.villages.len());
             d.villages.push(Village { code: code.into(), name: name.into(), town: town.into(), town_key: normalized(town, TOWN_SUFFIXES) });
         }
