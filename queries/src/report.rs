@@ -8,6 +8,7 @@ use crate::sheet::{Bound, Param, Sheet, date, text};
 use crate::table::TextTable;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
+use rust_decimal::Decimal;
 use std::sync::OnceLock;
 use xuncha_core::config::ReportConfig;
 
@@ -27,9 +28,9 @@ pub struct ReportOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Case {
     /// One of the topic's largest 巡察 problems.
-    Problem { place: String, description: String, amount: f64, status: String },
+    Problem { place: String, description: String, amount: Decimal, status: String },
     /// The topic's largest finding.
-    Finding { place: String, rule: String, person_name: String, amount: f64, period: String },
+    Finding { place: String, rule: String, person_name: String, amount: Decimal, period: String },
 }
 
 /// One topic's figures.
@@ -40,9 +41,9 @@ pub struct TopicSummary {
     pub towns: Vec<String>,
     pub problems: u64,
     pub findings: u64,
-    /// Yuan: problems' funds involved plus the findings' amounts at stake.
-    pub money_involved: f64,
-    pub money_recovered: f64,
+    /// Yuan, exact: problems' funds involved plus the findings' amounts at stake.
+    pub money_involved: Decimal,
+    pub money_recovered: Decimal,
     /// Share of the topic's problems rectified (已整改/已销号), percent.
     pub rectification_rate: Option<f64>,
     pub overdue: u64,
@@ -123,19 +124,20 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
     let per_topic = params.query(ctx, "per_topic", None).await?;
     let mut topics = Vec::new();
     for row in &per_topic.rows {
-        let number = |i: usize| row[i].parse::<f64>().unwrap_or(0.0);
+        let number = |i: usize| row[i].parse::<u64>().unwrap_or(0);
+        let money = |i: usize| money(&row[i]);
         let topic = row[0].clone();
         let towns: Vec<String> = row[8].split('、').filter(|s| !s.is_empty()).map(String::from).collect();
         topics.push(TopicSummary {
             common: towns.len() >= threshold,
             cases: cases(ctx, &params, &topic).await?,
             rules: params.query(ctx, "topic_rules", Some(&topic)).await?.rows.into_iter().map(|r| r[0].clone()).collect(),
-            problems: number(2) as u64,
-            findings: number(3) as u64,
-            money_involved: number(4),
-            money_recovered: number(5),
+            problems: number(2),
+            findings: number(3),
+            money_involved: money(4),
+            money_recovered: money(5),
             rectification_rate: row[6].parse().ok(),
-            overdue: number(7) as u64,
+            overdue: number(7),
             towns,
             topic,
         });
@@ -152,18 +154,23 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
     Ok(CommonIssueReport { scope, as_of, towns_total, threshold, topics, heat, trend })
 }
 
+/// A sum of money as the query gives it (exact decimal text; NULL, an
+/// empty sum, is zero).
+fn money(text: &str) -> Decimal {
+    text.parse().unwrap_or_default()
+}
+
 /// Two or three typical cases of a topic: the largest problems, then the largest finding.
 async fn cases(ctx: &SessionContext, params: &Params, topic: &str) -> Result<Vec<Case>, QueryError> {
-    let number = |text: &str| text.parse::<f64>().unwrap_or(0.0);
     let mut out: Vec<Case> = params
         .query(ctx, "typical_problems", Some(topic))
         .await?
         .rows
         .into_iter()
-        .map(|r| Case::Problem { amount: number(&r[2]), place: r[0].clone(), description: r[1].clone(), status: r[3].clone() })
+        .map(|r| Case::Problem { amount: money(&r[2]), place: r[0].clone(), description: r[1].clone(), status: r[3].clone() })
         .collect();
     out.extend(params.query(ctx, "typical_findings", Some(topic)).await?.rows.into_iter().map(|r| Case::Finding {
-        amount: number(&r[3]),
+        amount: money(&r[3]),
         place: r[0].clone(),
         rule: r[1].clone(),
         person_name: r[2].clone(),

@@ -102,7 +102,7 @@ fn figure(column: &str, value: &str) -> String {
         return "—".into();
     }
     if column.ends_with("金额元") {
-        return value.parse::<f64>().map_or(value.to_string(), crate::report::wan);
+        return value.parse::<rust_decimal::Decimal>().map_or(value.to_string(), crate::report::wan);
     }
     if column.ends_with("百分比") {
         return format!("{value}%");

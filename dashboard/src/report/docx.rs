@@ -3,7 +3,7 @@
 //! typical cases, and the town × topic distribution as a shaded table (a
 //! heat map Word renders natively, with no image fonts to embed).
 
-use super::text::{case, chinese_number, headline, percent, wan};
+use super::text::{case, chinese_number, headline, percent, two_places, wan};
 use crate::DashboardError;
 use crate::charts::Grid;
 use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow};
@@ -113,8 +113,8 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
                 t.towns.len().to_string(),
                 t.problems.to_string(),
                 t.findings.to_string(),
-                format!("{:.2}", t.money_involved),
-                format!("{:.2}", t.money_recovered),
+                two_places(t.money_involved),
+                two_places(t.money_recovered),
                 percent(t.rectification_rate),
                 t.overdue.to_string(),
             ]

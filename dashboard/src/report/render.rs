@@ -1,7 +1,7 @@
 //! The report as a file: HTML (one self-contained file, charts inline as
 //! SVG), Markdown (charts as SVG files beside it) or Word (`docx`).
 
-use super::text::{case, chinese_number, headline, percent, wan};
+use super::text::{case, chinese_number, headline, percent, two_places, wan};
 use crate::DashboardError;
 use crate::charts;
 use maud::{DOCTYPE, PreEscaped, html};
@@ -125,7 +125,7 @@ fn appendix_html(report: &CommonIssueReport) -> maud::Markup {
             thead { tr { th { "问题类别" } th { "是否共性" } th { "涉及乡镇数" } th { "问题数" } th { "比对发现" } th { "涉及金额(元)" } th { "挽回(元)" } th { "整改率" } th { "逾期" } } }
             tbody {
                 @for t in &report.topics {
-                    tr { td { (t.topic) } td { (if t.common { "是" } else { "否" }) } td { (t.towns.len()) } td { (t.problems) } td { (t.findings) } td { (format!("{:.2}", t.money_involved)) } td { (format!("{:.2}", t.money_recovered)) } td { (percent(t.rectification_rate)) } td { (t.overdue) } }
+                    tr { td { (t.topic) } td { (if t.common { "是" } else { "否" }) } td { (t.towns.len()) } td { (t.problems) } td { (t.findings) } td { (two_places(t.money_involved)) } td { (two_places(t.money_recovered)) } td { (percent(t.rectification_rate)) } td { (t.overdue) } }
                 }
             }
         }

@@ -3,16 +3,22 @@
 //! cases with their people masked.
 
 use crate::mask;
+use rust_decimal::Decimal;
 use xuncha_queries::report::{Case, CommonIssueReport, TopicSummary};
 
 /// Yuan as 万元 with two decimals (Chinese convention for large sums).
-pub(crate) fn wan(yuan: f64) -> String {
-    format!("{:.2} 万元", yuan / 10_000.0)
+pub(crate) fn wan(yuan: Decimal) -> String {
+    format!("{} 万元", two_places(yuan / Decimal::from(10_000)))
+}
+
+/// Exact money rounded half away from zero (四舍五入) to two places.
+pub(crate) fn two_places(value: Decimal) -> String {
+    format!("{:.2}", value.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
 }
 
 /// Yuan as 万元 from 10,000 up, else as 元.
-fn yuan(value: f64) -> String {
-    if value >= 10_000.0 { wan(value) } else { format!("{value:.2} 元") }
+fn yuan(value: Decimal) -> String {
+    if value >= Decimal::from(10_000) { wan(value) } else { format!("{} 元", two_places(value)) }
 }
 
 /// A percentage with one decimal.
@@ -67,7 +73,8 @@ mod tests {
         assert_eq!(chinese_number(21), "二十一");
         assert_eq!(yuan(12_345.0), "1.23 万元");
         assert_eq!(yuan(99.5), "99.50 元");
-        let finding = Case::Finding { place: "严仙镇长园村".into(), rule: "死亡人员仍领取补贴".into(), person_name: "张三丰".into(), amount: 1200.0, period: "2026-05".into() };
+        let finding =
+            Case::Finding { place: "严仙镇长园村".into(), rule: "死亡人员仍领取补贴".into(), person_name: "张三丰".into(), amount: Decimal::from(1200), period: "2026-05".into() };
         let text = case(&finding);
         assert!(text.contains("严仙镇长园村") && text.contains("1200.00 元") && !text.contains("张三丰"), "{text}");
     }
