@@ -21,4 +21,28 @@ fn main() {
         out.push(']');
         std::fs::write(Path::new(&out_dir).join(format!("builtin_{folder}.rs")), out).expect("OUT_DIR is writable");
     }
+    std::fs::write(Path::new(&out_dir).join("report_queries.rs"), query_names(&Path::new(&manifest).join("reports"))).expect("OUT_DIR is writable");
+}
+
+/// A module per report sheet with a constant per `-- query:` block
+/// (`q::cases::QUEUE`), so a misspelled sheet or query name is a compile
+/// error rather than a failure at run time.
+fn query_names(dir: &Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(dir).expect("queries/reports").map(|e| e.expect("readable entry").path()).filter(|p| p.extension().is_some_and(|e| e == "sql")).collect();
+    files.sort();
+    let (mut out, mut all) = (String::new(), String::new());
+    for file in files {
+        let sheet = file.file_stem().expect("a file name").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file).expect("a readable sheet");
+        out.push_str(&format!("/// `queries/reports/{sheet}.sql`.\npub mod {sheet} {{\n"));
+        for line in text.lines() {
+            let Some(name) = line.trim().strip_prefix("--").and_then(|c| c.trim().strip_prefix("query:")).map(str::trim) else { continue };
+            assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{sheet}.sql: query name 「{name}」 should be snake_case");
+            out.push_str(&format!("    /// Query `{name}`.\n    pub const {}: super::QueryName = super::QueryName {{ sheet: {sheet:?}, query: {name:?} }};\n", name.to_uppercase()));
+            all.push_str(&format!("{sheet}::{}, ", name.to_uppercase()));
+        }
+        out.push_str("}\n");
+    }
+    out.push_str(&format!("/// Every query of every sheet.\npub const ALL: &[QueryName] = &[{all}];\n"));
+    out
 }

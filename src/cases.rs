@@ -8,6 +8,7 @@ use crate::{Ctx, runtime};
 use anyhow::Context;
 use xuncha_cases::{Actor, Change, State, Verdict};
 use xuncha_queries::output::{self, Format};
+use xuncha_queries::report::q;
 use xuncha_queries::session::session;
 use xuncha_queries::sheet::text;
 use xuncha_queries::table::TextTable;
@@ -100,7 +101,7 @@ fn list(ctx: &Ctx, state: Option<String>, rule: Option<String>, unit: Option<Str
         ("unit", text(unit.as_deref())),
         ("overdue", datafusion::common::ScalarValue::Boolean(Some(overdue))),
     ];
-    let query = xuncha_queries::report::document_query("cases", "list", &values)?;
+    let query = xuncha_queries::report::document_query(q::cases::LIST, &values)?;
     let rt = runtime()?;
     let session = rt.block_on(session(&ctx.open_lake()?, &ctx.session_options))?;
     // The query's own schema: a lake with no cases still gets the header.
@@ -118,13 +119,13 @@ fn show(ctx: &Ctx, id: &str) -> anyhow::Result<()> {
     let rt = runtime()?;
     let session = rt.block_on(session(&ctx.open_lake()?, &ctx.session_options))?;
     let values = [("case_id", text(Some(id)))];
-    let query = |name: &str| -> anyhow::Result<TextTable> { Ok(rt.block_on(xuncha_queries::report::document(&session, "cases", name, &values))?) };
-    let case = query("case")?;
+    let query = |name| -> anyhow::Result<TextTable> { Ok(rt.block_on(xuncha_queries::report::document(&session, name, &values))?) };
+    let case = query(q::cases::CASE)?;
     let Some(row) = case.rows.first() else { anyhow::bail!("没有线索「{id}」") };
     for (column, value) in case.columns.iter().zip(row) {
         println!("{column:<10} {value}");
     }
-    for (name, title) in [("findings", "比对发现"), ("events", "处置经过")] {
+    for (name, title) in [(q::cases::FINDINGS, "比对发现"), (q::cases::EVENTS, "处置经过")] {
         let table = query(name)?;
         println!("\n{title}({} 条):", table.rows.len());
         println!("{}", table.columns.join(" | "));

@@ -22,6 +22,7 @@ use xuncha_core::config::Config;
 use xuncha_core::lake::Lake;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, Tally, ingest_files};
 use xuncha_pipeline::schedule::{self, Job, Planner, SchedulerLock, Settler};
+use xuncha_queries::report::q;
 use xuncha_queries::run::{RunOptions, RunRow, new_run_id, record};
 use xuncha_queries::session::{SessionOptions, session};
 
@@ -94,7 +95,7 @@ pub(crate) async fn schedule(lake: Lake, config: Config, session_options: Sessio
 /// Each job's last finished run, from `runs`.
 async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, DateTime<Utc>> {
     let Ok(ctx) = session(lake, options).await else { return HashMap::new() };
-    let Ok(table) = xuncha_queries::report::document(&ctx, "system", "last_job_runs", &[]).await else {
+    let Ok(table) = xuncha_queries::report::document(&ctx, q::system::LAST_JOB_RUNS, &[]).await else {
         return HashMap::new();
     };
     table

@@ -7,6 +7,7 @@ use std::path::Path;
 use xuncha_core::config::Config;
 use xuncha_core::lake::Lake;
 use xuncha_pipeline::ingest::{FileOutcome, IngestOptions, ingest};
+use xuncha_queries::report::q;
 use xuncha_queries::run::RunOptions;
 use xuncha_queries::session::{SessionOptions, session};
 use xuncha_synth::{GenConfig, Scale, generate};
@@ -96,7 +97,7 @@ pub(crate) fn demo(ctx: &Ctx, inbox: &Path, addr: std::net::SocketAddr, no_serve
     let store = xuncha_dashboard::users::UserStore::of_lake(lake.root());
     let first_town = rt.block_on(async {
         let ctx = session(lake, &session_options).await?;
-        let t = xuncha_queries::report::document(&ctx, "system", "first_town", &[]).await?;
+        let t = xuncha_queries::report::document(&ctx, q::system::FIRST_TOWN, &[]).await?;
         Ok::<_, xuncha_queries::QueryError>(t.scalar().to_string())
     })?;
     println!("演示账号(密码每次启动重新生成):");

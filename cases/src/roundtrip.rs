@@ -17,6 +17,7 @@ use rust_xlsxwriter::{DataValidation, Format, Workbook};
 use std::collections::BTreeMap;
 use std::path::Path;
 use xuncha_core::lake::Lake;
+use xuncha_queries::report::q;
 use xuncha_queries::session::SessionOptions;
 use xuncha_queries::sheet;
 use xuncha_queries::table::TextTable;
@@ -29,7 +30,7 @@ pub const TO_FILL: [&str; 10] = ["核查结论", "核查说明", "整改措施",
 /// unit must verify them) and where, whom, when and how much — read in
 /// `ctx`, the caller's session (a scoped user's lists only its scope).
 pub async fn handover(ctx: &SessionContext, rules_dir: Option<&Path>, unit: &str) -> Result<TextTable, CaseError> {
-    let mut table = xuncha_queries::report::document(ctx, "cases", "handover", &[("unit", sheet::text(Some(unit)))]).await?;
+    let mut table = xuncha_queries::report::document(ctx, q::cases::HANDOVER, &[("unit", sheet::text(Some(unit)))]).await?;
     let rules = xuncha_queries::rules::catalogue(rules_dir)?;
     let words = xuncha_queries::evidence::describe(ctx, &rules, None, Some(unit), &xuncha_queries::evidence::in_full).await?;
     let at = table.index("问题说明").unwrap_or(table.columns.len());

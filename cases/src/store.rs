@@ -20,6 +20,7 @@ use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use xuncha_core::lake::{Lake, LakeLock};
+use xuncha_queries::report::q;
 use xuncha_queries::session::{SessionOptions, session};
 use xuncha_queries::sheet::{Bound, text, texts};
 use xuncha_queries::table::TextTable;
@@ -176,7 +177,7 @@ pub async fn visible_case(ctx: &SessionContext, actor: &Actor, id: &str) -> Resu
     if !is_case_id(id) {
         return Ok(None);
     }
-    let case = xuncha_queries::report::document(ctx, "cases", "case", &[("case_id", text(Some(id)))]).await?;
+    let case = xuncha_queries::report::document(ctx, q::cases::CASE, &[("case_id", text(Some(id)))]).await?;
     let handed_to = case.index("承办单位").and_then(|i| case.rows.first().map(|r| r[i].as_str()));
     let seen = !case.rows.is_empty() && actor.unit.as_deref().is_none_or(|unit| handed_to == Some(unit));
     Ok(seen.then_some(case))

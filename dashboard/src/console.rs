@@ -23,6 +23,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use xuncha_queries::output::{self, Format};
+use xuncha_queries::report::q;
 use xuncha_queries::table::TextTable;
 use xuncha_queries::{catalog, guard};
 
@@ -38,7 +39,7 @@ async fn console_body(state: &AppState, session: &LoginSession, sql: Option<&str
         Ok(ctx) => catalog::tables(&ctx).await.unwrap_or_default(),
         Err(_) => Vec::new(),
     };
-    let sql = sql.map_or_else(|| xuncha_queries::report::document_query("console", "example", &[]).map(|q| q.sql).unwrap_or_default(), String::from);
+    let sql = sql.map_or_else(|| xuncha_queries::report::document_query(q::console::EXAMPLE, &[]).map(|q| q.sql).unwrap_or_default(), String::from);
     html! {
         form method="post" action="/sql" {
             input type="hidden" name="csrf" value=(session.csrf);

@@ -15,6 +15,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_core::keys::KeyRing;
+use xuncha_queries::report::q;
 use xuncha_queries::sheet::text;
 
 /// `/finding/{run}/{rule}/{link}`: one finding with its evidence (masked;
@@ -58,13 +59,13 @@ async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, 
     }
     let ctx = state.context(session.user.scope.as_deref()).await?;
     let which = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id)))];
-    let keys = xuncha_queries::report::document(&ctx, "finding", "keys", &which).await?;
+    let keys = xuncha_queries::report::document(&ctx, q::finding::KEYS, &which).await?;
     let keyring = state.lake.keys();
     let Some(entity_key) = keys.rows.iter().map(|r| &r[0]).find(|k| link_key(keyring, k) == link) else {
         return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };
     let values = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id))), ("entity_key", text(Some(entity_key)))];
-    let found = xuncha_queries::report::document(&ctx, "finding", "finding", &values).await?;
+    let found = xuncha_queries::report::document(&ctx, q::finding::FINDING, &values).await?;
     let Some(row) = found.rows.first() else {
         return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };

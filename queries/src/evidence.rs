@@ -27,6 +27,7 @@
 //! one on the unit's 交办单. A missing value reads 无; a sum of none, 0.
 
 use crate::QueryError;
+use crate::report::q;
 use crate::rules::Rule;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
@@ -390,7 +391,7 @@ fn table(findings: &[Facts], shown: Shown) -> (Vec<String>, Vec<Vec<String>>) {
 /// cases: each case's sentence and table, by case id.
 pub async fn describe(ctx: &SessionContext, rules: &[Rule], case_id: Option<&str>, unit: Option<&str>, shown: Shown<'_>) -> Result<BTreeMap<String, Described>, QueryError> {
     let values = [("case_id", crate::sheet::text(case_id)), ("unit", crate::sheet::text(unit))];
-    let found = crate::report::document(ctx, "cases", "evidence", &values).await?;
+    let found = crate::report::document(ctx, q::cases::EVIDENCE, &values).await?;
     let mut by_case: BTreeMap<String, (String, Vec<Facts>, Vec<String>)> = BTreeMap::new();
     let at = |name: &str| found.index(name).ok_or_else(|| QueryError::Authoring(format!("cases.sql evidence lacks {name}")));
     let (case_at, rule_at, evidence_at) = (at("case_id")?, at("rule_id")?, at("evidence")?);

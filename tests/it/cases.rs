@@ -6,6 +6,7 @@
 use crate::common::{rows, scratch, xuncha, xuncha_ok};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use xuncha_queries::report::q;
 
 /// A lake from `xuncha demo --no-serve` on the samples (cases opened by its run).
 fn demo_lake(name: &str) -> PathBuf {
@@ -96,7 +97,7 @@ fn a_case_goes_from_finding_to_closure_and_every_wrong_step_is_refused() {
     assert_eq!(counts, [("交办", "2"), ("已核查", "2"), ("属实", "1"), ("整改完成", "1"), ("销号", "1"), ("线索移交", "1"), ("立案", "1")]);
     let closed_money = rows(&lake, "SELECT CAST(sum(c.recovered) AS VARCHAR) FROM case_stages s JOIN cases c ON c.case_id = s.case_id WHERE s.stage = '销号'");
     assert_eq!(closed_money[0][0], "1200.50");
-    let by_rule = rows(&lake, &xuncha_queries::report::document_query("cases", "by_rule", &[]).unwrap().sql);
+    let by_rule = rows(&lake, &xuncha_queries::report::document_query(q::cases::BY_RULE, &[]).unwrap().sql);
     let dead = by_rule.iter().find(|r| r[0] == "死亡人员仍领取补贴").unwrap();
     assert_eq!(dead[2..4], ["2", "50.0"], "属实率 = 1 属实 of 2 verified");
     // `show` prints the findings with the table versions the run read, and the history.

@@ -9,6 +9,7 @@ use datafusion::prelude::SessionContext;
 use maud::{Markup, html};
 use serde::Deserialize;
 use xuncha_queries::panels::{self, PanelSheet};
+use xuncha_queries::report::q;
 
 /// The filters as sent (every one optional, blank = unset).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -85,8 +86,8 @@ pub(crate) async fn form(sheet: &PanelSheet, raw: &RawFilters, ctx: &SessionCont
     if !["town", "term", "from", "village", "rule"].iter().any(|f| uses(f)) {
         return html! {};
     }
-    let towns = xuncha_queries::report::document(ctx, "filters", "towns", &[]).await.unwrap_or_default();
-    let terms = xuncha_queries::report::document(ctx, "filters", "terms", &[]).await.unwrap_or_default();
+    let towns = xuncha_queries::report::document(ctx, q::filters::TOWNS, &[]).await.unwrap_or_default();
+    let terms = xuncha_queries::report::document(ctx, q::filters::TERMS, &[]).await.unwrap_or_default();
     let current = |v: &Option<String>| given(v).unwrap_or("").to_string();
     html! {
         form.filters method="get" action=(format!("/p/{}", sheet.page)) {

@@ -71,8 +71,10 @@ mod tests {
         assert_eq!(chinese_number(3), "三");
         assert_eq!(chinese_number(12), "十二");
         assert_eq!(chinese_number(21), "二十一");
-        assert_eq!(yuan(12_345.0), "1.23 万元");
-        assert_eq!(yuan(99.5), "99.50 元");
+        assert_eq!(yuan("12345".parse().unwrap()), "1.23 万元");
+        assert_eq!(yuan("12350".parse().unwrap()), "1.24 万元", "half away from zero");
+        assert_eq!(yuan("99.5".parse().unwrap()), "99.50 元");
+        assert_eq!(yuan("0.125".parse().unwrap()), "0.13 元");
         let finding =
             Case::Finding { place: "严仙镇长园村".into(), rule: "死亡人员仍领取补贴".into(), person_name: "张三丰".into(), amount: Decimal::from(1200), period: "2026-05".into() };
         let text = case(&finding);

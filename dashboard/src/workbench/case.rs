@@ -18,6 +18,7 @@ use maud::{Markup, html};
 use std::sync::Arc;
 use xuncha_cases::{Action, Answer, Change, Party, State as CaseState, TRANSFER_OUTCOMES, Verdict};
 use xuncha_queries::evidence::{self, Described};
+use xuncha_queries::report::{QueryName, q};
 use xuncha_queries::sheet::text;
 use xuncha_queries::table::TextTable;
 
@@ -40,12 +41,12 @@ pub(crate) async fn case_page(State(state): State<Arc<AppState>>, Authorized { s
     let rules = xuncha_queries::rules::catalogue(state.session_options.rules_dir.as_deref())?;
     let words = evidence::describe(&ctx, &rules, Some(&id), None, &shown).await?;
     let described = words.get(&id).cloned().unwrap_or_default();
-    let query = |name: &'static str| {
+    let query = |name: QueryName| {
         let ctx = ctx.clone();
         let id = id.clone();
-        async move { xuncha_queries::report::document(&ctx, "cases", name, &[("case_id", text(Some(&id)))]).await.map_err(AppError::internal("查询出错")) }
+        async move { xuncha_queries::report::document(&ctx, name, &[("case_id", text(Some(&id)))]).await.map_err(AppError::from) }
     };
-    let (events, findings) = (query("events").await?, query("findings").await?);
+    let (events, findings) = (query(q::cases::EVENTS).await?, query(q::cases::FINDINGS).await?);
     let row = &case.rows[0];
     let cell = |name: &str| case.index(name).map_or(String::new(), |i| row[i].clone());
     let current = CaseState::parse(&cell("状态")).ok();

@@ -11,6 +11,7 @@ use crate::report::docx::{document, heading, pack, table, text};
 use crate::state::AppState;
 use datafusion::prelude::SessionContext;
 use xuncha_queries::panels::{self, Filters};
+use xuncha_queries::report::q;
 use xuncha_queries::sheet;
 use xuncha_queries::table::TextTable;
 
@@ -43,9 +44,9 @@ fn chinese_day(d: chrono::NaiveDate) -> String {
 
 /// The letter's bytes (`unit`: for the 交办单 and the 督办函).
 pub(crate) async fn build(state: &AppState, ctx: &SessionContext, letter: Letter, unit: Option<&str>) -> Result<Vec<u8>, AppError> {
-    let query = |name: &'static str| async move { xuncha_queries::report::document(ctx, "cases", name, &[("unit", sheet::text(unit))]).await };
+    let query = |name| async move { xuncha_queries::report::document(ctx, name, &[("unit", sheet::text(unit))]).await };
     let unit_name = match unit {
-        Some(_) => query("unit_name").await.map_err(AppError::internal("文书生成失败"))?.scalar().to_string(),
+        Some(_) => query(q::cases::UNIT_NAME).await.map_err(AppError::internal("文书生成失败"))?.scalar().to_string(),
         None => String::new(),
     };
     let dated = chinese_day(today(state));
@@ -73,7 +74,7 @@ pub(crate) async fn build(state: &AppState, ctx: &SessionContext, letter: Letter
             doc.add_paragraph(text(&format!("巡察办  {dated}")))
         }
         Letter::Reminder => {
-            let late = query("overdue").await.map_err(AppError::internal("文书生成失败"))?;
+            let late = query(q::cases::OVERDUE).await.map_err(AppError::internal("文书生成失败"))?;
             let doc = document(letter.title()).add_paragraph(text(&format!("{unit_name}({}):", unit.unwrap_or_default())));
             let doc = if late.rows.is_empty() {
                 doc.add_paragraph(text(&format!("截至{dated},交你单位办理的线索均在时限内,无逾期。")))
@@ -114,7 +115,7 @@ async fn report(ctx: &SessionContext, dated: &str) -> Result<docx_rs::Docx, AppE
     let count = |stage: &str| funnel.rows.iter().find(|r| r[0] == stage).map_or("0".to_string(), |r| r[1].clone());
     let money = |column: &str| funnel.index(column).and_then(|i| funnel.rows.first().map(|r| r[i].clone())).unwrap_or_default();
     let flagged = panel(ctx, "case_flagged").await?;
-    let by_rule = xuncha_queries::report::document(ctx, "cases", "by_rule", &[]).await.map_err(AppError::internal("文书生成失败"))?;
+    let by_rule = xuncha_queries::report::document(ctx, q::cases::BY_RULE, &[]).await.map_err(AppError::internal("文书生成失败"))?;
     Ok(document("线索处置情况报告")
         .add_paragraph(text(&format!("统计截至{dated}。")))
         .add_paragraph(heading("一、总体情况", 1))

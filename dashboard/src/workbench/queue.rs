@@ -16,6 +16,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_cases::{Action, Change, Party, State as CaseState};
+use xuncha_queries::report::q;
 use xuncha_queries::sheet::{Param, text};
 use xuncha_queries::table::TextTable;
 
@@ -136,16 +137,16 @@ async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_
     let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
     let params: Vec<Param> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, text(value(k)))).collect();
     let failed = || AppError::internal("查询出错");
-    let list = |query: &'static str| xuncha_queries::report::document(ctx, "cases", query, &[]);
-    let stages = list("stages").await.map_err(failed())?;
+    let list = |query| xuncha_queries::report::document(ctx, query, &[]);
+    let stages = list(q::cases::STAGES).await.map_err(failed())?;
     if let Some(stage) = value("stage")
         && !stages.rows.iter().any(|r| r[0] == stage)
     {
         let known: Vec<&str> = stages.rows.iter().map(|r| r[0].as_str()).collect();
         return Err(AppError::bad_request("参数有误", format!("环节「{}」应为 {}", xuncha_core::values::excerpt(stage, 20), known.join("、"))));
     }
-    let (rules, towns) = (list("rules").await.map_err(failed())?, list("towns").await.map_err(failed())?);
-    let table = xuncha_queries::report::document(ctx, "cases", "queue", &params).await.map_err(failed())?;
+    let (rules, towns) = (list(q::cases::RULES).await.map_err(failed())?, list(q::cases::TOWNS).await.map_err(failed())?);
+    let table = xuncha_queries::report::document(ctx, q::cases::QUEUE, &params).await.map_err(failed())?;
     let total = table.index("符合条件").and_then(|i| table.rows.first().map(|r| r[i].clone())).unwrap_or_else(|| "0".into());
     let selected = |name: &str, v: &str| value(name) == Some(v);
     Ok(html! {
