@@ -26,7 +26,10 @@ fn main() {
 
 /// A module per report sheet with a constant per `-- query:` block
 /// (`q::cases::QUEUE`), so a misspelled sheet or query name is a compile
-/// error rather than a failure at run time.
+/// error rather than a failure at run time; and, for a query whose header
+/// declares its row (`-- row: rule_id title`, `-- row: stage=环节`,
+/// `amount:decimal=涉及金额元`), a struct of those fields read by column
+/// name (`q::cases::RulesRow`), so code never reads a column by position.
 fn query_names(dir: &Path) -> String {
     let mut files: Vec<_> = std::fs::read_dir(dir).expect("queries/reports").map(|e| e.expect("readable entry").path()).filter(|p| p.extension().is_some_and(|e| e == "sql")).collect();
     files.sort();
@@ -35,14 +38,46 @@ fn query_names(dir: &Path) -> String {
         let sheet = file.file_stem().expect("a file name").to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&file).expect("a readable sheet");
         out.push_str(&format!("/// `queries/reports/{sheet}.sql`.\npub mod {sheet} {{\n"));
+        let mut query: Option<String> = None;
         for line in text.lines() {
-            let Some(name) = line.trim().strip_prefix("--").and_then(|c| c.trim().strip_prefix("query:")).map(str::trim) else { continue };
-            assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{sheet}.sql: query name 「{name}」 should be snake_case");
-            out.push_str(&format!("    /// Query `{name}`.\n    pub const {}: super::QueryName = super::QueryName {{ sheet: {sheet:?}, query: {name:?} }};\n", name.to_uppercase()));
-            all.push_str(&format!("{sheet}::{}, ", name.to_uppercase()));
+            let comment = line.trim().strip_prefix("--").map(str::trim);
+            if let Some(name) = comment.and_then(|c| c.strip_prefix("query:")).map(str::trim) {
+                assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{sheet}.sql: query name 「{name}」 should be snake_case");
+                out.push_str(&format!("    /// Query `{name}`.\n    pub const {}: super::QueryName = super::QueryName {{ sheet: {sheet:?}, query: {name:?} }};\n", name.to_uppercase()));
+                all.push_str(&format!("{sheet}::{}, ", name.to_uppercase()));
+                query = Some(name.to_string());
+            } else if let (Some(fields), Some(name)) = (comment.and_then(|c| c.strip_prefix("row:")), &query) {
+                out.push_str(&row_struct(&sheet, name, fields));
+            } else if comment.is_none() && !line.trim().is_empty() {
+                query = None;
+            }
         }
         out.push_str("}\n");
     }
     out.push_str(&format!("/// Every query of every sheet.\npub const ALL: &[QueryName] = &[{all}];\n"));
     out
+}
+
+/// The row struct of query `name` from its `-- row:` fields.
+fn row_struct(sheet: &str, name: &str, fields: &str) -> String {
+    let camel: String = name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+    let (mut decl, mut read, mut columns) = (String::new(), String::new(), String::new());
+    for spec in fields.split_whitespace() {
+        let (typed, column) = spec.split_once('=').unwrap_or((spec, spec));
+        let (field, ty) = typed.split_once(':').unwrap_or((typed, "text"));
+        assert!(field.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{sheet}.sql {name}: row field 「{field}」 should be snake_case");
+        let (rust, reader) = match ty {
+            "text" => ("String", "super::cell_text"),
+            "decimal" => ("Option<rust_decimal::Decimal>", "super::cell_decimal"),
+            "int" => ("Option<i64>", "super::cell_int"),
+            other => panic!("{sheet}.sql {name}: row type 「{other}」 should be text, decimal or int"),
+        };
+        decl.push_str(&format!("        pub {field}: {rust},\n"));
+        read.push_str(&format!("            {field}: {reader}(cells.next(), {column:?})?,\n"));
+        columns.push_str(&format!("{column:?}, "));
+    }
+    format!(
+        "    /// A row of query `{name}`.\n    #[derive(Debug, Clone, PartialEq)]\n    pub struct {camel}Row {{\n{decl}    }}\n    impl super::QueryRow for {camel}Row {{\n        const QUERY: super::QueryName = {};\n        const COLUMNS: &'static [&'static str] = &[{columns}];\n        fn from_cells(cells: Vec<String>) -> Result<Self, crate::QueryError> {{\n            let mut cells = cells.into_iter();\n            Ok({camel}Row {{\n{read}            }})\n        }}\n    }}\n",
+        name.to_uppercase()
+    )
 }

@@ -95,14 +95,11 @@ pub(crate) async fn schedule(lake: Lake, config: Config, session_options: Sessio
 /// Each job's last finished run, from `runs`.
 async fn last_runs(lake: &Lake, options: &SessionOptions) -> HashMap<String, DateTime<Utc>> {
     let Ok(ctx) = session(lake, options).await else { return HashMap::new() };
-    let Ok(table) = xuncha_queries::report::document(&ctx, q::system::LAST_JOB_RUNS, &[]).await else {
+    let Ok(runs) = xuncha_queries::report::rows::<q::system::LastJobRunsRow>(&ctx, &[]).await else {
         return HashMap::new();
     };
-    table
-        .rows
-        .into_iter()
-        .filter_map(|r| Some((r[0].clone(), r[1].parse::<DateTime<Utc>>().ok().or_else(|| chrono::NaiveDateTime::parse_from_str(&r[1], "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()))?)))
-        .collect()
+    let at = |text: &str| text.parse::<DateTime<Utc>>().ok().or_else(|| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|d| d.and_utc()));
+    runs.into_iter().filter_map(|run| Some((run.job, at(&run.at)?))).collect()
 }
 
 /// One job run; its summary as JSON, or `None` when an ingest found no complete file.

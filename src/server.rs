@@ -97,8 +97,8 @@ pub(crate) fn demo(ctx: &Ctx, inbox: &Path, addr: std::net::SocketAddr, no_serve
     let store = xuncha_dashboard::users::UserStore::of_lake(lake.root());
     let first_town = rt.block_on(async {
         let ctx = session(lake, &session_options).await?;
-        let t = xuncha_queries::report::document(&ctx, q::system::FIRST_TOWN, &[]).await?;
-        Ok::<_, xuncha_queries::QueryError>(t.scalar().to_string())
+        let towns: Vec<q::system::FirstTownRow> = xuncha_queries::report::rows(&ctx, &[]).await?;
+        Ok::<_, xuncha_queries::QueryError>(towns.into_iter().next().map(|t| t.town).unwrap_or_default())
     })?;
     println!("演示账号(密码每次启动重新生成):");
     let demo_users = [("admin", "admin", None), ("analyst", "analyst", None), ("leader", "leader", None), ("town_leader", "leader", Some(first_town.clone())), ("town_unit", "unit", Some(first_town))];

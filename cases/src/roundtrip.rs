@@ -34,9 +34,10 @@ pub async fn handover(ctx: &SessionContext, rules_dir: Option<&Path>, unit: &str
     let rules = xuncha_queries::rules::catalogue(rules_dir)?;
     let words = xuncha_queries::evidence::describe(ctx, &rules, None, Some(unit), &xuncha_queries::evidence::in_full).await?;
     let at = table.index("问题说明").unwrap_or(table.columns.len());
+    let id_at = table.index("线索编号").unwrap_or(usize::MAX);
     table.columns.insert(at, "问题情况".into());
     for row in &mut table.rows {
-        let sentence = words.get(&row[0]).map(|d| d.sentence.clone()).unwrap_or_default();
+        let sentence = row.get(id_at).and_then(|id| words.get(id)).map(|d| d.sentence.clone()).unwrap_or_default();
         row.insert(at, sentence);
     }
     Ok(table)

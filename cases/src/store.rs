@@ -106,31 +106,23 @@ impl<'a> Writer<'a> {
 
     /// The current state of these cases (all of them when `ids` is empty).
     pub(crate) async fn current(&self, ids: &[String]) -> Result<BTreeMap<String, Current>, CaseError> {
-        let query = Bound::new(
-            "SELECT case_id, rule_id, subject, coalesce(village_code, ''), state, coalesce(flag, ''), events, changed_by, CAST(changed_at AS VARCHAR), coalesce(unit_code, '') \
-             FROM cases WHERE $all OR array_has($ids, case_id)",
-            &[("all", ScalarValue::Boolean(Some(ids.is_empty()))), ("ids", texts(ids))],
-            "current cases",
-        )?;
-        let table = TextTable::run(&self.ctx, &query).await?;
+        let values = [("all", ScalarValue::Boolean(Some(ids.is_empty()))), ("ids", texts(ids))];
+        let optional = |v: String| (!v.is_empty()).then_some(v);
         let mut out = BTreeMap::new();
-        for r in table.rows {
-            let optional = |v: &str| (!v.is_empty()).then(|| v.to_string());
-            out.insert(
-                r[0].clone(),
-                Current {
-                    case_id: r[0].clone(),
-                    rule_id: r[1].clone(),
-                    subject: r[2].clone(),
-                    village_code: optional(&r[3]),
-                    state: State::parse(&r[4])?,
-                    flag: optional(&r[5]),
-                    unit_code: optional(&r[9]),
-                    events: r[6].parse().unwrap_or(0),
-                    changed_by: r[7].clone(),
-                    changed_at: r[8].clone(),
-                },
-            );
+        for r in xuncha_queries::report::rows::<q::cases::CurrentRow>(&self.ctx, &values).await? {
+            let case = Current {
+                state: State::parse(&r.state)?,
+                village_code: optional(r.village_code),
+                flag: optional(r.flag),
+                unit_code: optional(r.unit_code),
+                events: r.events.unwrap_or(0),
+                changed_by: r.changed_by,
+                changed_at: r.changed_at,
+                rule_id: r.rule_id,
+                subject: r.subject,
+                case_id: r.case_id.clone(),
+            };
+            out.insert(r.case_id, case);
         }
         Ok(out)
     }

@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use xuncha_core::keys::KeyRing;
 use xuncha_core::lake::Lake;
+use xuncha_queries::report::q;
 use xuncha_queries::rules::Rule;
 use xuncha_queries::run::RunReport;
 use xuncha_queries::sheet::{Bound, text, texts};
@@ -101,8 +102,8 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
         &writer.ctx,
         // SQL code, not values: `found`.
         &bind(format!(
-            "SELECT f.case_id, min(f.rule_id), min(f.subject), coalesce(min(f.village_code), ''), coalesce(max(f.period), ''), \
-                    count(n.entity_key), coalesce(string_agg(DISTINCT n.period, ','), '') \
+            "SELECT f.case_id, min(f.rule_id) AS rule_id, min(f.subject) AS subject, coalesce(min(f.village_code), '') AS village_code, \
+                    coalesce(max(f.period), '') AS latest_period, count(n.entity_key) AS new_findings, coalesce(string_agg(DISTINCT n.period, ','), '') AS new_periods \
              FROM ({found}) f LEFT JOIN (SELECT case_id, entity_key, period FROM ({found}) x LEFT ANTI JOIN case_findings c USING (case_id, entity_key)) n \
                ON n.case_id = f.case_id AND n.entity_key = f.entity_key \
              GROUP BY f.case_id ORDER BY f.case_id"
@@ -111,19 +112,8 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
     .await?;
     // When each existing case of these rules was handed over, rectified, closed.
     let rule_ids: Vec<String> = ran.iter().map(|r| r.id.clone()).collect();
-    let milestones = TextTable::run(
-        &writer.ctx,
-        &Bound::new(
-            "SELECT case_id, coalesce(max(data_month) FILTER (WHERE action = '交办'), ''), \
-                    coalesce(max(data_month) FILTER (WHERE action IN ('整改', '整改完成')), ''), \
-                    coalesce(max(data_month) FILTER (WHERE action = '销号'), '') \
-             FROM case_events WHERE array_has($rules, rule_id) GROUP BY case_id",
-            &[("rules", texts(&rule_ids))],
-            "milestones",
-        )?,
-    )
-    .await?;
-    let milestones: BTreeMap<String, [String; 3]> = milestones.rows.into_iter().map(|r| (r[0].clone(), [r[1].clone(), r[2].clone(), r[3].clone()])).collect();
+    let milestones: BTreeMap<String, [String; 3]> =
+        xuncha_queries::report::rows::<q::cases::MilestonesRow>(&writer.ctx, &[("rules", texts(&rule_ids))]).await?.into_iter().map(|m| (m.case_id, [m.handed, m.rectified, m.closed])).collect();
     let existing: BTreeMap<String, crate::store::Current> = writer.current(&[]).await?.into_iter().filter(|(_, c)| ran.iter().any(|r| r.id == c.rule_id)).collect();
     let recheck = |rule: &str| ran.iter().any(|r| r.id == rule && r.recheck);
 
@@ -147,10 +137,13 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
         ..Event::default()
     };
     let mut seen = std::collections::BTreeSet::new();
+    let column = |name: &str| per_case.index(name).ok_or_else(|| CaseError::Invalid(format!("per-case query lacks {name}")));
+    let [id_at, rule_at, subject_at, village_at, latest_at, new_at, periods_at] =
+        [column("case_id")?, column("rule_id")?, column("subject")?, column("village_code")?, column("latest_period")?, column("new_findings")?, column("new_periods")?];
     for r in &per_case.rows {
-        let (case_id, rule, subject, latest, new_count) = (&r[0], &r[1], &r[2], &r[4], r[5].parse::<usize>().unwrap_or(0));
-        let village = (!r[3].is_empty()).then(|| r[3].clone());
-        let detail = serde_json::json!({ "run_id": report.run_id, "new_findings": new_count, "new_periods": r[6], "latest_period": latest, "table_versions": report.table_versions.iter().cloned().collect::<BTreeMap<_, _>>() }).to_string();
+        let (case_id, rule, subject, latest, new_count) = (&r[id_at], &r[rule_at], &r[subject_at], &r[latest_at], r[new_at].parse::<usize>().unwrap_or(0));
+        let village = (!r[village_at].is_empty()).then(|| r[village_at].clone());
+        let detail = serde_json::json!({ "run_id": report.run_id, "new_findings": new_count, "new_periods": r[periods_at], "latest_period": latest, "table_versions": report.table_versions.iter().cloned().collect::<BTreeMap<_, _>>() }).to_string();
         seen.insert(case_id.clone());
         synced.findings_added += new_count;
         let Some(case) = existing.get(case_id) else {

@@ -59,9 +59,9 @@ async fn finding_detail(state: &AppState, session: &LoginSession, run_id: &str, 
     }
     let ctx = state.context(session.user.scope.as_deref()).await?;
     let which = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id)))];
-    let keys = xuncha_queries::report::document(&ctx, q::finding::KEYS, &which).await?;
+    let keys: Vec<q::finding::KeysRow> = xuncha_queries::report::rows(&ctx, &which).await?;
     let keyring = state.lake.keys();
-    let Some(entity_key) = keys.rows.iter().map(|r| &r[0]).find(|k| link_key(keyring, k) == link) else {
+    let Some(entity_key) = keys.iter().map(|k| &k.entity_key).find(|k| link_key(keyring, k) == link) else {
         return Err(AppError::not_found("没有这条比对发现", "它可能不在您的范围内,或已被新的运行替换。"));
     };
     let values = [("run_id", text(Some(run_id))), ("rule_id", text(Some(rule_id))), ("entity_key", text(Some(entity_key)))];

@@ -19,6 +19,21 @@ WHERE (${state} IS NULL OR c.state = ${state})
   AND (NOT ${overdue} OR c.deadline IS NOT NULL)
 ORDER BY c.case_id;
 
+-- query: current
+-- The case engine's view of cases: all of them (${all}) or those listed in ${ids}.
+-- row: case_id rule_id subject village_code state flag events:int changed_by changed_at unit_code
+SELECT case_id, rule_id, subject, coalesce(village_code, '') AS village_code, state, coalesce(flag, '') AS flag, events,
+       changed_by, CAST(changed_at AS VARCHAR) AS changed_at, coalesce(unit_code, '') AS unit_code
+FROM cases WHERE ${all} OR array_has(${ids}, case_id);
+
+-- query: milestones
+-- When each case of the rules ${rules} was handed over, rectified and closed (the data month).
+-- row: case_id handed rectified closed
+SELECT case_id, coalesce(max(data_month) FILTER (WHERE action = '交办'), '') AS handed,
+       coalesce(max(data_month) FILTER (WHERE action IN ('整改', '整改完成')), '') AS rectified,
+       coalesce(max(data_month) FILTER (WHERE action = '销号'), '') AS closed
+FROM case_events WHERE array_has(${rules}, rule_id) GROUP BY case_id;
+
 -- query: case
 -- One case, ${case_id}.
 SELECT c.case_id AS 线索编号, r.title AS 规则, c.subject AS 对象, c.village_code AS 村代码, c.state AS 状态, c.flag AS 数据核验,
@@ -45,15 +60,13 @@ ORDER BY seq;
 
 -- query: stages
 -- The funnel's steps in order (the queue's `stage` filter).
+-- row: stage=环节
 SELECT stage AS 环节 FROM funnel_stages ORDER BY step;
 
 -- query: rules
 -- The rules a case may come from (the queue's filter).
+-- row: rule_id title
 SELECT rule_id, title FROM rule_catalogue ORDER BY rule_id;
-
--- query: towns
--- The towns (the queue's filter).
-SELECT town_code, town_name FROM towns ORDER BY town_code;
 
 -- query: by_state
 SELECT state AS 状态, count(*) AS 线索 FROM cases GROUP BY state ORDER BY 线索 DESC, 状态;

@@ -11,10 +11,12 @@
 
 -- query: as_of
 -- (the latest successful run's reference date, the report's default)
-SELECT CAST(max(as_of) AS VARCHAR) FROM runs WHERE status = 'ok';
+-- row: as_of
+SELECT CAST(max(as_of) AS VARCHAR) AS as_of FROM runs WHERE status = 'ok';
 
 -- query: towns_total
-SELECT count(DISTINCT town_code) FROM villages;
+-- row: towns:int
+SELECT count(DISTINCT town_code) AS towns FROM villages;
 
 -- cte: report_problems
 SELECT * FROM problems p
@@ -41,9 +43,11 @@ UNION ALL
 SELECT town_code, topic, 0, 1, coalesce(amount, 0), 0, 0, 0 FROM report_findings WHERE town_code IS NOT NULL;
 
 -- query: per_topic
--- Each topic's towns, counts, money (involved: problems' funds plus findings' amounts), rate and overdue.
+-- Each topic's towns, counts, money (involved: problems' funds plus findings' amounts; exact
+-- decimals), rate and overdue.
+-- row: topic problems:int findings:int involved:decimal recovered:decimal rate overdue:int town_names
 SELECT h.topic, count(DISTINCT h.town_code) AS towns, sum(h.problem) AS problems, sum(h.finding) AS findings,
-       CAST(sum(h.involved) AS DOUBLE) AS involved, CAST(sum(h.recovered) AS DOUBLE) AS recovered,
+       sum(h.involved) AS involved, sum(h.recovered) AS recovered,
        CASE WHEN sum(h.problem) > 0 THEN round(100.0 * sum(h.done) / sum(h.problem), 1) END AS rate,
        sum(h.overdue) AS overdue,
        array_to_string(array_sort(array_agg(DISTINCT coalesce(t.town_name, h.town_code))), '、') AS town_names
@@ -67,11 +71,13 @@ ORDER BY i.term, i.round_no, p.topic;
 
 -- query: topic_rules
 -- The titles of the rules of ${case_topic} that found something.
+-- row: title
 SELECT DISTINCT title FROM report_findings WHERE topic = ${case_topic} ORDER BY 1;
 
 -- query: typical_problems
 -- ${case_topic}'s two largest problems (by funds involved).
-SELECT coalesce(v.town_name || v.village_name, p.target_code) AS place, p.description, CAST(coalesce(p.funds_involved, 0) AS DOUBLE) AS yuan, p.status
+-- row: place description yuan:decimal status
+SELECT coalesce(v.town_name || v.village_name, p.target_code) AS place, p.description, coalesce(p.funds_involved, 0) AS yuan, p.status
 FROM report_problems p LEFT JOIN villages v ON v.village_code = p.target_code
 WHERE p.topic = ${case_topic}
 ORDER BY p.funds_involved DESC NULLS LAST, p.problem_id
@@ -79,7 +85,8 @@ LIMIT 2;
 
 -- query: typical_findings
 -- ${case_topic}'s largest finding.
-SELECT coalesce(v.town_name || v.village_name, f.village_code) AS place, f.title, f.person_name, CAST(coalesce(f.amount, 0) AS DOUBLE) AS yuan, f.period
+-- row: place title person_name yuan:decimal period
+SELECT coalesce(v.town_name || v.village_name, f.village_code) AS place, f.title, f.person_name, coalesce(f.amount, 0) AS yuan, f.period
 FROM report_findings f LEFT JOIN villages v ON v.village_code = f.village_code
 WHERE f.topic = ${case_topic}
 ORDER BY f.amount DESC NULLS LAST, f.entity_key

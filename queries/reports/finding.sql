@@ -6,6 +6,7 @@
 -- run's keys of the rule (`keys`), within the user's scope.
 
 -- query: keys
+-- row: entity_key
 SELECT DISTINCT entity_key FROM findings WHERE run_id = ${run_id} AND rule_id = ${rule_id};
 
 -- query: finding

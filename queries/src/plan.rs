@@ -7,8 +7,8 @@
 //! villages left fit into the rounds left at that capacity.
 
 use crate::QueryError;
-use crate::sheet::{Bound, text};
-use crate::table::TextTable;
+use crate::report::{q, rows};
+use crate::sheet::text;
 use datafusion::prelude::SessionContext;
 
 /// One village proposed for a round.
@@ -42,8 +42,7 @@ pub struct Plan {
 
 /// The latest term with inspections, or `None` when there are none.
 pub async fn latest_term(ctx: &SessionContext) -> Result<Option<String>, QueryError> {
-    let found = TextTable::query(ctx, "SELECT term FROM inspections ORDER BY start_date DESC, round_no DESC LIMIT 1").await?;
-    Ok(found.rows.into_iter().next().and_then(|r| r.into_iter().next()))
+    Ok(rows::<q::plan::LatestTermRow>(ctx, &[]).await?.into_iter().next().map(|r| r.term))
 }
 
 /// Plans term `term` (the latest when `None`).
@@ -53,33 +52,13 @@ pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<us
         None => latest_term(ctx).await?.ok_or_else(|| QueryError::Usage("湖中没有巡察记录(inspections),请用 --term 指定届次".into()))?,
     };
     let values = [("term", text(Some(&term)))];
-    let facts = TextTable::run(
-        ctx,
-        &Bound::new(
-            "SELECT (SELECT count(*) FROM villages), \
-                    (SELECT count(DISTINCT i.target_code) FROM inspections i JOIN villages v ON v.village_code = i.target_code WHERE i.term = $term), \
-                    (SELECT count(DISTINCT round_no) FROM inspections WHERE term = $term)",
-            &values,
-            "plan",
-        )?,
-    )
-    .await?;
-    let number = |i: usize| facts.rows.first().and_then(|r| r.get(i)).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-    let (villages_total, inspected, rounds_done) = (number(0), number(1), u32::try_from(number(2)).unwrap_or(u32::MAX));
-    let left = TextTable::run(
-        ctx,
-        &Bound::new(
-            "SELECT v.village_code, coalesce(v.village_name, v.village_code) AS village_name, coalesce(v.town_name, v.town_code) AS town_name, CAST(s.score AS VARCHAR) AS score_text, coalesce(s.tier, '未评分') AS tier \
-             FROM villages v \
-             LEFT JOIN latest_risk_scores s ON s.village_code = v.village_code \
-             WHERE v.village_code NOT IN (SELECT target_code FROM inspections WHERE term = $term) \
-             ORDER BY s.score DESC NULLS LAST, v.village_code",
-            &values,
-            "plan",
-        )?,
-    )
-    .await?
-    .rows;
+    let coverage = rows::<q::plan::CoverageRow>(ctx, &values).await?.into_iter().next();
+    let count = |n: Option<i64>| n.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+    let (villages_total, inspected, rounds_done) = match coverage {
+        Some(c) => (count(c.villages), count(c.inspected), u32::try_from(count(c.rounds)).unwrap_or(u32::MAX)),
+        None => (0, 0, 0),
+    };
+    let left = rows::<q::plan::VillagesLeftRow>(ctx, &values).await?;
     let rounds_left = rounds_per_term.saturating_sub(rounds_done);
     let per_round = per_round.unwrap_or_else(|| if rounds_left == 0 { left.len() } else { left.len().div_ceil(rounds_left as usize) }).max(1);
     let capacity = match (per_round, rounds_done) {
@@ -90,13 +69,13 @@ pub async fn plan(ctx: &SessionContext, term: Option<&str>, per_round: Option<us
     let villages = left
         .into_iter()
         .enumerate()
-        .map(|(i, mut r)| PlannedVillage {
+        .map(|(i, r)| PlannedVillage {
             round_no: rounds_done + 1 + u32::try_from(i / per_round).unwrap_or(u32::MAX),
-            tier: std::mem::take(&mut r[4]),
-            score: r[3].parse().ok(),
-            town_name: std::mem::take(&mut r[2]),
-            village_name: std::mem::take(&mut r[1]),
-            village_code: std::mem::take(&mut r[0]),
+            score: r.score.parse().ok(),
+            tier: r.tier,
+            town_name: r.town_name,
+            village_name: r.village_name,
+            village_code: r.village_code,
         })
         .collect();
     Ok(Plan { term, villages_total, inspected, rounds_done, rounds_left, per_round, capacity, on_track, villages })

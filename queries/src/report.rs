@@ -92,10 +92,50 @@ pub struct QueryName {
 }
 
 /// The queries of `queries/reports/*.sql`: `q::cases::QUEUE` is the
-/// `queue` query of `cases.sql`.
+/// `queue` query of `cases.sql`, `q::cases::RulesRow` a row of its `rules`.
 pub mod q {
-    pub use super::QueryName;
+    pub use super::{QueryName, QueryRow};
+    use crate::QueryError;
     include!(concat!(env!("OUT_DIR"), "/report_queries.rs"));
+
+    pub(super) fn cell_text(cell: Option<String>, _column: &str) -> Result<String, QueryError> {
+        Ok(cell.unwrap_or_default())
+    }
+
+    pub(super) fn cell_decimal(cell: Option<String>, column: &str) -> Result<Option<rust_decimal::Decimal>, QueryError> {
+        match cell.as_deref().unwrap_or("") {
+            "" => Ok(None),
+            text => text.parse().map(Some).map_err(|_| QueryError::Authoring(format!("column {column}: 「{text}」 is not a decimal"))),
+        }
+    }
+
+    pub(super) fn cell_int(cell: Option<String>, column: &str) -> Result<Option<i64>, QueryError> {
+        match cell.as_deref().unwrap_or("") {
+            "" => Ok(None),
+            text => text.parse().map(Some).map_err(|_| QueryError::Authoring(format!("column {column}: 「{text}」 is not a whole number"))),
+        }
+    }
+}
+
+/// A row of a report query as a struct, generated from the query's
+/// `-- row:` header (see `queries/build.rs`).
+pub trait QueryRow: Sized {
+    const QUERY: QueryName;
+    /// The result columns the fields are read from, in field order.
+    const COLUMNS: &'static [&'static str];
+    fn from_cells(cells: Vec<String>) -> Result<Self, QueryError>;
+}
+
+/// The rows of `R`'s query with its placeholders bound to `values`.
+pub async fn rows<R: QueryRow>(ctx: &SessionContext, values: &[Param]) -> Result<Vec<R>, QueryError> {
+    typed(&document(ctx, R::QUERY, values).await?)
+}
+
+/// A query's table read as rows of `R`, each field from its column by name.
+pub fn typed<R: QueryRow>(table: &TextTable) -> Result<Vec<R>, QueryError> {
+    let missing = |column: &&str| QueryError::RuleOutput { rule: format!("reports/{}.sql {}", R::QUERY.sheet, R::QUERY.query), column: column.to_string() };
+    let at: Vec<usize> = R::COLUMNS.iter().map(|c| table.index(c).ok_or_else(|| missing(c))).collect::<Result<_, _>>()?;
+    table.rows.iter().map(|row| R::from_cells(at.iter().map(|i| row[*i].clone()).collect())).collect()
 }
 
 /// Query `name` of the built-in report sheets, its placeholders bound to `values`.
@@ -116,51 +156,60 @@ struct Params {
 }
 
 impl Params {
-    async fn query(&self, ctx: &SessionContext, name: QueryName, case_topic: Option<&str>) -> Result<TextTable, QueryError> {
+    /// The values, and `case_topic` (the topic whose cases and rules are asked for).
+    fn with_topic(&self, case_topic: Option<&str>) -> Vec<Param> {
         let mut values = self.values.clone();
         values.push(("case_topic", text(case_topic)));
-        document(ctx, name, &values).await
+        values
+    }
+
+    async fn rows<R: QueryRow>(&self, ctx: &SessionContext, case_topic: Option<&str>) -> Result<Vec<R>, QueryError> {
+        rows(ctx, &self.with_topic(case_topic)).await
+    }
+
+    async fn table(&self, ctx: &SessionContext, name: QueryName) -> Result<TextTable, QueryError> {
+        document(ctx, name, &self.with_topic(None)).await
     }
 }
 
 /// Builds the report from a session (scoped or not).
 pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &ReportConfig) -> Result<CommonIssueReport, QueryError> {
+    use q::common_issues::{AsOfRow, PerTopicRow, TopicRulesRow, TownsTotalRow};
     let unbound = Params { values: vec![] };
     let as_of = match options.as_of {
         Some(d) => d,
         None => {
-            let latest = unbound.query(ctx, q::common_issues::AS_OF, None).await.map(|t| t.scalar().to_string()).unwrap_or_default();
+            let latest = unbound.rows::<AsOfRow>(ctx, None).await.ok().and_then(|r| r.into_iter().next()).map(|r| r.as_of).unwrap_or_default();
             NaiveDate::parse_from_str(&latest, "%Y-%m-%d").unwrap_or_else(|_| chrono::Local::now().date_naive())
         }
     };
     let params = Params { values: vec![("as_of", date(Some(as_of))), ("sector", text(options.sector.as_deref())), ("topic", text(options.topic.as_deref()))] };
-    let towns_total: usize = params.query(ctx, q::common_issues::TOWNS_TOTAL, None).await?.scalar().parse().unwrap_or(0);
+    let towns_total = params.rows::<TownsTotalRow>(ctx, None).await?.first().and_then(|r| r.towns).map_or(0, |n| usize::try_from(n).unwrap_or(0));
     let threshold = (config.common_min_towns as usize).max((config.common_town_share * towns_total as f64).ceil() as usize);
-    let per_topic = params.query(ctx, q::common_issues::PER_TOPIC, None).await?;
     let mut topics = Vec::new();
-    for row in &per_topic.rows {
-        let number = |i: usize| row[i].parse::<u64>().unwrap_or(0);
-        let money = |i: usize| money(&row[i]);
-        let topic = row[0].clone();
-        let towns: Vec<String> = row[8].split('、').filter(|s| !s.is_empty()).map(String::from).collect();
+    for row in params.rows::<PerTopicRow>(ctx, None).await? {
+        let count = |n: Option<i64>| n.map_or(0, |n| u64::try_from(n).unwrap_or(0));
+        let towns: Vec<String> = row.town_names.split('、').filter(|s| !s.is_empty()).map(String::from).collect();
         topics.push(TopicSummary {
             common: towns.len() >= threshold,
-            cases: cases(ctx, &params, &topic).await?,
-            rules: params.query(ctx, q::common_issues::TOPIC_RULES, Some(&topic)).await?.rows.into_iter().map(|r| r[0].clone()).collect(),
-            problems: number(2),
-            findings: number(3),
-            money_involved: money(4),
-            money_recovered: money(5),
-            rectification_rate: row[6].parse().ok(),
-            overdue: number(7),
+            cases: cases(ctx, &params, &row.topic).await?,
+            rules: params.rows::<TopicRulesRow>(ctx, Some(&row.topic)).await?.into_iter().map(|r| r.title).collect(),
+            problems: count(row.problems),
+            findings: count(row.findings),
+            money_involved: row.involved.unwrap_or_default(),
+            money_recovered: row.recovered.unwrap_or_default(),
+            rectification_rate: row.rate.parse().ok(),
+            overdue: count(row.overdue),
             towns,
-            topic,
+            topic: row.topic,
         });
     }
     topics.sort_by_key(|t| !t.common);
-    let heat = params.query(ctx, q::common_issues::HEAT, None).await?;
-    let mut trend = params.query(ctx, q::common_issues::TREND, None).await?;
-    trend.rows.retain(|r| topics.iter().any(|t| t.common && t.topic == r[1]));
+    let heat = params.table(ctx, q::common_issues::HEAT).await?;
+    let mut trend = params.table(ctx, q::common_issues::TREND).await?;
+    if let Some(topic_at) = trend.index("问题类别") {
+        trend.rows.retain(|r| topics.iter().any(|t| t.common && t.topic == r[topic_at]));
+    }
     let scope = match (&options.sector, &options.topic) {
         (Some(s), _) => format!("{s}领域"),
         (None, Some(t)) => format!("「{t}」类"),
@@ -169,28 +218,13 @@ pub async fn build(ctx: &SessionContext, options: &ReportOptions, config: &Repor
     Ok(CommonIssueReport { scope, as_of, towns_total, threshold, topics, heat, trend })
 }
 
-/// A sum of money as the query gives it (exact decimal text; NULL, an
-/// empty sum, is zero).
-fn money(text: &str) -> Decimal {
-    text.parse().unwrap_or_default()
-}
-
 /// Two or three typical cases of a topic: the largest problems, then the largest finding.
 async fn cases(ctx: &SessionContext, params: &Params, topic: &str) -> Result<Vec<Case>, QueryError> {
-    let mut out: Vec<Case> = params
-        .query(ctx, q::common_issues::TYPICAL_PROBLEMS, Some(topic))
-        .await?
-        .rows
-        .into_iter()
-        .map(|r| Case::Problem { amount: money(&r[2]), place: r[0].clone(), description: r[1].clone(), status: r[3].clone() })
-        .collect();
-    out.extend(params.query(ctx, q::common_issues::TYPICAL_FINDINGS, Some(topic)).await?.rows.into_iter().map(|r| Case::Finding {
-        amount: money(&r[3]),
-        place: r[0].clone(),
-        rule: r[1].clone(),
-        person_name: r[2].clone(),
-        period: r[4].clone(),
-    }));
+    use q::common_issues::{TypicalFindingsRow, TypicalProblemsRow};
+    let problems = params.rows::<TypicalProblemsRow>(ctx, Some(topic)).await?;
+    let findings = params.rows::<TypicalFindingsRow>(ctx, Some(topic)).await?;
+    let mut out: Vec<Case> = problems.into_iter().map(|r| Case::Problem { amount: r.yuan.unwrap_or_default(), place: r.place, description: r.description, status: r.status }).collect();
+    out.extend(findings.into_iter().map(|r| Case::Finding { amount: r.yuan.unwrap_or_default(), place: r.place, rule: r.title, person_name: r.person_name, period: r.period }));
     Ok(out)
 }
 

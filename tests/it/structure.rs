@@ -1,7 +1,8 @@
 //! The house's shape, checked (issue 33): data flows one way, so the
 //! dashboard and the command line hold no SQL and no case-state logic (they
-//! call `xuncha_queries` sheets and `xuncha_cases`), and the ingest's file
-//! reader makes no call up into its parent module.
+//! call `xuncha_queries` sheets and `xuncha_cases`) and read query results
+//! by typed rows or column names, never by a column's position; the
+//! ingest's file reader makes no call up into its parent module.
 
 use crate::hostile::workspace_sources;
 
@@ -23,6 +24,17 @@ fn decides_by_state(line: &str) -> bool {
     VARIANTS.iter().any(|v| code.contains(&format!("State::{v}"))) || LABELS.iter().any(|l| ["==", "!="].iter().any(|op| code.contains(&format!("{op} \"{l}\""))))
 }
 
+/// Whether a line reads a result row's column by position (`r[0]`, `row[2]`).
+fn reads_by_position(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or_default();
+    code.match_indices('[').any(|(at, _)| {
+        let digits: String = code[at + 1..].chars().take_while(char::is_ascii_digit).collect();
+        let closed = !digits.is_empty() && code[at + 1 + digits.len()..].starts_with(']');
+        let name: String = code[..at].chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<Vec<_>>().into_iter().rev().collect();
+        closed && ["r", "row", "t", "cells", "record"].contains(&name.as_str())
+    })
+}
+
 #[test]
 fn the_dashboard_and_the_cli_hold_no_sql_and_no_case_state_logic() {
     let mut found = Vec::new();
@@ -39,11 +51,22 @@ fn the_dashboard_and_the_cli_hold_no_sql_and_no_case_state_logic() {
             }
         }
     }
-    assert!(found.is_empty(), "put SQL in a queries/ sheet and case rules in xuncha_cases:\n{}", found.join("\n"));
+    // Results are read by typed rows (`-- row:` in a sheet) or by column name
+    // everywhere above the lake, never by a column's position.
+    for (file, lines) in workspace_sources().iter().filter(|(f, _)| ["dashboard/", "src/", "queries/src/", "cases/src/"].iter().any(|d| f.starts_with(d))) {
+        for (i, line) in lines.iter().enumerate() {
+            if reads_by_position(line) && !line.trim_start().starts_with("//") {
+                found.push(format!("{file}:{}: a column read by position: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "put SQL in a queries/ sheet, case rules in xuncha_cases, and read rows by a `-- row:` struct or by column name:\n{}", found.join("\n"));
     // The checks find what they look for.
     assert!(holds_sql(r#"TextTable::query(ctx, "SELECT rule_id FROM rule_catalogue")"#) && !holds_sql(r#"label { "选择 SELECT" }"#));
     assert!(decides_by_state("matches!(current, CaseState::Confirmed | CaseState::Closed)") && decides_by_state(r#"row[s] == "待交办""#));
     assert!(!decides_by_state("current.actions(party)") && !decides_by_state("CaseState::parse(label)"));
+    assert!(reads_by_position("rows.iter().map(|r| r[0].clone())") && reads_by_position("option value=(row[12])"));
+    assert!(!reads_by_position("let row = &case.rows[0];") && !reads_by_position("bytes[17] == b'X'") && !reads_by_position("row[i]"));
 }
 
 #[test]

@@ -9,7 +9,7 @@ use datafusion::prelude::SessionContext;
 use maud::{Markup, html};
 use serde::Deserialize;
 use xuncha_queries::panels::{self, PanelSheet};
-use xuncha_queries::report::q;
+use xuncha_queries::report::{q, rows};
 
 /// The filters as sent (every one optional, blank = unset).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -86,8 +86,8 @@ pub(crate) async fn form(sheet: &PanelSheet, raw: &RawFilters, ctx: &SessionCont
     if !["town", "term", "from", "village", "rule"].iter().any(|f| uses(f)) {
         return html! {};
     }
-    let towns = xuncha_queries::report::document(ctx, q::filters::TOWNS, &[]).await.unwrap_or_default();
-    let terms = xuncha_queries::report::document(ctx, q::filters::TERMS, &[]).await.unwrap_or_default();
+    let towns: Vec<q::filters::TownsRow> = rows(ctx, &[]).await.unwrap_or_default();
+    let terms: Vec<q::filters::TermsRow> = rows(ctx, &[]).await.unwrap_or_default();
     let current = |v: &Option<String>| given(v).unwrap_or("").to_string();
     html! {
         form.filters method="get" action=(format!("/p/{}", sheet.page)) {
@@ -95,7 +95,7 @@ pub(crate) async fn form(sheet: &PanelSheet, raw: &RawFilters, ctx: &SessionCont
                 label { "乡镇"
                     select name="town" {
                         option value="" { "全部" }
-                        @for row in &towns.rows { option value=(row[0]) selected[current(&raw.town) == row[0]] { (row[1]) } }
+                        @for town in &towns { option value=(town.town_code) selected[current(&raw.town) == town.town_code] { (town.town_name) } }
                     }
                 }
             }
@@ -103,7 +103,7 @@ pub(crate) async fn form(sheet: &PanelSheet, raw: &RawFilters, ctx: &SessionCont
                 label { "届次"
                     select name="term" {
                         option value="" { "全部" }
-                        @for row in &terms.rows { option value=(row[0]) selected[current(&raw.term) == row[0]] { (row[0]) } }
+                        @for term in &terms { option value=(term.term) selected[current(&raw.term) == term.term] { (term.term) } }
                     }
                 }
             }

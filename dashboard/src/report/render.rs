@@ -43,11 +43,17 @@ pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static 
     let heat_svg = heat_grid(report).heat_map();
     let mut rounds: Vec<String> = report.trend.column("轮次").into_iter().map(String::from).collect();
     rounds.dedup();
+    let at = |name: &str| report.trend.index(name).unwrap_or(usize::MAX);
+    let (round_at, topic_at, count_at) = (at("轮次"), at("问题类别"), at("问题数"));
+    let cell = |row: &[String], i: usize| row.get(i).map_or("", String::as_str).to_string();
     let series: Vec<(String, Vec<f64>)> = report
         .common()
         .take(4)
         .map(|t| {
-            let values = rounds.iter().map(|r| report.trend.rows.iter().find(|row| &row[0] == r && row[1] == t.topic).map_or(0.0, |row| row[2].parse().unwrap_or(0.0))).collect();
+            let values = rounds
+                .iter()
+                .map(|r| report.trend.rows.iter().find(|row| &cell(row, round_at) == r && cell(row, topic_at) == t.topic).map_or(0.0, |row| cell(row, count_at).parse().unwrap_or(0.0)))
+                .collect();
             (t.topic.clone(), values)
         })
         .collect();

@@ -112,7 +112,8 @@ async fn panel(ctx: &SessionContext, id: &str) -> Result<TextTable, AppError> {
 
 async fn report(ctx: &SessionContext, dated: &str) -> Result<docx_rs::Docx, AppError> {
     let funnel = panel(ctx, "case_funnel").await?;
-    let count = |stage: &str| funnel.rows.iter().find(|r| r[0] == stage).map_or("0".to_string(), |r| r[1].clone());
+    let (stage_at, count_at) = (funnel.index("阶段"), funnel.index("线索"));
+    let count = |stage: &str| funnel.rows.iter().find(|r| stage_at.is_some_and(|i| r[i] == stage)).and_then(|r| count_at.map(|i| r[i].clone())).unwrap_or_else(|| "0".into());
     let money = |column: &str| funnel.index(column).and_then(|i| funnel.rows.first().map(|r| r[i].clone())).unwrap_or_default();
     let flagged = panel(ctx, "case_flagged").await?;
     let by_rule = xuncha_queries::report::document(ctx, q::cases::BY_RULE, &[]).await.map_err(AppError::internal("文书生成失败"))?;

@@ -16,7 +16,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 use std::sync::Arc;
 use xuncha_cases::{Action, Change, Party, State as CaseState};
-use xuncha_queries::report::q;
+use xuncha_queries::report::{q, rows};
 use xuncha_queries::sheet::{Param, text};
 use xuncha_queries::table::TextTable;
 
@@ -137,24 +137,24 @@ async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_
     let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
     let params: Vec<Param> = ["state", "rule", "town", "unit", "deadline", "flag", "stage"].iter().map(|k| (*k, text(value(k)))).collect();
     let failed = || AppError::internal("查询出错");
-    let list = |query| xuncha_queries::report::document(ctx, query, &[]);
-    let stages = list(q::cases::STAGES).await.map_err(failed())?;
+    let stages: Vec<q::cases::StagesRow> = rows(ctx, &[]).await.map_err(failed())?;
     if let Some(stage) = value("stage")
-        && !stages.rows.iter().any(|r| r[0] == stage)
+        && !stages.iter().any(|s| s.stage == stage)
     {
-        let known: Vec<&str> = stages.rows.iter().map(|r| r[0].as_str()).collect();
+        let known: Vec<&str> = stages.iter().map(|s| s.stage.as_str()).collect();
         return Err(AppError::bad_request("参数有误", format!("环节「{}」应为 {}", xuncha_core::values::excerpt(stage, 20), known.join("、"))));
     }
-    let (rules, towns) = (list(q::cases::RULES).await.map_err(failed())?, list(q::cases::TOWNS).await.map_err(failed())?);
+    let rules: Vec<q::cases::RulesRow> = rows(ctx, &[]).await.map_err(failed())?;
+    let towns: Vec<q::filters::TownsRow> = rows(ctx, &[]).await.map_err(failed())?;
     let table = xuncha_queries::report::document(ctx, q::cases::QUEUE, &params).await.map_err(failed())?;
     let total = table.index("符合条件").and_then(|i| table.rows.first().map(|r| r[i].clone())).unwrap_or_else(|| "0".into());
     let selected = |name: &str, v: &str| value(name) == Some(v);
     Ok(html! {
         form.filters method="get" action="/cases" {
             label { "状态" select name="state" { option value="" { "全部" } @for s in CaseState::ALL { option value=(s.label()) selected[selected("state", s.label())] { (s.label()) } } } }
-            label { "规则" select name="rule" { option value="" { "全部" } @for r in &rules.rows { option value=(r[0]) selected[selected("rule", &r[0])] { (r[1]) } } } }
+            label { "规则" select name="rule" { option value="" { "全部" } @for r in &rules { option value=(r.rule_id) selected[selected("rule", &r.rule_id)] { (r.title) } } } }
             @if !unit_user {
-                label { "乡镇" select name="town" { option value="" { "全部" } @for t in &towns.rows { option value=(t[0]) selected[selected("town", &t[0])] { (t[1]) } } } }
+                label { "乡镇" select name="town" { option value="" { "全部" } @for t in &towns { option value=(t.town_code) selected[selected("town", &t.town_code)] { (t.town_name) } } } }
                 label { "承办单位代码" input name="unit" value=(value("unit").unwrap_or("")) pattern="[0-9]{12}" size="14"; }
             }
             label { "时限" select name="deadline" { option value="" { "全部" } @for d in DEADLINES { option value=(d) selected[selected("deadline", d)] { (d) } } } }
@@ -165,24 +165,25 @@ async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_
         }
         p { "符合条件的线索 " strong { (total) } " 条" @if total.parse::<usize>().unwrap_or(0) > table.rows.len() { "(显示前 " (table.rows.len()) " 条)" } "。" }
         (PreEscaped(TABLE_FOLLOWS))
-        (rows(&table, pick))
+        (queue_table(&table, pick))
     })
 }
 
 /// The queue's table; `pick` adds a check box to each case awaiting hand-over.
-fn rows(table: &TextTable, pick: bool) -> Markup {
+fn queue_table(table: &TextTable, pick: bool) -> Markup {
     let shown: Vec<usize> = (0..table.columns.len()).filter(|&i| table.columns[i] != "符合条件").collect();
-    let state_at = table.index("状态");
+    let (state_at, id_at) = (table.index("状态"), table.index("线索编号"));
     html! {
         div.tablewrap { table.queue {
             thead { tr { @if pick { th { "选" } } @for &i in &shown { th { (table.columns[i]) } } } }
             tbody {
                 @for row in &table.rows {
                     @let late = row.iter().any(|c| c == "逾期");
+                    @let id = id_at.map_or("", |i| row[i].as_str());
                     tr class=[late.then_some("late")] {
-                        @if pick { td { @if state_at.is_some_and(|s| CaseState::parse(&row[s]).is_ok_and(|s| s.actions(Party::Office).contains(&Action::Assign))) { input type="checkbox" name="ids" value=(row[0]) aria-label=(format!("选择 {}", row[0])); } } }
+                        @if pick { td { @if state_at.is_some_and(|s| CaseState::parse(&row[s]).is_ok_and(|s| s.actions(Party::Office).contains(&Action::Assign))) { input type="checkbox" name="ids" value=(id) aria-label=(format!("选择 {id}")); } } }
                         @for &i in &shown {
-                            td { @if i == 0 { a href=(format!("/case/{}", urlencode(&row[0]))) { (row[0]) } } @else { (crate::mask::mask_text(&row[i])) } }
+                            td { @if Some(i) == id_at { a href=(format!("/case/{}", urlencode(id))) { (id) } } @else { (crate::mask::mask_text(&row[i])) } }
                         }
                     }
                 }
