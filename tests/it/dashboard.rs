@@ -288,7 +288,7 @@ fn a_failure_shows_an_incident_number_and_logs_its_cause() {
     let body = page.text().unwrap();
     let number = between(&body, "事件编号 ", ",");
     assert_eq!(number.len(), 8, "{body}");
-    for internal in ["parquet", "Parquet", "case_events", "DataFusion", "Arrow", "error", "Error"] {
+    for internal in ["parquet", "Parquet", "case_events", "DataFusion", "Arrow", "External", "Error:", "error:"] {
         assert!(!body.contains(internal), "the page shows internal text {internal:?}: {body}");
     }
     let lines: Vec<serde_json::Value> = server.log().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
