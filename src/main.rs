@@ -89,7 +89,9 @@ fn log_to_stderr(format: cli::LogFormat, serving: bool) {
     let ours = if serving { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(["xuncha", "xuncha_core", "xuncha_pipeline", "xuncha_queries", "xuncha_cases", "xuncha_dashboard"].map(|t| format!("{t}={ours}")).join(",") + ",warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: a log file or collector gets plain text.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colours);
     match format {
         cli::LogFormat::Text => builder.init(),
         cli::LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
