@@ -146,7 +146,7 @@ async fn log_request(request: axum::extract::Request, next: axum::middleware::Ne
     let span = tracing::info_span!("request", method = %request.method(), route = %route, user = tracing::field::Empty, incident = tracing::field::Empty);
     let started = std::time::Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let (status, ms) = (response.status().as_u16(), started.elapsed().as_millis());
+    let (status, ms) = (response.status().as_u16(), u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     span.in_scope(|| match status {
         500.. => tracing::error!(status, ms, "request failed"),
         400.. => tracing::warn!(status, ms, "request refused"),

@@ -173,10 +173,11 @@ pub async fn run(lake: &Lake, options: &RunOptions) -> Result<RunReport, QueryEr
         }
     }
     for o in &outcomes {
+        let ms = u64::try_from(o.millis).unwrap_or(u64::MAX);
         match (&o.error, &o.waited) {
-            (Some(e), _) => tracing::error!(run = %run_id, rule = %o.rule_id, ms = o.millis, cause = %xuncha_core::values::star_long_numbers(e), "rule failed"),
+            (Some(e), _) => tracing::error!(run = %run_id, rule = %o.rule_id, ms, cause = %xuncha_core::values::star_long_numbers(e), "rule failed"),
             (None, Some(_)) => tracing::info!(run = %run_id, rule = %o.rule_id, "rule waits for its sources"),
-            (None, None) => tracing::info!(run = %run_id, rule = %o.rule_id, findings = o.findings, ms = o.millis, "rule ran"),
+            (None, None) => tracing::info!(run = %run_id, rule = %o.rule_id, findings = o.findings, ms, "rule ran"),
         }
     }
     let mut failed: Vec<String> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.rule_id))).collect();

@@ -209,7 +209,7 @@ fn log_file(report: &FileReport, took: std::time::Duration, dry_run: bool) {
         FileOutcome::Skipped(_) => "not_read",
     };
     let file = values::star_long_numbers(&report.shown_file());
-    let ms = took.as_millis();
+    let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
     let (read, loaded, quarantined) = (report.rows_read, report.rows_loaded, report.rows_quarantined);
     if matches!(report.outcome, FileOutcome::Rejected(_)) {
         tracing::warn!(source = %report.source, %file, outcome, dry_run, ms, "ingest file");
