@@ -63,8 +63,9 @@ fn row_struct(sheet: &str, name: &str, fields: &str) -> String {
     let camel: String = name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
     let (mut decl, mut read, mut columns) = (String::new(), String::new(), String::new());
     for spec in fields.split_whitespace() {
-        let (typed, column) = spec.split_once('=').unwrap_or((spec, spec));
+        let (typed, column) = spec.split_once('=').unwrap_or((spec, ""));
         let (field, ty) = typed.split_once(':').unwrap_or((typed, "text"));
+        let column = if column.is_empty() { field } else { column };
         assert!(field.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{sheet}.sql {name}: row field 「{field}」 should be snake_case");
         let (rust, reader) = match ty {
             "text" => ("String", "super::cell_text"),
