@@ -466,7 +466,7 @@ pub(super) fn read_and_type(
         villages,
         twins: header::twins(source, headers, &header, &map),
         headers,
-        header_score: read::header_score(source, headers, &RawRow::new(0, header.iter().map(|h| RawCell::Text(h.clone())).collect())),
+        header_score: header::header_score(source, headers, &RawRow::new(0, header.iter().map(|h| RawCell::Text(h.clone())).collect())),
     };
     let mut out = TypedFile {
         footers_pending: Vec::new(),
@@ -729,7 +729,7 @@ fn type_chunk(layout: &Layout<'_>, raw: RawChunk) -> Result<TypedChunk, Pipeline
         keep[row] = false;
         // A held row that is the header again: another export joined below.
         let cells = raw.row(row);
-        if read::header_score(source, layout.headers, &cells) * 2 >= layout.header_score.max(2) {
+        if header::header_score(source, layout.headers, &cells) * 2 >= layout.header_score.max(2) {
             return Err(PipelineError::Unreadable(format!(
                 "第 {} 行又是一行表头:文件像是几份导出拼接在一起,为免把后一份按前一份的列读错,整份文件未入库;请把每份导出存成单独的文件后重新报送",
                 cells.number()

@@ -88,7 +88,7 @@ pub(super) fn open_rows(source: &Source, sources: &Catalog, headers: &HeaderMapp
     {
         head.push(row?);
     }
-    let Some(at) = read::find_header(source, headers, &head) else {
+    let Some(at) = find_header(source, headers, &head) else {
         rows.check_head_text()?;
         let first = head.iter().find(|r| !r.is_blank());
         let shown = first.map(|r| r.cells().take(30).map(|c| c.text()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
@@ -135,7 +135,7 @@ pub(super) fn titles_above(source: &Source, headers: &HeaderMappings, above: &[R
     let mut titles = 0;
     for row in above.iter().filter(|r| !r.is_blank()) {
         let filled = row.cells().filter(|c| !c.is_blank()).count();
-        let what = if read::header_score(source, headers, row) >= 2 {
+        let what = if header_score(source, headers, row) >= 2 {
             "也是一行表头"
         } else if filled >= 3 && filled * 2 >= width {
             "像是一行数据"
@@ -155,7 +155,7 @@ pub(super) fn titles_above(source: &Source, headers: &HeaderMappings, above: &[R
 /// " — 看起来是 X 的文件" when another source's header fits the first rows.
 pub(super) fn looks_like(expected: &Source, sources: &Catalog, headers: &HeaderMappings, head: &[RawRow]) -> String {
     for other in sources.all().filter(|s| s.name != expected.name) {
-        if let Some(at) = read::find_header(other, headers, head) {
+        if let Some(at) = find_header(other, headers, head) {
             let header: Vec<String> = head[at].cells().map(|c| c.text()).collect();
             if missing_required(other, headers, &header).is_empty() {
                 return format!("。看起来是「{}」的文件,应放在 {}/ 文件夹", other.title, other.name);
@@ -261,4 +261,21 @@ pub(super) fn cells_json(header: &[String], row: &impl Row, indices: impl Iterat
         object.insert(key, serde_json::Value::String(value));
     }
     (!object.is_empty()).then(|| serde_json::Value::Object(object).to_string())
+}
+
+/// The longest cell that is looked at as a possible column name.
+const MAX_HEADER_BYTES: usize = 200;
+
+/// Finds the header row among the first rows: the row naming most of the
+/// source's columns (title rows above it are skipped). Returns its position.
+pub(super) fn find_header(source: &Source, headers: &HeaderMappings, rows: &[RawRow]) -> Option<usize> {
+    let best = rows.iter().enumerate().max_by_key(|(i, row)| (header_score(source, headers, *row), std::cmp::Reverse(*i)))?;
+    (header_score(source, headers, best.1) >= 2.min(source.columns.len())).then_some(best.0)
+}
+
+/// How many of a row's cells are headers of `source`'s columns.
+pub(super) fn header_score(source: &Source, headers: &HeaderMappings, row: &impl Row) -> usize {
+    // A header cell is short, and a header has at most a few hundred of them.
+    let is_header = |c: Cell<'_>| matches!(c, Cell::Text(t) if t.len() <= MAX_HEADER_BYTES) && headers.column(source, &c.text()).is_some();
+    row.cells().take(read::MAX_SHEET_COLUMNS as usize).filter(|c| is_header(*c)).count()
 }
