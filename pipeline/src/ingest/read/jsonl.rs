@@ -1,10 +1,11 @@
 //! JSON Lines: one object a line, UTF-8 only, each value as its JSON text
 //! (a number keeps its digits); a key twice in one object rejects the file.
 
-use super::{RawCell, RawRow, RowIter};
+use super::records;
+use super::{RawCell, RawRow, RowIter, without_bom};
 use crate::PipelineError;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
 use std::path::Path;
 use xuncha_core::values;
 

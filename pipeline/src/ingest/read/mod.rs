@@ -25,10 +25,8 @@ use super::records::{self, CsvRecords, QuotedLines};
 use crate::PipelineError;
 use deltalake::arrow::array::{Array, BinaryArray, BinaryBuilder, StringArray};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
-use xuncha_core::contract::Source;
-use xuncha_core::mapping::HeaderMappings;
 use xuncha_core::values;
 
 /// One cell as read, before typing, owning its text (a CSV cell in a chunk
