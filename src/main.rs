@@ -83,12 +83,17 @@ fn main() -> ExitCode {
 /// Levels come from `RUST_LOG` (an `EnvFilter`); without it, xuncha's own
 /// events from INFO and the libraries' from WARN. Events carry routes, ids,
 /// counts and timings, never personal data. A one-off command (`ingest`,
-/// `run`) prints its own report, so by default it logs only warnings.
+/// `run`) prints its own report, so by default it logs only warnings. The
+/// Delta kernel's snapshot builder logs an ERROR for every table probed
+/// before its first commit, which the lake reads as "absent": silenced.
 fn log_to_stderr(format: cli::LogFormat, serving: bool) {
     use tracing_subscriber::EnvFilter;
     let ours = if serving { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(["xuncha", "xuncha_core", "xuncha_pipeline", "xuncha_queries", "xuncha_cases", "xuncha_dashboard"].map(|t| format!("{t}={ours}")).join(",") + ",warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(
+            ["xuncha", "xuncha_core", "xuncha_pipeline", "xuncha_queries", "xuncha_cases", "xuncha_dashboard"].map(|t| format!("{t}={ours}")).join(",") + ",warn,buoyant_kernel::snapshot::builder=off",
+        )
+    });
     // Colours only on a terminal: a log file or collector gets plain text.
     let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colours);
