@@ -173,7 +173,7 @@ impl FromRequestParts<Arc<AppState>> for Auth {
         // removal, ends the session.
         match state.users.get(&session.user.name) {
             Ok(Some(stored)) if stored == session.user => {
-                tracing::Span::current().record("user", session.user.name.as_str());
+                tracing::Span::current().record("user", tracing::field::display(&session.user.name));
                 Ok(Auth(session))
             }
             _ => {

@@ -18,9 +18,9 @@ SELECT (SELECT count(*) FROM villages) AS villages,
 
 -- query: villages_left
 -- The villages ${term} has not inspected, riskiest first (unscored last).
--- row: village_code village_name town_name score tier
+-- row: village_code village_name town_name score=score_text tier
 SELECT v.village_code, coalesce(v.village_name, v.village_code) AS village_name, coalesce(v.town_name, v.town_code) AS town_name,
-       CAST(s.score AS VARCHAR) AS score, coalesce(s.tier, '未评分') AS tier
+       CAST(s.score AS VARCHAR) AS score_text, coalesce(s.tier, '未评分') AS tier
 FROM villages v
 LEFT JOIN latest_risk_scores s ON s.village_code = v.village_code
 WHERE v.village_code NOT IN (SELECT target_code FROM inspections WHERE term = ${term})

@@ -32,6 +32,12 @@ pub(super) async fn plan_section(state: &AppState, ctx: &SessionContext) -> Mark
                 }
             }
         }
-        Err(e) => html! { h2 { "巡察计划建议" } p.note { (e.to_string()) } },
+        // What the user can act on (no inspections yet) is said; anything
+        // else is an incident, its cause in the log.
+        Err(xuncha_queries::QueryError::Usage(message)) => html! { h2 { "巡察计划建议" } p.note { (message) } },
+        Err(e) => {
+            let incident = crate::error::incident("plan", &e);
+            html! { h2 { "巡察计划建议" } p.error { "这一栏暂时无法显示(事件编号 " (incident) "),请联系管理员。" } }
+        }
     }
 }
