@@ -3,7 +3,7 @@
 //! typical cases, and the town × topic distribution as a shaded table (a
 //! heat map Word renders natively, with no image fonts to embed).
 
-use super::text::{case, chinese_number, headline, percent, two_places, wan};
+use super::text::{APPENDIX, RANKING, appendix_row, case, chinese_number, headline, ranking_row, topic_figures};
 use crate::DashboardError;
 use crate::charts::Grid;
 use docx_rs::{AlignmentType, Docx, Paragraph, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow};
@@ -61,36 +61,16 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
         .add_paragraph(text(summary))
         .add_table(Table::new(vec![header_row(&headline(report).iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>()), TableRow::new(headline(report).iter().map(|(_, v)| cell(v)).collect())]))
         .add_paragraph(heading("二、共性问题排序", 1));
-    let mut ranking = vec![header_row(&["序号", "问题类别", "涉及乡镇", "问题数", "比对发现", "涉及金额", "挽回(追回)", "整改率", "逾期"])];
+    let mut ranking = vec![header_row(&RANKING)];
     for (i, t) in report.common().enumerate() {
-        ranking.push(TableRow::new(
-            [
-                (i + 1).to_string(),
-                t.topic.clone(),
-                t.towns.len().to_string(),
-                t.problems.to_string(),
-                t.findings.to_string(),
-                wan(t.money_involved),
-                wan(t.money_recovered),
-                percent(t.rectification_rate),
-                t.overdue.to_string(),
-            ]
-            .iter()
-            .map(|v| cell(v))
-            .collect(),
-        ));
+        ranking.push(TableRow::new(ranking_row(i, t).iter().map(|v| cell(v)).collect()));
     }
     doc = doc.add_table(Table::new(ranking));
     for (i, t) in report.common().enumerate() {
-        doc = doc.add_paragraph(heading(&format!("({}){}", chinese_number(i + 1), t.topic), 2)).add_paragraph(text(&format!("涉及乡镇(街道):{}。", t.towns.join("、")))).add_paragraph(text(&format!(
-            "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。",
-            t.problems,
-            t.findings,
-            wan(t.money_involved),
-            wan(t.money_recovered),
-            percent(t.rectification_rate),
-            t.overdue
-        )));
+        doc = doc
+            .add_paragraph(heading(&format!("({}){}", chinese_number(i + 1), t.topic), 2))
+            .add_paragraph(text(&format!("涉及乡镇(街道):{}。", t.towns.join("、"))))
+            .add_paragraph(text(&topic_figures(t)));
         if !t.cases.is_empty() {
             doc = doc.add_paragraph(text("典型案例:"));
             for (k, c) in t.cases.iter().enumerate() {
@@ -104,24 +84,9 @@ pub(super) fn docx(report: &CommonIssueReport, title: &str, summary: &str) -> Re
     doc = doc.add_paragraph(heading("三、分布与趋势", 1)).add_paragraph(text("各乡镇(街道)共性问题分布(问题数与比对发现数之和,颜色越深越多):"));
     doc = doc.add_table(heat_table(report));
     doc = doc.add_paragraph(heading("四、数据附表", 1));
-    let mut appendix = vec![header_row(&["问题类别", "是否共性", "涉及乡镇数", "问题数", "比对发现", "涉及金额(元)", "挽回(元)", "整改率", "逾期"])];
+    let mut appendix = vec![header_row(&APPENDIX)];
     for t in &report.topics {
-        appendix.push(TableRow::new(
-            [
-                t.topic.clone(),
-                if t.common { "是".into() } else { "否".into() },
-                t.towns.len().to_string(),
-                t.problems.to_string(),
-                t.findings.to_string(),
-                two_places(t.money_involved),
-                two_places(t.money_recovered),
-                percent(t.rectification_rate),
-                t.overdue.to_string(),
-            ]
-            .iter()
-            .map(|v| cell(v))
-            .collect(),
-        ));
+        appendix.push(TableRow::new(appendix_row(t).iter().map(|v| cell(v)).collect()));
     }
     pack(doc.add_table(Table::new(appendix)))
 }

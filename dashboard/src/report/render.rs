@@ -1,7 +1,7 @@
 //! The report as a file: HTML (one self-contained file, charts inline as
 //! SVG), Markdown (charts as SVG files beside it) or Word (`docx`).
 
-use super::text::{case, chinese_number, headline, percent, two_places, wan};
+use super::text::{APPENDIX, RANKING, appendix_row, case, chinese_number, headline, percent, ranking_row, topic_figures, two_places, wan};
 use crate::DashboardError;
 use crate::charts;
 use maud::{DOCTYPE, PreEscaped, html};
@@ -101,17 +101,17 @@ pub(super) fn html(report: &CommonIssueReport) -> String {
                 p { (summary(report)) }
                 h2 { "二、共性问题排序" }
                 table {
-                    thead { tr { th { "序号" } th { "问题类别" } th { "涉及乡镇" } th { "问题数" } th { "比对发现" } th { "涉及金额" } th { "挽回(追回)" } th { "整改率" } th { "逾期" } } }
+                    thead { tr { @for h in RANKING { th { (h) } } } }
                     tbody {
                         @for (i, t) in report.common().enumerate() {
-                            tr { td { (i + 1) } td { (t.topic) } td { (t.towns.len()) } td { (t.problems) } td { (t.findings) } td { (wan(t.money_involved)) } td { (wan(t.money_recovered)) } td { (percent(t.rectification_rate)) } td { (t.overdue) } }
+                            tr { @for v in ranking_row(i, t) { td { (v) } } }
                         }
                     }
                 }
                 @for (i, t) in report.common().enumerate() {
                     h2 { "(" (chinese_number(i + 1)) ")" (t.topic) }
                     p { "涉及乡镇(街道):" (t.towns.join("、")) "。" }
-                    p { "问题 " (t.problems) " 个、大数据比对发现 " (t.findings) " 条,涉及金额 " (wan(t.money_involved)) ",已挽回(追回)" (wan(t.money_recovered)) ";整改率 " (percent(t.rectification_rate)) ",逾期 " (t.overdue) " 个。" }
+                    p { (topic_figures(t)) }
                     @if !t.cases.is_empty() { p { b { "典型案例:" } } ol { @for c in &t.cases { li { (case(c)) } } } }
                     @if !t.rules.is_empty() { p { "相关比对规则:" (t.rules.join("、")) "。" } }
                 }
@@ -128,10 +128,10 @@ pub(super) fn html(report: &CommonIssueReport) -> String {
 fn appendix_html(report: &CommonIssueReport) -> maud::Markup {
     html! {
         table {
-            thead { tr { th { "问题类别" } th { "是否共性" } th { "涉及乡镇数" } th { "问题数" } th { "比对发现" } th { "涉及金额(元)" } th { "挽回(元)" } th { "整改率" } th { "逾期" } } }
+            thead { tr { @for h in APPENDIX { th { (h) } } } }
             tbody {
                 @for t in &report.topics {
-                    tr { td { (t.topic) } td { (if t.common { "是" } else { "否" }) } td { (t.towns.len()) } td { (t.problems) } td { (t.findings) } td { (two_places(t.money_involved)) } td { (two_places(t.money_recovered)) } td { (percent(t.rectification_rate)) } td { (t.overdue) } }
+                    tr { @for v in appendix_row(t) { td { (v) } } }
                 }
             }
         }
@@ -154,35 +154,14 @@ pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String,
     for (k, v) in &headline(report) {
         md.push_str(&format!("| {k} | {v} |\n"));
     }
-    md.push_str(&format!(
-        "\n{}\n\n## 二、共性问题排序\n\n| 序号 | 问题类别 | 涉及乡镇 | 问题数 | 比对发现 | 涉及金额 | 挽回(追回) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n",
-        summary(report)
-    ));
+    md.push_str(&format!("\n{}\n\n## 二、共性问题排序\n\n{}", summary(report), markdown_row(&RANKING)));
+    md.push_str(&markdown_rule(RANKING.len()));
     for (i, t) in report.common().enumerate() {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            i + 1,
-            t.topic,
-            t.towns.len(),
-            t.problems,
-            t.findings,
-            wan(t.money_involved),
-            wan(t.money_recovered),
-            percent(t.rectification_rate),
-            t.overdue
-        ));
+        md.push_str(&markdown_row(&ranking_row(i, t)));
     }
     for (i, t) in report.common().enumerate() {
         md.push_str(&format!("\n### ({}){}\n\n涉及乡镇(街道):{}。\n\n", chinese_number(i + 1), t.topic, t.towns.join("、")));
-        md.push_str(&format!(
-            "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。\n\n",
-            t.problems,
-            t.findings,
-            wan(t.money_involved),
-            wan(t.money_recovered),
-            percent(t.rectification_rate),
-            t.overdue
-        ));
+        md.push_str(&format!("{}\n\n", topic_figures(t)));
         if !t.cases.is_empty() {
             md.push_str("典型案例:\n\n");
             for (k, c) in t.cases.iter().enumerate() {
@@ -200,22 +179,21 @@ pub(super) fn markdown(report: &CommonIssueReport, out: &Path) -> Result<String,
         std::fs::write(dir.join(&file), svg)?;
         md.push_str(&format!("![{caption}]({file})\n\n"));
     }
-    md.push_str("## 四、数据附表\n\n| 问题类别 | 是否共性 | 涉及乡镇数 | 问题数 | 比对发现 | 涉及金额(元) | 挽回(元) | 整改率 | 逾期 |\n|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str(&format!("## 四、数据附表\n\n{}{}", markdown_row(&APPENDIX), markdown_rule(APPENDIX.len())));
     for t in &report.topics {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {} | {} |\n",
-            t.topic,
-            if t.common { "是" } else { "否" },
-            t.towns.len(),
-            t.problems,
-            t.findings,
-            t.money_involved,
-            t.money_recovered,
-            percent(t.rectification_rate),
-            t.overdue
-        ));
+        md.push_str(&markdown_row(&appendix_row(t)));
     }
     Ok(md)
+}
+
+/// A Markdown table row.
+fn markdown_row<S: AsRef<str>>(cells: &[S]) -> String {
+    format!("| {} |\n", cells.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" | "))
+}
+
+/// The rule under a Markdown table's header.
+fn markdown_rule(columns: usize) -> String {
+    format!("|{}\n", "---|".repeat(columns))
 }
 
 /// Writes the report to `out` in `format`.

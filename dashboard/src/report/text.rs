@@ -21,6 +21,54 @@ fn yuan(value: Decimal) -> String {
     if value >= Decimal::from(10_000) { wan(value) } else { format!("{} 元", two_places(value)) }
 }
 
+/// The ranking of common topics: its header and topic `i`'s row.
+pub(super) const RANKING: [&str; 9] = ["序号", "问题类别", "涉及乡镇", "问题数", "比对发现", "涉及金额", "挽回(追回)", "整改率", "逾期"];
+
+pub(super) fn ranking_row(i: usize, t: &TopicSummary) -> [String; 9] {
+    [
+        (i + 1).to_string(),
+        t.topic.clone(),
+        t.towns.len().to_string(),
+        t.problems.to_string(),
+        t.findings.to_string(),
+        wan(t.money_involved),
+        wan(t.money_recovered),
+        percent(t.rectification_rate),
+        t.overdue.to_string(),
+    ]
+}
+
+/// The data appendix: its header and a topic's row (money in yuan).
+pub(super) const APPENDIX: [&str; 9] = ["问题类别", "是否共性", "涉及乡镇数", "问题数", "比对发现", "涉及金额(元)", "挽回(元)", "整改率", "逾期"];
+
+pub(super) fn appendix_row(t: &TopicSummary) -> [String; 9] {
+    let common = if t.common { "是" } else { "否" };
+    [
+        t.topic.clone(),
+        common.into(),
+        t.towns.len().to_string(),
+        t.problems.to_string(),
+        t.findings.to_string(),
+        two_places(t.money_involved),
+        two_places(t.money_recovered),
+        percent(t.rectification_rate),
+        t.overdue.to_string(),
+    ]
+}
+
+/// A common topic's figures in one sentence.
+pub(super) fn topic_figures(t: &TopicSummary) -> String {
+    format!(
+        "问题 {} 个、大数据比对发现 {} 条,涉及金额 {},已挽回(追回){};整改率 {},逾期 {} 个。",
+        t.problems,
+        t.findings,
+        wan(t.money_involved),
+        wan(t.money_recovered),
+        percent(t.rectification_rate),
+        t.overdue
+    )
+}
+
 /// A percentage with one decimal.
 pub(super) fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "—".into(), |v| format!("{v:.1}%"))
