@@ -1,7 +1,7 @@
 //! The report as a file: HTML (one self-contained file, charts inline as
 //! SVG), Markdown (charts as SVG files beside it) or Word (`docx`).
 
-use super::text::{APPENDIX, RANKING, appendix_row, case, chinese_number, headline, percent, ranking_row, topic_figures, two_places, wan};
+use super::text::{APPENDIX, RANKING, appendix_row, case, chinese_number, headline, ranking_row, topic_figures};
 use crate::DashboardError;
 use crate::charts;
 use maud::{DOCTYPE, PreEscaped, html};
