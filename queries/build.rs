@@ -78,7 +78,7 @@ fn row_struct(sheet: &str, name: &str, fields: &str) -> String {
         columns.push_str(&format!("{column:?}, "));
     }
     format!(
-        "    /// A row of query `{name}`.\n    #[derive(Debug, Clone, PartialEq)]\n    pub struct {camel}Row {{\n{decl}    }}\n    impl super::QueryRow for {camel}Row {{\n        const QUERY: super::QueryName = {};\n        const COLUMNS: &'static [&'static str] = &[{columns}];\n        fn from_cells(cells: Vec<String>) -> Result<Self, crate::QueryError> {{\n            let mut cells = cells.into_iter();\n            Ok({camel}Row {{\n{read}            }})\n        }}\n    }}\n",
+        "    /// A row of query `{name}`.\n    #[derive(Debug, Clone, Default, PartialEq)]\n    pub struct {camel}Row {{\n{decl}    }}\n    impl super::QueryRow for {camel}Row {{\n        const QUERY: super::QueryName = {};\n        const COLUMNS: &'static [&'static str] = &[{columns}];\n        fn from_cells(cells: Vec<String>) -> Result<Self, crate::QueryError> {{\n            let mut cells = cells.into_iter();\n            Ok({camel}Row {{\n{read}            }})\n        }}\n    }}\n",
         name.to_uppercase()
     )
 }

@@ -127,6 +127,8 @@ impl Ctx {
             due_soon_days: config.cases.due_soon_days,
             today: config.cases.today().map_err(anyhow::Error::msg)?,
             sources: config.ingest.sources.clone(),
+            case_number_prefix: config.cases.number_prefix.clone(),
+            timezone: config.server.timezone.clone(),
             ..SessionOptions::default()
         };
         Ok(Ctx { config, lake_path, session_options })

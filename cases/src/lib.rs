@@ -18,7 +18,7 @@ mod sync;
 pub use history::verify_history;
 pub use roundtrip::{Imported, TO_FILL, export, export_bytes, handover, import, import_bytes};
 pub use state::{Action, Answer, Change, Party, State, TRANSFER_OUTCOMES, Verdict};
-pub use store::{Actor, Current, Event, apply, apply_changes, is_case_id, select, visible_case};
+pub use store::{Actor, Current, DATA_CONFIRMED, Event, apply, apply_changes, closable_in_bulk, close_confirmed, is_case_id, select, visible_case};
 pub use sync::{SYSTEM_USER, Synced, sync};
 
 /// Everything that can go wrong with cases.
@@ -53,6 +53,6 @@ impl From<datafusion::error::DataFusionError> for CaseError {
 pub async fn run_and_sync(lake: &xuncha_core::lake::Lake, options: &xuncha_queries::run::RunOptions) -> Result<(xuncha_queries::run::RunReport, Synced), CaseError> {
     let report = xuncha_queries::run::run(lake, options).await?;
     let rules = xuncha_queries::rules::catalogue(options.rules_dir.as_deref())?;
-    let synced = sync(lake, &report, &rules).await?;
+    let synced = sync(lake, &report, &rules, &options.session.case_number_prefix).await?;
     Ok((report, synced))
 }

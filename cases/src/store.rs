@@ -72,6 +72,8 @@ pub struct Event {
     pub transfer: Option<String>,
     pub run_id: Option<String>,
     pub detail: Option<String>,
+    /// The case's number, on its first event only.
+    pub case_no: Option<String>,
 }
 
 /// A case as it stands (a row of the `cases` view).
@@ -100,6 +102,13 @@ pub(crate) struct Writer<'a> {
 impl<'a> Writer<'a> {
     pub(crate) async fn open(lake: &'a Lake) -> Result<Writer<'a>, CaseError> {
         let lock = lake.lock("cases", "另一个操作正在修改线索").await?;
+        // A lake written before `case_events` gained a column gains it now
+        // (an empty append that merges the schema), so the views can read it.
+        if let Some(table) = lake.table("case_events").await?
+            && table.snapshot().is_ok_and(|s| s.schema().fields().count() < xuncha_core::system::case_events_schema().fields().len())
+        {
+            lake.append("case_events", xuncha_core::system::case_events_schema(), Vec::new(), None).await?;
+        }
         let ctx = session(lake, &SessionOptions::default()).await?;
         Ok(Writer { lake, ctx, _lock: lock })
     }
@@ -185,6 +194,36 @@ pub async fn apply(lake: &Lake, actor: &Actor, ids: &[String], change: &Change, 
     let mut seen = std::collections::BTreeSet::new();
     let batch: Vec<(String, Vec<Change>)> = ids.iter().filter(|id| seen.insert(id.as_str())).map(|id| (id.clone(), vec![change.clone()])).collect();
     apply_batch(lake, actor, &batch, expect, None).await
+}
+
+/// The flag the data sets when a handled problem stopped (see `sync`).
+pub const DATA_CONFIRMED: &str = "数据核验通过";
+
+/// Whether a case may be closed with others in one go: 已整改, and the data
+/// has confirmed its problem stopped (数据核验通过). Others are closed one by
+/// one, on their page.
+pub fn closable_in_bulk(state: State, flag: &str) -> bool {
+    state == State::Rectified && flag == DATA_CONFIRMED
+}
+
+/// 销号 of several cases at once, all or none: each must be
+/// [`closable_in_bulk`]; one that is not is refused by its id.
+pub async fn close_confirmed(lake: &Lake, actor: &Actor, ids: &[String], note: &str) -> Result<Vec<Event>, CaseError> {
+    {
+        let writer = Writer::open(lake).await?;
+        let current = writer.current(ids).await?;
+        for id in ids {
+            let case = current.get(id).filter(|c| visible(actor, c)).ok_or_else(|| CaseError::NotFound(id.clone()))?;
+            if !closable_in_bulk(case.state, case.flag.as_deref().unwrap_or_default()) {
+                return Err(CaseError::Invalid(format!(
+                    "线索 {id} 是「{}」{},不能批量销号:批量销号只用于已整改且经数据核验通过的线索,其余请打开线索逐条核实后销号;未执行",
+                    case.state.label(),
+                    case.flag.as_deref().map_or(String::from("、尚无数据核验结果"), |f| format!("、数据核验「{f}」"))
+                )));
+            }
+        }
+    }
+    apply(lake, actor, ids, &Change::Close { note: note.to_string() }, Some(State::Rectified)).await
 }
 
 /// Makes several changes to one case in order, all or none, in one commit
@@ -293,6 +332,7 @@ fn events_batch(events: &[Event]) -> Result<RecordBatch, CaseError> {
         text(&|e| e.transfer.clone()),
         text(&|e| e.run_id.clone()),
         text(&|e| e.detail.clone()),
+        text(&|e| e.case_no.clone()),
     ];
     Ok(RecordBatch::try_new(xuncha_core::system::case_events_schema(), columns)?)
 }
@@ -343,5 +383,36 @@ mod tests {
         apply(&lake, &county, &["c".into()], &assign, None).await.unwrap();
         assert_eq!(select(&lake, &unit, None, None, None).await.unwrap(), ["c"], "handed to it, wherever the case is");
         assert_eq!(apply(&lake, &unit, &["c".into()], &verdict, None).await.unwrap()[0].user, "unit");
+    }
+
+    #[tokio::test]
+    async fn only_cases_the_data_confirmed_are_closed_in_bulk() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path()).unwrap();
+        let rectified = |case: &str, flag: Option<&str>| Event {
+            case_id: case.into(),
+            seq: 1,
+            at: Utc::now(),
+            user: "系统".into(),
+            action: "整改完成".into(),
+            state: "已整改".into(),
+            flag: flag.map(String::from),
+            rule_id: "deceased_paid".into(),
+            subject: case.into(),
+            village_code: Some("430223101201".into()),
+            ..Event::default()
+        };
+        let writer = Writer::open(&lake).await.unwrap();
+        writer.append(&[rectified("a", Some(DATA_CONFIRMED)), rectified("b", Some(DATA_CONFIRMED)), rectified("c", None), rectified("d", Some("整改不实"))], None).await.unwrap();
+        drop(writer);
+        let office = Actor { user: "analyst".into(), scope: None, unit: None };
+        for bad in ["c", "d"] {
+            let err = close_confirmed(&lake, &office, &["a".into(), bad.into()], "").await.unwrap_err().to_string();
+            assert!(err.contains(&format!("线索 {bad}")) && err.contains("逐条"), "{err}");
+        }
+        assert_eq!(select(&lake, &office, None, None, Some(State::Closed)).await.unwrap(), Vec::<String>::new(), "all or none");
+        assert_eq!(close_confirmed(&lake, &office, &["a".into(), "b".into()], "数据核验通过,批量销号").await.unwrap().len(), 2);
+        assert_eq!(select(&lake, &office, None, None, Some(State::Closed)).await.unwrap(), ["a", "b"]);
+        assert!(closable_in_bulk(State::Rectified, DATA_CONFIRMED) && !closable_in_bulk(State::Rectifying, DATA_CONFIRMED) && !closable_in_bulk(State::Rectified, ""));
     }
 }

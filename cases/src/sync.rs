@@ -6,9 +6,12 @@
 //!   versions it read; a dismissed case (排除) reopens only when a new
 //!   finding about its subject appears.
 //! - For rules whose findings carry payment periods (`-- recheck: periods`):
-//!   a case handed over whose subject no longer appears in a period after the
-//!   month it was handed over (the month the data had reached then: the
-//!   latest run's as_of, not the calendar) is flagged 数据核验通过; a case 整改中 or 已整改
+//!   a case its unit has found true (属实 or 部分属实), whose findings carry
+//!   payment periods (a subject that recurs month by month, so its absence
+//!   from later months means something), and whose subject no longer appears
+//!   in a period after the month it was handed over (the month the data had
+//!   reached then: the latest run's as_of, not the calendar) is flagged
+//!   数据核验通过 — never a case not yet answered, nor a one-off payment; a case 整改中 or 已整改
 //!   still found in a period after its rectification was recorded is
 //!   flagged 整改不实 (and is 整改中 again); a closed case found in a period
 //!   after its closing is flagged 反弹 and reopened (整改中). Rules about
@@ -24,7 +27,7 @@
 use crate::CaseError;
 use crate::state::State;
 use crate::store::{Event, Writer};
-use chrono::Utc;
+use chrono::{Datelike, Utc};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use std::collections::BTreeMap;
@@ -54,7 +57,7 @@ pub struct Synced {
 pub const SYSTEM_USER: &str = "系统(数据比对)";
 
 /// Folds the findings of run `report` into cases.
-pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Synced, CaseError> {
+pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule], number_prefix: &str) -> Result<Synced, CaseError> {
     let ran: Vec<&Rule> = rules.iter().filter(|r| report.rules.iter().any(|o| o.rule_id == r.id && o.ran())).collect();
     if ran.is_empty() {
         return Ok(Synced::default());
@@ -112,12 +115,21 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
     .await?;
     // When each existing case of these rules was handed over, rectified, closed.
     let rule_ids: Vec<String> = ran.iter().map(|r| r.id.clone()).collect();
-    let milestones: BTreeMap<String, [String; 3]> =
-        xuncha_queries::report::rows::<q::cases::MilestonesRow>(&writer.ctx, &[("rules", texts(&rule_ids))]).await?.into_iter().map(|m| (m.case_id, [m.handed, m.rectified, m.closed])).collect();
+    let milestones: BTreeMap<String, q::cases::MilestonesRow> =
+        xuncha_queries::report::rows::<q::cases::MilestonesRow>(&writer.ctx, &[("rules", texts(&rule_ids))]).await?.into_iter().map(|m| (m.case_id.clone(), m)).collect();
     let existing: BTreeMap<String, crate::store::Current> = writer.current(&[]).await?.into_iter().filter(|(_, c)| ran.iter().any(|r| r.id == c.rule_id)).collect();
     let recheck = |rule: &str| ran.iter().any(|r| r.id == rule && r.recheck);
 
     let now = Utc::now();
+    // New cases are numbered on from the year's last number (the writer's
+    // lock is held, so no two syncs hand out the same number).
+    let year_prefix = format!("{number_prefix}〔{}〕", chrono::Local::now().year());
+    let numbered = xuncha_queries::report::rows::<q::cases::NumberedRow>(&writer.ctx, &[("prefix", text(Some(&year_prefix)))]).await?;
+    let mut last_number = numbered.first().and_then(|r| r.numbers).unwrap_or(0);
+    let mut next_number = || {
+        last_number += 1;
+        Some(format!("{year_prefix}{last_number:04}号"))
+    };
     let mut events = Vec::new();
     let mut synced = Synced::default();
     let event = |case: &str, seq: i64, action: &str, state: State, flag: Option<&str>, rule: &str, subject: &str, village: Option<String>, detail: String| Event {
@@ -147,13 +159,15 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
         seen.insert(case_id.clone());
         synced.findings_added += new_count;
         let Some(case) = existing.get(case_id) else {
-            events.push(event(case_id, 1, "发现", State::Pending, None, rule, subject, village, detail));
+            events.push(Event { case_no: next_number(), ..event(case_id, 1, "发现", State::Pending, None, rule, subject, village, detail) });
             synced.opened += 1;
             continue;
         };
         let seq = case.events + 1;
-        let [handed, rectified, closed] = milestones.get(case_id).cloned().unwrap_or_default();
+        let m = milestones.get(case_id).cloned().unwrap_or_default();
+        let (handed, rectified, closed) = (m.handed.as_str(), m.rectified.as_str(), m.closed.as_str());
         let after = |month: &str| !month.is_empty() && latest.as_str() > month;
+        let checkable = recheck(rule) && !latest.is_empty() && data_checkable(&m);
         match case.state {
             State::Withdrawn => {
                 events.push(event(case_id, seq, "重新发现", State::Pending, None, rule, subject, village, detail));
@@ -163,15 +177,15 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
                 events.push(event(case_id, seq, "重新发现", State::Pending, None, rule, subject, village, detail));
                 synced.reopened += 1;
             }
-            State::Closed if recheck(rule) && after(&closed) => {
+            State::Closed if recheck(rule) && after(closed) => {
                 events.push(event(case_id, seq, "反弹", State::Rectifying, Some("反弹"), rule, subject, village, detail));
                 synced.rebounded += 1;
             }
-            State::Rectifying | State::Rectified if recheck(rule) && after(&rectified) && case.flag.as_deref() != Some("整改不实") => {
+            State::Rectifying | State::Rectified if recheck(rule) && after(rectified) && case.flag.as_deref() != Some("整改不实") => {
                 events.push(event(case_id, seq, "整改不实", State::Rectifying, Some("整改不实"), rule, subject, village, detail));
                 synced.not_rectified += 1;
             }
-            _ if recheck(rule) && !handed.is_empty() && !after(&handed) && case.flag.is_none() && case.state != State::Dismissed => {
+            _ if checkable && !after(handed) && case.flag.is_none() && case.state != State::Dismissed => {
                 events.push(event(case_id, seq, "数据核验通过", case.state, Some("数据核验通过"), rule, subject, village, detail));
                 synced.verified_by_data += 1;
             }
@@ -188,8 +202,8 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
     }
     // Handed-over cases whose subject this run no longer finds at all.
     for (case_id, case) in &existing {
-        let handed = milestones.get(case_id).is_some_and(|m| !m[0].is_empty());
-        if seen.contains(case_id) || !recheck(&case.rule_id) || !handed || case.flag.as_deref() == Some("数据核验通过") || case.state == State::Dismissed {
+        let checkable = milestones.get(case_id).is_some_and(data_checkable);
+        if seen.contains(case_id) || !recheck(&case.rule_id) || !checkable || case.flag.as_deref() == Some("数据核验通过") || case.state == State::Dismissed {
             continue;
         }
         let detail = serde_json::json!({ "run_id": report.run_id, "found": false }).to_string();
@@ -201,6 +215,12 @@ pub async fn sync(lake: &Lake, report: &RunReport, rules: &[Rule]) -> Result<Syn
     }
     writer.append(&events, None).await?;
     Ok(synced)
+}
+
+/// Whether the data can say a case's problem stopped: handed over, found
+/// true by its unit, and about a subject found in payment periods.
+fn data_checkable(m: &q::cases::MilestonesRow) -> bool {
+    !m.handed.is_empty() && !m.answered.is_empty() && m.periods.unwrap_or(0) >= 1
 }
 
 /// The fresh findings in `case_findings`' exact schema (the query's

@@ -95,6 +95,9 @@ pub struct CasesConfig {
     /// The date deadlines are measured against, instead of the calendar's:
     /// for drills, training and tests only ("as if today were …"), YYYY-MM-DD.
     pub today: Option<String>,
+    /// What a case number starts with: `攸巡线` makes `攸巡线〔2026〕0001号`
+    /// (the year the case was found, then its number in that year).
+    pub number_prefix: String,
 }
 
 impl CasesConfig {
@@ -106,7 +109,7 @@ impl CasesConfig {
 
 impl Default for CasesConfig {
     fn default() -> Self {
-        CasesConfig { due_soon_days: 7, today: None }
+        CasesConfig { due_soon_days: 7, today: None, number_prefix: "巡线".into() }
     }
 }
 
@@ -184,6 +187,9 @@ pub struct ServerConfig {
     /// A request's body (a form, an upload) must arrive within this many
     /// seconds; a client trickling it byte by byte is let go.
     pub body_read_secs: u64,
+    /// The office's time zone: every time a page, letter or export shows
+    /// is in it (`2026年12月7日 12:57`); the lake keeps UTC.
+    pub timezone: String,
 }
 
 impl Default for ServerConfig {
@@ -199,6 +205,7 @@ impl Default for ServerConfig {
             bulk_identity_daily_rows: 2_000,
             audit_anchor_dir: None,
             body_read_secs: 20,
+            timezone: "Asia/Shanghai".into(),
         }
     }
 }

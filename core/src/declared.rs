@@ -62,7 +62,7 @@ pub const TYPES: &[(&str, ColumnType)] =
 /// Names a declared source cannot take: the lake's own tables, the views
 /// of every session and the inbox's folders that are not sources.
 pub const RESERVED_NAMES: &[&str] =
-    &["latest_findings", "latest_risk_scores", "cases", "funnel_stages", "case_stages", "rule_catalogue", "villages", "towns", "rounds", "death_dates", "archive", "rejected"];
+    &["latest_findings", "latest_risk_scores", "cases", "funnel_stages", "case_stages", "rule_catalogue", "labels", "villages", "towns", "rounds", "death_dates", "archive", "rejected"];
 
 /// Columns every source table has after its own (see `contract::schema`).
 const LINEAGE_COLUMNS: &[&str] = &["extra", "batch_id", "source_file", "source_row"];

@@ -46,6 +46,27 @@ pub fn ingest_batches_schema() -> SchemaRef {
     ]))
 }
 
+/// Why a row was quarantined (`quarantine.reason_kind`), in words a clerk
+/// reads; every kind the pipeline writes is here (a test checks).
+pub const REASON_KINDS: &[(&str, &str)] = &[
+    ("missing_required", "缺少必填项"),
+    ("bad_date", "日期无法识别"),
+    ("bad_month", "月份无法识别"),
+    ("bad_money", "金额无法识别或超出上限"),
+    ("bad_int", "整数无法识别"),
+    ("bad_bool", "是/否无法识别"),
+    ("bad_enum", "取值不在规定范围内"),
+    ("bad_id", "身份证号无效"),
+    ("bad_code", "代码格式不对"),
+    ("bad_decimal", "数值无法识别"),
+    ("bad_formula", "单元格是公式"),
+    ("duplicate_key", "重复记录"),
+    ("unknown_village", "村(社区)代码不存在"),
+    ("ambiguous_village", "村名对应多个村"),
+    ("conflicting_columns", "两列取值矛盾"),
+    ("total_above_data", "合计行在数据之上"),
+];
+
 /// The schema of `quarantine`.
 pub fn quarantine_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -175,6 +196,9 @@ pub fn case_events_schema() -> SchemaRef {
         Field::new("transfer", DataType::Utf8, true),
         Field::new("run_id", DataType::Utf8, true),
         Field::new("detail", DataType::Utf8, true),
+        // The number people use (`攸巡线〔2026〕0001号`), on a case's first
+        // event; the case id stays the key.
+        Field::new("case_no", DataType::Utf8, true),
     ]))
 }
 

@@ -314,6 +314,11 @@ pub(crate) fn mask_text(text: &str) -> Cow<'_, str> {
             i = end;
             continue; // part of a code such as a credit code
         }
+        let decimal_point = |at: usize, digit_at: usize| bytes.get(at) == Some(&b'.') && bytes.get(digit_at).is_some_and(u8::is_ascii_digit);
+        if (start >= 2 && decimal_point(start - 1, start - 2)) || decimal_point(end, end + 1) {
+            i = end;
+            continue; // a number with a fraction (a score, a ratio): not an identity
+        }
         let run = &text[start..end];
         let masked = match run.len() {
             15 | 18 if looks_like_id(run) => Some(mask_id(run)),
@@ -359,6 +364,9 @@ mod tests {
         assert_eq!(cell("credit", "91430223MA4L12345X"), "91430223MA4L12345X", "a credit code is not an ID");
         assert_eq!(cell("amount", "300.00"), "300.00");
         assert_eq!(cell("account", "管理费用"), "管理费用", "a ledger account is not a bank account");
+        assert_eq!(cell("人均收入比", "5.3475935828877005347701"), "5.3475935828877005347701", "a decimal is not an account");
+        assert_eq!(cell("风险分", "4302231980010112345.5"), "4302231980010112345.5", "nor its whole part");
+        assert_eq!(cell("备注", "比值 0.5,身份证430223198001011234。"), "比值 0.5,身份证430223********1234。", "a sentence's full stop is no decimal point");
     }
 
     #[test]

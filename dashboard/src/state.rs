@@ -99,6 +99,7 @@ const MAX_CACHED_PAGES: usize = 512;
 impl AppState {
     /// State for the lake, with the given session options, limits and audit log.
     pub fn new(lake: Lake, session_options: SessionOptions, report: ReportConfig, limits: Limits, audit: AuditLog) -> Arc<AppState> {
+        crate::layout::set_office_zone(&session_options.timezone);
         Arc::new(AppState {
             users: UserStore::of_lake(lake.root()),
             audit,

@@ -34,31 +34,31 @@ SELECT (SELECT town_name || village_name FROM villages WHERE village_code = ${vi
 -- view: bars 指标 得分 分
 -- requires: village
 -- (one row per component of queries/scores: its points and its raw value)
-SELECT '信访密度(件/千人)' AS 指标, round(petitions_per_1000_pts, 2) AS 得分, petitions_per_1000 AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '信访密度(件/千人)' AS 指标, round(petitions_per_1000_pts, 2) AS 得分, round(petitions_per_1000, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '重复信访占比' AS 指标, round(repeat_petition_share_pts, 2) AS 得分, repeat_petition_share AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '重复信访占比' AS 指标, round(repeat_petition_share_pts, 2) AS 得分, round(repeat_petition_share, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '群众不满意占比' AS 指标, round(dissatisfied_share_pts, 2) AS 得分, dissatisfied_share AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '群众不满意占比' AS 指标, round(dissatisfied_share_pts, 2) AS 得分, round(dissatisfied_share, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '比对发现(按严重程度加权)' AS 指标, round(findings_weighted_pts, 2) AS 得分, findings_weighted AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '比对发现(按严重程度加权)' AS 指标, round(findings_weighted_pts, 2) AS 得分, round(findings_weighted, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '民生资金问题金额' AS 指标, round(livelihood_amount_pts, 2) AS 得分, livelihood_amount AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '民生资金问题金额' AS 指标, round(livelihood_amount_pts, 2) AS 得分, round(livelihood_amount, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '三资问题金额' AS 指标, round(collective_amount_pts, 2) AS 得分, collective_amount AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '三资问题金额' AS 指标, round(collective_amount_pts, 2) AS 得分, round(collective_amount, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '三资支出规模' AS 指标, round(sanzi_volume_pts, 2) AS 得分, sanzi_volume AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '三资支出规模' AS 指标, round(sanzi_volume_pts, 2) AS 得分, round(sanzi_volume, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '工程合同数' AS 指标, round(project_contracts_pts, 2) AS 得分, project_contracts AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '工程合同数' AS 指标, round(project_contracts_pts, 2) AS 得分, round(project_contracts, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '工程未公开招标占比' AS 指标, round(untendered_share_pts, 2) AS 得分, untendered_share AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '工程未公开招标占比' AS 指标, round(untendered_share_pts, 2) AS 得分, round(untendered_share, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '未完成整改问题数' AS 指标, round(open_problems_pts, 2) AS 得分, open_problems AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '未完成整改问题数' AS 指标, round(open_problems_pts, 2) AS 得分, round(open_problems, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '逾期整改问题数' AS 指标, round(overdue_problems_pts, 2) AS 得分, overdue_problems AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '逾期整改问题数' AS 指标, round(overdue_problems_pts, 2) AS 得分, round(overdue_problems, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '未整改率' AS 指标, round(unrectified_share_pts, 2) AS 得分, unrectified_share AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '未整改率' AS 指标, round(unrectified_share_pts, 2) AS 得分, round(unrectified_share, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 UNION ALL
-SELECT '距上次巡察月数(从未=最高)' AS 指标, round(months_since_inspection_pts, 2) AS 得分, months_since_inspection AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
+SELECT '距上次巡察月数(从未=最高)' AS 指标, round(months_since_inspection_pts, 2) AS 得分, round(months_since_inspection, 2) AS 原始值 FROM latest_risk_scores WHERE village_code = ${village}
 ORDER BY 得分 DESC, 指标;
 
 -- panel: programs

@@ -27,16 +27,26 @@ SELECT case_id, rule_id, subject, coalesce(village_code, '') AS village_code, st
 FROM cases WHERE ${all} OR array_has(${ids}, case_id);
 
 -- query: milestones
--- When each case of the rules ${rules} was handed over, rectified and closed (the data month).
--- row: case_id handed rectified closed
-SELECT case_id, coalesce(max(data_month) FILTER (WHERE action = '交办'), '') AS handed,
-       coalesce(max(data_month) FILTER (WHERE action IN ('整改', '整改完成')), '') AS rectified,
-       coalesce(max(data_month) FILTER (WHERE action = '销号'), '') AS closed
-FROM case_events WHERE array_has(${rules}, rule_id) GROUP BY case_id;
+-- When each case of the rules ${rules} was handed over, answered (found true by its unit),
+-- rectified and closed (the data month), and in how many payment periods its findings fall.
+-- row: case_id handed answered rectified closed periods:int
+WITH held AS (SELECT case_id, count(DISTINCT period) AS periods FROM case_findings GROUP BY case_id)
+SELECT e.case_id, coalesce(max(e.data_month) FILTER (WHERE e.action = '交办'), '') AS handed,
+       coalesce(max(e.data_month) FILTER (WHERE e.action = '核查' AND e.verdict IN ('属实', '部分属实')), '') AS answered,
+       coalesce(max(e.data_month) FILTER (WHERE e.action IN ('整改', '整改完成')), '') AS rectified,
+       coalesce(max(e.data_month) FILTER (WHERE e.action = '销号'), '') AS closed,
+       coalesce(max(h.periods), 0) AS periods
+FROM case_events e LEFT JOIN held h ON h.case_id = e.case_id
+WHERE array_has(${rules}, e.rule_id) GROUP BY e.case_id;
+
+-- query: numbered
+-- How many case numbers starting with ${prefix} (a prefix and a year: `巡线〔2026〕`) exist.
+-- row: numbers:int
+SELECT count(*) AS numbers FROM case_events WHERE starts_with(case_no, ${prefix});
 
 -- query: case
 -- One case, ${case_id}.
-SELECT c.case_id AS 线索编号, r.title AS 规则, c.subject AS 对象, c.village_code AS 村代码, c.state AS 状态, c.flag AS 数据核验,
+SELECT c.case_no AS 编号, c.case_id AS 线索编号, r.title AS 规则, c.subject AS 对象, c.village_code AS 村代码, c.state AS 状态, c.flag AS 数据核验,
        c.unit_code AS 承办单位, c.due AS 时限, c.deadline AS 时限状态, c.verdict AS 核查结论, c.transfer AS 线索移交,
        c.findings AS 发现条数, c.amount AS 涉及金额元, c.first_period AS 最早所属期, c.last_period AS 最近所属期,
        c.recovered AS 追缴金额元, c.back_paid AS 补发金额元, c.people AS 处理人数, c.found_at AS 发现时间, c.events AS 记录数
@@ -52,11 +62,12 @@ ORDER BY period, entity_key;
 
 -- query: events
 -- ${case_id}'s history, oldest first.
-SELECT seq AS 序号, CAST(at AS VARCHAR) AS 时间, data_month AS 数据月份, user AS 操作人, action AS 操作, state AS 状态, flag AS 数据核验,
-       unit_code AS 承办单位, due AS 时限, verdict AS 核查结论, note AS 说明, transfer AS 线索移交,
-       recovered AS 追缴金额元, back_paid AS 补发金额元, people AS 处理人数, run_id AS 运行
-FROM case_events WHERE case_id = ${case_id}
-ORDER BY seq;
+SELECT e.seq AS 序号, CAST(e.at AS VARCHAR) AS 时间, e.data_month AS 数据月份, e.user AS 操作人, e.action AS 操作, e.state AS 状态, e.flag AS 数据核验,
+       coalesce(d.name, e.unit_code) AS 承办单位, e.due AS 时限, e.verdict AS 核查结论, e.note AS 说明, e.transfer AS 线索移交,
+       e.recovered AS 追缴金额元, e.back_paid AS 补发金额元, e.people AS 处理人数, e.run_id AS 运行
+FROM case_events e LEFT JOIN divisions d ON d.code = e.unit_code
+WHERE e.case_id = ${case_id}
+ORDER BY e.seq;
 
 -- query: stages
 -- The funnel's steps in order (the queue's `stage` filter).
@@ -118,7 +129,8 @@ ORDER BY cf.case_id, f.period, f.entity_key;
 -- ${deadline} (逾期 or 临期), ${flag} (a data check) and ${stage} (a step of the funnel: 疑点,
 -- 交办, 已核查, 属实, 整改完成, 销号, 线索移交, 立案), each NULL for all; late and flagged
 -- cases first, then the largest amounts; 500 at most (符合条件: how many match).
-SELECT c.case_id AS 线索编号, r.title AS 规则, v.town_name || v.village_name AS 村社区, c.state AS 状态,
+-- (case_id: the key the links and check boxes carry; 线索编号 the number people use)
+SELECT c.case_id, c.case_no AS 线索编号, r.title AS 规则, v.town_name || v.village_name AS 村社区, c.state AS 状态,
        c.flag AS 数据核验, c.deadline AS 时限状态, coalesce(d.name, c.unit_code) AS 承办单位, c.due AS 时限,
        c.findings AS 发现条数, c.amount AS 涉及金额元, c.last_period AS 最近所属期, count(*) OVER () AS 符合条件
 FROM cases c

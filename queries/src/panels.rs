@@ -7,10 +7,12 @@
 //! -- panel: by_town
 //! -- title: 各乡镇整改率
 //! -- view: bars 乡镇 整改率百分比 %     (tiles | table | cards | bars <label> <value> <unit>
-//! --                                     | lines <x> <value>… | heat <row> <column> <value>)
+//! --                                     | lines <x> <value>… | heat <row> <column> <value>
+//! --                                     | funnel <stage> <count> | map <town> <place> <tier>)
 //! -- links: findings                   (rows open a finding: run_id, rule_id, entity_key;
 //! --                                     `village`, `case`: the first column's; `cases`:
-//! --                                     the queue filtered by the hidden column 筛选)
+//! --                                     the queue filtered by the hidden column 筛选;
+//! --                                     `page NAME`: that page filtered by 筛选)
 //! -- requires: village                 (shown only with that filter; `unless:` only without)
 //! ```
 //! The filters are the placeholders, always filled (`NULL` when unset):
@@ -93,6 +95,19 @@ pub enum View {
         column: String,
         value: String,
     },
+    /// The case funnel: one band per row, `count` cases at step `stage`,
+    /// with the conversion from the step before.
+    Funnel {
+        stage: String,
+        count: String,
+    },
+    /// A schematic map: one square per row (a village) under its `town`,
+    /// coloured by its risk `tier`; the row links as `links` says.
+    Map {
+        town: String,
+        place: String,
+        tier: String,
+    },
 }
 
 impl View {
@@ -105,13 +120,15 @@ impl View {
             ["bars", label, value, unit] => View::Bars { label: (*label).into(), value: (*value).into(), unit: (*unit).into() },
             ["lines", x, values @ ..] if !values.is_empty() => View::Lines { x: (*x).into(), values: values.iter().map(|v| (*v).to_string()).collect() },
             ["heat", row, column, value] => View::Heat { row: (*row).into(), column: (*column).into(), value: (*value).into() },
+            ["funnel", stage, count] => View::Funnel { stage: (*stage).into(), count: (*count).into() },
+            ["map", town, place, tier] => View::Map { town: (*town).into(), place: (*place).into(), tier: (*tier).into() },
             _ => return None,
         })
     }
 }
 
 /// Where a panel's rows lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Links {
     None,
     /// To a finding's evidence page (the rows carry run_id, rule_id, entity_key).
@@ -122,6 +139,8 @@ pub enum Links {
     Case,
     /// To the case queue, filtered by the row's hidden `筛选` column (a query string).
     Cases,
+    /// To another page (`links: page findings`), filtered by the row's hidden `筛选` column.
+    Page(String),
 }
 
 /// One panel of a page.
@@ -159,6 +178,9 @@ impl Panel {
                 Some("village") => Links::Village,
                 Some("case") => Links::Case,
                 Some("cases") => Links::Cases,
+                Some(other) if other.starts_with("page ") && crate::panels::BUILTIN.iter().any(|(page, _)| Some(*page) == other.strip_prefix("page ")) => {
+                    Links::Page(other["page ".len()..].to_string())
+                }
                 Some(other) => return Err(QueryError::Authoring(format!("{what}: unknown links 「{other}」"))),
             },
             requires: list("requires")?,

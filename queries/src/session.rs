@@ -47,6 +47,10 @@ pub struct SessionOptions {
     /// declares); the session carries them as a config extension, for the
     /// titles and headers of `catalog`.
     pub sources: Catalog,
+    /// What new case numbers start with (`[cases] number_prefix`).
+    pub case_number_prefix: String,
+    /// The office's time zone (`[server] timezone`), for `local_time`.
+    pub timezone: String,
 }
 
 impl Default for SessionOptions {
@@ -61,6 +65,8 @@ impl Default for SessionOptions {
             due_soon_days: 7,
             today: None,
             sources: Catalog::default(),
+            case_number_prefix: "巡线".into(),
+            timezone: "Asia/Shanghai".into(),
         }
     }
 }
@@ -154,7 +160,8 @@ const RUN_VIEWS: &[(&str, &str)] = &[
                   first_value(verdict ORDER BY seq DESC) FILTER (WHERE verdict IS NOT NULL) AS verdict, \
                   first_value(flag ORDER BY seq DESC) FILTER (WHERE flag IS NOT NULL) AS flag, \
                   first_value(transfer ORDER BY seq DESC) FILTER (WHERE transfer IS NOT NULL) AS transfer, \
-                  sum(recovered) AS recovered, sum(back_paid) AS back_paid, sum(people) AS people \
+                  sum(recovered) AS recovered, sum(back_paid) AS back_paid, sum(people) AS people, \
+                  max(case_no) AS case_no \
            FROM case_events GROUP BY case_id), \
          held AS ( \
            SELECT case_id, count(*) AS findings, sum(amount) AS amount, min(period) AS first_period, max(period) AS last_period \
@@ -165,7 +172,7 @@ const RUN_VIEWS: &[(&str, &str)] = &[
                      WHEN e.state IN ('已交办', '整改中') AND h.due <= k.today + ${due_soon_span} THEN '临期' END AS deadline, \
                 CASE WHEN e.state IN ('已交办', '整改中') AND h.due < k.today THEN k.today - h.due END AS days_overdue, \
                 h.verdict, h.transfer, h.recovered, h.back_paid, h.people, f.findings, f.amount, f.first_period, f.last_period, \
-                h.found_at, e.at AS changed_at, e.user AS changed_by, h.events \
+                h.found_at, e.at AS changed_at, e.user AS changed_by, h.events, coalesce(h.case_no, e.case_id) AS case_no \
          FROM case_events e JOIN history h ON h.case_id = e.case_id AND h.events = e.seq \
          LEFT JOIN held f ON f.case_id = e.case_id CROSS JOIN clock k",
     ),
@@ -215,6 +222,8 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         .set_bool("datafusion.optimizer.join_reordering", false);
     let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
     udf::register(&ctx);
+    let zone = options.timezone.parse().map_err(|_| QueryError::Usage(format!("[server] timezone「{}」不是有效的时区(如 Asia/Shanghai)", options.timezone)))?;
+    ctx.register_udf(udf::local_time(zone));
     let present = lake.tables()?;
     if let Some((name, _)) = options.table_versions.iter().find(|(name, _)| !present.contains(name)) {
         return Err(QueryError::Usage(format!("湖中没有表「{name}」(有: {})", present.join("、"))));
@@ -246,6 +255,7 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
         Some(code) => crate::scope::register_scoped(&ctx, &options.sources, providers, &crate::scope::scope_prefix(code)?).await?,
     }
     ctx.register_table("rule_catalogue", Arc::new(rule_catalogue(&catalogue(options.rules_dir.as_deref())?)?))?;
+    ctx.register_table("labels", Arc::new(labels(&options.sources)?))?;
     for (name, sql) in VIEWS {
         ctx.register_table(*name, ctx.sql(sql).await?.into_view())?;
     }
@@ -259,6 +269,18 @@ pub async fn session(lake: &Lake, options: &SessionOptions) -> Result<SessionCon
 
 /// The rule catalogue as a table: what each rule means, for analysts,
 /// the dashboard and the reports.
+/// `labels` (kind, code, label): the words a page shows for what the lake
+/// stores as codes — each source's title (`source`) and each quarantine
+/// reason kind (`reason`).
+fn labels(sources: &Catalog) -> Result<MemTable, QueryError> {
+    let rows: Vec<(&'static str, &'static str, &'static str)> =
+        sources.all().map(|s| ("source", s.name, s.title)).chain(xuncha_core::system::REASON_KINDS.iter().map(|(kind, words)| ("reason", *kind, *words))).collect();
+    let schema = Arc::new(Schema::new(["kind", "code", "label"].iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()));
+    let column = |f: fn(&(&'static str, &'static str, &'static str)) -> &'static str| Arc::new(rows.iter().map(|r| Some(f(r))).collect::<StringArray>()) as _;
+    let batch = RecordBatch::try_new(schema.clone(), vec![column(|r| r.0), column(|r| r.1), column(|r| r.2)])?;
+    Ok(MemTable::try_new(schema, vec![vec![batch]])?)
+}
+
 fn rule_catalogue(rules: &[Rule]) -> Result<MemTable, QueryError> {
     let names = ["rule_id", "title", "severity", "sector", "topic", "description", "origin"];
     let schema = Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()));
@@ -293,5 +315,6 @@ mod tests {
             assert!(xuncha_core::declared::RESERVED_NAMES.contains(name), "{name}");
         }
         assert!(xuncha_core::declared::RESERVED_NAMES.contains(&"rule_catalogue"));
+        assert!(xuncha_core::declared::RESERVED_NAMES.contains(&"labels"));
     }
 }

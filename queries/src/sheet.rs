@@ -208,6 +208,22 @@ impl Bound {
         Ok(frame.with_param_values(ParamValues::from(self.params.clone()))?)
     }
 
+    /// The tables the query reads that `ctx` does not have (a scoped
+    /// session leaves out what it cannot scope, such as the quarantine's
+    /// raw rows): a page leaves such a panel out rather than fail.
+    pub fn tables_missing(&self, ctx: &SessionContext) -> Result<Vec<String>, QueryError> {
+        let state = ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(&self.sql, &dialect)?;
+        let mut missing = Vec::new();
+        for table in state.resolve_table_references(&statement)? {
+            if !ctx.table_exist(table.clone())? {
+                missing.push(table.to_string());
+            }
+        }
+        Ok(missing)
+    }
+
     /// The SQL for a person to read, with the values listed above it as
     /// comments (`xuncha rules --show`).
     pub fn display(&self) -> String {

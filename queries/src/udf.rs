@@ -12,6 +12,8 @@
 //! | `mask_name(name)` | surname + `*` |
 //! | `month_start(period)`, `month_end(period)` | first and last day of a `YYYY-MM` month |
 //! | `hash64(a, b, …)` | a 64-bit hash of the values, equal for equal values |
+//! | `local_time(ts)` | a time in the office's zone, as people write it: `2026年12月7日 12:57` |
+//! | `cn_date(day)` | a date as people write it: `2026年12月7日` |
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray, StringViewArray, UInt64Array};
@@ -133,7 +135,32 @@ impl ScalarUDFImpl for Hash64 {
     }
 }
 
-/// Registers every function on `ctx`.
+/// `local_time(ts)`: a UTC time in the office's zone `zone`, written
+/// `2026年12月7日 12:57` (NULL stays NULL).
+pub fn local_time(zone: chrono_tz::Tz) -> ScalarUDF {
+    let utc = DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, Some("UTC".into()));
+    create_udf(
+        "local_time",
+        vec![utc.clone()],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let cast = datafusion::arrow::compute::cast(&arrays[0], &utc)?;
+            let times = cast.as_any().downcast_ref::<datafusion::arrow::array::TimestampMicrosecondArray>().ok_or_else(|| DataFusionError::Execution("local_time: expected a time".into()))?;
+            let shown: StringArray = times.iter().map(|t| t.and_then(chrono::DateTime::from_timestamp_micros).map(|t| t.with_timezone(&zone).format("%Y年%-m月%-d日 %H:%M").to_string())).collect();
+            Ok(ColumnarValue::Array(Arc::new(shown)))
+        }),
+    )
+}
+
+/// A date as people write it: `2026年12月7日`.
+pub fn cn_date(day: NaiveDate) -> String {
+    day.format("%Y年%-m月%-d日").to_string()
+}
+
+/// Registers every function on `ctx` (`local_time`, which needs the
+/// office's zone, is registered by the session).
 pub fn register(ctx: &SessionContext) {
     crate::bounded::register(ctx);
     crate::cancel::register(ctx);
@@ -147,6 +174,18 @@ pub fn register(ctx: &SessionContext) {
     ctx.register_udf(text_udf("mask_name", DataType::Utf8, |s| Some(mask_name(s))));
     ctx.register_udf(text_udf("month_start", DataType::Date32, |s| values::parse_month(s).ok().map(Month::first_day)));
     ctx.register_udf(text_udf("month_end", DataType::Date32, |s| values::parse_month(s).ok().map(Month::last_day)));
+    ctx.register_udf(create_udf(
+        "cn_date",
+        vec![DataType::Date32],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let days = arrays[0].as_any().downcast_ref::<Date32Array>().ok_or_else(|| DataFusionError::Execution("cn_date: expected a date".into()))?;
+            let shown: StringArray = (0..days.len()).map(|i| days.is_valid(i).then(|| days.value_as_date(i).map(cn_date)).flatten()).collect();
+            Ok(ColumnarValue::Array(Arc::new(shown)))
+        }),
+    ));
     ctx.register_udf(create_udf(
         "age_on",
         vec![DataType::Date32, DataType::Date32],

@@ -1,6 +1,7 @@
 // Usage: node workbench.mjs BASE_URL STEP USER PASSWORD [ARG...]
 // One step of the case workflow in headless Chromium, as its user does it:
-//   assign   TOWN DUE       an analyst hands the first three 待交办 cases of a town to its unit
+//   assign   TOWN DUE       an analyst hands the first six 待交办 cases of a town to its unit,
+//                          counting the actions it takes (prints "actions N")
 //   answer   XLSX_OUT       the unit answers its first case in the form, then downloads its 交办单
 //   upload   XLSX_IN        the unit uploads the filled 交办单
 //   overview                a leader reads the funnel and the red cards on 总览
@@ -28,17 +29,25 @@ await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")])
 
 if (step === "assign") {
   const [town, due] = args;
-  await page.goto(`${base}/cases?state=${encodeURIComponent("待交办")}&town=${town}`);
+  // Each navigation, click, choice or entry is one action.
+  let actions = 0;
+  const act = (f) => { actions += 1; return f(); };
+  await act(() => page.goto(`${base}/cases?state=${encodeURIComponent("待交办")}&town=${town}`));
   const boxes = await page.$$("input[name=ids]");
-  expect(boxes.length >= 3, `only ${boxes.length} cases to hand over`);
-  const picked = [];
-  for (const box of boxes.slice(0, 3)) { await box.check(); picked.push(await box.getAttribute("value")); }
-  await page.fill("fieldset.bulk input[name=unit]", town);
-  await page.fill("fieldset.bulk input[name=due]", due);
+  expect(boxes.length >= 6, `only ${boxes.length} cases to hand over`);
+  await act(() => boxes[0].click());
+  await act(() => boxes[5].click({ modifiers: ["Shift"] }));
+  const picked = await page.$$eval("input[name=ids]:checked", (checked) => checked.map((b) => b.value));
+  expect(picked.length === 6, `shift-click picked ${picked.length} cases, not 6`);
+  expect((await page.textContent("fieldset.bulk .picked")).includes("已选 6 条"), "the bulk bar counts the picked cases");
+  await act(() => page.selectOption("fieldset.bulk select[name=unit]", town));
+  await act(() => page.fill("fieldset.bulk input[name=due]", due));
   await shot("1-analyst-picks");
-  await Promise.all([page.waitForNavigation(), page.click("fieldset.bulk button[type=submit]")]);
+  await act(() => Promise.all([page.waitForNavigation(), page.click("fieldset.bulk button[type=submit]:not([formaction])")]));
+  console.log(`actions ${actions}`);
+  expect((await page.textContent("p.notice") || "").includes("已将 6 条线索交办给"), "the hand-over is confirmed in words");
   await page.goto(`${base}/cases?unit=${town}`);
-  const listed = await page.textContent("table.queue");
+  const listed = await page.$$eval("table.queue a[href^='/case/']", (links) => links.map((a) => decodeURIComponent(a.getAttribute("href").slice(6))));
   for (const id of picked) expect(listed.includes(id), `case ${id} is not listed as handed to ${town}`);
   await shot("2-analyst-handed-over");
   console.log(`ok assign ${picked.join(",")}`);
@@ -46,7 +55,8 @@ if (step === "assign") {
   expect(page.url().endsWith("/cases"), `a unit lands on its queue, not ${page.url()}`);
   const first = await page.$("table.queue tbody a");
   expect(first, "the unit sees no case");
-  const id = (await first.textContent()).trim();
+  const id = decodeURIComponent((await first.getAttribute("href")).slice("/case/".length));
+  expect(/〔\d{4}〕\d{4}号/.test(await first.textContent()), "the queue shows the case's number in words");
   await Promise.all([page.waitForNavigation(), first.click()]);
   expect((await page.textContent("p.sentence")).length > 20, "the case page says what was found");
   await page.selectOption("select[name=verdict]", "属实");

@@ -29,7 +29,8 @@ fn filter_sets() -> Vec<(&'static str, Filters)> {
 }
 
 /// Columns whose values change from run to run.
-const VOLATILE: &[&str] = &["run_id", "运行编号", "最近入库", "距今天数", "最近运行", "最近失败", "开始", "结束"];
+/// (线索编号: a case's number follows the year and the order cases were opened in.)
+const VOLATILE: &[&str] = &["run_id", "运行编号", "最近入库", "距今天数", "最近运行", "最近失败", "开始", "结束", "线索编号"];
 
 fn render(table: &TextTable) -> String {
     let mut out = csv::WriterBuilder::new().from_writer(Vec::new());

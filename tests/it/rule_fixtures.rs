@@ -30,7 +30,7 @@ async fn check(fixture: &Path, rules: &[xuncha_queries::rules::Rule]) -> Result<
     let as_of = std::fs::read_to_string(fixture.join("as_of.txt")).unwrap().trim().parse().unwrap();
     // The fixture holds only what the rule's logic needs: run it on that.
     let report = run(&lake, &RunOptions { as_of: Some(as_of), rules: vec![rule.clone()], run_on_partial_data: true, ..RunOptions::default() }).await.unwrap();
-    xuncha_cases::sync(&lake, &report, rules).await.unwrap();
+    xuncha_cases::sync(&lake, &report, rules, "巡线").await.unwrap();
     if let Some(e) = &report.rules[0].error {
         return Err(format!("{rule}: {e}"));
     }

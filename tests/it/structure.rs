@@ -83,3 +83,38 @@ fn the_file_reader_makes_no_call_up_into_the_ingest() {
         .collect();
     assert!(up.is_empty(), "file.rs calls into ingest/mod.rs:\n{}", up.join("\n"));
 }
+
+#[test]
+fn every_quarantine_reason_the_pipeline_writes_has_words() {
+    const FAMILIES: &[&str] = &["bad_", "missing_", "unknown_", "ambiguous_", "duplicate_", "conflicting_", "total_"];
+    let mut written = std::collections::BTreeSet::new();
+    for (_, lines) in workspace_sources().iter().filter(|(f, _)| f.starts_with("pipeline/src/")) {
+        for line in lines {
+            for literal in line.split('"').skip(1).step_by(2) {
+                if FAMILIES.iter().any(|f| literal.starts_with(f)) && literal.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    written.insert(literal.to_string());
+                }
+            }
+        }
+    }
+    let worded: std::collections::BTreeSet<String> = xuncha_core::system::REASON_KINDS.iter().map(|(k, _)| k.to_string()).collect();
+    assert!(written.len() >= 16, "the scan finds the pipeline's reason kinds: {written:?}");
+    assert_eq!(written, worded, "each reason kind the pipeline writes has its words in REASON_KINDS, and no other");
+}
+
+#[test]
+fn every_audited_action_is_shown_in_words() {
+    let admin = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/dashboard/src/admin.rs")).unwrap();
+    let mut recorded = std::collections::BTreeSet::new();
+    for (_, lines) in workspace_sources().iter().filter(|(f, _)| !f.starts_with("tests/")) {
+        for line in lines {
+            let Some(at) = line.find(".record(").filter(|_| line.contains("audit")) else { continue };
+            if let Some(name) = line[at..].split('"').nth(1).filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_')) {
+                recorded.insert(name.to_string());
+            }
+        }
+    }
+    assert!(recorded.len() >= 15, "the scan finds the audited actions: {recorded:?}");
+    let missing: Vec<&String> = recorded.iter().filter(|name| !admin.contains(&format!("(\"{name}\", \""))).collect();
+    assert!(missing.is_empty(), "audited actions without words on the audit page: {missing:?}");
+}

@@ -5,7 +5,7 @@
 //! workflow in headless Chromium. The server's clock is fixed by
 //! `[cases] today`, so hand-overs due before it are late.
 
-use crate::common::{rows, scratch};
+use crate::common::{rows, scratch, xuncha_ok};
 use crate::dashboard::{Login, Server, client, get, login, post, start};
 use crate::security::{add_user, assert_masked, config_with, docx_text, secrets};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
@@ -127,8 +127,19 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
     assert_eq!(assign(&unit, &pending[..2], "2026-12-01"), 403);
     assert_eq!(assign(&leader, &pending[..2], "2026-12-01"), 403);
     assert_eq!(post(&server, &analyst, "/cases/assign", &[("unit", TOWN), ("due", "2026-12-01"), ("ids", &pending[0])]).status(), 403, "no CSRF token");
-    assert_eq!(assign(&analyst, &pending[..3], "2026-12-01"), 303);
+    assert_eq!(assign(&analyst, &pending[..3], "2026-12-01"), 400, "a time limit already past is refused on a page");
+    let refused = post(&server, &analyst, "/cases/assign", &[("csrf", &analyst.csrf), ("unit", TOWN), ("due", "2026-12-01"), ("ids", &pending[0])]).text().unwrap();
+    assert!(refused.contains("早于今天") && refused.contains("2026年12月6日"), "{refused}");
+    // Hand-overs made on paper before are recorded from the command line, past limits and all: three late.
+    let lake = server.lake.to_str().unwrap().to_string();
+    xuncha_ok(&["--lake", &lake, "cases", "assign", &pending[0], &pending[1], &pending[2], "--unit", TOWN, "--due", "2026-12-01"]);
     assert_eq!(assign(&analyst, &pending[3..4], "2026-12-10"), 303);
+    let queue = get(&server, &analyst, "/cases?state=%E5%B7%B2%E4%BA%A4%E5%8A%9E").text().unwrap();
+    assert!(!queue.contains("已将"), "no notice without a hand-over");
+    let handed = post(&server, &analyst, "/cases/assign", &[("csrf", &analyst.csrf), ("unit", TOWN), ("due", "2026-12-10"), ("ids", &pending[5])]);
+    assert_eq!(handed.status(), 303);
+    let notice = get(&server, &analyst, handed.headers()[reqwest::header::LOCATION].to_str().unwrap()).text().unwrap();
+    assert!(notice.contains("已将 <strong>1</strong> 条线索交办给"), "the hand-over is confirmed in words: {notice}");
     let deadlines = rows(&server.lake, &format!("SELECT case_id, state, unit_code FROM cases WHERE case_id IN ('{}') ORDER BY case_id", pending[..4].join("','")));
     assert!(deadlines.iter().all(|r| r[1] == "已交办" && r[2] == TOWN), "{deadlines:?}");
 
@@ -223,8 +234,12 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
     // Leaders: the funnel, the red card, the scorecard and the drill-down, masked.
     let secrets = secrets(&server);
     let overview = get(&server, &leader, "/p/overview").text().unwrap();
-    for part in ["id=\"case_funnel\"", "card red", "id=\"case_scorecard_unit\"", "id=\"case_scorecard_town\"", "/cases?stage="] {
+    for part in ["id=\"case_funnel\"", "<polygon", "card red", "id=\"risk_map\"", "/cases?stage="] {
         assert!(overview.contains(part), "the overview has {part}");
+    }
+    let rectification = get(&server, &leader, "/p/rectification").text().unwrap();
+    for part in ["id=\"case_scorecard_unit\"", "id=\"case_scorecard_town\"", "id=\"case_flagged\""] {
+        assert!(rectification.contains(part), "the rectification page has {part}");
     }
     assert!(get(&server, &leader, "/p/findings").text().unwrap().contains("属实率"), "the rule catalogue shows each rule's 属实率");
     let late = get(&server, &leader, &format!("/cases?unit={TOWN}&deadline=%E9%80%BE%E6%9C%9F")).text().unwrap();
@@ -284,22 +299,31 @@ fn the_case_workflow_in_chromium_and_the_letters_through_libreoffice() {
         assert!(out.status.success() && stdout.contains(&format!("ok {step}")), "step {step} as {user} failed:\n{stdout}\n{stderr}");
         stdout.into_owned()
     };
-    // An analyst hands three cases over, due before the server's today.
-    let picked = step("analyst", "assign", &[TOWN, "2026-12-01"]);
-    let picked: Vec<String> = picked.trim().trim_start_matches("ok assign ").split(',').map(String::from).collect();
-    assert_eq!(picked.len(), 3);
+    // Two cases handed over on paper earlier, recorded from the command line
+    // with their time limit, already past (a page refuses a past limit): late.
+    let pending = case_ids(&server, &format!("state = '待交办' AND starts_with(village_code, '{}')", &TOWN[..9]));
+    let late: Vec<String> = pending[pending.len() - 2..].to_vec();
+    xuncha_ok(&["--lake", server.lake.to_str().unwrap(), "cases", "assign", &late[0], &late[1], "--unit", TOWN, "--due", "2026-12-01"]);
+    // An analyst hands six cases over in the browser, in six actions at most.
+    let out = step("analyst", "assign", &[TOWN, "2026-12-31"]);
+    let picked: Vec<String> = out.lines().find_map(|l| l.strip_prefix("ok assign ")).expect("the picked cases").split(',').map(String::from).collect();
+    assert_eq!(picked.len(), 6, "{out}");
+    let actions: usize = out.lines().find_map(|l| l.strip_prefix("actions ")).and_then(|n| n.parse().ok()).expect("the actions counted");
+    assert!(actions <= 6, "handing over 6 cases took {actions} actions");
+    let handed: Vec<String> = picked.iter().chain(&late).cloned().collect();
     // The unit answers one in the form and takes the 交办单 for the rest.
     let sheet = work.join("交办单.xlsx");
     let answered = step("town_unit", "answer", &[sheet.to_str().unwrap()]);
     let answered = answered.trim().trim_start_matches("ok answer ").to_string();
-    assert!(picked.contains(&answered), "{answered} not among {picked:?}");
-    let rest: Vec<&String> = picked.iter().filter(|id| **id != answered).collect();
-    fill(&sheet, &[(rest[0], "属实", "88.8")]);
+    assert!(handed.contains(&answered), "{answered} not among {handed:?}");
+    let late_left = late.iter().find(|id| **id != answered).expect("a late case left");
+    let other = handed.iter().find(|id| **id != answered && *id != late_left).expect("another case");
+    fill(&sheet, &[(other, "属实", "88.8")]);
     step("town_unit", "upload", &[sheet.to_str().unwrap()]);
-    let states = rows(&server.lake, &format!("SELECT case_id, state FROM cases WHERE case_id IN ('{}') ORDER BY case_id", picked.join("','")));
+    let states = rows(&server.lake, &format!("SELECT case_id, state FROM cases WHERE case_id IN ('{}') ORDER BY case_id", handed.join("','")));
     assert!(states.iter().any(|r| r[0] == answered && r[1] == "整改中"), "{states:?}");
-    assert!(states.iter().any(|r| r[0] == *rest[0] && r[1] == "属实"), "{states:?}");
-    assert!(states.iter().any(|r| r[0] == *rest[1] && r[1] == "已交办"), "one left unanswered, late: {states:?}");
+    assert!(states.iter().any(|r| r[0] == *other && r[1] == "属实"), "{states:?}");
+    assert!(states.iter().any(|r| r[0] == *late_left && r[1] == "已交办"), "one left unanswered, late: {states:?}");
     // The leader sees the funnel and the red card, and drills down.
     step("leader", "overview", &[]);
     assert!(shots.join("workbench-6-leader-overview.png").is_file());
@@ -313,13 +337,13 @@ fn the_case_workflow_in_chromium_and_the_letters_through_libreoffice() {
         response.bytes().unwrap().to_vec()
     };
     let handover: String = to_pdf(&letters, "交办单", &fetch(&format!("/cases/letter/jiaoban.docx?unit={TOWN}"))).chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    assert!(handover.contains("问题线索交办单") && handover.contains(&rest[1].replace('-', "")), "{handover}");
+    assert!(handover.contains("问题线索交办单") && handover.contains(&late_left.replace('-', "")), "{handover}");
     let words = sheet_words(&sheet);
-    let (_, late_words) = words.iter().find(|(id, _)| id == rest[1]).expect("the late case was in the 交办单");
+    let (_, late_words) = words.iter().find(|(id, _)| id == late_left).expect("the late case was in the 交办单");
     let first_words: String = late_words.chars().filter(|c| !c.is_whitespace() && *c != '-').take(16).collect();
     assert!(handover.contains(&first_words), "the Word 交办单 says what the XLSX says: {first_words}\n{handover}");
     let reminder: String = to_pdf(&letters, "督办函", &fetch(&format!("/cases/letter/duban.docx?unit={TOWN}"))).chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
-    assert!(reminder.contains("督办函") && reminder.contains(&rest[1].replace('-', "")) && reminder.contains("逾期"), "{reminder}");
+    assert!(reminder.contains("督办函") && reminder.contains(&late_left.replace('-', "")) && reminder.contains("逾期"), "{reminder}");
     let report: String = to_pdf(&letters, "线索处置情况报告", &fetch("/cases/letter/report.docx")).chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
     for heading in ["线索处置情况报告", "一、总体情况", "二、逾期督办", "三、承办单位考核", "五、各规则核查属实率"] {
         assert!(report.contains(heading), "the report lacks {heading}:\n{report}");

@@ -75,20 +75,24 @@ async fn page_body(state: &AppState, ctx: &SessionContext, page: &Page, raw: &Ra
         Head::Nothing => {}
     }
     let qs = raw.query_string();
+    let mut panels = Vec::new();
     for p in sheet.shown(filters) {
         let table = match p.bind(filters) {
+            // A panel over data the user's scope does not cover (the raw rows
+            // of the quarantine) is left out.
+            Ok(query) if query.tables_missing(ctx).is_ok_and(|m| !m.is_empty()) => continue,
             Ok(query) => TextTable::run(ctx, &query).await,
             Err(e) => Err(e),
         };
         match table {
-            Ok(table) => body.push(panel::render(p, &table, &format!("/export/{}/{}?{qs}", page.name, p.id), state.lake.keys())),
+            Ok(table) => panels.push(panel::render(p, &table, &format!("/export/{}/{}?{qs}", page.name, p.id), state.lake.keys())),
             Err(e) => {
                 let incident = crate::error::incident("panel", &e);
-                body.push(html! { h2 { (p.title) } p.error { "这一栏暂时无法显示(事件编号 " (incident) "),请联系管理员。" } })
+                panels.push(html! { section.panel { h2 { (p.title) } p.error { "这一栏暂时无法显示(事件编号 " (incident) "),请联系管理员。" } } })
             }
         }
     }
-    html! { @for b in &body { (b) } }.into_string()
+    html! { @for b in &body { (b) } div.panels { @for p in &panels { (p) } } }.into_string()
 }
 
 /// `/export/{page}/{panel}`: a panel's rows as CSV, masked as on screen; audited.
@@ -99,6 +103,9 @@ pub(crate) async fn export(State(state): State<Arc<AppState>>, auth: Auth, Path(
     let panel = page.sheet().panel(&id, &filters).ok_or_else(AppError::no_such_page)?;
     let ctx = state.context(session.user.scope.as_deref()).await?;
     let query = panel.bind(&filters).map_err(AppError::internal("导出失败"))?;
+    if query.tables_missing(&ctx).is_ok_and(|m| !m.is_empty()) {
+        return Err(AppError::no_such_page());
+    }
     let table = TextTable::run(&ctx, &query).await.map_err(AppError::internal("导出失败"))?;
     state.audit.record(&session.user.name, "export", &format!("{name}/{id}?{} ({} 行)", raw.query_string(), table.rows.len())).map_err(AppError::internal("审计日志写入失败,未导出"))?;
     let file = format!("attachment; filename=\"xuncha-{name}-{id}.csv\"");

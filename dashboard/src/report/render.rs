@@ -40,7 +40,7 @@ fn heat_grid(report: &CommonIssueReport) -> charts::Grid {
 
 /// The report's charts as SVG: (file stem, title, svg).
 pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static str, String)> {
-    let heat_svg = heat_grid(report).heat_map();
+    let heat_svg = heat_grid(report).heat_map(&|_, _| None);
     let mut rounds: Vec<String> = report.trend.column("轮次").into_iter().map(String::from).collect();
     rounds.dedup();
     let at = |name: &str| report.trend.index(name).unwrap_or(usize::MAX);
@@ -58,7 +58,7 @@ pub(super) fn charts(report: &CommonIssueReport) -> Vec<(&'static str, &'static 
         })
         .collect();
     let common: Vec<_> = report.common().filter(|t| t.rectification_rate.is_some()).collect();
-    let bars = charts::bars(&common.iter().map(|t| t.topic.clone()).collect::<Vec<_>>(), &common.iter().map(|t| t.rectification_rate.unwrap_or(0.0)).collect::<Vec<_>>(), "整改率 %");
+    let bars = charts::bars(&common.iter().map(|t| t.topic.clone()).collect::<Vec<_>>(), &common.iter().map(|t| t.rectification_rate.unwrap_or(0.0)).collect::<Vec<_>>(), "整改率 %", &[]);
     vec![("heatmap", "乡镇 × 问题类别分布", heat_svg), ("trend", "各轮次问题数趋势", charts::lines(&rounds, &series)), ("rectification", "共性问题整改率", bars)]
 }
 

@@ -6,7 +6,7 @@
 //! Names, ID numbers and accounts are masked for everyone but the unit the
 //! case was handed to (it must verify them); each view is audited.
 
-use super::{Fields, actor, code, context, date};
+use super::{Fields, actor, code, context, due_date, today, unit_picker};
 use crate::auth::{Anyone, Authorized, Posted};
 use crate::error::AppError;
 use crate::state::{AppState, LoginSession};
@@ -50,29 +50,44 @@ pub(crate) async fn case_page(State(state): State<Arc<AppState>>, Authorized { s
     let row = &case.rows[0];
     let cell = |name: &str| case.index(name).map_or(String::new(), |i| row[i].clone());
     let current = CaseState::parse(&cell("状态")).ok();
+    let units: Vec<q::filters::TownsRow> = xuncha_queries::report::rows(&ctx, &[]).await?;
+    let office = party(session.user.role) == Party::Office;
+    // 追缴 and 补发 beyond the money found: saved, but worth a second look.
+    let decimal = |name: &str| cell(name).parse::<rust_decimal::Decimal>().unwrap_or_default();
+    let returned = decimal("追缴金额元") + decimal("补发金额元");
+    let over = (decimal("涉及金额元") > rust_decimal::Decimal::ZERO && returned > decimal("涉及金额元")).then(|| (returned, decimal("涉及金额元")));
     let body = html! {
         div.casehead {
             span.state { (cell("状态")) }
             @if !cell("数据核验").is_empty() { span class=(format!("flag {}", if cell("数据核验") == "数据核验通过" { "ok" } else { "bad" })) { (cell("数据核验")) } }
             @if !cell("时限状态").is_empty() { span class=(format!("deadline {}", if cell("时限状态") == "逾期" { "red" } else { "yellow" })) { (cell("时限状态")) } }
         }
+        @if let Some((returned, found)) = over {
+            p.warning { "追缴与补发合计 " (layout::thousands(&returned.to_string())) " 元,超过发现的涉及金额 " (layout::thousands(&found.to_string())) " 元。请核对是否录入有误;如确有依据(例如追回了发现期以外的款项),请在说明中写明。" }
+        }
         table.fields { tbody {
-            @for name in ["线索编号", "规则", "承办单位", "时限", "核查结论", "线索移交", "发现条数", "涉及金额元", "最早所属期", "最近所属期", "追缴金额元", "补发金额元", "处理人数", "发现时间"] {
+            @for name in ["编号", "规则", "承办单位", "时限", "核查结论", "线索移交", "发现条数", "涉及金额元", "最早所属期", "最近所属期", "追缴金额元", "补发金额元", "处理人数", "发现时间"] {
                 @let v = cell(name);
-                @if !v.is_empty() { tr { th { (name.trim_end_matches('元')) @if name.ends_with("金额元") { "(元)" } } td { (v) } } }
+                @if !v.is_empty() { tr { th { (layout::header_words(name)) } td { (layout::readable(name, &v)) } } }
             }
         } }
         h2 { "发现情况" }
         (words_section(&described, in_full))
-        h2 { "处置记录" }
-        (layout::table(&masked_notes(&events), &[], false, None, None))
-        h2 { "发现依据(运行与数据版本)" }
-        p.note { "每条发现记录了发现它的运行和所读各表的 Delta 版本;即使数据此后被更正,也可用 " code { "xuncha sql --version 表=版本 …" } " 复现。" }
-        (layout::table(&findings, &[], !in_full, None, None))
-        @if let Some(current) = current { (actions(&session, &id, current)) }
+        h2 { "处置经过" }
+        (timeline(&events, office))
+        h2 { "发现明细" }
+        (layout::table(&without(&findings, &["运行", "数据版本"]), &[], !in_full, None, None))
+        @if office {
+            details.raw {
+                summary { "发现依据(运行与数据版本,供复现)" }
+                p.note { "每条发现记录了发现它的运行和所读各表的 Delta 版本;即使数据此后被更正,也可用 " code { "xuncha sql --version 表=版本 …" } " 复现。" }
+                (layout::table(&findings, &[], !in_full, None, None))
+            }
+        }
+        @if let Some(current) = current { (actions(&session, &id, current, &units)) }
         p { a href="/cases" { "← 返回线索处置" } }
     };
-    Ok(layout::page(&session, "/cases", &format!("线索 {id}"), body))
+    Ok(layout::page(&session, "/cases", &format!("线索 {}", cell("编号")), body))
 }
 
 /// The case in words, its findings as a table, and the stored evidence folded.
@@ -91,9 +106,39 @@ fn words_section(d: &Described, in_full: bool) -> Markup {
     }
 }
 
-/// The history with IDs, phones and accounts masked inside free text.
-fn masked_notes(events: &TextTable) -> TextTable {
-    TextTable { columns: events.columns.clone(), rows: events.rows.iter().map(|r| r.iter().map(|c| mask::mask_text(c).into_owned()).collect()).collect() }
+/// A table without some of its columns.
+fn without(table: &TextTable, dropped: &[&str]) -> TextTable {
+    let kept: Vec<usize> = (0..table.columns.len()).filter(|&i| !dropped.contains(&table.columns[i].as_str())).collect();
+    TextTable { columns: kept.iter().map(|&i| table.columns[i].clone()).collect(), rows: table.rows.iter().map(|r| kept.iter().map(|&i| r[i].clone()).collect()).collect() }
+}
+
+/// What an event records beyond who did what, in the order it is read.
+const EVENT_DETAILS: [&str; 8] = ["承办单位", "时限", "核查结论", "说明", "线索移交", "追缴金额元", "补发金额元", "处理人数"];
+
+/// The history as a timeline, oldest first: when, what and who, then what
+/// the event recorded (IDs, phones and accounts masked inside free text);
+/// the run that made a data event only for the office.
+fn timeline(events: &TextTable, office: bool) -> Markup {
+    html! {
+        ol.timeline {
+            @for row in &events.rows {
+                @let cell = |name: &str| events.index(name).map_or(String::new(), |i| mask::mask_text(&row[i]).into_owned());
+                li {
+                    div.when { (layout::readable("时间", &cell("时间"))) }
+                    div.what {
+                        strong { (cell("操作")) } " · " (cell("操作人"))
+                        span.state { (cell("状态")) }
+                        @if !cell("数据核验").is_empty() { " " span.flag { (cell("数据核验")) } }
+                    }
+                    @for name in EVENT_DETAILS {
+                        @let v = cell(name);
+                        @if !v.is_empty() { div.detail { span.label { (layout::header_words(name)) ":" } (layout::readable(name, &v)) } }
+                    }
+                    @if office && !cell("运行").is_empty() { div.detail.note { "比对运行 " (cell("运行")) } }
+                }
+            }
+        }
+    }
 }
 
 /// Who the user is to a case: units answer, leaders read, the office acts.
@@ -107,7 +152,7 @@ pub(super) fn party(role: Role) -> Party {
 
 /// The forms for what the user may do next: the actions the case's state
 /// offers the user's party.
-fn actions(session: &LoginSession, id: &str, current: CaseState) -> Markup {
+fn actions(session: &LoginSession, id: &str, current: CaseState, units: &[q::filters::TownsRow]) -> Markup {
     let form = |action: Action, fields: Markup| {
         html! {
             form.action method="post" action=(format!("/case/{}", crate::auth::urlencode(id))) {
@@ -129,11 +174,11 @@ fn actions(session: &LoginSession, id: &str, current: CaseState) -> Markup {
         @for action in current.actions(party(session.user.role)) {
             @match action {
                 Action::Assign => (form(action, html! {
-                    label { "承办单位代码" input name="unit" required pattern="[0-9]{12}" size="14"; }
+                    (unit_picker(units))
                     label { "核查时限" input type="date" name="due" required; }
                 })),
                 Action::Verdict => (form(action, html! {
-                    label { "核查结论" select name="verdict" required { @for v in Verdict::ALL { option value=(v.label()) { (v.label()) } } } }
+                    label { "核查结论" select name="verdict" required { option value="" selected { "请选择" } @for v in Verdict::ALL { option value=(v.label()) { (v.label()) } } } }
                     label { "核查说明(不属实须写明理由)" textarea name="note" rows="3" {} }
                     label { "整改措施(属实时可同时填写)" textarea name="measures" rows="2" {} }
                     label { "整改时限" input type="date" name="due"; }
@@ -170,26 +215,26 @@ fn people(value: &str) -> Result<Option<i64>, AppError> {
     }
 }
 
-/// A date from a form that may be left empty.
-fn optional_date(value: &str, what: &'static str) -> Result<Option<chrono::NaiveDate>, AppError> {
-    (!value.trim().is_empty()).then(|| date(value, what)).transpose()
+/// A time limit from a form that may be left empty.
+fn optional_date(value: &str, what: &'static str, today: chrono::NaiveDate) -> Result<Option<chrono::NaiveDate>, AppError> {
+    (!value.trim().is_empty()).then(|| due_date(value, what, today)).transpose()
 }
 
 /// The changes a posted `action` makes, in order.
-fn changes(action: Action, form: &Fields) -> Result<Vec<Change>, AppError> {
+fn changes(action: Action, form: &Fields, today: chrono::NaiveDate) -> Result<Vec<Change>, AppError> {
     let text = |name: &str| form.get(name).to_string();
     let refused = |why: String| AppError::bad_request("操作未执行", why);
     let (recovered, back_paid, people) = (money(form.get("recovered"), "追缴金额")?, money(form.get("back_paid"), "补发金额")?, people(form.get("people"))?);
     Ok(match action {
         Action::Assign => {
-            vec![Change::Assign { unit: code(form.get("unit"), "承办单位")?.ok_or_else(|| refused("请填写承办单位代码".into()))?, due: date(form.get("due"), "核查时限")? }]
+            vec![Change::Assign { unit: code(form.get("unit"), "承办单位")?.ok_or_else(|| refused("请选择承办单位".into()))?, due: due_date(form.get("due"), "核查时限", today)? }]
         }
         Action::Verdict => {
             let verdict = Some(Verdict::parse(form.get("verdict"))?);
-            let due = optional_date(form.get("due"), "整改时限")?;
+            let due = optional_date(form.get("due"), "整改时限", today)?;
             Answer { verdict, note: text("note"), measures: text("measures"), due, recovered, back_paid, people, transfer: false }.changes().map_err(refused)?
         }
-        Action::Rectify => vec![Change::Rectify { measures: text("measures"), due: date(form.get("due"), "整改时限")? }],
+        Action::Rectify => vec![Change::Rectify { measures: text("measures"), due: due_date(form.get("due"), "整改时限", today)? }],
         Action::Done => vec![Change::Rectified { note: text("note") }],
         Action::Close => vec![Change::Close { note: text("note") }],
         Action::Transfer => vec![Change::Transfer { outcome: text("outcome"), note: text("note") }],
@@ -216,7 +261,7 @@ pub(crate) async fn act(State(state): State<Arc<AppState>>, Path(id): Path<Strin
         return Err(refused(AppError::forbidden("无权操作", format!("「{}」角色不能执行此操作。", session.user.role.label()))));
     }
     let expect = CaseState::parse(form.get("expect")).map_err(AppError::from).map_err(refused)?;
-    let changes = changes(action, form).map_err(refused)?;
+    let changes = changes(action, form, today(&state)).map_err(refused)?;
     visible(&state, session, &id).await.map_err(refused)?;
     state.audit.record(&session.user.name, &format!("case_{}", action.key()), &id).map_err(AppError::internal("审计日志写入失败,未执行"))?;
     xuncha_cases::apply_changes(&state.lake, &actor(session), &id, &changes, Some(expect)).await.map_err(AppError::from).map_err(refused)?;

@@ -19,7 +19,7 @@ pub(crate) use files::{handover_xlsx, letter, upload};
 
 /// The upload route's body limit: the file and the form around it.
 pub(crate) const MAX_UPLOAD_BODY: usize = files::MAX_UPLOAD_BYTES + 64 * 1024;
-pub(crate) use queue::{assign, queue};
+pub(crate) use queue::{assign, close, queue};
 
 use crate::auth::CsrfToken;
 use crate::error::AppError;
@@ -82,4 +82,34 @@ fn code(value: &str, what: &'static str) -> Result<Option<String>, AppError> {
 /// A date from a form (YYYY-MM-DD).
 fn date(value: &str, what: &'static str) -> Result<chrono::NaiveDate, AppError> {
     chrono::NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").map_err(|_| AppError::bad_request("参数有误", format!("{what}「{value}」应为 YYYY-MM-DD 格式的日期")))
+}
+
+/// A time limit set on a page: a date not before `today` (a limit already
+/// past would make the case late the moment it is set). The command line
+/// still takes past dates, to record hand-overs made on paper before.
+fn due_date(value: &str, what: &'static str, today: chrono::NaiveDate) -> Result<chrono::NaiveDate, AppError> {
+    let due = date(value, what)?;
+    if due < today {
+        let (due, today) = (xuncha_queries::udf::cn_date(due), xuncha_queries::udf::cn_date(today));
+        return Err(AppError::bad_request("操作未执行", format!("{what}「{due}」早于今天({today}):这样设置后线索会立即逾期。请填写今天或以后的日期。")));
+    }
+    Ok(due)
+}
+
+/// The units a case can be handed to, picked by name (the towns of the
+/// user's scope, from `divisions`); the form posts the unit's code.
+fn unit_picker(units: &[xuncha_queries::report::q::filters::TownsRow]) -> maud::Markup {
+    maud::html! {
+        label { "承办单位"
+            select name="unit" required {
+                option value="" { "请选择" }
+                @for u in units { option value=(u.town_code) { (u.town_name) } }
+            }
+        }
+    }
+}
+
+/// Today for time limits: `[cases] today` (drills and tests) or the calendar's.
+fn today(state: &AppState) -> chrono::NaiveDate {
+    state.session_options.today.unwrap_or_else(|| chrono::Local::now().date_naive())
 }

@@ -3,7 +3,7 @@
 //! hand-over for analysts, and for a unit its own cases with the 交办单 to
 //! download and upload.
 
-use super::{Fields, actor, code, context, date};
+use super::{Fields, actor, code, context, date, due_date, today, unit_picker};
 use crate::auth::{Analyst, Anyone, Authorized, Posted, urlencode};
 use crate::error::AppError;
 use crate::layout;
@@ -30,6 +30,12 @@ pub(crate) struct QueueQuery {
     deadline: Option<String>,
     flag: Option<String>,
     stage: Option<String>,
+    /// After a hand-over: how many cases went to which unit by when (the notice).
+    handed: Option<usize>,
+    /// After a bulk 销号: how many were closed.
+    closed: Option<usize>,
+    to: Option<String>,
+    due: Option<String>,
 }
 
 const DEADLINES: [&str; 2] = ["逾期", "临期"];
@@ -91,6 +97,9 @@ pub(crate) async fn queue(State(state): State<Arc<AppState>>, Authorized { sessi
             state.cache_page(scope_key.as_deref(), &key, fingerprint, body)
         }
     };
+    // The units an analyst hands over to, picked by name: the towns of the
+    // analyst's scope.
+    let units: Vec<q::filters::TownsRow> = if pick { rows(&*context(&state, &session).await?, &[]).await? } else { Vec::new() };
     let value = |name: &str| filters.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str());
     let (head, table) = listing.split_once(TABLE_FOLLOWS).unwrap_or((&listing, ""));
     let (head, table) = (PreEscaped(head.to_string()), PreEscaped(table.to_string()));
@@ -99,18 +108,25 @@ pub(crate) async fn queue(State(state): State<Arc<AppState>>, Authorized { sessi
             p.note { "本单位(" (unit) ")收到的线索。逐条在线答复,或下载交办单(XLSX)填写黄色列后上传。" }
             (unit_files(&session.csrf, unit))
         }
+        @if let (Some(n), Some(to), Some(due)) = (q.handed, q.to.as_deref().filter(|t| t.len() == 12 && t.bytes().all(|b| b.is_ascii_digit())), q.due.as_deref().filter(|d| date(d, "时限").is_ok())) {
+            p.notice { "已将 " strong { (n) } " 条线索交办给 " strong { (unit_name(&units, to)) } ",核查时限 " (layout::readable("时限", due)) "。" }
+        }
+        @if let Some(n) = q.closed { p.notice { "已销号 " strong { (n) } " 条线索(均已整改且经数据核验通过)。" } }
         (head)
         @if pick {
-            form method="post" action="/cases/assign" {
+            form.assign method="post" action="/cases/assign" {
                 input type="hidden" name="csrf" value=(session.csrf);
                 input type="hidden" name="back" value=(query_string);
-                (table)
                 fieldset.bulk {
-                    legend { "批量交办(勾选上方待交办的线索)" }
-                    label { "承办单位代码" input name="unit" required pattern="[0-9]{12}" size="14" placeholder="12 位乡镇/村/部门代码"; }
+                    legend { "批量交办(勾选下方待交办的线索,表头方框全选)" }
+                    (unit_picker(&units))
                     label { "核查时限" input type="date" name="due" required; }
                     button type="submit" { "交办" }
+                    " "
+                    button.secondary type="submit" formaction="/cases/close" formnovalidate { "批量销号(仅已整改且数据核验通过)" }
+                    span.picked { }
                 }
+                (table)
             }
             @if let Some(unit) = value("unit") {
                 p.downloads { "承办单位 " (unit) ":"
@@ -171,19 +187,25 @@ async fn listing(ctx: &SessionContext, filters: &[(&'static str, String)], unit_
 
 /// The queue's table; `pick` adds a check box to each case awaiting hand-over.
 fn queue_table(table: &TextTable, pick: bool) -> Markup {
-    let shown: Vec<usize> = (0..table.columns.len()).filter(|&i| table.columns[i] != "符合条件").collect();
-    let (state_at, id_at) = (table.index("状态"), table.index("线索编号"));
+    let shown: Vec<usize> = (0..table.columns.len()).filter(|&i| !["符合条件", "case_id"].contains(&table.columns[i].as_str())).collect();
+    let (state_at, id_at, number_at, flag_at) = (table.index("状态"), table.index("case_id"), table.index("线索编号"), table.index("数据核验"));
+    // A box for a case the office may hand over, or close with others (数据核验通过).
+    let pickable = |row: &[String]| {
+        let state = state_at.and_then(|s| CaseState::parse(&row[s]).ok());
+        state.is_some_and(|s| s.actions(Party::Office).contains(&Action::Assign) || xuncha_cases::closable_in_bulk(s, flag_at.map_or("", |f| row[f].as_str())))
+    };
     html! {
         div.tablewrap { table.queue {
-            thead { tr { @if pick { th { "选" } } @for &i in &shown { th { (table.columns[i]) } } } }
+            thead { tr { @if pick { th { input type="checkbox" .select-all aria-label="全选本页可交办的线索" title="全选"; } } @for &i in &shown { th { (layout::header_words(&table.columns[i])) } } } }
             tbody {
                 @for row in &table.rows {
                     @let late = row.iter().any(|c| c == "逾期");
                     @let id = id_at.map_or("", |i| row[i].as_str());
+                    @let number = number_at.map_or(id, |i| row[i].as_str());
                     tr class=[late.then_some("late")] {
-                        @if pick { td { @if state_at.is_some_and(|s| CaseState::parse(&row[s]).is_ok_and(|s| s.actions(Party::Office).contains(&Action::Assign))) { input type="checkbox" name="ids" value=(id) aria-label=(format!("选择 {id}")); } } }
+                        @if pick { td { @if pickable(row) { input type="checkbox" name="ids" value=(id) aria-label=(format!("选择 {number}")); } } }
                         @for &i in &shown {
-                            td { @if Some(i) == id_at { a href=(format!("/case/{}", urlencode(id))) { (id) } } @else { (crate::mask::mask_text(&row[i])) } }
+                            td { @if Some(i) == number_at { a href=(format!("/case/{}", urlencode(id))) { (number) } } @else { (layout::readable(&table.columns[i], &crate::mask::mask_text(&row[i]))) } }
                         }
                     }
                 }
@@ -191,6 +213,23 @@ fn queue_table(table: &TextTable, pick: bool) -> Markup {
             }
         } }
     }
+}
+
+/// `POST /cases/close`: close the checked cases the data confirmed, all or none.
+pub(crate) async fn close(State(state): State<Arc<AppState>>, posted: Posted<Analyst, Fields>) -> Result<Response, AppError> {
+    let (session, form) = (&posted.session, &posted.form);
+    let ids = form.all("ids");
+    if ids.is_empty() {
+        return Err(AppError::bad_request("未销号", "请先勾选要销号的线索(已整改且数据核验通过)。"));
+    }
+    state.audit.record(&session.user.name, "case_close", &format!("批量销号 {} 条:{}", ids.len(), ids.join(","))).map_err(AppError::internal("审计日志写入失败,未销号"))?;
+    xuncha_cases::close_confirmed(&state.lake, &actor(session), &ids, "数据核验通过,批量销号").await?;
+    Ok(Redirect::to(&format!("/cases?state=%E5%B7%B2%E9%94%80%E5%8F%B7&closed={}", ids.len())).into_response())
+}
+
+/// A unit's name from the directory (its code when not there).
+fn unit_name(units: &[q::filters::TownsRow], code: &str) -> String {
+    units.iter().find(|u| u.town_code == code).map_or_else(|| xuncha_core::values::excerpt(code, 12), |u| u.town_name.clone())
 }
 
 /// A unit's downloads.
@@ -224,11 +263,12 @@ pub(crate) async fn assign(State(state): State<Arc<AppState>>, posted: Posted<An
         return Err(AppError::bad_request("未交办", "请先勾选要交办的线索。"));
     }
     let unit = code(form.get("unit"), "承办单位")?.ok_or_else(|| AppError::bad_request("未交办", "请填写承办单位代码。"))?;
-    let due = date(form.get("due"), "核查时限")?;
+    let due = due_date(form.get("due"), "核查时限", today(&state))?;
     state.audit.record(&session.user.name, "case_assign", &format!("{} 条 → {unit},时限 {due}:{}", ids.len(), ids.join(","))).map_err(AppError::internal("审计日志写入失败,未交办"))?;
-    xuncha_cases::apply(&state.lake, &actor(session), &ids, &Change::Assign { unit, due }, None).await?;
+    xuncha_cases::apply(&state.lake, &actor(session), &ids, &Change::Assign { unit: unit.clone(), due }, None).await?;
     // Back to the queue as it was filtered (only its own filters, re-encoded).
     let keys = ["state", "rule", "town", "unit", "deadline", "flag", "stage"];
     let back: Vec<String> = url::form_urlencoded::parse(form.get("back").as_bytes()).filter(|(k, _)| keys.contains(&k.as_ref())).map(|(k, v)| format!("{k}={}", urlencode(&v))).collect();
-    Ok(Redirect::to(&format!("/cases?{}", back.join("&"))).into_response())
+    let notice = format!("handed={}&to={unit}&due={due}", ids.len());
+    Ok(Redirect::to(&format!("/cases?{}", back.into_iter().chain([notice]).collect::<Vec<_>>().join("&"))).into_response())
 }
