@@ -9,7 +9,9 @@
 //!                                  │ (a new finding: 重新发现 → 待交办)  └────────反弹(数据)──────── 已销号
 //! ```
 //! 线索移交 and money (追缴, 补发, 处理人数) are recorded on a verified case
-//! without moving it; 数据核验通过 is a flag the data sets.
+//! without moving it; so are a leader's 批示 (an instruction, on any live
+//! case) and 督办 (pressing the unit, on a case it is working on);
+//! 数据核验通过 is a flag the data sets.
 
 use crate::CaseError;
 
@@ -63,7 +65,8 @@ impl State {
 }
 
 /// Who acts on a case: the unit it was handed to (answers), the office
-/// (巡察办: hands over, closes, transfers) or a reader (leaders read).
+/// (巡察办: hands over, closes, transfers, presses) or a reader (leaders:
+/// they read, instruct and press).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Party {
     Unit,
@@ -82,10 +85,14 @@ pub enum Action {
     Close,
     Money,
     Transfer,
+    /// 批示: a leader's instruction on a case.
+    Instruct,
+    /// 督办: pressing the unit on a case it is working on.
+    Supervise,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [Action::Assign, Action::Verdict, Action::Rectify, Action::Done, Action::Close, Action::Money, Action::Transfer];
+    pub const ALL: [Action; 9] = [Action::Assign, Action::Verdict, Action::Rectify, Action::Done, Action::Close, Action::Money, Action::Transfer, Action::Instruct, Action::Supervise];
 
     /// Its name in a form (`action=verdict`) and in the audit (`case_verdict`).
     pub fn key(self) -> &'static str {
@@ -97,6 +104,8 @@ impl Action {
             Action::Close => "close",
             Action::Money => "money",
             Action::Transfer => "transfer",
+            Action::Instruct => "instruct",
+            Action::Supervise => "supervise",
         }
     }
 
@@ -115,16 +124,19 @@ impl Action {
             Action::Close => "销号",
             Action::Money => "登记追缴、补发与处理",
             Action::Transfer => "线索移交与结果",
+            Action::Instruct => "批示",
+            Action::Supervise => "督办",
         }
     }
 
     /// Whether `party` may ever take it: a unit answers (verdict, measures,
-    /// done, money); 交办, 销号 and 线索移交 are the office's; readers act not.
+    /// done, money); 交办, 销号 and 线索移交 are the office's; 批示 is a
+    /// leader's, 督办 a leader's or the office's.
     pub fn allowed_for(self, party: Party) -> bool {
         match party {
             Party::Unit => matches!(self, Action::Verdict | Action::Rectify | Action::Done | Action::Money),
-            Party::Office => true,
-            Party::Reader => false,
+            Party::Office => self != Action::Instruct,
+            Party::Reader => matches!(self, Action::Instruct | Action::Supervise),
         }
     }
 
@@ -137,6 +149,8 @@ impl Action {
             Action::Done => state == State::Rectifying,
             Action::Close => state == State::Rectified,
             Action::Money | Action::Transfer => state.verified(),
+            Action::Instruct => !matches!(state, State::Withdrawn | State::Dismissed),
+            Action::Supervise => matches!(state, State::Assigned | State::Rectifying),
         }
     }
 }
@@ -210,6 +224,10 @@ pub enum Change {
     Transfer { outcome: String, note: String },
     /// Money and people: 追缴 (recovered), 补发 (back-paid), 处理人数.
     Money { recovered: Option<i128>, back_paid: Option<i128>, people: Option<i64> },
+    /// 批示: a leader's instruction, in `note`.
+    Instruct { note: String },
+    /// 督办: what the unit is pressed to do, in `note`.
+    Supervise { note: String },
 }
 
 impl Change {
@@ -223,6 +241,8 @@ impl Change {
             Change::Close { .. } => "销号",
             Change::Transfer { .. } => "线索移交",
             Change::Money { .. } => "资金与处理",
+            Change::Instruct { .. } => "批示",
+            Change::Supervise { .. } => "督办",
         }
     }
 
@@ -236,6 +256,8 @@ impl Change {
             Change::Close { .. } => Action::Close,
             Change::Transfer { .. } => Action::Transfer,
             Change::Money { .. } => Action::Money,
+            Change::Instruct { .. } => Action::Instruct,
+            Change::Supervise { .. } => Action::Supervise,
         }
     }
 
@@ -249,7 +271,7 @@ impl Change {
     fn texts(&self) -> Vec<&str> {
         match self {
             Change::Assign { unit, .. } => vec![unit],
-            Change::Verdict { note, .. } | Change::Rectified { note } | Change::Close { note } => vec![note],
+            Change::Verdict { note, .. } | Change::Rectified { note } | Change::Close { note } | Change::Instruct { note } | Change::Supervise { note } => vec![note],
             Change::Rectify { measures, .. } => vec![measures],
             Change::Transfer { outcome, note } => vec![outcome, note],
             Change::Money { .. } => vec![],
@@ -302,6 +324,12 @@ impl Change {
                 _ if people.is_some_and(|v| v > MAX_PEOPLE) => Err(format!("处理人数超过上限 {MAX_PEOPLE} 人,请核对")),
                 s if s.verified() => Ok(s),
                 _ => refuse("核查属实之后"),
+            },
+            Change::Instruct { note } | Change::Supervise { note } => match from {
+                _ if !has_visible_text(note) => Err(format!("请写明{}内容", self.action())),
+                s if self.kind().open_in(s) => Ok(s),
+                _ if self.kind() == Action::Instruct => refuse("待交办至已销号之间(未排除、未撤销)"),
+                _ => refuse("已交办或整改中"),
             },
         }
     }
@@ -404,11 +432,17 @@ mod tests {
             for action in s.actions(Party::Office) {
                 assert!(action.open_in(s) && Action::parse(action.key()).unwrap() == action);
             }
-            assert!(s.actions(Party::Reader).is_empty());
+            assert!(s.actions(Party::Reader).iter().all(|a| matches!(a, Action::Instruct | Action::Supervise)), "leaders instruct and press, nothing else");
+            assert!(!s.actions(Party::Office).contains(&Action::Instruct), "批示 is a leader's");
             assert!(s.actions(Party::Unit).iter().all(|a| !matches!(a, Action::Assign | Action::Close | Action::Transfer)));
         }
         assert_eq!(State::Assigned.actions(Party::Unit), [Action::Verdict]);
         assert_eq!(State::Confirmed.actions(Party::Office), [Action::Rectify, Action::Money, Action::Transfer]);
+        assert_eq!(State::Assigned.actions(Party::Reader), [Action::Instruct, Action::Supervise]);
+        assert_eq!(State::Dismissed.actions(Party::Reader), []);
+        let instruct = Change::Instruct { note: "请于月底前核清".into() };
+        assert_eq!(instruct.next(State::Rectified), Ok(State::Rectified), "a 批示 moves nothing");
+        assert!(Change::Instruct { note: " ".into() }.next(State::Assigned).is_err() && Change::Supervise { note: "加快".into() }.next(State::Closed).is_err());
         assert!(State::parse("结案").unwrap_err().to_string().contains("待交办"));
     }
 

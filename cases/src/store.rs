@@ -279,6 +279,7 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
                 Change::Verdict { verdict, note } => (event.verdict, event.note) = (Some(verdict.label().into()), Some(note.clone())),
                 Change::Rectify { measures, due } => (event.note, event.due) = (Some(measures.clone()), Some(*due)),
                 Change::Rectified { note } | Change::Close { note } => event.note = (!note.is_empty()).then(|| note.clone()),
+                Change::Instruct { note } | Change::Supervise { note } => event.note = Some(note.clone()),
                 Change::Transfer { outcome, note } => (event.transfer, event.note) = (Some(outcome.clone()), (!note.is_empty()).then(|| note.clone())),
                 Change::Money { recovered, back_paid, people } => (event.recovered, event.back_paid, event.people) = (*recovered, *back_paid, *people),
             }

@@ -30,6 +30,8 @@ const ACTION_WORDS: &[(&str, &str)] = &[
     ("case_close", "销号"),
     ("case_money", "登记追缴、补发与处理"),
     ("case_transfer", "线索移交"),
+    ("case_instruct", "批示"),
+    ("case_supervise", "督办"),
     ("case_change", "修改线索(命令行)"),
     ("case_export", "下载交办单"),
     ("case_import", "导入交办单"),

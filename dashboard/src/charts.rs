@@ -7,6 +7,11 @@ use std::collections::HashMap;
 use xuncha_queries::table::TextTable;
 
 const FONT: &str = "sans-serif";
+// plotters writes a text's size divided by 1.24 (its points to pixels), so
+// these give 12.1, 12.9 and 13.7 px on the page: nothing under 12 px.
+const SMALL: f64 = 15.0;
+const LABEL: f64 = 16.0;
+const LARGE: f64 = 17.0;
 const BLUE: RGBColor = RGBColor(0x1f, 0x5f, 0xa8);
 const RED: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const PALETTE: [RGBColor; 4] = [BLUE, RED, RGBColor(0x27, 0xae, 0x60), RGBColor(0xe6, 0x7e, 0x22)];
@@ -79,10 +84,10 @@ pub fn bars(labels: &[String], values: &[f64], unit: &str, links: Links<'_>) -> 
             .disable_y_mesh()
             .y_labels(n)
             .x_labels(if counts { (max as usize).min(8) + 1 } else { 8 })
-            .y_label_style((FONT, 14))
-            .x_label_style((FONT, 13))
+            .y_label_style((FONT, LABEL))
+            .x_label_style((FONT, SMALL))
             .x_desc(unit)
-            .axis_desc_style((FONT, 13))
+            .axis_desc_style((FONT, SMALL))
             .x_label_formatter(&|v| tick(*v, counts))
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) if *i < n => labels.get(row_of(*i)).cloned().unwrap_or_default(),
@@ -145,8 +150,8 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> String {
             .configure_mesh()
             .x_labels(n.min(12))
             .y_labels(if counts { (max as usize).min(6) + 1 } else { 6 })
-            .x_label_style((FONT, 13))
-            .y_label_style((FONT, 13))
+            .x_label_style((FONT, SMALL))
+            .y_label_style((FONT, SMALL))
             .x_label_formatter(&|i| if i % step == 0 { x_labels.get(*i).cloned().unwrap_or_default() } else { String::new() })
             .y_label_formatter(&|v| tick(*v, counts))
             .draw();
@@ -158,7 +163,7 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> String {
             let _ = chart.draw_series(values.iter().enumerate().map(|(i, v)| Circle::new((i, *v), 3, color.filled())));
         }
         if series.len() > 1 {
-            let _ = chart.configure_series_labels().label_font((FONT, 13)).background_style(WHITE.mix(0.8)).border_style(BLACK.mix(0.3)).draw();
+            let _ = chart.configure_series_labels().label_font((FONT, SMALL)).background_style(WHITE.mix(0.8)).border_style(BLACK.mix(0.3)).draw();
         }
         let _ = root.present();
     }
@@ -243,11 +248,11 @@ fn heat_map(rows: &[String], columns: &[String], value: impl Fn(usize, usize) ->
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         for (j, name) in columns.iter().enumerate() {
             let x = (left + cell_w * j as u32 + 4) as i32;
-            let _ = root.draw(&Text::new(name.clone(), (x, top as i32 - 8), (FONT, 13).into_font().transform(FontTransform::Rotate270)));
+            let _ = root.draw(&Text::new(name.clone(), (x, top as i32 - 8), (FONT, SMALL).into_font().transform(FontTransform::Rotate270)));
         }
         for (i, name) in rows.iter().enumerate() {
             let y = (top + 24 * i as u32) as i32;
-            let _ = root.draw(&Text::new(name.clone(), (4, y + 5), (FONT, 13)));
+            let _ = root.draw(&Text::new(name.clone(), (4, y + 5), (FONT, SMALL)));
             for j in 0..columns.len() {
                 let v = value(i, j);
                 let x = (left + cell_w * j as u32) as i32;
@@ -256,7 +261,7 @@ fn heat_map(rows: &[String], columns: &[String], value: impl Fn(usize, usize) ->
                 let _ = root.draw(&Rectangle::new([(x, y), (x + cell_w as i32 - 2, y + 22)], color.filled()));
                 if v > 0.0 {
                     let ink = if v / max > 0.5 { WHITE } else { BLACK };
-                    let _ = root.draw(&Text::new(format!("{v}"), (x + 14, y + 5), (FONT, 13).into_font().color(&ink)));
+                    let _ = root.draw(&Text::new(format!("{v}"), (x + 14, y + 5), (FONT, SMALL).into_font().color(&ink)));
                     if let Some(href) = link(i, j) {
                         areas.push(((x, y), (x + cell_w as i32 - 2, y + 22), href, format!("{} · {}: {v}", rows[i], columns[j])));
                     }
@@ -310,13 +315,13 @@ pub fn funnel(steps: &[Step]) -> String {
             let band = vec![(centre - top, y), (centre + top, y), (centre + bottom, y + row - 4), (centre - bottom, y + row - 4)];
             let _ = root.draw(&Polygon::new(band, shade.filled()));
             let count = tick(step.count, true);
-            let _ = root.draw(&Text::new(format!("{} {count}", step.name), (label_x, y + 10), (FONT, 15)));
+            let _ = root.draw(&Text::new(format!("{} {count}", step.name), (label_x, y + 10), (FONT, LARGE)));
             let rate = match i.checked_sub(1).and_then(|k| steps.get(k)) {
                 Some(before) if before.count > 0.0 => format!("上一步的 {:.0}%", 100.0 * step.count / before.count),
                 Some(_) => "—".into(),
                 None => "全部线索".into(),
             };
-            let _ = root.draw(&Text::new(rate, (label_x + 150, y + 10), (FONT, 13).into_font().color(&RGBColor(0x5a, 0x65, 0x72))));
+            let _ = root.draw(&Text::new(rate, (label_x + 150, y + 10), (FONT, SMALL).into_font().color(&RGBColor(0x5a, 0x65, 0x72))));
             if let Some(href) = &step.link {
                 areas.push(((0, y), (width, y + row - 4), href.clone(), step.name.clone()));
             }
@@ -366,7 +371,7 @@ pub fn tile_map(places: &[Place], town_links: &dyn Fn(&str) -> Option<String>) -
             for (c, (town, villages)) in chunk.iter().enumerate() {
                 let x0 = 4 + c as i32 * block_w;
                 let _ = root.draw(&Rectangle::new([(x0, y0), (x0 + block_w - 6, y0 + block_h(villages.len()) - 6)], RGBColor(0xd9, 0xde, 0xe5).stroke_width(1)));
-                let _ = root.draw(&Text::new(town.to_string(), (x0 + 6, y0 + 6), (FONT, 13)));
+                let _ = root.draw(&Text::new(town.to_string(), (x0 + 6, y0 + 6), (FONT, SMALL)));
                 if let Some(href) = town_links(town) {
                     areas.push(((x0, y0), (x0 + block_w - 6, y0 + 22), href, town.to_string()));
                 }
@@ -384,7 +389,7 @@ pub fn tile_map(places: &[Place], town_links: &dyn Fn(&str) -> Option<String>) -
         for (k, tier) in ["高风险", "中风险", "低风险", "无评分"].iter().enumerate() {
             let x = 8 + 110 * k as i32;
             let _ = root.draw(&Rectangle::new([(x, y0 + 6), (x + 14, y0 + 20)], tier_colour(tier).filled()));
-            let _ = root.draw(&Text::new(tier.to_string(), (x + 20, y0 + 6), (FONT, 13)));
+            let _ = root.draw(&Text::new(tier.to_string(), (x + 20, y0 + 6), (FONT, SMALL)));
         }
         let _ = root.present();
     }

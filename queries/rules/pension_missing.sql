@@ -3,7 +3,7 @@
 -- severity: 较重
 -- sector: 人社
 -- topic: 养老金
--- description: 参考日(as_of)在世、未迁出、在最近三个月窗口首日已满60周岁,窗口内没有任何养老金发放,且从无职工养老保险缴费记录的户籍人员。每人一条线索。
+-- description: 参考日在世、未迁出、在最近三个月窗口首日已满60周岁,窗口内没有任何养老金发放,且从无职工养老保险缴费记录的户籍人员。每人一条线索。
 -- subject: id_number
 -- recheck: periods
 -- sentence: {person_name}生于{birth_date|date},至{period|month}已满{age_on_as_of}周岁,户籍状态为「{status}」,{window}期间未领取养老金(最近一次领取:{last_pension_period})。

@@ -23,8 +23,9 @@ page.on("request", (r) => { if (!r.url().startsWith(base)) problems.push(`extern
 
 const standalone = base.startsWith("file://");
 const latinFree = process.env.LATIN_FREE === "1";
-// Latin a reader may see: the names of file formats and tools, and file names.
-const ALLOWED = /\b(CSV|XLSX|Word|PDF|Excel|SQL|GeoJSON)\b|[\w.-]+\.(csv|xlsx|jsonl|json|docx)\b/g;
+// Latin a reader may see: the names of file formats and tools, file names,
+// and departments' record numbers (HT…, XF…: letters then digits).
+const ALLOWED = /\b(CSV|XLSX|Word|PDF|HTML|Excel|SQL|GeoJSON)\b|[\w.-]+\.(csv|xlsx|jsonl|json|docx|html|md)\b|\b[A-Z]{1,4}\d{4,}\b/g;
 
 if (!standalone) {
   await page.goto(`${base}/login`);
@@ -62,7 +63,8 @@ for (const [width, height] of sizes) {
     }
     if (latinFree) {
       const text = await page.evaluate(() => {
-        for (const d of document.querySelectorAll("details:not([open])")) d.remove();
+        // Folded details and the user's own login name are not read as the page.
+        for (const d of document.querySelectorAll("details:not([open]), header .user")) d.remove();
         return document.body.innerText;
       });
       const latin = (text.replace(ALLOWED, "").match(/[A-Za-z_][A-Za-z0-9_]{2,}/g) || []);

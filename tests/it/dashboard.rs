@@ -225,8 +225,8 @@ fn routes_by_role_masking_scope_csrf_and_audit() {
     let admin = login(&server, "admin");
     let audit = get(&server, &admin, "/admin/audit").text().unwrap();
     assert!(audit.contains("哈希链校验通过"), "chain verifies");
-    for action in ["login", "sql", "export", "reveal"] {
-        assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}");
+    for action in ["登录", "控制台查询", "导出", "查看完整身份信息"] {
+        assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}, in words");
     }
 
     // The verify command finds a tampered line.

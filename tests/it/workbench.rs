@@ -185,8 +185,34 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
         )
     };
     assert_eq!(post(&server, &unit, &format!("/case/{}", pending[0]), &[("action", "verdict"), ("expect", "已交办"), ("verdict", "属实")]).status(), 403, "no CSRF token");
-    assert_eq!(answer(&leader, &pending[0]).status(), 403, "leaders read only");
+    assert_eq!(answer(&leader, &pending[0]).status(), 403, "leaders do not answer");
+    // A leader's 批示 and 督办: recorded as events, shown to the unit; a unit may not.
+    let lead = |who: &Login, action: &str, id: &str, note: &str| {
+        post(&server, who, &format!("/case/{id}"), &[("csrf", &who.csrf), ("action", action), ("expect", "已交办"), ("note", note)]).status().as_u16()
+    };
+    assert_eq!(lead(&unit, "instruct", &pending[0], "x"), 403, "a unit does not instruct");
+    assert_eq!(lead(&analyst, "instruct", &pending[0], "x"), 403, "批示 is a leader's");
+    assert_eq!(lead(&leader, "instruct", &pending[0], " "), 400, "an empty 批示 is refused");
+    assert_eq!(lead(&leader, "instruct", &pending[0], "请月底前核清并报结果"), 303);
+    assert_eq!(lead(&leader, "supervise", &pending[0], "已逾期,请三日内答复"), 303);
+    let seen = get(&server, &unit, &format!("/case/{}", pending[0])).text().unwrap();
+    assert!(seen.contains("请月底前核清并报结果") && seen.contains("已逾期,请三日内答复") && seen.contains("ol class=\"timeline\""), "the unit sees the leader's words in the timeline");
     assert_eq!(answer(&unit, &pending[0]).status(), 303);
+    let case = get(&server, &unit, &format!("/case/{}", pending[0])).text().unwrap();
+    assert!(!case.contains("class=\"warning\""), "300.50 recovered within the amount found raises no warning");
+    // 销号 in bulk: only cases the data confirmed; the route checks role, CSRF and the cases.
+    let close = |who: &Login, ids: &[&str], csrf: bool| {
+        let mut form: Vec<(&str, &str)> = if csrf { vec![("csrf", &who.csrf)] } else { vec![] };
+        form.extend(ids.iter().map(|id| ("ids", *id)));
+        post(&server, who, "/cases/close", &form)
+    };
+    assert_eq!(close(&unit, &[&pending[0]], true).status(), 403);
+    assert_eq!(close(&leader, &[&pending[0]], true).status(), 403);
+    assert_eq!(close(&analyst, &[&pending[0]], false).status(), 403, "no CSRF token");
+    let refused = close(&analyst, &[&pending[0]], true);
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().unwrap().contains("逐条"), "a case the data has not confirmed is closed one by one");
+    assert_eq!(rows(&server.lake, &format!("SELECT state FROM cases WHERE case_id = '{}'", pending[0]))[0][0], "整改中");
     let again = answer(&analyst, &pending[0]);
     assert_eq!(again.status(), 409);
     assert!(again.text().unwrap().contains("town_unit"), "the conflict names who changed it first");

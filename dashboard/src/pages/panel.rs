@@ -129,7 +129,7 @@ pub(super) fn render(p: &Panel, table: &TextTable, export: &str, keys: &KeyRing)
                         @for (i, row) in shown.rows.iter().enumerate() {
                             @let count = |name: &str| shown.index(name).and_then(|k| row[k].parse::<i64>().ok()).unwrap_or(0);
                             @let colour = if count("逾期") > 0 { "red" } else if count("临期") > 0 { "yellow" } else { "green" };
-                            a.card class=(colour) href=[links.get(i).cloned().flatten()] {
+                            a class=(format!("card {colour}")) href=[links.get(i).cloned().flatten()] {
                                 div.title { (row.first().cloned().unwrap_or_default()) }
                                 @for (c, v) in shown.columns.iter().zip(row).skip(1) { div { span.label { (layout::header_words(c)) } " " span.value { (layout::readable(c, v)) } } }
                             }

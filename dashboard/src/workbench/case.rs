@@ -170,7 +170,7 @@ fn actions(session: &LoginSession, id: &str, current: CaseState, units: &[q::fil
     };
     html! {
         h2 { "操作" }
-        @if session.user.role == Role::Leader { p.note { "领导账号只读。" } }
+        @if session.user.role == Role::Leader { p.note { "领导可作批示;对已交办、整改中的线索可督办。批示和督办记入处置经过,承办单位可见。" } }
         @for action in current.actions(party(session.user.role)) {
             @match action {
                 Action::Assign => (form(action, html! {
@@ -190,6 +190,7 @@ fn actions(session: &LoginSession, id: &str, current: CaseState, units: &[q::fil
                 })),
                 Action::Done | Action::Close => (form(action, html! { label { "说明" textarea name="note" rows="2" {} } })),
                 Action::Money => (form(action, money.clone())),
+                Action::Instruct | Action::Supervise => (form(action, html! { label { (action.title()) "内容" textarea name="note" rows="2" required {} } })),
                 Action::Transfer => (form(action, html! {
                     label { "结果" select name="outcome" { @for o in TRANSFER_OUTCOMES { option value=(o) { (o) } } } }
                     label { "说明" textarea name="note" rows="2" {} }
@@ -239,6 +240,8 @@ fn changes(action: Action, form: &Fields, today: chrono::NaiveDate) -> Result<Ve
         Action::Close => vec![Change::Close { note: text("note") }],
         Action::Transfer => vec![Change::Transfer { outcome: text("outcome"), note: text("note") }],
         Action::Money => vec![Change::Money { recovered, back_paid, people }],
+        Action::Instruct => vec![Change::Instruct { note: text("note") }],
+        Action::Supervise => vec![Change::Supervise { note: text("note") }],
     })
 }
 
