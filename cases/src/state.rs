@@ -278,6 +278,15 @@ impl Change {
         }
     }
 
+    /// Why the change is written wrong whatever the case's state (a 批示 or
+    /// 督办 without words), if it is.
+    pub fn written_wrong(&self) -> Option<String> {
+        match self {
+            Change::Instruct { note } | Change::Supervise { note } if !has_visible_text(note) => Some(format!("请写明{}内容", self.action())),
+            _ => None,
+        }
+    }
+
     /// The state the change leaves a case in that is now `from`, or why
     /// it cannot be made.
     pub fn next(&self, from: State) -> Result<State, String> {
@@ -325,11 +334,11 @@ impl Change {
                 s if s.verified() => Ok(s),
                 _ => refuse("核查属实之后"),
             },
-            Change::Instruct { note } | Change::Supervise { note } => match from {
-                _ if !has_visible_text(note) => Err(format!("请写明{}内容", self.action())),
-                s if self.kind().open_in(s) => Ok(s),
-                _ if self.kind() == Action::Instruct => refuse("待交办至已销号之间(未排除、未撤销)"),
-                _ => refuse("已交办或整改中"),
+            Change::Instruct { .. } | Change::Supervise { .. } => match (self.written_wrong(), from) {
+                (Some(why), _) => Err(why),
+                (None, s) if self.kind().open_in(s) => Ok(s),
+                (None, _) if self.kind() == Action::Instruct => refuse("待交办至已销号之间(未排除、未撤销)"),
+                (None, _) => refuse("已交办或整改中"),
             },
         }
     }

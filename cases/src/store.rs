@@ -258,6 +258,11 @@ pub(crate) async fn apply_batch(lake: &Lake, actor: &Actor, batch: &[(String, Ve
             return Err(CaseError::Invalid(format!("{why},未执行")));
         }
         for change in changes {
+            // A change written wrong (no reason, no text) is refused as such;
+            // one the case's state does not take is a conflict.
+            if let Some(why) = change.written_wrong() {
+                return Err(CaseError::Invalid(format!("线索 {id}:{why},未执行")));
+            }
             state = change.next(state).map_err(|why| CaseError::Conflict(format!("线索 {id}:{why}{},未执行", who())))?;
             seq += 1;
             let mut event = Event {

@@ -93,13 +93,13 @@ pub(crate) async fn build(state: &AppState, ctx: &SessionContext, letter: Letter
     pack(doc).map_err(AppError::internal("文书生成失败"))
 }
 
-/// The overview's panel `id` over the whole scope, without its drill-down column.
-async fn panel(ctx: &SessionContext, id: &str) -> Result<TextTable, AppError> {
-    let sheet = panels::page("overview").ok_or_else(|| AppError::internal("文书生成失败")("queries/panels/overview.sql is missing"))?;
+/// Panel `id` of page `page` over the whole scope, without its hidden columns.
+async fn panel(ctx: &SessionContext, page: &str, id: &str) -> Result<TextTable, AppError> {
+    let sheet = panels::page(page).ok_or_else(|| AppError::internal("文书生成失败")(format!("queries/panels/{page}.sql is missing")))?;
     let filters = Filters::default();
-    let panel = sheet.panel(id, &filters).ok_or_else(|| AppError::internal("文书生成失败")(format!("overview.sql has no panel {id}")))?;
+    let panel = sheet.panel(id, &filters).ok_or_else(|| AppError::internal("文书生成失败")(format!("{page}.sql has no panel {id}")))?;
     let mut t = TextTable::run(ctx, &panel.bind(&filters).map_err(AppError::internal("文书生成失败"))?).await.map_err(AppError::internal("文书生成失败"))?;
-    for hidden in ["筛选", "单位代码"] {
+    for hidden in ["筛选", "case_id"] {
         if let Some(i) = t.index(hidden) {
             t.columns.remove(i);
             t.rows.iter_mut().for_each(|r| {
@@ -111,11 +111,11 @@ async fn panel(ctx: &SessionContext, id: &str) -> Result<TextTable, AppError> {
 }
 
 async fn report(ctx: &SessionContext, dated: &str) -> Result<docx_rs::Docx, AppError> {
-    let funnel = panel(ctx, "case_funnel").await?;
+    let funnel = panel(ctx, "overview", "case_funnel").await?;
     let (stage_at, count_at) = (funnel.index("阶段"), funnel.index("线索"));
     let count = |stage: &str| funnel.rows.iter().find(|r| stage_at.is_some_and(|i| r[i] == stage)).and_then(|r| count_at.map(|i| r[i].clone())).unwrap_or_else(|| "0".into());
     let money = |column: &str| funnel.index(column).and_then(|i| funnel.rows.first().map(|r| r[i].clone())).unwrap_or_default();
-    let flagged = panel(ctx, "case_flagged").await?;
+    let flagged = panel(ctx, "rectification", "case_flagged").await?;
     let by_rule = xuncha_queries::report::document(ctx, q::cases::BY_RULE, &[]).await.map_err(AppError::internal("文书生成失败"))?;
     Ok(document("线索处置情况报告")
         .add_paragraph(text(&format!("统计截至{dated}。")))
@@ -135,9 +135,9 @@ async fn report(ctx: &SessionContext, dated: &str) -> Result<docx_rs::Docx, AppE
         )))
         .add_table(table(&funnel))
         .add_paragraph(heading("二、逾期督办(红牌、黄牌)", 1))
-        .add_table(table(&panel(ctx, "case_overdue").await?))
+        .add_table(table(&panel(ctx, "overview", "case_overdue").await?))
         .add_paragraph(heading("三、承办单位考核", 1))
-        .add_table(table(&panel(ctx, "case_scorecard_unit").await?))
+        .add_table(table(&panel(ctx, "rectification", "case_scorecard_unit").await?))
         .add_paragraph(heading("四、整改不实与反弹", 1))
         .add_paragraph(text(&if flagged.rows.is_empty() {
             "数据比对未发现整改不实或反弹的线索。".to_string()

@@ -249,7 +249,7 @@ fn upload_form(csrf: &str) -> Markup {
     html! {
         form.upload method="post" action="/cases/upload" enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(csrf);
-            label { "上传填写好的交办单(.xlsx,不超过 " (super::files::MAX_UPLOAD_MB) " MB)" input type="file" name="file" accept=".xlsx" required; }
+            label { "上传填写好的交办单(XLSX 文件,不超过 " (super::files::MAX_UPLOAD_MB) " MB)" input type="file" name="file" accept=".xlsx" required; }
             button type="submit" { "上传并导入" }
         }
     }
