@@ -253,7 +253,7 @@ fn heat_map(rows: &[String], columns: &[String], value: impl Fn(usize, usize) ->
         for (i, name) in rows.iter().enumerate() {
             let y = (top + 24 * i as u32) as i32;
             let _ = root.draw(&Text::new(name.clone(), (4, y + 5), (FONT, SMALL)));
-            for j in 0..columns.len() {
+            for (j, column) in columns.iter().enumerate() {
                 let v = value(i, j);
                 let x = (left + cell_w * j as u32) as i32;
                 let shade = 1.0 - 0.85 * (v / max);
@@ -263,7 +263,7 @@ fn heat_map(rows: &[String], columns: &[String], value: impl Fn(usize, usize) ->
                     let ink = if v / max > 0.5 { WHITE } else { BLACK };
                     let _ = root.draw(&Text::new(format!("{v}"), (x + 14, y + 5), (FONT, SMALL).into_font().color(&ink)));
                     if let Some(href) = link(i, j) {
-                        areas.push(((x, y), (x + cell_w as i32 - 2, y + 22), href, format!("{} · {}: {v}", rows[i], columns[j])));
+                        areas.push(((x, y), (x + cell_w as i32 - 2, y + 22), href, format!("{name} · {column}: {v}")));
                     }
                 }
             }

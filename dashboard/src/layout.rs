@@ -202,6 +202,17 @@ pub(crate) fn tiles(items: &[(String, String, Option<String>)]) -> Markup {
     }
 }
 
+/// CSV of a table, masked as on screen (UTF-8 with BOM, for Excel; CRLF;
+/// cells that a spreadsheet would run as formulas neutralized).
+pub(crate) fn masked_csv(t: &TextTable) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record(t.columns.iter().map(|c| xuncha_queries::output::inert_cell(c).into_owned()))?;
+    for row in &t.rows {
+        out.write_record(row.iter().enumerate().map(|(i, v)| xuncha_queries::output::inert_cell(&mask::cell(&t.columns[i], v)).into_owned()))?;
+    }
+    out.into_inner().map_err(|e| e.into_error().into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,15 +227,4 @@ mod tests {
         assert_eq!(readable("村代码", "430223101201"), "430223101201", "codes are not money");
         assert_eq!((header_words("涉及金额元"), header_words("整改率百分比"), header_words("村")), ("涉及金额(元)".into(), "整改率(%)".into(), "村".into()));
     }
-}
-
-/// CSV of a table, masked as on screen (UTF-8 with BOM, for Excel; CRLF;
-/// cells that a spreadsheet would run as formulas neutralized).
-pub(crate) fn masked_csv(t: &TextTable) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer("\u{feff}".as_bytes().to_vec());
-    out.write_record(t.columns.iter().map(|c| xuncha_queries::output::inert_cell(c).into_owned()))?;
-    for row in &t.rows {
-        out.write_record(row.iter().enumerate().map(|(i, v)| xuncha_queries::output::inert_cell(&mask::cell(&t.columns[i], v)).into_owned()))?;
-    }
-    out.into_inner().map_err(|e| e.into_error().into())
 }
