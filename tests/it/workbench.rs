@@ -285,8 +285,8 @@ fn the_workbench_by_role_scope_csrf_and_attack() {
 
     // Every action is in the audit log.
     let audit = get(&server, &admin, "/admin/audit").text().unwrap();
-    for action in ["case_assign", "case_verdict", "case_view", "case_export", "case_import", "case_letter"] {
-        assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}");
+    for action in ["交办线索", "提交核查结论", "查看线索", "下载交办单", "导入交办单", "下载文书", "批示", "督办", "销号"] {
+        assert!(audit.contains(&format!("<td>{action}</td>")), "audit has {action}, in words");
     }
 }
 
