@@ -82,6 +82,7 @@ pub fn bars(labels: &[String], values: &[f64], unit: &str, links: Links<'_>) -> 
         let _ = chart
             .configure_mesh()
             .disable_y_mesh()
+            .light_line_style(WHITE)
             .y_labels(n)
             .x_labels(if counts { (max as usize).min(8) + 1 } else { 8 })
             .y_label_style((FONT, LABEL))
@@ -353,7 +354,8 @@ pub fn tile_map(places: &[Place], town_links: &dyn Fn(&str) -> Option<String>) -
     }
     let (square, gap, per_row) = (16i32, 3i32, 8i32);
     let block_w = per_row * (square + gap) + 12;
-    let columns = 6i32;
+    // Three towns a row: the map stays near its drawn size in a half-width panel.
+    let columns = 3i32;
     let block_h = |n: usize| 26 + n.div_ceil(per_row as usize) as i32 * (square + gap) + 10;
     let mut row_heights = Vec::new();
     for chunk in towns.chunks(columns as usize) {

@@ -79,10 +79,17 @@ impl RawFilters {
     }
 }
 
+/// Whether a panel's SQL (its `${name}` placeholders already made `$name`)
+/// uses filter `name` (`$to` is not `$town`).
+fn uses_filter(sql: &str, name: &str) -> bool {
+    let placeholder = format!("${name}");
+    sql.match_indices(&placeholder).any(|(at, _)| !sql[at + placeholder.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
 /// The filter bar: the filters the page's panels use (town, term, date
 /// range, village; the rule filter rides along hidden).
 pub(crate) async fn form(sheet: &PanelSheet, raw: &RawFilters, ctx: &SessionContext) -> Markup {
-    let uses = |name: &str| sheet.panels.iter().any(|p| p.sql.contains(&format!("${{{name}}}")));
+    let uses = |name: &str| sheet.panels.iter().any(|p| uses_filter(&p.sql, name));
     if !["town", "term", "from", "village", "rule"].iter().any(|f| uses(f)) {
         return html! {};
     }
@@ -115,5 +122,18 @@ pub(crate) async fn form(sheet: &PanelSheet, raw: &RawFilters, ctx: &SessionCont
             @if uses("rule") { input type="hidden" name="rule" value=(current(&raw.rule)); }
             button type="submit" { "筛选" }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_is_used_by_its_whole_placeholder() {
+        let sql = "SELECT 1 WHERE ($town IS NULL OR x = $town) AND ($from IS NULL)";
+        assert!(uses_filter(sql, "town") && uses_filter(sql, "from"));
+        assert!(!uses_filter(sql, "to"), "$to is not $town");
+        assert!(!uses_filter("SELECT 1", "town"));
     }
 }
